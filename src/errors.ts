@@ -1,0 +1,65 @@
+/** One error type for everything thrown on purpose; rendered as RFC 9457 problem+json. */
+
+interface ProblemKind {
+  status: number;
+  title: string;
+}
+
+/** The registry: every code the service can answer with, its HTTP status and a stable title. */
+export const problemKinds = {
+  bad_request: { status: 400, title: 'Bad request' },
+  validation_failed: { status: 400, title: 'Request validation failed' },
+  unauthenticated: { status: 401, title: 'Authentication required' },
+  forbidden: { status: 403, title: 'Not allowed' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  gone: { status: 410, title: 'Gone' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  media_type_mismatch: { status: 415, title: 'Declared media type contradicts the content' },
+  unprocessable: { status: 422, title: 'Document cannot be processed' },
+  classification_refused: { status: 422, title: 'Classification not allowed on this system' },
+  encrypted_pdf: { status: 422, title: 'Password-protected PDF' },
+  page_limit_exceeded: { status: 422, title: 'Too many pages' },
+  image_too_large: { status: 422, title: 'Image exceeds the pixel limit' },
+  processing_timeout: { status: 422, title: 'Processing time budget exceeded' },
+  jwe_invalid: { status: 400, title: 'Encrypted part rejected' },
+  idempotency_conflict: { status: 422, title: 'Idempotency key reused with a different request' },
+  idempotency_in_progress: { status: 409, title: 'A request with this idempotency key is still in progress' },
+  retention_active: { status: 409, title: 'Retention period still active' },
+  busy: { status: 503, title: 'Service busy' },
+  storage_unavailable: { status: 503, title: 'Storage unavailable' },
+  integrity_error: { status: 500, title: 'Stored object failed its integrity check' },
+  internal: { status: 500, title: 'Internal server error' },
+} as const satisfies Record<string, ProblemKind>;
+
+export type ErrorCode = keyof typeof problemKinds;
+
+export interface AppErrorOptions {
+  /** What was wrong and what to do, for the client; never document content or secrets. */
+  detail?: string;
+  cause?: unknown;
+  /** Extra problem members (RFC 9457 extensions), e.g. `retryAfter` or a field list. */
+  extra?: Record<string, unknown>;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string | undefined;
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, options: AppErrorOptions = {}) {
+    super(options.detail ?? problemKinds[code].title, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = problemKinds[code].status;
+    this.detail = options.detail;
+    this.extra = options.extra;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
