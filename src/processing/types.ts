@@ -1,0 +1,68 @@
+/** The contract between the use cases (src/documents.ts) and processing: bytes in, artifacts out. */
+
+/** Classifications this system may hold. Higher levels are refused before processing. */
+export type Classification = 'VS-NfD' | 'OFFEN';
+
+export type Enhance = 'none' | 'document';
+
+/** `clean`: keep PDF structure, remove active content. `rasterize`: rebuild every page from pixels. */
+export type SanitizeMode = 'clean' | 'rasterize';
+
+export interface InputFile {
+  /** Plaintext bytes as received (after JWE decryption). */
+  bytes: Uint8Array;
+  /** Media type the client declared (part Content-Type or JWE `cty`); checked against the content. */
+  declaredType?: string;
+}
+
+export interface MarkingOptions {
+  classification: Classification;
+  /** Dienststelle shown in the footer. */
+  issuingOffice: string;
+  /** Capture date, printed in Europe/Berlin. */
+  capturedAt: Date;
+  documentId: string;
+}
+
+export interface ProcessLimits {
+  /** Refuse documents with more pages than this. */
+  maxPages: number;
+  /** Refuse documents whose processing takes longer than this. */
+  timeBudgetMs: number;
+}
+
+export interface ProcessOptions {
+  enhance: Enhance;
+  sanitize: SanitizeMode;
+  marking: MarkingOptions;
+  limits: ProcessLimits;
+}
+
+/** Something processing did or noticed, for the transfer note. `code` is stable, `message` human. */
+export interface Finding {
+  code: string;
+  message: string;
+  /** 1-based index of the input file it concerns. */
+  part?: number;
+  /** 1-based page of the rendition it concerns. */
+  page?: number;
+  count?: number;
+}
+
+export interface OriginalInfo {
+  /** Media type detected from the bytes. */
+  mediaType: string;
+  size: number;
+  sha256: string;
+  /** Pages this part contributed to the rendition. */
+  pages: number;
+}
+
+export interface ProcessResult {
+  /** The marked rendition PDF. */
+  rendition: Uint8Array;
+  renditionSha256: string;
+  pageCount: number;
+  originals: OriginalInfo[];
+  findings: Finding[];
+}
