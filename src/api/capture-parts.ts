@@ -1,0 +1,75 @@
+import { AppError } from '../errors.ts';
+import { parseCaptureMetadata, type CaptureMetadata } from '../metadata.ts';
+import type { CapturePart } from '../documents.ts';
+
+/** Decrypts one JWE compact serialization (src/crypto/jwe.ts behind the ingest key ring). */
+export interface PartDecryptor {
+  decrypt(compact: Buffer): Promise<{ plaintext: Buffer; header: { alg: string; kid?: string; cty?: string } }>;
+}
+
+export const JOSE_MEDIA_TYPE = 'application/jose';
+const GENERIC_TYPES = new Set(['application/octet-stream', 'binary/octet-stream', '']);
+
+export interface ReceivedFile {
+  buffer: Buffer;
+  mimetype: string;
+}
+
+/** Turns the raw `file` parts into plaintext parts; encrypted ones are decrypted in memory. */
+export async function toCaptureParts(
+  files: ReceivedFile[],
+  decryptor: PartDecryptor,
+  requireEncryption: boolean,
+): Promise<CapturePart[]> {
+  const parts: CapturePart[] = [];
+  for (const [i, file] of files.entries()) {
+    if (isJose(file.mimetype)) {
+      const { plaintext, header } = await decryptAt(decryptor, file.buffer, `file part ${i + 1}`);
+      parts.push({ bytes: plaintext, declaredType: header.cty, jwe: { alg: header.alg, kid: header.kid ?? '' } });
+      continue;
+    }
+    if (requireEncryption) throw unencrypted(`file part ${i + 1}`);
+    parts.push({ bytes: file.buffer, declaredType: GENERIC_TYPES.has(file.mimetype) ? undefined : file.mimetype });
+  }
+  return parts;
+}
+
+/** The metadata part: JSON text, or a JWE whose plaintext is that JSON. */
+export async function toCaptureMetadata(
+  value: string | Buffer | undefined,
+  decryptor: PartDecryptor,
+  requireEncryption: boolean,
+): Promise<{ metadata: CaptureMetadata; encrypted: boolean }> {
+  if (value === undefined) {
+    throw new AppError('validation_failed', { detail: "Send a 'metadata' part: JSON with at least a title, or a JWE of it." });
+  }
+  const text = value.toString('utf8').trim();
+  // JSON always starts with '{'; a compact JWE never does.
+  if (text.startsWith('{')) {
+    if (requireEncryption) throw unencrypted('the metadata part');
+    return { metadata: parseCaptureMetadata(text), encrypted: false };
+  }
+  const { plaintext } = await decryptAt(decryptor, Buffer.from(text), 'the metadata part');
+  return { metadata: parseCaptureMetadata(plaintext.toString('utf8')), encrypted: true };
+}
+
+function isJose(mimetype: string): boolean {
+  return mimetype.split(';')[0]!.trim().toLowerCase() === JOSE_MEDIA_TYPE;
+}
+
+async function decryptAt(decryptor: PartDecryptor, compact: Buffer, where: string) {
+  try {
+    return await decryptor.decrypt(compact);
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'jwe_invalid') {
+      throw new AppError('jwe_invalid', { detail: `${where}: ${err.detail ?? err.message}`, cause: err, extra: err.extra });
+    }
+    throw err;
+  }
+}
+
+function unencrypted(where: string): AppError {
+  return new AppError('bad_request', {
+    detail: `${where} is not encrypted, but this service requires every part as a JWE (Content-Type: application/jose). Encrypt it to a key from GET /v1/keys.`,
+  });
+}

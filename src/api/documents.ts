@@ -1,0 +1,160 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { AppError } from '../errors.ts';
+import type { DocumentRecord, DocumentService } from '../documents.ts';
+import { principalOf } from './middleware/auth.ts';
+import { admission, multipartCapture, requireBoundedLength, type UploadLimits } from './middleware/upload-limits.ts';
+import { toCaptureMetadata, toCaptureParts, type PartDecryptor, type ReceivedFile } from './capture-parts.ts';
+import { parseQuery } from '../validation.ts';
+
+export interface DocumentsRouterDeps {
+  documents: DocumentService;
+  decryptor: PartDecryptor;
+  requireEncryption: boolean;
+  uploadLimits: UploadLimits;
+  maxConcurrentUploads: number;
+}
+
+const idParam = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a document id (26-character ULID)');
+
+const feedQuery = z.strictObject({
+  after: idParam.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  unit: z.string().min(1).max(100).optional(),
+  caseNumber: z.string().min(1).max(100).optional(),
+  status: z.enum(['pending', 'approved', 'rejected']).optional(),
+});
+
+const contentQuery = z.strictObject({
+  variant: z.enum(['rendition', 'original']).default('rendition'),
+  part: z.coerce.number().int().min(1).optional(),
+});
+
+export function documentsRouter(deps: DocumentsRouterDeps): Router {
+  const router = Router();
+
+  router.post(
+    '/v1/documents',
+    requireMultipart,
+    requireBoundedLength(deps.uploadLimits.maxRequestBytes),
+    admission(deps.maxConcurrentUploads),
+    multipartCapture(deps.uploadLimits),
+    async (req, res) => {
+      const principal = principalOf(req);
+      const form = req.files as Record<string, Express.Multer.File[]> | undefined;
+      const metadataFile = form?.metadata?.[0];
+      const { metadata, encrypted } = await toCaptureMetadata(
+        metadataFile?.buffer ?? (req.body as Record<string, string> | undefined)?.metadata,
+        deps.decryptor,
+        deps.requireEncryption,
+      );
+      const parts = await toCaptureParts((form?.file ?? []) as ReceivedFile[], deps.decryptor, deps.requireEncryption);
+      const idempotencyKey = req.header('idempotency-key');
+      const { record, replayed } = await deps.documents.capture(principal, {
+        metadata,
+        metadataEncrypted: encrypted,
+        parts,
+        ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      });
+      if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+      res.status(201).location(`/v1/documents/${record.id}`).json(toDocumentView(record));
+    },
+  );
+
+  router.get('/v1/documents', async (req, res) => {
+    const query = parseQuery(feedQuery, req);
+    const page = await deps.documents.feed(principalOf(req), query);
+    res.json({ items: page.items.map(toDocumentView), next: page.next, hasMore: page.hasMore });
+  });
+
+  router.get('/v1/documents/:id', async (req, res) => {
+    res.json(toDocumentView(await deps.documents.get(principalOf(req), documentId(req))));
+  });
+
+  router.get('/v1/documents/:id/content', async (req, res) => {
+    const query = parseQuery(contentQuery, req);
+    if (query.variant === 'original' && query.part === undefined) {
+      throw new AppError('validation_failed', { detail: 'variant=original needs part=N (1-based).' });
+    }
+    const which = query.variant === 'original' ? { variant: 'original' as const, part: query.part! } : { variant: 'rendition' as const };
+    await sendContent(req, res, deps.documents, which);
+  });
+
+  return router;
+}
+
+/** Streams a stored blob with its digest and byte-range support (RFC 9110, RFC 9530). */
+async function sendContent(
+  req: Request,
+  res: Response,
+  documents: DocumentService,
+  which: { variant: 'rendition' } | { variant: 'original'; part: number },
+): Promise<void> {
+  const id = documentId(req);
+  const content = await documents.content(principalOf(req), id, which);
+  const range = parseRange(req.header('range'), content.size);
+  if (range === 'unsatisfiable') {
+    res.setHeader('Content-Range', `bytes */${content.size}`);
+    throw new AppError('range_not_satisfiable', { detail: `The object has ${content.size} bytes; request a range inside it.` });
+  }
+  const body = await content.open(range);
+  res.setHeader('Content-Type', content.mediaType);
+  res.setHeader('Repr-Digest', `sha-256=:${Buffer.from(content.sha256, 'hex').toString('base64')}:`);
+  res.setHeader('Accept-Ranges', 'bytes');
+  res.setHeader('Content-Disposition', `attachment; filename="${id}${which.variant === 'rendition' ? '.pdf' : `-original-${which.part}`}"`);
+  if (range) {
+    res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end - 1}/${content.size}`);
+    res.setHeader('Content-Length', String(range.end - range.start));
+  } else {
+    res.setHeader('Content-Length', String(content.size));
+  }
+  body.on('error', (err) => res.destroy(err));
+  body.pipe(res);
+}
+
+/** One `bytes=a-b`, `bytes=a-` or `bytes=-n` range; multiple ranges are served whole (allowed by RFC 9110). */
+function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined | 'unsatisfiable' {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size : Math.min(size, Number(m[2]) + 1);
+  }
+  return start >= size || start >= end ? 'unsatisfiable' : { start, end };
+}
+
+function documentId(req: Request): string {
+  const parsed = idParam.safeParse(req.params.id);
+  if (!parsed.success) throw new AppError('not_found', { detail: 'Document ids are 26-character ULIDs.' });
+  return parsed.data;
+}
+
+const requireMultipart = (req: Request, _res: Response, next: (err?: unknown) => void) => {
+  next(
+    req.is('multipart/form-data')
+      ? undefined
+      : new AppError('unsupported_media_type', {
+          detail: "Send the capture as multipart/form-data with a 'metadata' part and one or more 'file' parts.",
+        }),
+  );
+};
+
+/** The API representation of a document: the record plus links. */
+export function toDocumentView(record: DocumentRecord) {
+  const self = `/v1/documents/${record.id}`;
+  return {
+    ...record,
+    links: {
+      self,
+      content: `${self}/content`,
+      views: `${self}/views`,
+      audit: `${self}/audit`,
+    },
+  };
+}

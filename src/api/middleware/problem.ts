@@ -1,0 +1,74 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { MulterError } from 'multer';
+import { AppError, isAppError, problemKinds } from '../../errors.ts';
+import { IntegrityError, StorageUnavailableError } from '../../storage/object-store.ts';
+
+export const PROBLEM_TYPE_BASE = 'https://vs-capture.invalid/problems/';
+
+/** Seconds a client should wait before retrying a 503. */
+const RETRY_AFTER_SECONDS = 5;
+
+/** Writes an RFC 9457 problem document; the one place error responses are shaped. */
+export function sendProblem(res: Response, err: AppError, instance?: string): void {
+  const body: Record<string, unknown> = {
+    type: PROBLEM_TYPE_BASE + err.code,
+    title: problemKinds[err.code].title,
+    status: err.status,
+    code: err.code,
+    ...(err.detail ? { detail: err.detail } : {}),
+    ...(instance ? { instance } : {}),
+    ...err.extra,
+  };
+  if (err.status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+  res.status(err.status).type('application/problem+json').send(JSON.stringify(body));
+}
+
+/** Maps errors of libraries and stores onto our registry; anything unknown is a 500. */
+export function toAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  if (err instanceof StorageUnavailableError) {
+    return new AppError('storage_unavailable', { detail: 'The document store is unreachable. Retry later.', cause: err });
+  }
+  if (err instanceof IntegrityError) {
+    return new AppError('integrity_error', { detail: 'A stored object failed its integrity check.', cause: err });
+  }
+  if (err instanceof MulterError) return fromMulter(err);
+  const status = (err as { status?: unknown; type?: unknown }).status;
+  // body-parser errors carry a 4xx status and a safe type string.
+  if (typeof status === 'number' && status === 413) {
+    return new AppError('payload_too_large', { detail: 'The request body is too large.', cause: err });
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new AppError('bad_request', { detail: 'The request body could not be read: check its syntax and Content-Type.', cause: err });
+  }
+  return new AppError('internal', { detail: 'An unexpected error occurred; it has been logged.', cause: err });
+}
+
+function fromMulter(err: MulterError): AppError {
+  const details: Record<string, [AppError['code'], string]> = {
+    LIMIT_FILE_SIZE: ['payload_too_large', 'A file part exceeds the size limit (see MAX_FILE_BYTES); split or compress it, or use a resumable upload.'],
+    LIMIT_FILE_COUNT: ['payload_too_large', 'Too many file parts; send at most the configured number (MAX_FILES).'],
+    LIMIT_FIELD_VALUE: ['payload_too_large', 'A form field is too long; metadata must be at most 64 KiB.'],
+    LIMIT_FIELD_COUNT: ['bad_request', 'Too many form fields; send one metadata field.'],
+    LIMIT_PART_COUNT: ['bad_request', 'Too many multipart parts.'],
+    LIMIT_FIELD_KEY: ['bad_request', 'A form field name is too long.'],
+    LIMIT_UNEXPECTED_FILE: ['bad_request', `Unexpected file field '${err.field ?? ''}'; send files in parts named 'file'.`],
+    MISSING_FIELD_NAME: ['bad_request', 'A multipart part has no field name.'],
+  };
+  const [code, detail] = details[err.code] ?? ['bad_request', 'The multipart body is malformed.'];
+  return new AppError(code, { detail, cause: err });
+}
+
+export function problemHandler(log: { error: (obj: object, msg: string) => void }): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) return next(err);
+    const appErr = toAppError(err);
+    // Only unexpected failures are logged with their cause; 4xx are the client's business.
+    if (appErr.status >= 500) log.error({ err: appErr.cause ?? appErr, code: appErr.code }, 'request failed');
+    sendProblem(res, appErr);
+  };
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new AppError('not_found', { detail: `No route for ${req.method} ${req.path}. See /openapi.yaml for the API.` }));
+};

@@ -1,0 +1,72 @@
+import express, { type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Authenticator } from './auth/principal.ts';
+import type { DevIssuer } from './auth/dev-issuer.ts';
+import type { DocumentService } from './documents.ts';
+import type { JwkSet } from './crypto/ingest-keys.ts';
+import type { Metrics } from './metrics.ts';
+import type { ObjectStore } from './storage/object-store.ts';
+import type { PartDecryptor } from './api/capture-parts.ts';
+import { healthRouter } from './api/health.ts';
+import { keysRouter } from './api/keys.ts';
+import { devTokenRouter } from './api/dev-token.ts';
+import { documentsRouter } from './api/documents.ts';
+import { bearerAuth } from './api/middleware/auth.ts';
+import { notFoundHandler, problemHandler } from './api/middleware/problem.ts';
+import { requestLog } from './api/middleware/request-log.ts';
+import { securityHeaders } from './api/middleware/security-headers.ts';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  store: ObjectStore;
+  documents: DocumentService;
+  authenticator: Authenticator;
+  /** Present in development mode only. */
+  devIssuer?: DevIssuer;
+  jwks: () => JwkSet;
+  decryptor: PartDecryptor;
+}
+
+/** The express app without listen, so tests drive exactly what production serves. */
+export function createApp(deps: AppDeps): express.Express {
+  const { config } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestLog(deps.logger));
+  app.use(securityHeaders());
+  app.use(timing(deps.metrics));
+  app.use(healthRouter({ store: deps.store, metrics: deps.metrics.registry }));
+  app.use(keysRouter(deps.jwks));
+  if (deps.devIssuer) app.use(devTokenRouter(deps.devIssuer));
+  app.use('/v1', bearerAuth(deps.authenticator));
+  app.use(
+    documentsRouter({
+      documents: deps.documents,
+      decryptor: deps.decryptor,
+      requireEncryption: config.requireEncryption,
+      uploadLimits: {
+        maxFileBytes: config.limits.maxFileBytes,
+        maxFiles: config.limits.maxFiles,
+        maxRequestBytes: config.limits.maxRequestBytes,
+      },
+      maxConcurrentUploads: config.limits.maxConcurrentUploads,
+    }),
+  );
+  app.use(notFoundHandler);
+  app.use(problemHandler(deps.logger));
+  return app;
+}
+
+/** Request durations by route template (never the raw path, which holds ids). */
+function timing(metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const end = metrics.httpDuration.startTimer({ method: req.method });
+    res.once('finish', () => end({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
+    next();
+  };
+}

@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { z } from 'zod';
+import type { ClaimPaths } from './principal.ts';
+import { ROLES, type Authenticator } from './principal.ts';
+import { verifyWith } from './oidc.ts';
+import { loadOrCreateKeyFile } from '../crypto/key-file.ts';
+
+const ISSUER = 'urn:vs-capture:dev';
+const AUDIENCE = 'vs-capture';
+const TOKEN_TTL_SECONDS = 8 * 3600;
+const ALG = 'ES256';
+
+/** What POST /v1/dev/token accepts. */
+export const devTokenRequestSchema = z.strictObject({
+  sub: z.string().min(1).max(128),
+  name: z.string().min(1).max(200).optional(),
+  roles: z.array(z.enum(ROLES)).max(ROLES.length).default([]),
+  units: z.array(z.string().min(1).max(100)).max(50).default([]),
+});
+export type DevTokenRequest = z.infer<typeof devTokenRequestSchema>;
+
+export interface DevIssuer extends Authenticator {
+  issue(request: DevTokenRequest): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }>;
+}
+
+/** Development only: the service is its own token issuer, so a newcomer can try everything. */
+export async function createDevIssuer(dataDir: string): Promise<DevIssuer> {
+  const { privateJwk, publicJwk } = await loadOrCreateKeyFile(path.join(dataDir, 'keys', 'dev-issuer.json'), async () => {
+    const pair = await generateKeyPair(ALG, { extractable: true });
+    return { privateJwk: await exportJWK(pair.privateKey), publicJwk: await exportJWK(pair.publicKey) };
+  });
+  const signingKey = await importJWK(privateJwk as JWK, ALG);
+  const verifyKey = await importJWK(publicJwk as JWK, ALG);
+  // Dev tokens carry our own claim names; the same verification path as OIDC checks them.
+  const claims: ClaimPaths = { roles: 'roles', units: 'units', name: 'name' };
+  return {
+    async issue(request) {
+      const token = await new SignJWT({ name: request.name ?? request.sub, roles: request.roles, units: request.units })
+        .setProtectedHeader({ alg: ALG, typ: 'JWT' })
+        .setSubject(request.sub)
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime(`${TOKEN_TTL_SECONDS}s`)
+        .sign(signingKey);
+      return { access_token: token, token_type: 'Bearer', expires_in: TOKEN_TTL_SECONDS };
+    },
+    authenticate(token) {
+      return verifyWith(token, verifyKey as CryptoKey, {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        rolesClaim: claims.roles,
+        unitsClaim: claims.units,
+        nameClaim: claims.name,
+      });
+    },
+  };
+}

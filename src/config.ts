@@ -1,0 +1,199 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Every environment variable the service reads, with its default; README's table mirrors this. */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PUBLIC_URL: z.url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().min(1).default('./data'),
+
+  STORAGE_BACKEND: z.enum(['fs', 's3']).default('fs'),
+  S3_ENDPOINT: z.url().optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().min(3).max(63).default('vs-capture'),
+  S3_ACCESS_KEY: z.string().min(1).optional(),
+  S3_SECRET_KEY: z.string().min(1).optional(),
+  STORAGE_KEYS: z.string().min(1).optional(),
+  STORAGE_KEYS_FILE: z.string().min(1).optional(),
+
+  INGEST_KEYS: z.string().min(1).optional(),
+  INGEST_KEYS_FILE: z.string().min(1).optional(),
+  REQUIRE_ENCRYPTION: z.stringbool().optional(),
+
+  OIDC_ISSUER: z.url().optional(),
+  OIDC_AUDIENCE: z.string().min(1).optional(),
+  OIDC_JWKS_URL: z.url().optional(),
+  OIDC_ROLES_CLAIM: z.string().min(1).default('realm_access.roles'),
+  OIDC_UNITS_CLAIM: z.string().min(1).default('units'),
+  OIDC_NAME_CLAIM: z.string().min(1).default('name'),
+
+  MAX_FILE_BYTES: z.coerce.number().int().positive().default(100 * 1024 * 1024),
+  MAX_FILES: z.coerce.number().int().positive().max(1000).default(100),
+  MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(256 * 1024 * 1024),
+  MAX_CONCURRENT_UPLOADS: z.coerce.number().int().positive().default(8),
+  FEED_SETTLE_MS: z.coerce.number().int().min(0).default(5000),
+  MAX_PAGES: z.coerce.number().int().positive().default(1000),
+  PROCESSING_TIME_BUDGET_MS: z.coerce.number().int().positive().default(120_000),
+  PROCESSING_THREADS: z.coerce.number().int().positive().max(64).optional(),
+  PROCESSING_QUEUE: z.coerce.number().int().positive().default(16),
+  IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().default(24),
+  VIEW_TICKET_TTL_SECONDS: z.coerce.number().int().positive().max(86_400).default(600),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(15_000),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export interface S3Config {
+  endPoint: string;
+  port: number;
+  useSSL: boolean;
+  region: string;
+  bucket: string;
+  accessKey: string;
+  secretKey: string;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  audience: string;
+  /** Unset: discovered from the issuer's /.well-known/openid-configuration. */
+  jwksUrl: string | undefined;
+  rolesClaim: string;
+  unitsClaim: string;
+  nameClaim: string;
+}
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  /** True when the service issues its own tokens (no OIDC issuer and not production). */
+  devMode: boolean;
+  host: string;
+  port: number;
+  publicUrl: string | undefined;
+  logLevel: Env['LOG_LEVEL'];
+  dataDir: string;
+  storage: { backend: 'fs' } | { backend: 's3'; s3: S3Config };
+  storageKeys: { json?: string; file?: string };
+  ingestKeys: { json?: string; file?: string };
+  requireEncryption: boolean;
+  oidc: OidcConfig | undefined;
+  claims: { roles: string; units: string; name: string };
+  limits: {
+    maxFileBytes: number;
+    maxFiles: number;
+    maxRequestBytes: number;
+    maxConcurrentUploads: number;
+    maxPages: number;
+    timeBudgetMs: number;
+  };
+  processing: { threads: number | undefined; queue: number };
+  idempotencyTtlMs: number;
+  feedSettleMs: number;
+  viewTicketTtlMs: number;
+  shutdownGraceMs: number;
+}
+
+/** Start-up refused: names the bad variables, never their values. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = envSchema.safeParse(pickKnown(source));
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return Object.freeze(toConfig(parsed.data));
+}
+
+/** Only our variables reach zod, so unrelated environment values can never appear in errors. */
+function pickKnown(source: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = source[key];
+    if (value !== undefined && value !== '') out[key] = value;
+  }
+  return out;
+}
+
+function toConfig(env: Env): Config {
+  const problems: string[] = [];
+  const production = env.NODE_ENV === 'production';
+  const oidc = toOidc(env, problems);
+  if (production && !oidc) problems.push('OIDC_ISSUER: required in production (the development token issuer is off)');
+  const storage = toStorage(env, problems);
+  if (production && !env.STORAGE_KEYS && !env.STORAGE_KEYS_FILE) {
+    problems.push('STORAGE_KEYS or STORAGE_KEYS_FILE: required in production (generated keys are for development)');
+  }
+  if (production && !env.INGEST_KEYS && !env.INGEST_KEYS_FILE) {
+    problems.push('INGEST_KEYS or INGEST_KEYS_FILE: required in production (generated keys are for development)');
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    env: env.NODE_ENV,
+    devMode: !oidc && !production,
+    host: env.HOST,
+    port: env.PORT,
+    publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ''),
+    logLevel: env.LOG_LEVEL,
+    dataDir: path.resolve(env.DATA_DIR),
+    storage,
+    storageKeys: { json: env.STORAGE_KEYS, file: env.STORAGE_KEYS_FILE },
+    ingestKeys: { json: env.INGEST_KEYS, file: env.INGEST_KEYS_FILE },
+    requireEncryption: env.REQUIRE_ENCRYPTION ?? env.NODE_ENV === 'production',
+    oidc,
+    claims: { roles: env.OIDC_ROLES_CLAIM, units: env.OIDC_UNITS_CLAIM, name: env.OIDC_NAME_CLAIM },
+    limits: {
+      maxFileBytes: env.MAX_FILE_BYTES,
+      maxFiles: env.MAX_FILES,
+      maxRequestBytes: env.MAX_REQUEST_BYTES,
+      maxConcurrentUploads: env.MAX_CONCURRENT_UPLOADS,
+      maxPages: env.MAX_PAGES,
+      timeBudgetMs: env.PROCESSING_TIME_BUDGET_MS,
+    },
+    processing: { threads: env.PROCESSING_THREADS, queue: env.PROCESSING_QUEUE },
+    idempotencyTtlMs: env.IDEMPOTENCY_TTL_HOURS * 3_600_000,
+    feedSettleMs: env.FEED_SETTLE_MS,
+    viewTicketTtlMs: env.VIEW_TICKET_TTL_SECONDS * 1000,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+  };
+}
+
+function toOidc(env: Env, problems: string[]): OidcConfig | undefined {
+  if (!env.OIDC_ISSUER) return undefined;
+  if (!env.OIDC_AUDIENCE) problems.push('OIDC_AUDIENCE: required when OIDC_ISSUER is set');
+  return {
+    issuer: env.OIDC_ISSUER,
+    audience: env.OIDC_AUDIENCE ?? '',
+    jwksUrl: env.OIDC_JWKS_URL,
+    rolesClaim: env.OIDC_ROLES_CLAIM,
+    unitsClaim: env.OIDC_UNITS_CLAIM,
+    nameClaim: env.OIDC_NAME_CLAIM,
+  };
+}
+
+function toStorage(env: Env, problems: string[]): Config['storage'] {
+  if (env.STORAGE_BACKEND === 'fs') return { backend: 'fs' };
+  const missing = (['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const).filter((k) => !env[k]);
+  for (const name of missing) problems.push(`${name}: required when STORAGE_BACKEND=s3`);
+  const url = new URL(env.S3_ENDPOINT ?? 'http://invalid');
+  const useSSL = url.protocol === 'https:';
+  return {
+    backend: 's3',
+    s3: {
+      endPoint: url.hostname,
+      port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+      useSSL,
+      region: env.S3_REGION,
+      bucket: env.S3_BUCKET,
+      accessKey: env.S3_ACCESS_KEY ?? '',
+      secretKey: env.S3_SECRET_KEY ?? '',
+    },
+  };
+}

@@ -1,0 +1,311 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { encodeTime, monotonicFactory } from 'ulid';
+import { AppError } from './errors.ts';
+import { canSeeUnit, requireRole, type Principal, type Role } from './auth/principal.ts';
+import type { CaptureMetadata } from './metadata.ts';
+import type { IdempotencyKeys } from './idempotency.ts';
+import type { Finding, InputFile, ProcessOptions, ProcessResult } from './processing/types.ts';
+import { ObjectNotFoundError, type ByteRange, type ObjectStore } from './storage/object-store.ts';
+import { ID_PATTERN, layout } from './storage/layout.ts';
+
+/** What the use cases need from processing (the worker pool implements it). */
+export interface Processor {
+  process(files: InputFile[], options: ProcessOptions): Promise<ProcessResult>;
+}
+
+/** One uploaded part after decryption, with how it arrived. */
+export interface CapturePart extends InputFile {
+  /** JWE header facts when the part arrived encrypted; absent for raw parts. */
+  jwe?: { alg: string; kid: string };
+}
+
+export interface TransferNote {
+  capturedBy: { sub: string; name: string };
+  capturedAt: string;
+  receivedAt: string;
+  source: CaptureMetadata['source'];
+  device?: CaptureMetadata['device'];
+  settings: { enhance: CaptureMetadata['enhance']; sanitize: CaptureMetadata['sanitize'] };
+  transport: { encryptedParts: number; plainParts: number; metadataEncrypted: boolean };
+  findings: Finding[];
+  review: { status: 'pending' | 'approved' | 'rejected'; by?: { sub: string; name: string }; at?: string; note?: string };
+}
+
+/** The committed record of a document; its presence in the store is what makes a document exist. */
+export interface DocumentRecord {
+  id: string;
+  formatVersion: 1;
+  unit: string;
+  title: string;
+  caseNumber?: string;
+  classification: CaptureMetadata['classification'];
+  issuingOffice: string;
+  createdAt: string;
+  pageCount: number;
+  rendition: { mediaType: 'application/pdf'; size: number; sha256: string };
+  originals: Array<{ part: number; mediaType: string; size: number; sha256: string; pages: number; encrypted: boolean }>;
+  transferNote: TransferNote;
+}
+
+export interface CaptureRequest {
+  metadata: CaptureMetadata;
+  metadataEncrypted: boolean;
+  parts: CapturePart[];
+  idempotencyKey?: string;
+}
+
+export interface FeedQuery {
+  after?: string;
+  limit: number;
+  unit?: string;
+  caseNumber?: string;
+  status?: TransferNote['review']['status'];
+}
+
+export interface FeedPage {
+  items: DocumentRecord[];
+  /** Continue from here next time; unchanged when nothing new was visible. */
+  next: string | null;
+  hasMore: boolean;
+}
+
+export interface DocumentServiceDeps {
+  store: ObjectStore;
+  processor: Processor;
+  idempotency: IdempotencyKeys;
+  limits: { maxPages: number; timeBudgetMs: number };
+  /** Feed entries younger than this are not served yet, so slower concurrent commits are never skipped. */
+  feedSettleMs: number;
+  now?: () => number;
+}
+
+const READ_ROLES: Role[] = ['read', 'export', 'review', 'audit', 'admin'];
+
+/** The use cases: the only module that calls both processing and storage. */
+export class DocumentService {
+  private readonly now: () => number;
+  private readonly newId: () => string;
+
+  constructor(private readonly deps: DocumentServiceDeps) {
+    this.now = deps.now ?? Date.now;
+    const factory = monotonicFactory();
+    this.newId = () => factory(this.now());
+  }
+
+  /** Processes and stores a capture; with an idempotency key, a retry returns the first result. */
+  async capture(principal: Principal, request: CaptureRequest): Promise<{ record: DocumentRecord; replayed: boolean }> {
+    requireRole(principal, 'capture');
+    if (request.parts.length === 0) {
+      throw new AppError('validation_failed', { detail: "Send at least one part named 'file'." });
+    }
+    const unit = resolveUnit(principal, request.metadata.unit);
+    if (!request.idempotencyKey) return { record: await this.create(principal, unit, request), replayed: false };
+    const claim = await this.deps.idempotency.claim(principal.sub, request.idempotencyKey, fingerprint(request));
+    if (claim.kind === 'replay') return { record: await this.readRecord(claim.documentId), replayed: true };
+    try {
+      const record = await this.create(principal, unit, request);
+      await claim.complete(record.id);
+      return { record, replayed: false };
+    } catch (err) {
+      await claim.release().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async get(principal: Principal, id: string): Promise<DocumentRecord> {
+    requireAnyRole(principal, READ_ROLES);
+    return this.visibleRecord(principal, id);
+  }
+
+  /** The rendition or an original as stored; role `export`. `open` streams it, optionally a byte range. */
+  async content(
+    principal: Principal,
+    id: string,
+    which: { variant: 'rendition' } | { variant: 'original'; part: number },
+  ): Promise<{ mediaType: string; size: number; sha256: string; open(range?: ByteRange): Promise<Readable> }> {
+    requireRole(principal, 'export');
+    const record = await this.visibleRecord(principal, id);
+    if (which.variant === 'rendition') {
+      return { ...record.rendition, open: (range) => this.deps.store.get(layout.rendition(id), range) };
+    }
+    const original = record.originals.find((o) => o.part === which.part);
+    if (!original) {
+      throw new AppError('not_found', { detail: `The document has ${record.originals.length} original part(s); part ${which.part} does not exist.` });
+    }
+    return { ...original, open: (range) => this.deps.store.get(layout.original(id, which.part), range) };
+  }
+
+  /** The archive feed: committed documents, oldest commit first, of the caller's units. */
+  async feed(principal: Principal, query: FeedQuery): Promise<FeedPage> {
+    requireAnyRole(principal, ['export', 'audit', 'admin']);
+    if (query.unit && !canSeeUnit(principal, query.unit)) {
+      throw new AppError('forbidden', { detail: `You are not a member of unit '${query.unit}'.` });
+    }
+    // The smallest id of the horizon's millisecond: entries below it have settled.
+    const horizon = encodeTime(this.now() - this.deps.feedSettleMs, 10) + '0'.repeat(16);
+    const entries = await this.deps.store.list({
+      prefix: layout.feedPrefix,
+      startAfter: query.after ? layout.feedEntry(query.after) : undefined,
+      limit: query.limit,
+    });
+    const settled = entries.filter((e) => seqOf(e.key) < horizon);
+    const items: DocumentRecord[] = [];
+    const seen = new Set<string>();
+    for (const entry of settled) {
+      const record = await this.recordOfFeedEntry(entry.key);
+      if (!record || seen.has(record.id) || !matches(principal, record, query)) continue;
+      seen.add(record.id);
+      items.push(record);
+    }
+    const last = settled.at(-1);
+    return {
+      items,
+      next: last ? seqOf(last.key) : (query.after ?? null),
+      hasMore: settled.length === query.limit,
+    };
+  }
+
+  private async create(principal: Principal, unit: string, request: CaptureRequest): Promise<DocumentRecord> {
+    const id = this.newId();
+    const receivedAt = new Date(this.now());
+    const { metadata } = request;
+    const capturedAt = metadata.capturedAt ? new Date(metadata.capturedAt) : receivedAt;
+    const issuingOffice = metadata.issuingOffice ?? unit;
+    const result = await this.deps.processor.process(request.parts, {
+      enhance: metadata.enhance,
+      sanitize: metadata.sanitize,
+      marking: { classification: metadata.classification, issuingOffice, capturedAt, documentId: id },
+      limits: this.deps.limits,
+    });
+    const record: DocumentRecord = {
+      id,
+      formatVersion: 1,
+      unit,
+      title: metadata.title,
+      ...(metadata.caseNumber ? { caseNumber: metadata.caseNumber } : {}),
+      classification: metadata.classification,
+      issuingOffice,
+      createdAt: receivedAt.toISOString(),
+      pageCount: result.pageCount,
+      rendition: { mediaType: 'application/pdf', size: result.rendition.byteLength, sha256: result.renditionSha256 },
+      originals: result.originals.map((o, i) => ({ part: i + 1, ...o, encrypted: Boolean(request.parts[i]?.jwe) })),
+      transferNote: {
+        capturedBy: { sub: principal.sub, name: principal.name },
+        capturedAt: capturedAt.toISOString(),
+        receivedAt: receivedAt.toISOString(),
+        source: metadata.source,
+        ...(metadata.device ? { device: metadata.device } : {}),
+        settings: { enhance: metadata.enhance, sanitize: metadata.sanitize },
+        transport: {
+          encryptedParts: request.parts.filter((p) => p.jwe).length,
+          plainParts: request.parts.filter((p) => !p.jwe).length,
+          metadataEncrypted: request.metadataEncrypted,
+        },
+        findings: result.findings,
+        review: { status: 'pending' },
+      },
+    };
+    await this.commit(record, request.parts, result.rendition);
+    return record;
+  }
+
+  /** Blobs first, then the feed entry, then the record that makes the document exist. */
+  private async commit(record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array): Promise<void> {
+    const { store } = this.deps;
+    const seq = this.newId();
+    const started = this.now();
+    try {
+      await Promise.all([
+        store.put(layout.rendition(record.id), rendition),
+        ...parts.map((p, i) => store.put(layout.original(record.id, i + 1), p.bytes)),
+      ]);
+      await store.put(layout.feedEntry(seq), Buffer.from(JSON.stringify({ id: record.id })));
+      await store.put(layout.record(record.id), Buffer.from(JSON.stringify(record)));
+    } catch (err) {
+      await this.discard(record.id, seq);
+      throw err;
+    }
+    // A commit slower than half the settle window may have been passed over by a poll: append again.
+    if (this.now() - started > this.deps.feedSettleMs / 2) {
+      await store.put(layout.feedEntry(this.newId()), Buffer.from(JSON.stringify({ id: record.id })));
+    }
+  }
+
+  /** Best effort; what a crash leaves behind is found later by the orphan sweep. */
+  private async discard(id: string, seq: string): Promise<void> {
+    const { store } = this.deps;
+    const keys = [layout.feedEntry(seq), ...(await store.list({ prefix: layout.documentPrefix(id) }).catch(() => [])).map((o) => o.key)];
+    await Promise.all(keys.map((k) => store.delete(k).catch(() => undefined)));
+  }
+
+  private async recordOfFeedEntry(key: string): Promise<DocumentRecord | undefined> {
+    try {
+      const { id } = JSON.parse((await this.deps.store.getBuffer(key)).toString('utf8')) as { id: string };
+      return await this.readRecord(id);
+    } catch (err) {
+      // An entry without a record is an interrupted commit: not a document.
+      if (err instanceof ObjectNotFoundError || (err instanceof AppError && err.code === 'not_found')) return undefined;
+      throw err;
+    }
+  }
+
+  private async visibleRecord(principal: Principal, id: string): Promise<DocumentRecord> {
+    const record = await this.readRecord(id);
+    // Another unit's document answers like a missing one, so ids cannot be probed.
+    if (!canSeeUnit(principal, record.unit)) throw notFound(id);
+    return record;
+  }
+
+  private async readRecord(id: string): Promise<DocumentRecord> {
+    if (!ID_PATTERN.test(id)) throw notFound(id);
+    try {
+      return JSON.parse((await this.deps.store.getBuffer(layout.record(id))).toString('utf8')) as DocumentRecord;
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) throw notFound(id);
+      throw err;
+    }
+  }
+}
+
+function notFound(id: string): AppError {
+  return new AppError('not_found', { detail: `No document '${id}' is visible to you. Check the id and your unit.` });
+}
+
+function requireAnyRole(principal: Principal, roles: Role[]): void {
+  if (!roles.some((r) => principal.roles.has(r))) {
+    throw new AppError('forbidden', { detail: `This action needs one of the roles ${roles.join(', ')}.` });
+  }
+}
+
+function resolveUnit(principal: Principal, requested: string | undefined): string {
+  if (requested) {
+    if (!canSeeUnit(principal, requested)) {
+      throw new AppError('forbidden', { detail: `You cannot capture for unit '${requested}'; use one of your units.` });
+    }
+    return requested;
+  }
+  const unit = principal.units[0];
+  if (!unit) throw new AppError('forbidden', { detail: 'Your account belongs to no unit (Dienststelle); ask your administrator.' });
+  return unit;
+}
+
+function matches(principal: Principal, record: DocumentRecord, query: FeedQuery): boolean {
+  return (
+    canSeeUnit(principal, record.unit) &&
+    (!query.unit || record.unit === query.unit) &&
+    (!query.caseNumber || record.caseNumber === query.caseNumber) &&
+    (!query.status || record.transferNote.review.status === query.status)
+  );
+}
+
+function seqOf(feedKey: string): string {
+  return feedKey.slice(layout.feedPrefix.length);
+}
+
+/** Same metadata and same plaintext parts make the same request, however they were encrypted. */
+function fingerprint(request: CaptureRequest): string {
+  const hash = createHash('sha256').update(JSON.stringify(request.metadata));
+  for (const part of request.parts) hash.update(createHash('sha256').update(part.bytes).digest());
+  return hash.digest('hex');
+}
