@@ -20,7 +20,7 @@ const envSchema = z.object({
   STORAGE_KEYS_FILE: z.string().min(1).optional(),
 
   INGEST_KEYS: z.string().min(1).optional(),
-  INGEST_KEYS_FILE: z.string().min(1).optional(),
+  INGEST_KEYS_DIR: z.string().min(1).optional(),
   REQUIRE_ENCRYPTION: z.stringbool().optional(),
 
   OIDC_ISSUER: z.url().optional(),
@@ -77,7 +77,7 @@ export interface Config {
   dataDir: string;
   storage: { backend: 'fs' } | { backend: 's3'; s3: S3Config };
   storageKeys: { json?: string; file?: string };
-  ingestKeys: { json?: string; file?: string };
+  ingestKeys: { json?: string; dir?: string };
   requireEncryption: boolean;
   oidc: OidcConfig | undefined;
   claims: { roles: string; units: string; name: string };
@@ -131,8 +131,8 @@ function toConfig(env: Env): Config {
   if (production && !env.STORAGE_KEYS && !env.STORAGE_KEYS_FILE) {
     problems.push('STORAGE_KEYS or STORAGE_KEYS_FILE: required in production (generated keys are for development)');
   }
-  if (production && !env.INGEST_KEYS && !env.INGEST_KEYS_FILE) {
-    problems.push('INGEST_KEYS or INGEST_KEYS_FILE: required in production (generated keys are for development)');
+  if (production && !env.INGEST_KEYS && !env.INGEST_KEYS_DIR) {
+    problems.push('INGEST_KEYS or INGEST_KEYS_DIR: required in production (generated keys are for development)');
   }
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -145,7 +145,7 @@ function toConfig(env: Env): Config {
     dataDir: path.resolve(env.DATA_DIR),
     storage,
     storageKeys: { json: env.STORAGE_KEYS, file: env.STORAGE_KEYS_FILE },
-    ingestKeys: { json: env.INGEST_KEYS, file: env.INGEST_KEYS_FILE },
+    ingestKeys: { json: env.INGEST_KEYS, dir: env.INGEST_KEYS_DIR },
     requireEncryption: env.REQUIRE_ENCRYPTION ?? env.NODE_ENV === 'production',
     oidc,
     claims: { roles: env.OIDC_ROLES_CLAIM, units: env.OIDC_UNITS_CLAIM, name: env.OIDC_NAME_CLAIM },

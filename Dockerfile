@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# Build stage: full dependency tree, viewer bundle.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build --if-present
+
+# Runtime stage: production dependencies only, non-root, fonts for the marking.
+FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core tini \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/data
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/src ./src
+COPY --from=build /app/viewer ./viewer
+COPY --from=build /app/openapi.yaml ./openapi.yaml
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite (or the benchmarks) needs, when missing.
+# Usage: scripts/system-deps.sh test|bench
+set -euo pipefail
+packages=(radosgw ceph-mon ceph-osd chromium python3-jwcrypto fonts-dejavu-core)
+if [ "${1:-test}" = bench ]; then packages+=(qpdf python3-fitz imagemagick); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "Missing Debian packages: ${missing[*]}" >&2
+  echo "Install them (as root: apt-get install -y --no-install-recommends ${missing[*]}) and run again." >&2
+  exit 1
+fi
+echo "Installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
