@@ -40,10 +40,10 @@ export async function toCaptureMetadata(
   decryptor: PartDecryptor,
   requireEncryption: boolean,
 ): Promise<{ metadata: CaptureMetadata; encrypted: boolean }> {
-  if (value === undefined) {
+  const text = value?.toString('utf8').trim();
+  if (!text) {
     throw new AppError('validation_failed', { detail: "Send a 'metadata' part: JSON with at least a title, or a JWE of it." });
   }
-  const text = value.toString('utf8').trim();
   // JSON always starts with '{'; a compact JWE never does.
   if (text.startsWith('{')) {
     if (requireEncryption) throw unencrypted('the metadata part');

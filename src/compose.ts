@@ -1,0 +1,81 @@
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { AppDeps } from './app.ts';
+import type { Config } from './config.ts';
+import { createDevIssuer } from './auth/dev-issuer.ts';
+import { createOidcAuthenticator } from './auth/oidc.ts';
+import { loadIngestKeys } from './crypto/ingest-keys.ts';
+import { decryptPart } from './crypto/jwe.ts';
+import { loadKekRing } from './crypto/kek-ring.ts';
+import { DocumentService } from './documents.ts';
+import { IdempotencyKeys } from './idempotency.ts';
+import { createMetrics } from './metrics.ts';
+import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
+import { createProcessingPool } from './processing/pool.ts';
+import { EncryptedStore } from './storage/encrypted-store.ts';
+import { FsStore } from './storage/fs-store.ts';
+import type { ObjectStore } from './storage/object-store.ts';
+import { S3Store } from './storage/s3-store.ts';
+
+export interface Composition {
+  deps: AppDeps;
+  /** Releases worker threads and timers; call after the server stopped accepting. */
+  close(): Promise<void>;
+}
+
+/** Idempotency keys are swept this often. */
+const SWEEP_INTERVAL_MS = 15 * 60_000;
+
+/** Builds every dependency of the app from the configuration: the one place that knows the concrete parts. */
+export async function compose(config: Config, logger: Logger): Promise<Composition> {
+  // Outside production, missing keys are generated once into the data directory.
+  const keyDir = config.env === 'production' ? undefined : config.dataDir;
+  const store = new EncryptedStore(
+    await rawStore(config),
+    await loadKekRing({ ...config.storageKeys, ...(keyDir ? { devDataDir: keyDir } : {}) }),
+  );
+  const ingestKeys = await loadIngestKeys({
+    ...(config.ingestKeys.json ? { jwksJson: config.ingestKeys.json } : {}),
+    ...(config.ingestKeys.dir ? { dir: config.ingestKeys.dir } : {}),
+    ...(keyDir ? { dataDir: keyDir } : {}),
+  });
+  const pool = createProcessingPool({ threads: config.processing.threads, maxQueue: config.processing.queue });
+  const idempotency = new IdempotencyKeys(store, config.idempotencyTtlMs, config.limits.timeBudgetMs + 60_000);
+  const documents = new DocumentService({
+    store,
+    processor: pool,
+    idempotency,
+    limits: { maxPages: config.limits.maxPages, timeBudgetMs: config.limits.timeBudgetMs },
+    feedSettleMs: config.feedSettleMs,
+  });
+  const devIssuer = config.devMode ? await createDevIssuer(config.dataDir) : undefined;
+  const authenticator = devIssuer ?? createOidcAuthenticator(config.oidc!);
+  const maxJweBytes = encryptedSizeBound(config.limits.maxFileBytes);
+  const sweep = setInterval(() => {
+    idempotency.sweepExpired().catch((err: unknown) => logger.warn({ err }, 'idempotency sweep failed'));
+  }, SWEEP_INTERVAL_MS).unref();
+  return {
+    deps: {
+      config,
+      logger,
+      metrics: createMetrics(),
+      store,
+      documents,
+      authenticator,
+      ...(devIssuer ? { devIssuer } : {}),
+      jwks: () => ingestKeys.publicJwks(),
+      decryptor: { decrypt: (compact) => decryptPart(compact, ingestKeys, { maxBytes: maxJweBytes }) },
+    },
+    async close() {
+      clearInterval(sweep);
+      await pool.close();
+    },
+  };
+}
+
+async function rawStore(config: Config): Promise<ObjectStore> {
+  if (config.storage.backend === 'fs') return new FsStore(path.join(config.dataDir, 'objects'));
+  const store = new S3Store(config.storage.s3);
+  await store.ensureBucket();
+  return store;
+}

@@ -1,0 +1,50 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import { createApp, type AppDeps } from '../../src/app.ts';
+import { compose } from '../../src/compose.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { DevTokenRequest } from '../../src/auth/dev-issuer.ts';
+
+export interface TestApp {
+  app: Express;
+  deps: AppDeps;
+  /** Holds only ciphertext and generated keys; removed by close(). */
+  dataDir: string;
+  /** Every log line the app wrote, for checks that logs carry no document data. */
+  logs: string[];
+  token(request: Partial<DevTokenRequest> & { sub: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The real app (encrypted store, processing pool, dev issuer) on a fresh data directory. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'vsc-test-'));
+  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'info', FEED_SETTLE_MS: '0', ...env });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const { deps, close } = await compose(config, createLogger(config.logLevel, sink));
+  return {
+    app: createApp(deps),
+    deps,
+    dataDir,
+    logs,
+    async token(request) {
+      if (!deps.devIssuer) throw new Error('test app has no dev issuer');
+      const issued = await deps.devIssuer.issue({ roles: [], units: [], ...request });
+      return issued.access_token;
+    },
+    async close() {
+      await close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
