@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+describe('config', () => {
+  it('has working embedded defaults: filesystem store, dev issuer, plain parts allowed', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, devMode: true, requireEncryption: false, storage: { backend: 'fs' } });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names a bad variable but never echoes its value', () => {
+    const secret = 'not-a-port-s3cr3t';
+    const err = captureError(() => loadConfig({ PORT: secret, STORAGE_BACKEND: 'tape' }));
+    expect(err.problems.join('\n')).toMatch(/PORT/);
+    expect(err.problems.join('\n')).toMatch(/STORAGE_BACKEND/);
+    expect(err.message).not.toContain(secret);
+    expect(err.message).not.toContain('tape');
+  });
+
+  it('refuses production without an OIDC issuer and configured keys, and requires encryption there', () => {
+    const err = captureError(() => loadConfig({ NODE_ENV: 'production' }));
+    expect(err.problems.map((p) => p.split(':')[0])).toEqual(
+      expect.arrayContaining(['OIDC_ISSUER', 'STORAGE_KEYS or STORAGE_KEYS_FILE', 'INGEST_KEYS or INGEST_KEYS_DIR']),
+    );
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      OIDC_ISSUER: 'https://idp.example/realms/behoerde',
+      OIDC_AUDIENCE: 'vs-capture',
+      STORAGE_KEYS_FILE: '/run/secrets/keks.json',
+      INGEST_KEYS_DIR: '/run/secrets/ingest',
+      VIEW_TICKET_KEY_FILE: '/run/secrets/view-ticket.jwk',
+    });
+    expect(config).toMatchObject({ devMode: false, requireEncryption: true });
+  });
+
+  it('needs endpoint and credentials for S3 and splits the endpoint URL', () => {
+    const err = captureError(() => loadConfig({ STORAGE_BACKEND: 's3' }));
+    expect(err.problems.map((p) => p.split(':')[0])).toEqual(['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY']);
+    const config = loadConfig({ STORAGE_BACKEND: 's3', S3_ENDPOINT: 'https://s3.example:9443', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' });
+    expect(config.storage).toMatchObject({ backend: 's3', s3: { endPoint: 's3.example', port: 9443, useSSL: true } });
+  });
+});
+
+function captureError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
