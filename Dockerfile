@@ -3,6 +3,7 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY tools/api-types/package.json ./tools/api-types/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build --if-present
@@ -14,6 +15,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-co
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/data
 COPY package.json package-lock.json ./
+COPY tools/api-types/package.json ./tools/api-types/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/src ./src
 COPY --from=build /app/viewer ./viewer
