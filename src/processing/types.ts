@@ -15,13 +15,24 @@ export interface InputFile {
   declaredType?: string;
 }
 
+/** Marking texts. Placeholders: {level} {office} {date} {page} {pages} {documentId}. */
+export interface MarkingTemplates {
+  /** Top of every page; not drawn for OFFEN. Default `VS-NUR FÜR DEN DIENSTGEBRAUCH`. */
+  header: string;
+  /** Bottom of every page. Default `{office} · {date} · Seite {page} von {pages} · {documentId}`. */
+  footer: string;
+}
+
 export interface MarkingOptions {
+  /** Checked at run time too: higher levels are refused with classification_refused. */
   classification: Classification;
   /** Dienststelle shown in the footer. */
   issuingOffice: string;
   /** Capture date, printed in Europe/Berlin. */
   capturedAt: Date;
   documentId: string;
+  /** Overrides of the VSA default texts. */
+  templates?: Partial<MarkingTemplates>;
 }
 
 export interface ProcessLimits {

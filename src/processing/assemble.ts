@@ -1,0 +1,36 @@
+/** Places page images on PDF pages: the camera's JPEG as is, its orientation as a PDF transform. */
+import { concatTransformationMatrix, drawObject, popGraphicsState, pushGraphicsState, type PDFDocument } from 'pdf-lib';
+import type { PageImage, Quarter } from './images.ts';
+
+export interface PageSize {
+  widthPt: number;
+  heightPt: number;
+}
+
+/** Matrix mapping the unit square of the stored image onto the box (x, y, w, h), turned clockwise. */
+function placement(turn: Quarter, x: number, y: number, w: number, h: number): [number, number, number, number, number, number] {
+  switch (turn) {
+    case 0:
+      return [w, 0, 0, h, x, y];
+    case 90:
+      return [0, -h, w, 0, x, y + h];
+    case 180:
+      return [-w, 0, 0, -h, x + w, y + h];
+    case 270:
+      return [0, h, -w, 0, x + w, y];
+  }
+}
+
+/** Adds a page of `size` with the image fitted and centred; pixels are never resampled here. */
+export async function addImagePage(doc: PDFDocument, image: PageImage, size: PageSize): Promise<void> {
+  const embedded = await doc.embedJpg(image.jpeg);
+  const sideways = image.turn === 90 || image.turn === 270;
+  const w = sideways ? image.heightPx : image.widthPx;
+  const h = sideways ? image.widthPx : image.heightPx;
+  const scale = Math.min(size.widthPt / w, size.heightPt / h);
+  const [dw, dh] = [w * scale, h * scale];
+  const page = doc.addPage([size.widthPt, size.heightPt]);
+  const name = page.node.newXObject('Image', embedded.ref);
+  const [a, b, c, d, e, f] = placement(image.turn, (size.widthPt - dw) / 2, (size.heightPt - dh) / 2, dw, dh);
+  page.pushOperators(pushGraphicsState(), concatTransformationMatrix(a, b, c, d, e, f), drawObject(name), popGraphicsState());
+}

@@ -1,0 +1,29 @@
+/** Limits per document: a cooperative time budget (the pool's abort covers the rest) and a page limit. */
+import { AppError } from '../errors.ts';
+
+export interface Deadline {
+  /** Throws processing_timeout once the budget is spent; `step` names where, for the detail. */
+  check(step: string): void;
+}
+
+export function createDeadline(budgetMs: number, now: () => number = performance.now.bind(performance)): Deadline {
+  const end = now() + budgetMs;
+  return {
+    check(step) {
+      if (now() > end) {
+        throw new AppError('processing_timeout', {
+          detail: `Processing exceeded its time budget of ${budgetMs} ms (at ${step}); split the document or send fewer pages.`,
+        });
+      }
+    },
+  };
+}
+
+/** Refuses a document with more pages than allowed, before the expensive work. */
+export function assertPageLimit(pages: number, maxPages: number): void {
+  if (pages > maxPages) {
+    throw new AppError('page_limit_exceeded', {
+      detail: `The document has ${pages} pages; at most ${maxPages} are accepted. Split it into smaller documents.`,
+    });
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The worker pool: CPU-heavy processing off the event loop, a bounded queue (busy when full) and a
+ * hard time budget (the worker running an overdue task is terminated, not left busy).
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+// sharp must be loaded by the main thread before workers use it, or glibc may unload it under them.
+import 'sharp';
+import { AppError } from '../errors.ts';
+import type { PageImage } from './rasterize.ts';
+import type { InputFile, ProcessOptions, ProcessResult } from './types.ts';
+import type { Reply, Task } from './worker.ts';
+
+export interface PoolOptions {
+  /** Worker threads; default: the machine's parallelism. */
+  threads?: number | undefined;
+  /** Tasks waiting beyond the running ones; more are refused with `busy`. */
+  maxQueue: number;
+  /** Budget for one page render; default 30 s. */
+  renderBudgetMs?: number;
+}
+
+export interface ProcessingPool {
+  process(files: InputFile[], options: ProcessOptions): Promise<ProcessResult>;
+  /** Rasterizes one page (0-based) `widthPx` wide, for the viewer. */
+  renderPage(pdfBytes: Uint8Array, pageIndex: number, widthPx: number): Promise<PageImage>;
+  close(): Promise<void>;
+}
+
+/**
+ * Workers load worker.ts through tsx's loader. Under `tsx src/main.ts` the flags are inherited already;
+ * under vitest (or plain node) they are not, so add tsx's loader unless it is there.
+ */
+function workerExecArgv(): string[] {
+  const inherited = process.execArgv;
+  if (inherited.some((arg) => arg.includes('tsx'))) return inherited;
+  const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return [...inherited, '--import', loader];
+}
+
+function busy(): AppError {
+  return new AppError('busy', {
+    detail: 'All document processors are busy and the queue is full; retry in a few seconds.',
+    extra: { retryAfter: 5 },
+  });
+}
+
+function overdue(budgetMs: number): AppError {
+  return new AppError('processing_timeout', {
+    detail: `Processing exceeded its time budget of ${budgetMs} ms and was stopped; split the document or send fewer pages.`,
+  });
+}
+
+export function createProcessingPool(options: PoolOptions): ProcessingPool {
+  const threads = options.threads ?? availableParallelism();
+  const piscina = new Piscina({
+    filename: new URL('./worker.ts', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    maxQueue: options.maxQueue,
+    execArgv: workerExecArgv(),
+  });
+
+  async function submit<T>(task: Task, budgetMs: number): Promise<T> {
+    // The budget counts from submission: the client waits through the queue too.
+    const signal = AbortSignal.timeout(budgetMs);
+    let reply: Reply<T>;
+    try {
+      reply = await piscina.run(task, { signal });
+    } catch (err) {
+      if (signal.aborted) throw overdue(budgetMs);
+      if (err instanceof Error && err.message === 'Task queue is at limit') throw busy();
+      throw err;
+    }
+    if (!reply.ok) throw new AppError(reply.code, { detail: reply.detail });
+    return reply.value;
+  }
+
+  return {
+    process: (files, processOptions) =>
+      submit<ProcessResult>({ kind: 'process', files, options: processOptions }, processOptions.limits.timeBudgetMs),
+    renderPage: (pdf, pageIndex, widthPx) =>
+      submit<PageImage>({ kind: 'render', pdf, pageIndex, widthPx }, options.renderBudgetMs ?? 30_000),
+    close: () => piscina.destroy(),
+  };
+}

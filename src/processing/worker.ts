@@ -1,0 +1,25 @@
+/** Piscina task: runs in a worker thread. AppErrors cross the thread boundary as plain data. */
+import { isAppError, type ErrorCode } from '../errors.ts';
+import { processDocument } from './index.ts';
+import { renderPdfPage } from './rasterize.ts';
+import type { InputFile, ProcessOptions } from './types.ts';
+
+export type Task =
+  | { kind: 'process'; files: InputFile[]; options: ProcessOptions }
+  | { kind: 'render'; pdf: Uint8Array; pageIndex: number; widthPx: number };
+
+export type Reply<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; detail: string | undefined };
+
+async function run(task: Task) {
+  if (task.kind === 'process') return processDocument(task.files, task.options);
+  return renderPdfPage(task.pdf, task.pageIndex, task.widthPx);
+}
+
+export default async function (task: Task): Promise<Reply<unknown>> {
+  try {
+    return { ok: true, value: await run(task) };
+  } catch (err) {
+    if (isAppError(err)) return { ok: false, code: err.code, detail: err.detail };
+    throw err;
+  }
+}
