@@ -55,10 +55,52 @@ export class StorageUnavailableError extends Error {
   }
 }
 
+/** A key outside the safe alphabet or shape; a programming error, never user input. */
+export class InvalidKeyError extends Error {
+  constructor(readonly key: string, reason: string) {
+    super(`invalid object key ${JSON.stringify(key)}: ${reason}`);
+    this.name = 'InvalidKeyError';
+  }
+}
+
 /** Stored bytes failed authentication: flipped bit, truncation or unknown/wrong key. */
 export class IntegrityError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'IntegrityError';
   }
+}
+
+const KEY_SEGMENT = /^[A-Za-z0-9._-]{1,200}$/;
+const MAX_KEY_LENGTH = 1024;
+
+/**
+ * The one key rule every store enforces: '/'-separated segments of [A-Za-z0-9._-], no '..',
+ * no '.' segment, no empty segment, at most 1024 characters; so no key can leave a directory.
+ */
+export function assertValidKey(key: string): void {
+  if (key.length === 0 || key.length > MAX_KEY_LENGTH) throw new InvalidKeyError(key, 'must be 1 to 1024 characters');
+  if (key.includes('..')) throw new InvalidKeyError(key, "must not contain '..'");
+  for (const segment of key.split('/')) {
+    if (!KEY_SEGMENT.test(segment)) {
+      throw new InvalidKeyError(key, "segments must be 1 to 200 characters of A-Z a-z 0-9 . _ - (no empty segment, leading or trailing '/')");
+    }
+    if (segment === '.') throw new InvalidKeyError(key, "must not contain a '.' segment");
+  }
+}
+
+/** Rejects ranges whose bounds are not non-negative safe integers. */
+export function assertValidRange(range: ByteRange): void {
+  const isOffset = (n: number) => Number.isSafeInteger(n) && n >= 0;
+  if (!isOffset(range.start) || (range.end !== undefined && !isOffset(range.end))) {
+    throw new RangeError(`Expected non-negative integers for range start/end but received ${range.start}/${range.end}`);
+  }
+}
+
+/** The [start, end) a range selects from an object of `size` bytes; like Array.slice, beyond the end is empty. */
+export function clipRange(range: ByteRange | undefined, size: number): { start: number; end: number } {
+  if (!range) return { start: 0, end: size };
+  assertValidRange(range);
+  const end = Math.min(range.end ?? size, size);
+  return { start: Math.min(range.start, end), end };
 }

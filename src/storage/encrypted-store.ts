@@ -1,0 +1,74 @@
+import { pipeline, Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import {
+  DecryptStream,
+  encryptObject,
+  HEADER_BYTES,
+  planRange,
+  plaintextSize,
+  SegmentOpener,
+} from '../crypto/at-rest.ts';
+import type { KekLookup } from '../crypto/kek-ring.ts';
+import { assertValidKey, clipRange, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore } from './object-store.ts';
+
+/**
+ * Encrypts every object before it reaches `inner` (docs/storage-format.md), so no backend sees
+ * plaintext. Sizes in head/list are plaintext sizes; reads fail with IntegrityError, never with
+ * altered bytes.
+ */
+export class EncryptedStore implements ObjectStore {
+  constructor(
+    private readonly inner: ObjectStore,
+    private readonly keys: KekLookup,
+  ) {}
+
+  async put(key: string, body: Buffer | Uint8Array): Promise<void> {
+    assertValidKey(key);
+    await this.inner.put(key, encryptObject(body, key, this.keys.active));
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    if (!range || (range.start === 0 && range.end === undefined)) {
+      return decrypting(await this.inner.get(key), new DecryptStream({ objectKey: key, keys: this.keys }));
+    }
+    const { size: rawSize } = await this.inner.head(key);
+    const { start, end } = clipRange(range, plaintextSize(rawSize, key));
+    if (start === end) return Readable.from([]);
+    // The header is read for every range: it names the KEK and carries the wrapped data key.
+    const opener = SegmentOpener.fromHeader(await this.readHeader(key), key, this.keys);
+    const plan = planRange(rawSize, key, start, end);
+    const stored = await this.inner.get(key, { start: plan.rawStart, end: plan.rawEnd });
+    return decrypting(stored, new DecryptStream({ opener, plan }));
+  }
+
+  async getBuffer(key: string): Promise<Buffer> {
+    return buffer(await this.get(key));
+  }
+
+  async head(key: string): Promise<ObjectInfo> {
+    const { size } = await this.inner.head(key);
+    return { key, size: plaintextSize(size, key) };
+  }
+
+  async list(options?: ListOptions): Promise<ObjectInfo[]> {
+    const raw = await this.inner.list(options);
+    return raw.map(({ key, size }) => ({ key, size: plaintextSize(size, key) }));
+  }
+
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+
+  private async readHeader(key: string): Promise<Buffer> {
+    return buffer(await this.inner.get(key, { start: 0, end: HEADER_BYTES }));
+  }
+}
+
+/** Stored bytes through the decryptor; an error on either side reaches the reader. */
+function decrypting(stored: Readable, decryptor: DecryptStream): Readable {
+  return pipeline(stored, decryptor, () => undefined);
+}

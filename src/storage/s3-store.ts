@@ -1,0 +1,174 @@
+import http from 'node:http';
+import https from 'node:https';
+import { PassThrough, Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { Client } from 'minio';
+import type { S3Config } from '../config.ts';
+import {
+  assertValidKey,
+  assertValidRange,
+  ObjectNotFoundError,
+  StorageUnavailableError,
+  type ByteRange,
+  type ListOptions,
+  type ObjectInfo,
+  type ObjectStore,
+} from './object-store.ts';
+
+/** The service's S3 settings, plus how long a silent connection may hang before the request fails (default 10 s). */
+export type S3StoreOptions = S3Config & { idleTimeoutMs?: number };
+
+const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
+const DEFAULT_LIMIT = 1000;
+const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound']);
+
+/** Splits an endpoint URL such as http://127.0.0.1:7480 into the client's parts. */
+export function parseS3Endpoint(url: string): Pick<S3StoreOptions, 'endPoint' | 'port' | 'useSSL'> {
+  const parsed = new URL(url);
+  const useSSL = parsed.protocol === 'https:';
+  return { endPoint: parsed.hostname, port: parsed.port ? Number(parsed.port) : useSSL ? 443 : 80, useSSL };
+}
+
+/** Raw objects in one bucket of an S3-compatible server (AWS S3, MinIO, Ceph RGW) through the minio client. */
+export class S3Store implements ObjectStore {
+  readonly bucket: string;
+  private readonly client: Client;
+  private readonly region: string;
+
+  constructor(options: S3StoreOptions) {
+    this.bucket = options.bucket;
+    this.region = options.region;
+    this.client = new Client({
+      endPoint: options.endPoint,
+      port: options.port,
+      useSSL: options.useSSL,
+      region: options.region,
+      accessKey: options.accessKey,
+      secretKey: options.secretKey,
+      // Path-style works everywhere, including gateways without wildcard DNS.
+      pathStyle: true,
+      transportAgent: failFastAgent(options.useSSL, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS),
+      // One quick retry for a 5xx blip; a down gateway must surface in seconds, not minutes.
+      retryOptions: { maximumRetryCount: 1, baseDelayMs: 100, maximumDelayMs: 1000 },
+    });
+  }
+
+  /** Creates the bucket if it does not exist yet; call once at start-up. */
+  async ensureBucket(): Promise<void> {
+    try {
+      if (await this.client.bucketExists(this.bucket)) return;
+      await this.client.makeBucket(this.bucket, this.region);
+    } catch (err) {
+      // Another instance creating it at the same moment is success too.
+      if (errorCode(err) === 'BucketAlreadyOwnedByYou') return;
+      throw translate(err, `create bucket ${this.bucket}`);
+    }
+  }
+
+  async put(key: string, body: Buffer | Uint8Array): Promise<void> {
+    assertValidKey(key);
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    await this.client.putObject(this.bucket, key, bytes, bytes.length).catch(rethrow(`put ${key}`, key));
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    assertValidKey(key);
+    if (range) assertValidRange(range);
+    const start = range?.start ?? 0;
+    const end = range?.end;
+    if (end !== undefined && end <= start) {
+      await this.head(key);
+      return Readable.from([]);
+    }
+    try {
+      const length = end === undefined ? 0 : end - start;
+      const body = start === 0 && length === 0
+        ? await this.client.getObject(this.bucket, key)
+        : await this.client.getPartialObject(this.bucket, key, start, length);
+      return translatingErrors(body, key);
+    } catch (err) {
+      // 416: the object exists but the range starts at or past its end, which reads as empty.
+      if (errorCode(err) === 'InvalidRange') return Readable.from([]);
+      throw translate(err, `get ${key}`, key);
+    }
+  }
+
+  async getBuffer(key: string): Promise<Buffer> {
+    return buffer(await this.get(key));
+  }
+
+  async head(key: string): Promise<ObjectInfo> {
+    assertValidKey(key);
+    const stat = await this.client.statObject(this.bucket, key).catch(rethrow(`head ${key}`, key));
+    return { key, size: stat.size };
+  }
+
+  async list(options: ListOptions = {}): Promise<ObjectInfo[]> {
+    const limit = options.limit ?? DEFAULT_LIMIT;
+    const found: ObjectInfo[] = [];
+    if (limit <= 0) return found;
+    try {
+      const items = this.client.listObjectsV2(this.bucket, options.prefix ?? '', true, options.startAfter ?? '');
+      for await (const item of items) {
+        if (item.name === undefined) continue;
+        found.push({ key: item.name, size: item.size });
+        if (found.length >= limit) break;
+      }
+    } catch (err) {
+      throw translate(err, 'list objects');
+    }
+    return found;
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    await this.client.removeObject(this.bucket, key).catch(rethrow(`delete ${key}`, key));
+  }
+
+  async ping(): Promise<void> {
+    const exists = await this.client.bucketExists(this.bucket).catch(rethrow('reach the bucket'));
+    if (!exists) throw new StorageUnavailableError(`S3 bucket ${this.bucket} does not exist`);
+  }
+}
+
+/**
+ * Keep-alive agent whose sockets are destroyed after `idleMs` of silence (connecting, sending or
+ * waiting), since neither Node nor the minio client time out requests by themselves.
+ */
+function failFastAgent(useSSL: boolean, idleMs: number): http.Agent {
+  const options = { keepAlive: true, timeout: idleMs };
+  const agent = useSSL ? new https.Agent(options) : new http.Agent(options);
+  const connect = agent.createConnection.bind(agent);
+  agent.createConnection = (connectOptions, callback) => {
+    const socket = connect(connectOptions, callback);
+    socket?.on('timeout', () => socket.destroy(Object.assign(new Error(`no answer within ${idleMs} ms`), { code: 'ETIMEDOUT' })));
+    return socket;
+  };
+  return agent;
+}
+
+/** Body errors (a gateway dying mid-download) reach the reader translated like request errors. */
+function translatingErrors(body: Readable, key: string): Readable {
+  const out = new PassThrough();
+  body.on('error', (err) => out.destroy(translate(err, `read ${key}`, key)));
+  out.on('close', () => body.destroy());
+  return body.pipe(out);
+}
+
+function errorCode(err: unknown): string | undefined {
+  return (err as { code?: unknown } | undefined)?.code as string | undefined;
+}
+
+/** Not-found becomes ObjectNotFoundError; argument bugs pass through; everything else means the backend failed. */
+function translate(err: unknown, action: string, key?: string): Error {
+  if (key !== undefined && NOT_FOUND_CODES.has(errorCode(err) ?? '')) return new ObjectNotFoundError(key);
+  if (err instanceof TypeError || err instanceof RangeError) return err;
+  const reason = errorCode(err) ?? (err as Error).message;
+  return new StorageUnavailableError(`S3 could not ${action}: ${reason}`, { cause: err });
+}
+
+function rethrow(action: string, key?: string): (err: unknown) => never {
+  return (err) => {
+    throw translate(err, action, key);
+  };
+}
