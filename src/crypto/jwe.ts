@@ -45,7 +45,7 @@ const CEK_BYTES = 32;
 /** RFC 3394 default initial value, which JWE's A256KW uses. */
 const AES_KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
 /** Ciphertext characters per step (a multiple of 4, so each slice decodes on its own). */
-const CHUNK_CHARS = 4 * 2 ** 20;
+const CHUNK_CHARS = 2 ** 20;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const DECRYPTION_FAILED = 'decryption failed: the part was altered or encrypted for another key';
 
@@ -121,6 +121,11 @@ function splitSegments(text: CompactText): Segments {
     ciphertext: [d3 + 1, d4],
     tag: [d4 + 1, text.length],
   };
+}
+
+/** Checks an encoded protected header alone, for callers that hold only the start of a JWE (resumable uploads). */
+export function checkProtectedHeader(encoded: string): JweHeader {
+  return parseHeader(encoded, [0, encoded.length]);
 }
 
 function parseHeader(text: CompactText, range: Range): JweHeader {
@@ -230,12 +235,15 @@ async function decryptContent(text: CompactText, [start, end]: Range, { cek, iv,
   decipher.setAAD(aad);
   decipher.setAuthTag(tag);
   const plaintext = Buffer.allocUnsafe(Math.floor(((end - start) * 3) / 4));
+  // One reused buffer for the decoded ciphertext, so each step allocates only its decrypted output.
+  const ciphertext = Buffer.allocUnsafe((CHUNK_CHARS / 4) * 3);
   let written = 0;
   try {
     for (let at = start; at < end; at += CHUNK_CHARS) {
       const chunk = text.slice(at, Math.min(at + CHUNK_CHARS, end));
       if (!BASE64URL.test(chunk)) refuse('ciphertext is not base64url');
-      written += decipher.update(Buffer.from(chunk, 'base64url')).copy(plaintext, written);
+      const decoded = ciphertext.subarray(0, ciphertext.write(chunk, 'base64url'));
+      written += decipher.update(decoded).copy(plaintext, written);
       // Lets other requests run while a large part decrypts.
       await yieldToEventLoop();
     }

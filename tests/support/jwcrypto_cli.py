@@ -4,8 +4,11 @@ Run with Debian's /usr/bin/python3 (python3-jwcrypto):
   encrypt JWK_JSON HEADER_JSON   plaintext on stdin  -> compact JWE on stdout
   decrypt JWK_JSON               compact JWE on stdin -> plaintext on stdout
   time JWK_JSON JWE_FILE RUNS    -> JSON {"medianMs", "runs", "bytes"}: in-process decryption, perf_counter
+  memory JWK_JSON JWE_FILE       -> JSON {"peakRssDeltaBytes", "bytes"}: peak RSS growth of one warm decryption (Linux)
 """
+import gc
 import json
+import re
 import statistics
 import sys
 import time
@@ -29,10 +32,14 @@ def decrypt(key_json):
     sys.stdout.buffer.write(decrypt_compact(jwk.JWK.from_json(key_json), sys.stdin.read().strip()))
 
 
+def read_compact(path):
+    with open(path, encoding="ascii") as f:
+        return f.read()
+
+
 def time_decrypt(key_json, path, runs):
     key = jwk.JWK.from_json(key_json)
-    with open(path, encoding="ascii") as f:
-        compact = f.read()
+    compact = read_compact(path)
     decrypt_compact(key, compact)  # warm-up, like the Node side
     times = []
     for _ in range(int(runs)):
@@ -42,6 +49,25 @@ def time_decrypt(key_json, path, runs):
     print(json.dumps({"medianMs": statistics.median(times), "runs": len(times), "bytes": len(payload)}))
 
 
+def status_bytes(field):
+    with open("/proc/self/status", encoding="ascii") as f:
+        return int(re.search(field + r":\s+(\d+)", f.read()).group(1)) * 1024
+
+
+def memory(key_json, path):
+    key = jwk.JWK.from_json(key_json)
+    compact = read_compact(path)
+    warm_up = jwe.JWE(bytes(64 * 1024), protected=json.dumps({"alg": key.alg, "enc": "A256GCM"}))
+    warm_up.add_recipient(key)
+    decrypt_compact(key, warm_up.serialize(compact=True))  # small, like the Node side
+    gc.collect()
+    base = status_bytes("VmRSS")
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+        f.write("5")  # resets VmHWM to the current RSS
+    payload = decrypt_compact(key, compact)
+    print(json.dumps({"peakRssDeltaBytes": status_bytes("VmHWM") - base, "bytes": len(payload)}))
+
+
 if __name__ == "__main__":
-    commands = {"encrypt": encrypt, "decrypt": decrypt, "time": time_decrypt}
+    commands = {"encrypt": encrypt, "decrypt": decrypt, "time": time_decrypt, "memory": memory}
     commands[sys.argv[1]](*sys.argv[2:])
