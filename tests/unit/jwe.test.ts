@@ -6,7 +6,7 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.ts';
 import { loadOrCreateIngestKeys, type IngestKeyRing } from '../../src/crypto/ingest-keys.ts';
-import { decryptPart, type DecryptOptions } from '../../src/crypto/jwe.ts';
+import { checkProtectedHeader, decryptPart, type DecryptOptions } from '../../src/crypto/jwe.ts';
 import { flipFirst, joseEncrypt, jwcryptoEncrypt, withHeader, withSegment } from '../support/jwe-fixtures.ts';
 
 let dataDir: string;
@@ -134,5 +134,13 @@ describe('decryptPart: refused by authentication', () => {
 
   it.each(cases)('%s', async (_name, build) => {
     expect(await refusal(await build())).toMatch(failed);
+  });
+});
+
+describe('checkProtectedHeader', () => {
+  it('applies the same allow-list to a header segment alone', () => {
+    expect(checkProtectedHeader(valid.split('.')[0]!)).toMatchObject({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', cty: 'application/pdf' });
+    const rsa15 = withHeader(valid, (h) => ({ ...h, alg: 'RSA1_5' })).split('.')[0]!;
+    expect(() => checkProtectedHeader(rsa15)).toThrow(/^alg 'RSA1_5' is not allowed/);
   });
 });
