@@ -11,6 +11,7 @@ import type { PartDecryptor } from './api/capture-parts.ts';
 import { healthRouter } from './api/health.ts';
 import { keysRouter } from './api/keys.ts';
 import { devTokenRouter } from './api/dev-token.ts';
+import { openapiRouter } from './api/openapi.ts';
 import { documentsRouter } from './api/documents.ts';
 import { bearerAuth } from './api/middleware/auth.ts';
 import { notFoundHandler, problemHandler } from './api/middleware/problem.ts';
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(healthRouter({ store: deps.store, metrics: deps.metrics.registry }));
   app.use(keysRouter(deps.jwks));
   if (deps.devIssuer) app.use(devTokenRouter(deps.devIssuer));
+  app.use(openapiRouter());
   app.use('/v1', bearerAuth(deps.authenticator));
   app.use(
     documentsRouter({
