@@ -23,7 +23,8 @@ function placement(turn: Quarter, x: number, y: number, w: number, h: number): [
 
 /** Adds a page of `size` with the image fitted and centred; pixels are never resampled here. */
 export async function addImagePage(doc: PDFDocument, image: PageImage, size: PageSize): Promise<void> {
-  const embedded = await doc.embedJpg(image.jpeg);
+  // pdf-lib reads the JPEG header through `.buffer` ignoring byteOffset: pooled Buffers need a copy.
+  const embedded = await doc.embedJpg(image.jpeg.byteOffset === 0 ? image.jpeg : new Uint8Array(image.jpeg));
   const sideways = image.turn === 90 || image.turn === 270;
   const w = sideways ? image.heightPx : image.widthPx;
   const h = sideways ? image.widthPx : image.heightPx;

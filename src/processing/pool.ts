@@ -59,11 +59,16 @@ export function createProcessingPool(options: PoolOptions): ProcessingPool {
     filename: new URL('./worker.ts', import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
-    maxQueue: options.maxQueue,
     execArgv: workerExecArgv(),
   });
 
+  // Admission is counted here: piscina 5.3's own maxQueue let every task of a burst in (measured).
+  const capacity = threads + options.maxQueue;
+  let inFlight = 0;
+
   async function submit<T>(task: Task, budgetMs: number): Promise<T> {
+    if (inFlight >= capacity) throw busy();
+    inFlight++;
     // The budget counts from submission: the client waits through the queue too.
     const signal = AbortSignal.timeout(budgetMs);
     let reply: Reply<T>;
@@ -71,8 +76,9 @@ export function createProcessingPool(options: PoolOptions): ProcessingPool {
       reply = await piscina.run(task, { signal });
     } catch (err) {
       if (signal.aborted) throw overdue(budgetMs);
-      if (err instanceof Error && err.message === 'Task queue is at limit') throw busy();
       throw err;
+    } finally {
+      inFlight--;
     }
     if (!reply.ok) throw new AppError(reply.code, { detail: reply.detail });
     return reply.value;

@@ -29,9 +29,9 @@ const berlinDateTime = new Intl.DateTimeFormat('de-DE', {
   minute: '2-digit',
 });
 
-/** The two lines repeated across the page. */
-export function watermarkLines(text: WatermarkText): [string, string] {
-  return [`${text.readerName} (${text.readerId})`, `${berlinDateTime.format(text.at)} Uhr · Dokument ${text.documentId}`];
+/** The lines repeated across the page. */
+export function watermarkLines(text: WatermarkText): string[] {
+  return [`${text.readerName} (${text.readerId})`, `${berlinDateTime.format(text.at)} Uhr`, `Dokument ${text.documentId}`];
 }
 
 function escapeXml(text: string): string {
@@ -45,24 +45,23 @@ function printable(text: string, max: number): string {
 }
 
 /**
- * One tile: the two lines rotated 30° inside a box that holds them, so repeating the tile across the page
- * repeats the text without clipping it. Font size follows the page width so the mark reads the same at
- * every zoom; grey at 24% opacity with a faint light halo stays legible on dark and light content.
+ * One tile: the lines rotated 30° in a box that holds them, so repeating the tile repeats the text
+ * without clipping it. Font size follows the page width so the mark reads the same at every zoom;
+ * grey at 24% opacity with a faint light halo stays legible on any content.
  */
 export function watermarkTile(pageWidth: number, text: WatermarkText): { svg: string; width: number; height: number } {
-  const [first, second] = watermarkLines(text).map((line) => printable(line, 90)) as [string, string];
-  const size = Math.max(10, Math.round(pageWidth / 48));
-  // DejaVu Sans averages about 0.6 em per character.
-  const lineWidth = Math.max(first.length, second.length) * 0.62 * size;
-  const blockHeight = size * 2.6;
-  const angle = Math.PI / 6;
-  const gap = size * 3;
-  const width = Math.round(lineWidth * Math.cos(angle) + blockHeight * Math.sin(angle) + gap);
-  const height = Math.round(lineWidth * Math.sin(angle) + blockHeight * Math.cos(angle) + gap);
+  const lines = watermarkLines(text).map((line) => escapeXml(printable(line, 60)));
+  const size = Math.max(10, Math.round(pageWidth / 50));
+  const leading = size * 1.25;
+  // DejaVu Sans digits and capitals are about 0.65 em wide; overestimating only widens the gaps.
+  const lineWidth = Math.max(...lines.map((l) => l.length)) * 0.68 * size;
+  const blockHeight = leading * lines.length;
+  const width = Math.round(lineWidth * Math.cos(Math.PI / 6) + blockHeight * Math.sin(Math.PI / 6) + size * 2);
+  const height = Math.round(lineWidth * Math.sin(Math.PI / 6) + blockHeight * Math.cos(Math.PI / 6) + size * 2);
+  const stamp = lines.map((l, i) => `<text y="${(i - (lines.length - 1) / 2) * leading + size * 0.35}">${l}</text>`).join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
-<g transform="rotate(-30 ${width / 2} ${height / 2})" font-family="DejaVu Sans" font-size="${size}" text-anchor="middle" fill="#1a1a2e" fill-opacity="0.24" stroke="#ffffff" stroke-opacity="0.18" stroke-width="${Math.max(1, size / 12)}">
-<text x="${width / 2}" y="${height / 2 - size * 0.2}">${escapeXml(first)}</text>
-<text x="${width / 2}" y="${height / 2 + size * 1.1}">${escapeXml(second)}</text>
+<g font-family="DejaVu Sans" font-size="${size}" text-anchor="middle" fill="#1a1a2e" fill-opacity="0.24" stroke="#ffffff" stroke-opacity="0.18" stroke-width="${Math.max(1, size / 12)}">
+<g transform="translate(${width / 2} ${height / 2}) rotate(-30)">${stamp}</g>
 </g></svg>`;
   return { svg, width, height };
 }
