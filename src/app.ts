@@ -8,12 +8,15 @@ import type { JwkSet } from './crypto/ingest-keys.ts';
 import type { Metrics } from './metrics.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import type { PartDecryptor } from './api/capture-parts.ts';
+import type { ObjectUploadStore } from './uploads/upload-store.ts';
 import { healthRouter } from './api/health.ts';
 import { keysRouter } from './api/keys.ts';
 import { devTokenRouter } from './api/dev-token.ts';
 import { openapiRouter } from './api/openapi.ts';
 import { documentsRouter } from './api/documents.ts';
+import { uploadsRouter } from './api/uploads.ts';
 import { bearerAuth } from './api/middleware/auth.ts';
+import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
 import { notFoundHandler, problemHandler } from './api/middleware/problem.ts';
 import { requestLog } from './api/middleware/request-log.ts';
 import { securityHeaders } from './api/middleware/security-headers.ts';
@@ -29,6 +32,8 @@ export interface AppDeps {
   devIssuer?: DevIssuer;
   jwks: () => JwkSet;
   decryptor: PartDecryptor;
+  /** Resumable uploads (tus) in the shared store. */
+  uploads: ObjectUploadStore;
 }
 
 /** The express app without listen, so tests drive exactly what production serves. */
@@ -50,12 +55,20 @@ export function createApp(deps: AppDeps): express.Express {
     documentsRouter({
       documents: deps.documents,
       decryptor: deps.decryptor,
+      uploads: deps.uploads,
       requireEncryption: config.requireEncryption,
       uploadLimits: {
         maxFileBytes: config.limits.maxFileBytes,
         maxFiles: config.limits.maxFiles,
         maxRequestBytes: config.limits.maxRequestBytes,
       },
+      maxConcurrentUploads: config.limits.maxConcurrentUploads,
+    }),
+  );
+  app.use(
+    uploadsRouter({
+      uploads: deps.uploads,
+      maxBytes: config.uploads.maxBytes ?? encryptedSizeBound(config.limits.maxFileBytes),
       maxConcurrentUploads: config.limits.maxConcurrentUploads,
     }),
   );

@@ -40,6 +40,9 @@ const envSchema = z.object({
   PROCESSING_THREADS: z.coerce.number().int().positive().max(64).optional(),
   PROCESSING_QUEUE: z.coerce.number().int().positive().default(16),
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().default(24),
+  UPLOAD_TTL_HOURS: z.coerce.number().positive().default(24),
+  UPLOAD_MAX_BYTES: z.coerce.number().int().positive().optional(),
+  UPLOAD_CHUNK_BYTES: z.coerce.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
   VIEW_TICKET_TTL_SECONDS: z.coerce.number().int().positive().max(86_400).default(600),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(15_000),
 });
@@ -91,6 +94,8 @@ export interface Config {
   };
   processing: { threads: number | undefined; queue: number };
   idempotencyTtlMs: number;
+  /** Resumable uploads (tus): lifetime from creation, size bound (unset: the JWE bound of MAX_FILE_BYTES), stored chunk size. */
+  uploads: { ttlMs: number; maxBytes: number | undefined; chunkBytes: number };
   feedSettleMs: number;
   viewTicketTtlMs: number;
   shutdownGraceMs: number;
@@ -159,6 +164,7 @@ function toConfig(env: Env): Config {
     },
     processing: { threads: env.PROCESSING_THREADS, queue: env.PROCESSING_QUEUE },
     idempotencyTtlMs: env.IDEMPOTENCY_TTL_HOURS * 3_600_000,
+    uploads: { ttlMs: env.UPLOAD_TTL_HOURS * 3_600_000, maxBytes: env.UPLOAD_MAX_BYTES, chunkBytes: env.UPLOAD_CHUNK_BYTES },
     feedSettleMs: env.FEED_SETTLE_MS,
     viewTicketTtlMs: env.VIEW_TICKET_TTL_SECONDS * 1000,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,

@@ -136,6 +136,15 @@ export class DocumentService {
     return { ...original, open: (range) => this.deps.store.get(layout.original(id, which.part), range) };
   }
 
+  /**
+   * For a verified view ticket: the record and a loader of the rendition bytes. No principal here: the
+   * ticket was issued after `get`'s role and unit checks and names this document only.
+   */
+  async forViewing(id: string): Promise<{ record: DocumentRecord; rendition(): Promise<Buffer> }> {
+    const record = await this.readRecord(id);
+    return { record, rendition: () => this.deps.store.getBuffer(layout.rendition(id)) };
+  }
+
   /** The archive feed: committed documents, oldest commit first, of the caller's units. */
   async feed(principal: Principal, query: FeedQuery): Promise<FeedPage> {
     requireAnyRole(principal, ['export', 'audit', 'admin']);

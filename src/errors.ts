@@ -16,6 +16,7 @@ export const problemKinds = {
   conflict: { status: 409, title: 'Conflict' },
   gone: { status: 410, title: 'Gone' },
   length_required: { status: 411, title: 'Content-Length required' },
+  tus_version_required: { status: 412, title: 'Tus-Resumable header required' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   range_not_satisfiable: { status: 416, title: 'Range not satisfiable' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },

@@ -1,0 +1,125 @@
+/**
+ * View tickets: short-lived ES256 JWTs bound to one reader and one document. Self-contained, so any
+ * instance holding the key verifies them without shared state.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { SignJWT, errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK } from 'jose';
+import { z } from 'zod';
+import { AppError } from '../errors.ts';
+import { loadOrCreateKeyFile } from '../crypto/key-file.ts';
+
+const ALG = 'ES256';
+const ISSUER = 'urn:vs-capture:view';
+const AUDIENCE = 'urn:vs-capture:viewer';
+/** A distinct type, so no other JWT signed with a shared key can pass as a ticket. */
+const TYPE = 'vs-view+jwt';
+
+export interface Reader {
+  sub: string;
+  name: string;
+}
+
+/** What a verified ticket grants: this reader may view this document until `expiresAt`. */
+export interface TicketGrant {
+  ticketId: string;
+  reader: Reader;
+  documentId: string;
+  expiresAt: Date;
+}
+
+export interface ViewTickets {
+  issue(reader: Reader, documentId: string): Promise<{ ticket: string; grant: TicketGrant }>;
+  /** Throws ticket_invalid, ticket_expired or ticket_wrong_document. */
+  verify(ticket: string, documentId: string): Promise<TicketGrant>;
+}
+
+const claimsSchema = z.object({
+  jti: z.string().min(1),
+  sub: z.string().min(1),
+  name: z.string().min(1),
+  doc: z.string().min(1),
+  exp: z.number(),
+});
+
+/** Signs and verifies tickets with one P-256 key; `now` is injectable for expiry tests. */
+export async function createViewTickets(
+  privateJwk: JWK,
+  ttlMs: number,
+  now: () => number = Date.now,
+): Promise<ViewTickets> {
+  const signingKey = await importJWK(privateJwk, ALG);
+  const { d: _private, ...publicJwk } = privateJwk;
+  const verifyKey = await importJWK(publicJwk, ALG);
+  return {
+    async issue(reader, documentId) {
+      // Whole seconds, as the `exp` claim carries it.
+      const expiresAt = new Date(Math.floor((now() + ttlMs) / 1000) * 1000);
+      const grant: TicketGrant = { ticketId: randomUUID(), reader, documentId, expiresAt };
+      const ticket = await new SignJWT({ name: reader.name, doc: documentId })
+        .setProtectedHeader({ alg: ALG, typ: TYPE })
+        .setJti(grant.ticketId)
+        .setSubject(reader.sub)
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt(Math.floor(now() / 1000))
+        .setExpirationTime(expiresAt.getTime() / 1000)
+        .sign(signingKey);
+      return { ticket, grant };
+    },
+    async verify(ticket, documentId) {
+      const claims = await verifyClaims(ticket, verifyKey, now);
+      if (claims.doc !== documentId) {
+        throw new AppError('ticket_wrong_document', { detail: 'This view ticket belongs to another document; open the document through its own link.' });
+      }
+      return { ticketId: claims.jti, reader: { sub: claims.sub, name: claims.name }, documentId: claims.doc, expiresAt: new Date(claims.exp * 1000) };
+    },
+  };
+}
+
+async function verifyClaims(ticket: string, key: CryptoKey | Uint8Array, now: () => number) {
+  try {
+    const { payload } = await jwtVerify(ticket, key, {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      typ: TYPE,
+      algorithms: [ALG],
+      currentDate: new Date(now()),
+    });
+    return claimsSchema.parse(payload);
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) {
+      throw new AppError('ticket_expired', { detail: 'The view ticket has expired; open the document again to get a new one.', cause: err });
+    }
+    throw new AppError('ticket_invalid', { detail: 'The view ticket is not valid; open the document again to get a new one.', cause: err });
+  }
+}
+
+/** The signing key: from VIEW_TICKET_KEY(_FILE), or outside production generated once into the data directory. */
+export async function loadViewTicketKey(source: { json?: string; file?: string; devDataDir?: string }): Promise<JWK> {
+  if (source.json) return parsePrivateJwk(source.json, 'VIEW_TICKET_KEY');
+  if (source.file) return parsePrivateJwk(await readFile(source.file, 'utf8'), 'VIEW_TICKET_KEY_FILE');
+  if (!source.devDataDir) throw new Error('VIEW_TICKET_KEY or VIEW_TICKET_KEY_FILE is required');
+  return loadOrCreateKeyFile(path.join(source.devDataDir, 'keys', 'view-tickets.json'), async () => {
+    const pair = await generateKeyPair(ALG, { extractable: true });
+    return exportJWK(pair.privateKey);
+  });
+}
+
+const privateJwkSchema = z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: z.string(), y: z.string(), d: z.string() });
+
+function parsePrivateJwk(text: string, variable: string): JWK {
+  // The value is a secret: name the variable, never echo it (JSON.parse errors quote their input).
+  const parsed = privateJwkSchema.safeParse(parseJsonOrUndefined(text));
+  if (!parsed.success) throw new Error(`${variable} must be a private EC P-256 JWK (kty, crv, x, y, d)`);
+  return parsed.data;
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,33 @@
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { DocumentService } from './documents.ts';
+import { createViewTickets, loadViewTicketKey } from './auth/view-tickets.ts';
+import { ByteCache } from './byte-cache.ts';
+import { loadViewerAssets, type ViewerAssets } from './api/viewer.ts';
+import { logViewRecorder, type ViewRecorder } from './view-recorder.ts';
+import { ViewService, type PageRenderer } from './views.ts';
+
+export interface ViewParts {
+  documents: DocumentService;
+  /** The processing pool. */
+  renderer: PageRenderer;
+  logger: Logger;
+  /** Default: log lines with ids only, until the audit trail exists. */
+  recorder?: ViewRecorder;
+  now?: () => number;
+}
+
+/** The viewer's dependencies of the app, from the configuration. */
+export async function composeViews(config: Config, parts: ViewParts): Promise<{ views: ViewService; viewerAssets: ViewerAssets }> {
+  const production = config.env === 'production';
+  const key = await loadViewTicketKey({ ...config.viewTicketKey, ...(production ? {} : { devDataDir: config.dataDir }) });
+  const views = new ViewService({
+    documents: parts.documents,
+    renderer: parts.renderer,
+    tickets: await createViewTickets(key, config.viewTicketTtlMs, parts.now),
+    recorder: parts.recorder ?? logViewRecorder(parts.logger),
+    cache: new ByteCache(config.viewCacheBytes),
+    ...(parts.now ? { now: parts.now } : {}),
+  });
+  return { views, viewerAssets: await loadViewerAssets(production) };
+}

@@ -1,0 +1,107 @@
+/** The viewer's use cases: issue a view ticket, and serve pages rendered and watermarked for its reader. */
+import { AppError } from './errors.ts';
+import { requireRole, type Principal } from './auth/principal.ts';
+import type { TicketGrant, ViewTickets } from './auth/view-tickets.ts';
+import type { ByteCache } from './byte-cache.ts';
+import type { DocumentRecord, DocumentService } from './documents.ts';
+import { watermark, type WatermarkedImage } from './processing/watermark.ts';
+import type { ViewRecorder } from './view-recorder.ts';
+
+/** Page widths the viewer may ask for: below is unreadable, above costs more than any screen shows. */
+export const PAGE_WIDTH = { min: 400, max: 2000 } as const;
+
+/** What rendering needs from processing (the worker pool implements it). */
+export interface PageRenderer {
+  renderPage(pdf: Uint8Array, pageIndex: number, widthPx: number): Promise<{ bytes: Uint8Array }>;
+}
+
+export interface ViewServiceDeps {
+  documents: Pick<DocumentService, 'get' | 'forViewing'>;
+  renderer: PageRenderer;
+  tickets: ViewTickets;
+  recorder: ViewRecorder;
+  /** Holds decrypted renditions and unmarked renders, in memory only; the watermark is applied per request. */
+  cache: ByteCache;
+  now?: () => number;
+}
+
+export interface ViewInfo {
+  documentId: string;
+  title: string;
+  pageCount: number;
+  classification: DocumentRecord['classification'];
+  reader: { sub: string; name: string };
+  expiresAt: string;
+}
+
+export class ViewService {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ViewServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** A ticket for this reader and this document; role `read` and the document's unit are required. */
+  async issueTicket(principal: Principal, documentId: string): Promise<{ ticket: string; expiresAt: Date }> {
+    requireRole(principal, 'read');
+    await this.deps.documents.get(principal, documentId);
+    const { ticket, grant } = await this.deps.tickets.issue({ sub: principal.sub, name: principal.name }, documentId);
+    await this.deps.recorder.record({
+      type: 'ticket_issued',
+      ticketId: grant.ticketId,
+      documentId,
+      readerSub: grant.reader.sub,
+      at: new Date(this.now()).toISOString(),
+      expiresAt: grant.expiresAt.toISOString(),
+    });
+    return { ticket, expiresAt: grant.expiresAt };
+  }
+
+  async info(ticket: string, documentId: string): Promise<ViewInfo> {
+    const grant = await this.deps.tickets.verify(ticket, documentId);
+    const { record } = await this.deps.documents.forViewing(documentId);
+    return {
+      documentId,
+      title: record.title,
+      pageCount: record.pageCount,
+      classification: record.classification,
+      reader: grant.reader,
+      expiresAt: grant.expiresAt.toISOString(),
+    };
+  }
+
+  /** Page `page` (1-based) `width` px wide, with the ticket's reader burned in as a watermark. */
+  async page(ticket: string, documentId: string, page: number, width: number): Promise<WatermarkedImage> {
+    const grant = await this.deps.tickets.verify(ticket, documentId);
+    const { record, rendition } = await this.deps.documents.forViewing(documentId);
+    if (!Number.isInteger(page) || page < 1 || page > record.pageCount) {
+      throw new AppError('not_found', { detail: `Page ${page} does not exist; the document has ${record.pageCount} page(s).` });
+    }
+    const unmarked = await this.unmarkedPage(record, rendition, page, width);
+    const at = new Date(this.now());
+    const image = await watermark(unmarked, { readerName: grant.reader.name, readerId: grant.reader.sub, documentId, at });
+    await this.recordPage(grant, page, at);
+    return image;
+  }
+
+  private unmarkedPage(record: DocumentRecord, rendition: () => Promise<Buffer>, page: number, width: number): Promise<Uint8Array> {
+    const { cache, renderer } = this.deps;
+    // The rendition hash in the key: a changed rendition can never be served from an old render.
+    const pdfKey = `pdf:${record.id}:${record.rendition.sha256}`;
+    return cache.getOrLoad(`page:${record.id}:${record.rendition.sha256}:${page}:${width}`, async () => {
+      const pdf = await cache.getOrLoad(pdfKey, rendition);
+      return (await renderer.renderPage(pdf, page - 1, width)).bytes;
+    });
+  }
+
+  private recordPage(grant: TicketGrant, page: number, at: Date): Promise<void> {
+    return this.deps.recorder.record({
+      type: 'page_viewed',
+      ticketId: grant.ticketId,
+      documentId: grant.documentId,
+      readerSub: grant.reader.sub,
+      at: at.toISOString(),
+      page,
+    });
+  }
+}

@@ -1,0 +1,122 @@
+import request from 'supertest';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pdfWithText } from '../support/capture-fixtures.ts';
+import { startViewerApp, type ViewerTestApp } from '../e2e/support/viewer-app.ts';
+
+const UNIT = 'BA-Nord';
+
+describe('view tickets and the ticket-authenticated viewer API', () => {
+  let t: ViewerTestApp;
+  let reader: string;
+  let docId: string;
+  let otherDocId: string;
+
+  beforeAll(async () => {
+    t = await startViewerApp();
+    const capturer = await t.token({ sub: 'u-cap', roles: ['capture'], units: [UNIT] });
+    reader = await t.token({ sub: 'u-read', name: 'Erika Mustermann', roles: ['read'], units: [UNIT] });
+    docId = await t.capture(capturer, await pdfWithText('Bescheid', 3), 'Bescheid');
+    otherDocId = await t.capture(capturer, await pdfWithText('Anderes', 1), 'Anderes');
+  });
+  afterAll(() => t.close());
+
+  const info = (ticket: string, id = docId) => request(t.app).get(`/view-api/documents/${id}`).set('Authorization', `Ticket ${ticket}`);
+  const page = (ticket: string, n: number, width: number | string = 800, id = docId) =>
+    request(t.app).get(`/view-api/documents/${id}/pages/${n}?width=${width}`).set('Authorization', `Ticket ${ticket}`).buffer(true);
+
+  it('issues a ticket to a reader of the unit, with the viewer URL carrying it in the fragment, and records it', async () => {
+    const res = await request(t.app).post(`/v1/documents/${docId}/views`).set('Authorization', `Bearer ${reader}`).expect(201);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const { ticket, expiresAt, viewerUrl } = res.body;
+    expect(new URL(viewerUrl).pathname).toBe('/viewer/');
+    expect(new URL(viewerUrl).search).toBe('');
+    expect(new URL(viewerUrl).hash).toBe(`#ticket=${ticket}&doc=${docId}`);
+    // Default lifetime: 10 minutes.
+    expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(9 * 60_000);
+    expect(Date.parse(expiresAt) - Date.now()).toBeLessThanOrEqual(10 * 60_000);
+    expect(t.recorded.at(-1)).toMatchObject({ type: 'ticket_issued', documentId: docId, readerSub: 'u-read', expiresAt });
+  });
+
+  it('refuses tickets without bearer auth, without role read, and for another unit (as not found)', async () => {
+    await request(t.app).post(`/v1/documents/${docId}/views`).expect(401);
+    const exporter = await t.token({ sub: 'u-exp', roles: ['export'], units: [UNIT] });
+    await request(t.app).post(`/v1/documents/${docId}/views`).set('Authorization', `Bearer ${exporter}`).expect(403);
+    const stranger = await t.token({ sub: 'u-far', roles: ['read'], units: ['BA-Sued'] });
+    const res = await request(t.app).post(`/v1/documents/${docId}/views`).set('Authorization', `Bearer ${stranger}`).expect(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('serves title and page count, and watermarked WebP pages, with no-store and the security headers', async () => {
+    const { ticket } = await t.openView(reader, docId);
+    const res = await info(ticket).expect(200);
+    expect(res.body).toMatchObject({ documentId: docId, title: 'Bescheid', pageCount: 3, reader: { sub: 'u-read', name: 'Erika Mustermann' } });
+
+    const img = await page(ticket, 2, 800).expect(200);
+    expect(img.headers['content-type']).toBe('image/webp');
+    expect(img.headers['cache-control']).toBe('no-store');
+    expect(img.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(img.headers['x-content-type-options']).toBe('nosniff');
+    expect(img.headers['referrer-policy']).toBe('no-referrer');
+    expect(img.headers['content-encoding']).toBeUndefined();
+    const meta = await sharp(img.body as Buffer).metadata();
+    expect(meta.width).toBe(800);
+    expect(t.recorded.at(-1)).toMatchObject({ type: 'page_viewed', documentId: docId, readerSub: 'u-read', page: 2 });
+  });
+
+  it('bounds the width and the page number', async () => {
+    const { ticket } = await t.openView(reader, docId);
+    expect((await page(ticket, 1, 399).expect(400)).body.code).toBe('validation_failed');
+    expect((await page(ticket, 1, 2001).expect(400)).body.code).toBe('validation_failed');
+    expect((await page(ticket, 1, 'wide').expect(400)).body.code).toBe('validation_failed');
+    expect((await page(ticket, 4).expect(404)).body.detail).toMatch(/3 page/);
+    await page(ticket, 0).expect(400);
+  });
+
+  it('refuses missing, forged, other-document and expired tickets with problem+json', async () => {
+    const { ticket } = await t.openView(reader, docId);
+    await request(t.app).get(`/view-api/documents/${docId}`).expect(401);
+    // In the query it is not even looked at: tickets never travel in URLs.
+    expect((await request(t.app).get(`/view-api/documents/${docId}?ticket=${ticket}`).expect(401)).body.code).toBe('ticket_invalid');
+    const [h, p, s] = ticket.split('.');
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), name: 'Mallory' })).toString('base64url')}.${s}`;
+    expect((await info(forged).expect(401)).body.code).toBe('ticket_invalid');
+    expect((await info(ticket, otherDocId).expect(403)).body.code).toBe('ticket_wrong_document');
+    expect((await page(ticket, 1, 800, otherDocId).expect(403)).body.code).toBe('ticket_wrong_document');
+    // A bearer token is not a ticket, even though both are signed JWTs.
+    expect((await info(reader).expect(401)).body.code).toBe('ticket_invalid');
+
+    t.advanceClock(11 * 60_000);
+    try {
+      const expired = await info(ticket).expect(401);
+      expect(expired.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(expired.body.code).toBe('ticket_expired');
+    } finally {
+      t.advanceClock(-11 * 60_000);
+    }
+  });
+
+  it('closing answers Clear-Site-Data for cache and storage', async () => {
+    const res = await request(t.app).post('/view-api/close').expect(204);
+    expect(res.headers['clear-site-data']).toBe('"cache", "storage"');
+  });
+
+  it('serves the viewer page and bundle under /viewer with a CSP that allows no inline code', async () => {
+    const html = await request(t.app).get('/viewer/').expect(200);
+    expect(html.headers['content-type']).toMatch(/^text\/html/);
+    expect(html.headers['content-security-policy']).toMatch(/script-src 'self'(;|$)/);
+    expect(html.text).not.toMatch(/<script>|<style|\sstyle=|\son\w+=/i);
+    expect(html.text).toContain('<script type="module" src="viewer.js">');
+    await request(t.app).get('/viewer/viewer.js').expect(200).expect('content-type', /javascript/);
+    await request(t.app).get('/viewer/viewer.css').expect(200).expect('content-type', /text\/css/);
+    await request(t.app).get('/viewer').expect(302).expect('location', '/viewer/');
+    await request(t.app).get('/viewer/nothing.js').expect(404);
+  });
+
+  it('logs no ticket, title or reader name', () => {
+    const logs = t.logs.join('');
+    expect(logs).not.toMatch(/Ticket ey|"ticket":"ey/);
+    expect(logs).not.toContain('Erika Mustermann');
+    expect(logs).not.toContain('Bescheid');
+  });
+});

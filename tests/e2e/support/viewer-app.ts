@@ -1,0 +1,73 @@
+/**
+ * The real app (tests/support/test-app.ts: encrypted FsStore, processing pool, dev issuer) with the
+ * viewer's parts under the test's control: a recorder that keeps events and a clock that can jump.
+ */
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { createApp } from '../../../src/app.ts';
+import { composeViews } from '../../../src/compose-views.ts';
+import { createProcessingPool } from '../../../src/processing/pool.ts';
+import type { ViewEvent } from '../../../src/view-recorder.ts';
+import { startTestApp, type TestApp } from '../../support/test-app.ts';
+import { attachCapture } from '../../support/capture-fixtures.ts';
+
+export interface ViewerTestApp extends TestApp {
+  /** Every view event, in order. */
+  recorded: ViewEvent[];
+  /** Moves the viewer's clock (tickets, watermark time) forward. */
+  advanceClock(ms: number): void;
+  /** Captures `pdf` through the capture API as a VS-NfD document; its id. */
+  capture(token: string, pdf: Buffer, title: string): Promise<string>;
+  /** A ticket and viewer URL through POST /v1/documents/{id}/views. */
+  openView(token: string, documentId: string): Promise<{ ticket: string; expiresAt: string; viewerUrl: string }>;
+  /** Listens on an ephemeral loopback port; its base URL. */
+  listen(): Promise<string>;
+}
+
+export async function startViewerApp(env: Record<string, string> = {}): Promise<ViewerTestApp> {
+  const base = await startTestApp(env);
+  const pool = createProcessingPool({ threads: 2, maxQueue: 64 });
+  const recorded: ViewEvent[] = [];
+  let offset = 0;
+  const viewer = await composeViews(base.deps.config, {
+    documents: base.deps.documents,
+    renderer: pool,
+    logger: base.deps.logger,
+    recorder: { record: async (event) => void recorded.push(event) },
+    now: () => Date.now() + offset,
+  });
+  const app = createApp({ ...base.deps, ...viewer });
+  let server: Server | undefined;
+  return {
+    ...base,
+    app,
+    recorded,
+    advanceClock: (ms) => void (offset += ms),
+    async capture(token, pdf, title) {
+      const req = request(app).post('/v1/documents').set('Authorization', `Bearer ${token}`);
+      const res = await attachCapture(req, { title, source: 'scanner' }, [{ body: pdf, contentType: 'application/pdf' }]);
+      if (res.status !== 201) throw new Error(`capture failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.id as string;
+    },
+    async openView(token, documentId) {
+      const res = await request(app).post(`/v1/documents/${documentId}/views`).set('Authorization', `Bearer ${token}`);
+      if (res.status !== 201) throw new Error(`view ticket refused: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body;
+    },
+    async listen() {
+      server = app.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+    async close() {
+      if (server) {
+        server.closeAllConnections();
+        server.close();
+      }
+      await pool.close();
+      await base.close();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/** The ticket-authenticated API; the ticket travels in a header, never in a URL. */
+
+export interface ViewInfo {
+  documentId: string;
+  title: string;
+  pageCount: number;
+  reader: { sub: string; name: string };
+  expiresAt: string;
+}
+
+/** What went wrong, as the viewer explains it. */
+export type Failure = 'expired' | 'noAccess' | 'notFound' | 'failed';
+
+export class ViewError extends Error {
+  constructor(readonly failure: Failure) {
+    super(failure);
+  }
+}
+
+const failureByCode: Record<string, Failure> = {
+  ticket_expired: 'expired',
+  ticket_invalid: 'noAccess',
+  ticket_wrong_document: 'noAccess',
+  unauthenticated: 'noAccess',
+  forbidden: 'noAccess',
+  not_found: 'notFound',
+};
+
+async function call(ticket: string, path: string): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(path, { headers: { Authorization: `Ticket ${ticket}` }, cache: 'no-store', credentials: 'omit' });
+  } catch {
+    throw new ViewError('failed');
+  }
+  if (res.ok) return res;
+  const problem = (await res.json().catch(() => ({}))) as { code?: string };
+  throw new ViewError(failureByCode[problem.code ?? ''] ?? 'failed');
+}
+
+export async function fetchInfo(ticket: string, doc: string): Promise<ViewInfo> {
+  return (await call(ticket, `/view-api/documents/${encodeURIComponent(doc)}`)).json() as Promise<ViewInfo>;
+}
+
+export async function fetchPage(ticket: string, doc: string, page: number, width: number): Promise<Blob> {
+  return (await call(ticket, `/view-api/documents/${encodeURIComponent(doc)}/pages/${page}?width=${width}`)).blob();
+}
+
+/** Asks the browser to drop this origin's cache and storage (Clear-Site-Data); best effort. */
+export function clearSiteData(): Promise<unknown> {
+  return fetch('/view-api/close', { method: 'POST', keepalive: true, credentials: 'omit' }).catch(() => undefined);
+}

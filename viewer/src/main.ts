@@ -1,0 +1,261 @@
+/**
+ * The trace-free viewer: pages arrive as watermarked images rendered by the server, go from fetch to a
+ * blob URL that is revoked once decoded, and nothing is written to storage. Printing, saving and
+ * dragging are discouraged; the watermark is what makes a photo of the screen attributable.
+ */
+import { clearSiteData, fetchInfo, fetchPage, ViewError, type Failure, type ViewInfo } from './api.ts';
+import { lang, setLang, t } from './i18n.ts';
+
+const WIDTH = { min: 400, max: 2000, step: 200 };
+const ZOOM = { min: 0.5, max: 4, factor: 1.25 };
+
+interface PageView {
+  number: number;
+  el: HTMLElement;
+  /** Pixel width of the image shown or being fetched; 0 before the first load. */
+  width: number;
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const ui = {
+  pages: $<HTMLElement>('pages'),
+  status: $<HTMLElement>('status'),
+  error: $<HTMLElement>('error'),
+  errorTitle: $<HTMLElement>('error-title'),
+  errorText: $<HTMLElement>('error-text'),
+  prev: $<HTMLButtonElement>('prev'),
+  next: $<HTMLButtonElement>('next'),
+  input: $<HTMLInputElement>('page-input'),
+  count: $<HTMLElement>('page-count'),
+  zoomIn: $<HTMLButtonElement>('zoom-in'),
+  zoomOut: $<HTMLButtonElement>('zoom-out'),
+  zoomLevel: $<HTMLOutputElement>('zoom-level'),
+  fitWidth: $<HTMLButtonElement>('fit-width'),
+  lang: $<HTMLButtonElement>('lang'),
+  close: $<HTMLButtonElement>('close'),
+};
+
+const state = {
+  ticket: '',
+  doc: '',
+  info: undefined as ViewInfo | undefined,
+  pages: [] as PageView[],
+  current: 1,
+  /** 1 = page width fits the window. */
+  zoom: 1,
+  /** The failure on screen, or 'closed'; re-rendered when the language changes. */
+  shown: undefined as Failure | 'closed' | undefined,
+};
+
+const observer = new IntersectionObserver(
+  (entries) => {
+    for (const entry of entries) if (entry.isIntersecting) void load(pageOf(entry.target));
+  },
+  { root: ui.pages, rootMargin: '300px 0px' },
+);
+
+function pageOf(el: Element): PageView {
+  return state.pages[Number((el as HTMLElement).dataset.page) - 1]!;
+}
+
+/** CSS width of a page at the current zoom. */
+function cssWidth(): number {
+  return Math.max(200, (ui.pages.clientWidth - 16) * state.zoom);
+}
+
+/** Image width to ask for: device pixels, in steps so zooming reuses renders, within the server's bounds. */
+function wantedWidth(): number {
+  const px = Math.ceil((cssWidth() * devicePixelRatio) / WIDTH.step) * WIDTH.step;
+  return Math.min(WIDTH.max, Math.max(WIDTH.min, px));
+}
+
+async function load(page: PageView): Promise<void> {
+  const width = wantedWidth();
+  if (page.width >= width || state.shown) return;
+  page.width = width;
+  let blob: Blob;
+  try {
+    blob = await fetchPage(state.ticket, state.doc, page.number, width);
+  } catch (err) {
+    page.width = 0;
+    return showFailure(err instanceof ViewError ? err.failure : 'failed');
+  }
+  const url = URL.createObjectURL(blob);
+  const img = new Image();
+  img.alt = t().page(page.number);
+  img.draggable = false;
+  img.src = url;
+  try {
+    await img.decode();
+  } finally {
+    // The decoded image stays on screen; the blob URL goes, so nothing can re-read or save it.
+    URL.revokeObjectURL(url);
+  }
+  page.el.style.aspectRatio = `${img.naturalWidth} / ${img.naturalHeight}`;
+  page.el.replaceChildren(img);
+  page.el.dataset.state = 'loaded';
+}
+
+function buildPages(info: ViewInfo): void {
+  state.pages = Array.from({ length: info.pageCount }, (_, i) => {
+    const el = document.createElement('div');
+    el.className = 'page';
+    el.dataset.page = String(i + 1);
+    el.setAttribute('role', 'group');
+    el.setAttribute('aria-label', t().page(i + 1));
+    const loading = document.createElement('div');
+    loading.className = 'loading';
+    loading.textContent = t().pageLoading(i + 1);
+    el.append(loading);
+    return { number: i + 1, el, width: 0 };
+  });
+  ui.pages.replaceChildren(...state.pages.map((p) => p.el));
+  applyZoom();
+  for (const page of state.pages) observer.observe(page.el);
+}
+
+function applyZoom(): void {
+  const width = `${cssWidth()}px`;
+  for (const page of state.pages) page.el.style.width = width;
+  ui.zoomLevel.textContent = `${Math.round(state.zoom * 100)}\u00a0%`;
+  ui.zoomOut.disabled = state.zoom <= ZOOM.min;
+  ui.zoomIn.disabled = state.zoom >= ZOOM.max;
+  // Sharper images for pages already on screen; the observer handles the rest as they scroll in.
+  for (const page of visiblePages()) void load(page);
+}
+
+function visiblePages(): PageView[] {
+  const view = ui.pages.getBoundingClientRect();
+  return state.pages.filter((p) => {
+    const r = p.el.getBoundingClientRect();
+    return r.bottom > view.top && r.top < view.bottom;
+  });
+}
+
+function zoomTo(zoom: number): void {
+  const keep = state.current;
+  state.zoom = Math.min(ZOOM.max, Math.max(ZOOM.min, zoom));
+  applyZoom();
+  goTo(keep);
+}
+
+function goTo(n: number): void {
+  const page = state.pages[Math.min(state.pages.length, Math.max(1, n)) - 1];
+  if (!page) return;
+  page.el.scrollIntoView({ block: 'start' });
+  setCurrent(page.number);
+}
+
+function setCurrent(n: number): void {
+  state.current = n;
+  ui.input.value = String(n);
+  ui.prev.disabled = n <= 1;
+  ui.next.disabled = n >= state.pages.length;
+}
+
+/** The current page is the one covering the upper third of the view. */
+function trackCurrent(): void {
+  const mark = ui.pages.getBoundingClientRect().top + ui.pages.clientHeight / 3;
+  const page = state.pages.find((p) => p.el.getBoundingClientRect().bottom > mark);
+  if (page && page.number !== state.current) setCurrent(page.number);
+}
+
+function renderCount(): void {
+  ui.count.textContent = state.info ? t().pageOf(state.info.pageCount) : '';
+}
+
+function showFailure(what: Failure | 'closed'): void {
+  state.shown = what;
+  observer.disconnect();
+  ui.pages.replaceChildren();
+  ui.pages.hidden = true;
+  ui.status.textContent = '';
+  for (const el of document.querySelectorAll<HTMLButtonElement | HTMLInputElement>('.toolbar button, .toolbar input')) {
+    el.disabled = el !== ui.lang;
+  }
+  const m = t();
+  ui.errorTitle.textContent = m[`${what}Title`];
+  ui.errorText.textContent = m[`${what}Text`];
+  ui.error.hidden = false;
+  ui.error.dataset.failure = what;
+  ui.error.focus();
+}
+
+async function closeViewer(): Promise<void> {
+  showFailure('closed');
+  await clearSiteData();
+}
+
+function toggleLang(): void {
+  setLang(lang() === 'de' ? 'en' : 'de');
+  ui.lang.textContent = t().switchTo;
+  ui.lang.lang = lang() === 'de' ? 'en' : 'de';
+  renderCount();
+  for (const page of state.pages) page.el.setAttribute('aria-label', t().page(page.number));
+  if (state.shown) showFailure(state.shown);
+  else if (!state.info) ui.status.textContent = t().loading;
+}
+
+function onKey(e: KeyboardEvent): void {
+  // Saving and printing the page would only capture placeholders, but say no early.
+  if ((e.ctrlKey || e.metaKey) && ['s', 'p'].includes(e.key.toLowerCase())) return e.preventDefault();
+  if (state.shown || !state.info || e.target === ui.input || e.ctrlKey || e.metaKey || e.altKey) return;
+  const actions: Record<string, () => void> = {
+    ArrowRight: () => goTo(state.current + 1),
+    ArrowLeft: () => goTo(state.current - 1),
+    Home: () => goTo(1),
+    End: () => goTo(state.pages.length),
+    '+': () => zoomTo(state.zoom * ZOOM.factor),
+    '=': () => zoomTo(state.zoom * ZOOM.factor),
+    '-': () => zoomTo(state.zoom / ZOOM.factor),
+    '0': () => zoomTo(1),
+  };
+  const action = actions[e.key];
+  if (!action) return;
+  e.preventDefault();
+  action();
+}
+
+function wireControls(): void {
+  ui.prev.addEventListener('click', () => goTo(state.current - 1));
+  ui.next.addEventListener('click', () => goTo(state.current + 1));
+  ui.input.addEventListener('change', () => goTo(Number(ui.input.value) || 1));
+  ui.zoomIn.addEventListener('click', () => zoomTo(state.zoom * ZOOM.factor));
+  ui.zoomOut.addEventListener('click', () => zoomTo(state.zoom / ZOOM.factor));
+  ui.fitWidth.addEventListener('click', () => zoomTo(1));
+  ui.lang.addEventListener('click', toggleLang);
+  ui.close.addEventListener('click', () => void closeViewer());
+  ui.pages.addEventListener('scroll', () => requestAnimationFrame(trackCurrent), { passive: true });
+  ui.pages.addEventListener('contextmenu', (e) => e.preventDefault());
+  document.addEventListener('keydown', onKey);
+  window.addEventListener('resize', () => state.info && !state.shown && applyZoom());
+  window.addEventListener('beforeprint', () => ui.pages.replaceChildren());
+  window.addEventListener('afterprint', () => state.info && buildPages(state.info));
+  // Leaving the page clears what the browser may hold for this origin, as closing does.
+  window.addEventListener('pagehide', () => navigator.sendBeacon('/view-api/close'));
+}
+
+async function start(): Promise<void> {
+  wireControls();
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  // The ticket leaves the address bar at once: no bookmark or screenshot of the URL carries it.
+  history.replaceState(null, '', location.pathname);
+  state.ticket = fragment.get('ticket') ?? '';
+  state.doc = fragment.get('doc') ?? '';
+  if (fragment.get('lang') === 'en') toggleLang();
+  if (!state.ticket || !state.doc) return showFailure('noAccess');
+  try {
+    state.info = await fetchInfo(state.ticket, state.doc);
+  } catch (err) {
+    return showFailure(err instanceof ViewError ? err.failure : 'failed');
+  }
+  ui.status.textContent = '';
+  for (const el of [ui.input, ui.zoomIn, ui.zoomOut, ui.fitWidth]) el.disabled = false;
+  ui.input.max = String(state.info.pageCount);
+  renderCount();
+  buildPages(state.info);
+  setCurrent(1);
+  document.body.dataset.ready = 'true';
+}
+
+void start();
