@@ -16,6 +16,7 @@ import { EncryptedStore } from './storage/encrypted-store.ts';
 import { FsStore } from './storage/fs-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import { S3Store } from './storage/s3-store.ts';
+import { ObjectUploadStore } from './uploads/upload-store.ts';
 
 export interface Composition {
   deps: AppDeps;
@@ -23,7 +24,7 @@ export interface Composition {
   close(): Promise<void>;
 }
 
-/** Idempotency keys are swept this often. */
+/** Expired idempotency keys and uploads are swept this often. */
 const SWEEP_INTERVAL_MS = 15 * 60_000;
 
 /** Builds every dependency of the app from the configuration: the one place that knows the concrete parts. */
@@ -51,8 +52,10 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
   const devIssuer = config.devMode ? await createDevIssuer(config.dataDir) : undefined;
   const authenticator = devIssuer ?? createOidcAuthenticator(config.oidc!);
   const maxJweBytes = encryptedSizeBound(config.limits.maxFileBytes);
+  const uploads = new ObjectUploadStore({ store, ttlMs: config.uploads.ttlMs, chunkBytes: config.uploads.chunkBytes });
   const sweep = setInterval(() => {
     idempotency.sweepExpired().catch((err: unknown) => logger.warn({ err }, 'idempotency sweep failed'));
+    uploads.deleteExpired().catch((err: unknown) => logger.warn({ err }, 'upload sweep failed'));
   }, SWEEP_INTERVAL_MS).unref();
   return {
     deps: {
@@ -65,6 +68,7 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
       ...(devIssuer ? { devIssuer } : {}),
       jwks: () => ingestKeys.publicJwks(),
       decryptor: { decrypt: (compact) => decryptPart(compact, ingestKeys, { maxBytes: maxJweBytes }) },
+      uploads,
     },
     async close() {
       clearInterval(sweep);

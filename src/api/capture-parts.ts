@@ -1,10 +1,19 @@
 import { AppError } from '../errors.ts';
 import { parseCaptureMetadata, type CaptureMetadata } from '../metadata.ts';
 import type { CapturePart } from '../documents.ts';
+import { ID_PATTERN } from '../storage/layout.ts';
 
 /** Decrypts one JWE compact serialization (src/crypto/jwe.ts behind the ingest key ring). */
 export interface PartDecryptor {
   decrypt(compact: Buffer): Promise<{ plaintext: Buffer; header: { alg: string; kid?: string; cty?: string } }>;
+}
+
+/** Finished resumable uploads (src/uploads/), read for the capture that references them. */
+export interface UploadResolver {
+  /** The ciphertext of each upload, in order; only the owner's finished uploads. */
+  readFinished(owner: string, ids: string[]): Promise<Buffer[]>;
+  /** Removes the uploads a capture consumed. */
+  discard(owner: string, ids: string[]): Promise<void>;
 }
 
 export const JOSE_MEDIA_TYPE = 'application/jose';
@@ -32,6 +41,36 @@ export async function toCaptureParts(
     parts.push({ bytes: file.buffer, declaredType: GENERIC_TYPES.has(file.mimetype) ? undefined : file.mimetype });
   }
   return parts;
+}
+
+/** The capture's files: inline `file` parts, or finished uploads named by `upload` fields (JWE like inline jose parts), never both. */
+export async function receivedFiles(
+  inline: ReceivedFile[],
+  uploadField: unknown,
+  resolver: UploadResolver,
+  owner: string,
+): Promise<{ files: ReceivedFile[]; uploadIds: string[] }> {
+  const uploadIds = uploadIdsOf(uploadField);
+  if (uploadIds.length === 0) return { files: inline, uploadIds };
+  if (inline.length > 0) {
+    throw new AppError('bad_request', {
+      detail: "Send the files either inline as 'file' parts or as 'upload' fields naming finished resumable uploads, not both in one request.",
+    });
+  }
+  const ciphertexts = await resolver.readFinished(owner, uploadIds);
+  return { files: ciphertexts.map((buffer) => ({ buffer, mimetype: JOSE_MEDIA_TYPE })), uploadIds };
+}
+
+function uploadIdsOf(field: unknown): string[] {
+  const values: unknown[] = field === undefined ? [] : Array.isArray(field) ? field : [field];
+  return values.map((value) => {
+    if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
+      throw new AppError('validation_failed', {
+        detail: "Each 'upload' field must be an upload id: the 26-character ULID at the end of the Location that POST /v1/uploads answered.",
+      });
+    }
+    return value;
+  });
 }
 
 /** The metadata part: JSON text, or a JWE whose plaintext is that JSON. */

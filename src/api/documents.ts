@@ -4,12 +4,20 @@ import { AppError } from '../errors.ts';
 import type { DocumentRecord, DocumentService } from '../documents.ts';
 import { principalOf } from './middleware/auth.ts';
 import { admission, multipartCapture, requireBoundedLength, type UploadLimits } from './middleware/upload-limits.ts';
-import { toCaptureMetadata, toCaptureParts, type PartDecryptor, type ReceivedFile } from './capture-parts.ts';
+import {
+  receivedFiles,
+  toCaptureMetadata,
+  toCaptureParts,
+  type PartDecryptor,
+  type ReceivedFile,
+  type UploadResolver,
+} from './capture-parts.ts';
 import { parseQuery } from '../validation.ts';
 
 export interface DocumentsRouterDeps {
   documents: DocumentService;
   decryptor: PartDecryptor;
+  uploads: UploadResolver;
   requireEncryption: boolean;
   uploadLimits: UploadLimits;
   maxConcurrentUploads: number;
@@ -43,12 +51,14 @@ export function documentsRouter(deps: DocumentsRouterDeps): Router {
       const principal = principalOf(req);
       const form = req.files as Record<string, Express.Multer.File[]> | undefined;
       const metadataFile = form?.metadata?.[0];
+      const body = req.body as Record<string, unknown> | undefined;
       const { metadata, encrypted } = await toCaptureMetadata(
-        metadataFile?.buffer ?? (req.body as Record<string, string> | undefined)?.metadata,
+        metadataFile?.buffer ?? (body?.metadata as string | undefined),
         deps.decryptor,
         deps.requireEncryption,
       );
-      const parts = await toCaptureParts((form?.file ?? []) as ReceivedFile[], deps.decryptor, deps.requireEncryption);
+      const { files, uploadIds } = await receivedFiles((form?.file ?? []) as ReceivedFile[], body?.upload, deps.uploads, principal.sub);
+      const parts = await toCaptureParts(files, deps.decryptor, deps.requireEncryption);
       const idempotencyKey = req.header('idempotency-key');
       const { record, replayed } = await deps.documents.capture(principal, {
         metadata,
@@ -56,6 +66,8 @@ export function documentsRouter(deps: DocumentsRouterDeps): Router {
         parts,
         ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
       });
+      // The document holds the plaintext now; a failed removal only leaves ciphertext for the expiry sweep.
+      await deps.uploads.discard(principal.sub, uploadIds).catch(() => undefined);
       if (replayed) res.setHeader('Idempotent-Replayed', 'true');
       res.status(201).location(`/v1/documents/${record.id}`).json(toDocumentView(record));
     },

@@ -8,6 +8,12 @@ export const layout = {
   feedEntry: (seq: string) => `feed/${seq}`,
   feedPrefix: 'feed/',
   idempotency: (hash: string) => `idempotency/${hash}`,
+  uploadInfo: (id: string) => `uploads/${id}/info`,
+  // Zero-padded so the lexicographic listing is in offset order.
+  uploadChunk: (id: string, offset: number) => `uploads/${id}/chunk/${String(offset).padStart(16, '0')}`,
+  uploadChunkPrefix: (id: string) => `uploads/${id}/chunk/`,
+  uploadPrefix: (id: string) => `uploads/${id}/`,
+  uploadsPrefix: 'uploads/',
 } as const;
 
 /** ULIDs: 26 Crockford base32 characters; anything else is not one of our ids. */

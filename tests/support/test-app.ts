@@ -20,9 +20,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /** Share another app's data directory (its store and generated keys), as a second instance would; not removed by close(). */
+  dataDir?: string;
+}
+
 /** The real app (encrypted store, processing pool, dev issuer) on a fresh data directory. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'vsc-test-'));
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'vsc-test-')));
   const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'info', FEED_SETTLE_MS: '0', ...env });
   const logs: string[] = [];
   const sink = new Writable({
@@ -44,7 +49,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
     async close() {
       await close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

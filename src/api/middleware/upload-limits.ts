@@ -58,7 +58,8 @@ export function multipartCapture(limits: UploadLimits): RequestHandler {
     limits: {
       fileSize: encryptedSizeBound(limits.maxFileBytes),
       files: limits.maxFiles + 1,
-      fields: 4,
+      // The metadata plus one `upload` field (a resumable upload id) per file.
+      fields: limits.maxFiles + 4,
       fieldSize: 64 * 1024,
       parts: limits.maxFiles + 5,
       headerPairs: 200,
