@@ -44,6 +44,9 @@ const envSchema = z.object({
   UPLOAD_MAX_BYTES: z.coerce.number().int().positive().optional(),
   UPLOAD_CHUNK_BYTES: z.coerce.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
   VIEW_TICKET_TTL_SECONDS: z.coerce.number().int().positive().max(86_400).default(600),
+  VIEW_TICKET_KEY: z.string().min(1).optional(),
+  VIEW_TICKET_KEY_FILE: z.string().min(1).optional(),
+  VIEW_CACHE_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(15_000),
 });
 
@@ -98,6 +101,10 @@ export interface Config {
   uploads: { ttlMs: number; maxBytes: number | undefined; chunkBytes: number };
   feedSettleMs: number;
   viewTicketTtlMs: number;
+  /** ES256 signing key of view tickets (private JWK JSON, or a file holding it); generated in development. */
+  viewTicketKey: { json?: string; file?: string };
+  /** Bound of the in-memory cache of rendered viewer pages; 0 turns it off. */
+  viewCacheBytes: number;
   shutdownGraceMs: number;
 }
 
@@ -139,6 +146,9 @@ function toConfig(env: Env): Config {
   if (production && !env.INGEST_KEYS && !env.INGEST_KEYS_DIR) {
     problems.push('INGEST_KEYS or INGEST_KEYS_DIR: required in production (generated keys are for development)');
   }
+  if (production && !env.VIEW_TICKET_KEY && !env.VIEW_TICKET_KEY_FILE) {
+    problems.push('VIEW_TICKET_KEY or VIEW_TICKET_KEY_FILE: required in production (every instance must verify the same tickets)');
+  }
   if (problems.length) throw new ConfigError(problems);
   return {
     env: env.NODE_ENV,
@@ -167,6 +177,8 @@ function toConfig(env: Env): Config {
     uploads: { ttlMs: env.UPLOAD_TTL_HOURS * 3_600_000, maxBytes: env.UPLOAD_MAX_BYTES, chunkBytes: env.UPLOAD_CHUNK_BYTES },
     feedSettleMs: env.FEED_SETTLE_MS,
     viewTicketTtlMs: env.VIEW_TICKET_TTL_SECONDS * 1000,
+    viewTicketKey: { json: env.VIEW_TICKET_KEY, file: env.VIEW_TICKET_KEY_FILE },
+    viewCacheBytes: env.VIEW_CACHE_BYTES,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
   };
 }
