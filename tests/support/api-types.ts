@@ -27,7 +27,7 @@ export interface paths {
         /**
          * Upload a capture
          * @description Uploads one document as `multipart/form-data`: exactly one `metadata` part and one or
-         *     more `file` parts. Several files become one document, pages in the order of the parts.
+         *     more `file` parts (or `upload` fields naming finished resumable uploads). Several files become one document, pages in the order of the parts.
          *     The service detects each file's type from its bytes (JPEG, PNG, TIFF, WebP, HEIC/HEIF,
          *     AVIF, PDF), cleans PDFs, renders one PDF, stamps the marking on every page and stores
          *     everything encrypted before it answers.
@@ -399,7 +399,10 @@ export interface components {
         };
         /** @description A JWE compact serialization (five base64url segments separated by dots). */
         JweCompact: string;
-        /** @description The parts of a capture upload. */
+        /**
+         * @description The parts of a capture upload: the metadata and the files, either inline as `file`
+         *     parts or as `upload` fields naming finished resumable uploads (`/v1/uploads`), not both.
+         */
         CaptureForm: {
             /** @description The capture metadata as JSON, or a JWE compact serialization whose plaintext is that JSON. */
             metadata: components["schemas"]["CaptureMetadata"] | components["schemas"]["JweCompact"];
@@ -407,8 +410,14 @@ export interface components {
              * @description The files, in page order: each either raw bytes with its media type, or a JWE compact
              *     serialization sent as `application/jose` with the media type in the header's `cty`.
              */
-            file: components["schemas"]["Binary"][];
-        };
+            file?: components["schemas"]["Binary"][];
+            /**
+             * @description Instead of `file` parts: the ids of finished resumable uploads (the ULID at the end of
+             *     the `Location` that `POST /v1/uploads` answered), in page order. Each upload holds one
+             *     file as a JWE compact serialization. The uploads are removed once the document exists.
+             */
+            upload?: components["schemas"]["DocumentId"][];
+        } & (unknown | unknown);
         /** @description A captured document with its integrity data and transfer note. */
         Document: {
             id: components["schemas"]["DocumentId"];
