@@ -3,7 +3,7 @@
  * viewer's parts under the test's control: a recorder that keeps events and a clock that can jump.
  */
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createApp } from '../../../src/app.ts';
@@ -24,6 +24,8 @@ export interface ViewerTestApp extends TestApp {
   openView(token: string, documentId: string): Promise<{ ticket: string; expiresAt: string; viewerUrl: string }>;
   /** Listens on an ephemeral loopback port; its base URL. */
   listen(): Promise<string>;
+  /** Image bodies exactly as the listening server sent them, with the request URL. */
+  servedImages: Array<{ url: string; body: Buffer }>;
 }
 
 export async function startViewerApp(env: Record<string, string> = {}): Promise<ViewerTestApp> {
@@ -40,6 +42,7 @@ export async function startViewerApp(env: Record<string, string> = {}): Promise<
   });
   const app = createApp({ ...base.deps, ...viewer });
   let server: Server | undefined;
+  const servedImages: ViewerTestApp['servedImages'] = [];
   return {
     ...base,
     app,
@@ -56,8 +59,17 @@ export async function startViewerApp(env: Record<string, string> = {}): Promise<
       if (res.status !== 201) throw new Error(`view ticket refused: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body;
     },
+    servedImages,
     async listen() {
-      server = app.listen(0, '127.0.0.1');
+      server = createServer((req, res) => {
+        const end = res.end.bind(res) as (...args: unknown[]) => typeof res;
+        // express sends a buffer body in one end() call: keep a copy of what went on the wire.
+        res.end = ((...args: unknown[]) => {
+          if (Buffer.isBuffer(args[0]) && String(res.getHeader('content-type')).startsWith('image/')) servedImages.push({ url: req.url ?? '', body: args[0] });
+          return end(...args);
+        }) as typeof res.end;
+        app(req, res);
+      }).listen(0, '127.0.0.1');
       await once(server, 'listening');
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
