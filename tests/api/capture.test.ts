@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import request from 'supertest';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type request from 'supertest';
+import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JWK } from 'jose';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
@@ -12,20 +17,23 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('POST /v1/documents (capture API on the embedded encrypted store)', () => {
   let t: TestApp;
+  let api: OpenApiAgent;
   let jwks: { keys: JWK[] };
   let capturer: string;
   let archivist: string;
 
   beforeAll(async () => {
     t = await startTestApp();
-    jwks = (await request(t.app).get('/v1/keys').expect(200)).body;
+    // Every request and response below is checked against openapi.yaml.
+    api = openapiAgent(t.app);
+    jwks = (await api.get('/v1/keys').expect(200)).body;
     capturer = await t.token({ sub: 'u-cap', name: 'Erika Mustermann', roles: ['capture', 'read'], units: [UNIT_A] });
     archivist = await t.token({ sub: 'u-arch', roles: ['export', 'read'], units: [UNIT_A] });
   });
   afterAll(() => t.close());
 
   const capture = (token: string, metadata: object | string, files: Parameters<typeof attachCapture>[2]) =>
-    attachCapture(request(t.app).post('/v1/documents').set('Authorization', `Bearer ${token}`), metadata, files);
+    attachCapture(api.post('/v1/documents').set('Authorization', `Bearer ${token}`), metadata, files);
 
   async function storedKeys(prefix: string): Promise<string[]> {
     return (await t.deps.store.list({ prefix })).map((o) => o.key);
@@ -61,7 +69,7 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
       review: { status: 'pending' },
     });
 
-    const original = await request(t.app)
+    const original = await api
       .get(`/v1/documents/${res.body.id}/content?variant=original&part=2`)
       .set('Authorization', `Bearer ${archivist}`)
       .responseType('blob')
@@ -73,16 +81,16 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
   it('serves the rendition as a marked PDF with Repr-Digest and byte ranges', async () => {
     const created = await capture(capturer, { title: 'Range' }, [{ body: await pdfWithText('x'), contentType: 'application/pdf' }]).expect(201);
     const url = `/v1/documents/${created.body.id}/content`;
-    const whole = await request(t.app).get(url).set('Authorization', `Bearer ${archivist}`).responseType('blob').expect(200);
+    const whole = await api.get(url).set('Authorization', `Bearer ${archivist}`).responseType('blob').expect(200);
     expect(whole.headers['content-type']).toBe('application/pdf');
     expect(whole.headers['cache-control']).toBe('no-store');
     expect(sha256(whole.body)).toBe(created.body.rendition.sha256);
     expect(whole.body.subarray(0, 5).toString()).toBe('%PDF-');
 
-    const part = await request(t.app).get(url).set('Authorization', `Bearer ${archivist}`).set('Range', 'bytes=1-4').responseType('blob').expect(206);
+    const part = await api.get(url).set('Authorization', `Bearer ${archivist}`).set('Range', 'bytes=1-4').responseType('blob').expect(206);
     expect(part.body.toString()).toBe('PDF-');
     expect(part.headers['content-range']).toBe(`bytes 1-4/${whole.body.length}`);
-    await request(t.app).get(url).set('Authorization', `Bearer ${archivist}`).set('Range', `bytes=${whole.body.length}-`).expect(416);
+    await api.get(url).set('Authorization', `Bearer ${archivist}`).set('Range', `bytes=${whole.body.length}-`).expect(416);
   });
 
   it('keeps no marker in plaintext: not in the data directory and not in the logs', async () => {
@@ -99,9 +107,9 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
   describe('refusals answer problem+json and store nothing', () => {
     // Each case builds its request without sending it: returning a supertest Test from an async function would send it.
     const cases: Array<[string, () => Promise<{ req: request.Test }>, number, string]> = [
-      ['no token', async () => ({ req: request(t.app).post('/v1/documents') }), 401, 'unauthenticated'],
-      ['not multipart', async () => ({ req: request(t.app).post('/v1/documents').set('Authorization', `Bearer ${capturer}`).send({ title: 'x' }) }), 415, 'unsupported_media_type'],
-      ['missing metadata', async () => ({ req: attachCapture(request(t.app).post('/v1/documents').set('Authorization', `Bearer ${capturer}`), '', [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 400, 'validation_failed'],
+      ['no token', async () => ({ req: api.post('/v1/documents') }), 401, 'unauthenticated'],
+      ['not multipart', async () => ({ req: api.post('/v1/documents').set('Authorization', `Bearer ${capturer}`).send({ title: 'x' }) }), 415, 'unsupported_media_type'],
+      ['missing metadata', async () => ({ req: attachCapture(api.post('/v1/documents').set('Authorization', `Bearer ${capturer}`), '', [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 400, 'validation_failed'],
       ['unknown metadata field', async () => ({ req: capture(capturer, { title: 'x', secret: 1 }, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 400, 'validation_failed'],
       ['GEHEIM', async () => ({ req: capture(capturer, { title: 'x', classification: 'GEHEIM' }, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 422, 'classification_refused'],
       ['no file part', async () => ({ req: capture(capturer, { title: 'x' }, []) }), 400, 'validation_failed'],
@@ -117,7 +125,7 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
       return joseEncrypt(pickKey(jwks, 'ECDH-ES+A256KW', 'P-256'), await pdfWithText('secret'));
     }
 
-    it.each(cases)('%s → %i %s', async (_name, send, status, code) => {
+    it.each(cases.map(([name, send, status, code]) => [`${name} → ${status} ${code}`, send, status, code] as const))('%s', async (_name, send, status, code) => {
       const before = await storedKeys('documents/');
       const res = await (await send()).req.expect(status);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -130,18 +138,13 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
       const small = await startTestApp({ MAX_REQUEST_BYTES: '2048' });
       try {
         const token = await small.token({ sub: 'u', roles: ['capture'], units: [UNIT_A] });
-        const res = await attachCapture(request(small.app).post('/v1/documents').set('Authorization', `Bearer ${token}`), { title: 'x' }, [
+        const res = await attachCapture(openapiAgent(small.app).post('/v1/documents').set('Authorization', `Bearer ${token}`), { title: 'x' }, [
           { body: Buffer.alloc(4096, 1), contentType: 'application/pdf' },
         ]).expect(413);
         expect(res.body.code).toBe('payload_too_large');
-        const chunked = await request(small.app)
-          .post('/v1/documents')
-          .set('Authorization', `Bearer ${token}`)
-          .set('Content-Type', 'multipart/form-data; boundary=x')
-          .set('Transfer-Encoding', 'chunked')
-          .send('--x--')
-          .expect(411);
-        expect(chunked.body.code).toBe('length_required');
+        const chunked = await postChunked(small.app, token);
+        expect(chunked.status).toBe(411);
+        expect(JSON.parse(chunked.body).code).toBe('length_required');
       } finally {
         await small.close();
       }
@@ -152,16 +155,16 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
     const strict = await startTestApp({ REQUIRE_ENCRYPTION: 'true' });
     try {
       const token = await strict.token({ sub: 'u', roles: ['capture'], units: [UNIT_A] });
-      const keys = (await request(strict.app).get('/v1/keys')).body;
+      const keys = (await openapiAgent(strict.app).get('/v1/keys')).body;
       const key = pickKey(keys, 'ECDH-ES+A256KW', 'P-256');
       const pdf = await pdfWithText('a');
-      const plainFile = await attachCapture(request(strict.app).post('/v1/documents').set('Authorization', `Bearer ${token}`),
+      const plainFile = await attachCapture(openapiAgent(strict.app).post('/v1/documents').set('Authorization', `Bearer ${token}`),
         await joseEncrypt(key, Buffer.from('{"title":"x"}')), [{ body: pdf, contentType: 'application/pdf' }]).expect(400);
       expect(plainFile.body.detail).toMatch(/file part 1 is not encrypted/);
-      const plainMeta = await attachCapture(request(strict.app).post('/v1/documents').set('Authorization', `Bearer ${token}`),
+      const plainMeta = await attachCapture(openapiAgent(strict.app).post('/v1/documents').set('Authorization', `Bearer ${token}`),
         { title: 'x' }, [{ body: await joseEncrypt(key, pdf), contentType: 'application/jose' }]).expect(400);
       expect(plainMeta.body.detail).toMatch(/metadata part is not encrypted/);
-      await attachCapture(request(strict.app).post('/v1/documents').set('Authorization', `Bearer ${token}`),
+      await attachCapture(openapiAgent(strict.app).post('/v1/documents').set('Authorization', `Bearer ${token}`),
         await joseEncrypt(key, Buffer.from('{"title":"x"}')), [{ body: await joseEncrypt(key, pdf), contentType: 'application/jose' }]).expect(201);
     } finally {
       await strict.close();
@@ -182,7 +185,7 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
       expect(retry.headers['idempotent-replayed']).toBe('true');
       const conflict = await (await send('Anderer Titel')).req.expect(422);
       expect(conflict.body.code).toBe('idempotency_conflict');
-      const feed = await request(t.app).get('/v1/documents?limit=500').set('Authorization', `Bearer ${archivist}`).expect(200);
+      const feed = await api.get('/v1/documents?limit=500').set('Authorization', `Bearer ${archivist}`).expect(200);
       expect(feed.body.items.filter((d: { title: string }) => d.title === 'Erstversuch')).toHaveLength(1);
     });
 
@@ -201,22 +204,44 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
       const readerB = await t.token({ sub: 'u-b', roles: ['read', 'export'], units: [UNIT_B] });
       const created = await capture(captureOnly, { title: 'Nur Erfassung' }, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]).expect(201);
       const url = `/v1/documents/${created.body.id}`;
-      expect((await request(t.app).get(url).set('Authorization', `Bearer ${captureOnly}`).expect(403)).body.code).toBe('forbidden');
-      expect((await request(t.app).get(url).set('Authorization', `Bearer ${readerB}`).expect(404)).body.code).toBe('not_found');
-      await request(t.app).get(`${url}/content`).set('Authorization', `Bearer ${readerB}`).expect(404);
-      await request(t.app).get(url).set('Authorization', `Bearer ${archivist}`).expect(200);
-      const feedB = await request(t.app).get('/v1/documents?limit=500').set('Authorization', `Bearer ${readerB}`).expect(200);
+      expect((await api.get(url).set('Authorization', `Bearer ${captureOnly}`).expect(403)).body.code).toBe('forbidden');
+      expect((await api.get(url).set('Authorization', `Bearer ${readerB}`).expect(404)).body.code).toBe('not_found');
+      await api.get(`${url}/content`).set('Authorization', `Bearer ${readerB}`).expect(404);
+      await api.get(url).set('Authorization', `Bearer ${archivist}`).expect(200);
+      const feedB = await api.get('/v1/documents?limit=500').set('Authorization', `Bearer ${readerB}`).expect(200);
       expect(feedB.body.items.map((d: { id: string }) => d.id)).not.toContain(created.body.id);
     });
 
     it('refuses forged and foreign tokens with 401', async () => {
       const [h, p] = capturer.split('.');
       const forged = `${h}.${p}.${'A'.repeat(86)}`;
-      const res = await request(t.app).get('/v1/documents').set('Authorization', `Bearer ${forged}`).expect(401);
+      const res = await api.get('/v1/documents').set('Authorization', `Bearer ${forged}`).expect(401);
       expect(res.body.code).toBe('unauthenticated');
       expect(res.headers['www-authenticate']).toBeUndefined();
-      const none = await request(t.app).get('/v1/documents').expect(401);
+      const none = await api.get('/v1/documents').expect(401);
       expect(none.headers['www-authenticate']).toMatch(/^Bearer/);
     });
   });
 });
+
+/** A streamed body without Content-Length (supertest always sets one). */
+async function postChunked(app: Express, token: string): Promise<{ status: number; body: string }> {
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const { port } = server.address() as AddressInfo;
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/v1/documents',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'multipart/form-data; boundary=x' },
+    });
+    req.write('--x\r\n');
+    req.end();
+    const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+    return { status: res.statusCode ?? 0, body: Buffer.concat(await res.toArray()).toString() };
+  } finally {
+    server.close();
+  }
+}
