@@ -110,6 +110,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a resumable upload (tus creation)
+         * @description Starts a [tus 1.0](https://tus.io/protocols/resumable-upload) upload of **one file
+         *     encrypted as a JWE compact serialization**: encrypt first, then upload the ciphertext, so
+         *     partial uploads at rest reveal nothing. Declare it with `Upload-Metadata: filetype
+         *     <base64 of application/jose>`; other file types are refused before any byte is sent.
+         *     The upload belongs to you alone and expires 24 hours (configurable) after creation,
+         *     finished or not. Send the bytes with `PATCH` to the `Location`, then name the upload's id
+         *     in an `upload` field of `POST /v1/documents`. Needs the role `capture`. The body may
+         *     already carry the first bytes (`creation-with-upload`, `Content-Type:
+         *     application/offset+octet-stream`).
+         */
+        post: operations["createUpload"];
+        delete?: never;
+        /**
+         * tus capabilities
+         * @description The tus versions, extensions and the largest upload this service accepts.
+         */
+        options: operations["discoverUploads"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/uploads/{uploadId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The upload id (ULID) from the creation's `Location`. */
+                uploadId: components["schemas"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Abandon an upload (tus termination)
+         * @description Removes the upload and every byte of it.
+         */
+        delete: operations["deleteUpload"];
+        options?: never;
+        /**
+         * How much of an upload has arrived
+         * @description Answers the offset to resume from after an interruption: every byte before it is stored.
+         *     Any instance of the service answers for any upload. Another user's upload answers `404`
+         *     like a missing one; an expired one `410`.
+         */
+        head: operations["getUploadOffset"];
+        /**
+         * Send bytes of an upload
+         * @description Appends the body at `Upload-Offset`, which must equal the upload's current offset. When a
+         *     PATCH is interrupted, the bytes that arrived are kept: ask `HEAD` for the offset and
+         *     continue from there. The first bytes must begin a JWE compact serialization of the allowed
+         *     profile, otherwise the upload is refused (`jwe_invalid`) and removed; the finished upload
+         *     is checked again.
+         */
+        patch: operations["appendToUpload"];
+        trace?: never;
+    };
     "/v1/keys": {
         parameters: {
             query?: never;
@@ -581,6 +650,69 @@ export interface components {
         };
     };
     responses: {
+        /**
+         * @description The bytes are not a JWE compact serialization of the allowed profile (`jwe_invalid`; the
+         *     upload is removed), or the tus headers are malformed (`bad_request`).
+         */
+        UploadRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @enum {unknown} */
+                    code?: "jwe_invalid" | "bad_request";
+                };
+            };
+        };
+        /** @description No such upload of yours (another user's upload answers the same, so ids cannot be probed). */
+        UploadNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    code?: "not_found";
+                };
+            };
+        };
+        /** @description The upload expired (`gone`); start a new one. */
+        UploadExpired: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    code?: "gone";
+                };
+            };
+        };
+        /** @description The upload is larger than the service accepts, or the body runs past `Upload-Length` (`payload_too_large`). */
+        UploadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    code?: "payload_too_large";
+                };
+            };
+        };
+        /** @description The `Tus-Resumable` header is missing (`tus_version_required`); send `Tus-Resumable: 1.0.0`. */
+        TusVersionRequired: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    code?: "tus_version_required";
+                };
+            };
+        };
         /** @description No bearer token, or one that is invalid or expired. Obtain a new token and retry. */
         Unauthenticated: {
             headers: {
@@ -678,6 +810,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The tus protocol version the client speaks; must be `1.0.0`. */
+        TusResumable: "1.0.0";
         /** @description The document id, a 26-character ULID (ids sort by creation time). */
         DocumentId: components["schemas"]["DocumentId"];
         /** @description The `next` cursor of the previous page; omit it to start at the oldest document. */
@@ -719,6 +853,17 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description The tus protocol version, `1.0.0`. */
+        TusResumable: "1.0.0";
+        /** @description The tus protocol versions this service speaks. */
+        TusVersion: "1.0.0";
+        /** @description Bytes of the upload stored so far. */
+        UploadOffset: string;
+        /**
+         * @description When the upload expires if unfinished (RFC 9110 date); absent once it is finished.
+         * @example Sat, 28 Nov 2026 08:30:00 GMT
+         */
+        UploadExpires: string;
         /** @description The path of the document, e.g. `/v1/documents/01JD3Z0J3T3X4Q8V5N2M7K9R6S`. */
         Location: string;
         /** @description `true` when this answer repeats the result of an earlier request with the same `Idempotency-Key`; absent otherwise. */
@@ -1017,6 +1162,186 @@ export interface operations {
                     };
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createUpload: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The tus protocol version the client speaks; must be `1.0.0`. */
+                "Tus-Resumable": components["parameters"]["TusResumable"];
+                /** @description Size of the whole ciphertext in bytes (deferred lengths are not supported). */
+                "Upload-Length": string;
+                /**
+                 * @description Comma-separated `key base64(value)` pairs; must contain `filetype` = `application/jose`. Do not put file names that reveal content here.
+                 * @example filetype YXBwbGljYXRpb24vam9zZQ==
+                 */
+                "Upload-Metadata": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created. Send the bytes to `Location`. */
+            201: {
+                headers: {
+                    /** @description The upload's path, e.g. `/v1/uploads/01JD3Z0J3T3X4Q8V5N2M7K9R6S`; its last segment is the upload id. */
+                    Location: string;
+                    "Upload-Expires": components["headers"]["UploadExpires"];
+                    "Tus-Resumable": components["headers"]["TusResumable"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["UploadRefused"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            412: components["responses"]["TusVersionRequired"];
+            413: components["responses"]["UploadTooLarge"];
+            /** @description The upload is not declared as `filetype application/jose` (`unsupported_media_type`). Encrypt the file and declare it. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    discoverUploads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Capabilities. */
+            204: {
+                headers: {
+                    "Tus-Version": components["headers"]["TusVersion"];
+                    /** @description The supported tus extensions. */
+                    "Tus-Extension"?: string;
+                    /** @description The largest `Upload-Length` accepted, in bytes. */
+                    "Tus-Max-Size"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+        };
+    };
+    deleteUpload: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The tus protocol version the client speaks; must be `1.0.0`. */
+                "Tus-Resumable": components["parameters"]["TusResumable"];
+            };
+            path: {
+                /** @description The upload id (ULID) from the creation's `Location`. */
+                uploadId: components["schemas"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["UploadNotFound"];
+        };
+    };
+    getUploadOffset: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The tus protocol version the client speaks; must be `1.0.0`. */
+                "Tus-Resumable": components["parameters"]["TusResumable"];
+            };
+            path: {
+                /** @description The upload id (ULID) from the creation's `Location`. */
+                uploadId: components["schemas"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The upload's state. */
+            200: {
+                headers: {
+                    "Upload-Offset": components["headers"]["UploadOffset"];
+                    /** @description Size of the whole upload in bytes. */
+                    "Upload-Length": string;
+                    /** @description The metadata given at creation. */
+                    "Upload-Metadata"?: string;
+                    "Tus-Resumable": components["headers"]["TusResumable"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["UploadNotFound"];
+            410: components["responses"]["UploadExpired"];
+        };
+    };
+    appendToUpload: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The tus protocol version the client speaks; must be `1.0.0`. */
+                "Tus-Resumable": components["parameters"]["TusResumable"];
+                /** @description Where these bytes start. */
+                "Upload-Offset": string;
+            };
+            path: {
+                /** @description The upload id (ULID) from the creation's `Location`. */
+                uploadId: components["schemas"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/offset+octet-stream": components["schemas"]["Binary"];
+            };
+        };
+        responses: {
+            /** @description Stored; `Upload-Offset` is the new offset. */
+            204: {
+                headers: {
+                    "Upload-Offset": components["headers"]["UploadOffset"];
+                    "Upload-Expires": components["headers"]["UploadExpires"];
+                    "Tus-Resumable": components["headers"]["TusResumable"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["UploadRefused"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["UploadNotFound"];
+            /** @description `Upload-Offset` is not the current offset (`conflict`). Ask `HEAD` and resume from its offset. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            410: components["responses"]["UploadExpired"];
+            413: components["responses"]["UploadTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
