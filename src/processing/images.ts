@@ -4,7 +4,6 @@
  */
 import { availableParallelism } from 'node:os';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
-import decodeHeic from 'heic-decode';
 import { AppError } from '../errors.ts';
 import type { Deadline } from './budget.ts';
 import { stripJpegMetadata } from './jpeg.ts';
@@ -36,7 +35,7 @@ export interface PageImage {
   jpeg: Uint8Array;
   widthPx: number;
   heightPx: number;
-  /** Clockwise turn to apply when placing (JPEG passthrough only; otherwise 0). */
+  /** Clockwise turn to apply when placing: the EXIF rotation, done by the PDF instead of by pixels. */
   turn: Quarter;
 }
 
@@ -129,9 +128,16 @@ async function contrastFromPreview(input: Sharp): Promise<{ a: number; b: number
   return { a, b: -low * a };
 }
 
-/** The decode path: orient, cap at 300 dpi, sRGB on white, optionally the scan look, JPEG without metadata. */
-async function reencode(input: Sharp, enhance: Enhance, capWidth: number): Promise<PageImage> {
-  let pipeline = input.clone().rotate().resize({ width: capWidth, withoutEnlargement: true }).flatten({ background: '#ffffff' });
+/**
+ * The decode path: cap at 300 dpi, sRGB on white, optionally the scan look, JPEG without metadata. Pure
+ * rotations stay a PDF transform (turning pixels would hold the whole image in memory); mirrors are applied.
+ */
+async function reencode(input: Sharp, meta: Metadata, enhance: Enhance, scale: number): Promise<PageImage> {
+  const turn = turnsByOrientation[meta.orientation ?? 1];
+  const width = Math.max(1, Math.floor((turn === undefined ? orientedSize(meta).width : meta.width!) * scale));
+  let pipeline = (turn === undefined ? input.clone().rotate() : input.clone())
+    .resize({ width, withoutEnlargement: true })
+    .flatten({ background: '#ffffff' });
   if (enhance === 'document') {
     const { a, b } = await contrastFromPreview(input);
     pipeline = pipeline.toColourspace('b-w').linear(a, b).sharpen({ sigma: 0.6 });
@@ -139,12 +145,7 @@ async function reencode(input: Sharp, enhance: Enhance, capWidth: number): Promi
     pipeline = pipeline.toColourspace('srgb');
   }
   const { data, info } = await pipeline.jpeg({ quality: jpegQuality }).toBuffer({ resolveWithObject: true });
-  return { jpeg: data, widthPx: info.width, heightPx: info.height, turn: 0 };
-}
-
-/** Width that puts the oriented image at no more than 300 dpi on its page. */
-function capWidth(width: number, dpi: number): number {
-  return dpi > targetDpi ? Math.max(1, Math.floor((width * targetDpi) / dpi)) : width;
+  return { jpeg: data, widthPx: info.width, heightPx: info.height, turn: turn ?? 0 };
 }
 
 /** Camera JPEGs that need no pixel change keep their encoding; the preview decode proves the stream decodes. */
@@ -162,7 +163,7 @@ async function onePage(bytes: Uint8Array, input: Sharp, enhance: Enhance, part: 
   const { dpi } = a4Frame(width, height);
   const findings = [...resolutionFindings(dpi, page, part)];
   const kept = enhance === 'none' ? await guarded(() => tryPassthrough(bytes, input, meta, dpi)) : undefined;
-  const image = kept ?? (await guarded(() => reencode(input, enhance, capWidth(width, dpi))));
+  const image = kept ?? (await guarded(() => reencode(input, meta, enhance, Math.min(1, targetDpi / dpi))));
   if (kept) findings.push({ code: 'jpeg_kept', message: 'camera JPEG kept without re-encoding; metadata segments removed', part, page });
   if (!kept && dpi > targetDpi) findings.push({ code: 'resolution_capped', message: `page ${page} reduced from ${Math.round(dpi)} to ${targetDpi} dpi`, part, page });
   return { image, findings };
@@ -170,6 +171,8 @@ async function onePage(bytes: Uint8Array, input: Sharp, enhance: Enhance, part: 
 
 /** HEIC (iPhone, HEVC): prebuilt sharp lacks HEVC, so libheif in WebAssembly decodes it; libheif applies irot/imir itself. */
 async function heicToRaw(bytes: Uint8Array): Promise<Sharp> {
+  // Imported on first use: compiling libheif's WebAssembly costs every process that never sees a HEIC.
+  const { default: decodeHeic } = await import('heic-decode');
   const images = await guarded(() => decodeHeic.all({ buffer: bytes }));
   try {
     const primary = images[0];

@@ -1,0 +1,190 @@
+/**
+ * Processing: marking 100/500-page PDFs vs qpdf --overlay and PyMuPDF insert_text; a 12 MP camera JPEG to a
+ * marked PDF vs ImageMagick convert. Peers run as whole processes; so do we (an esbuild bundle run by plain
+ * node, no tsx), and we also report in-process times. Run alone: npx tsx bench/processing.ts
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { PDFDocument, StandardFonts } from 'pdf-lib';
+import sharp from 'sharp';
+import { processDocument } from '../src/processing/index.ts';
+import type { Enhance, ProcessOptions } from '../src/processing/types.ts';
+import { timeMedian, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
+
+const run = promisify(execFile);
+const RUNS = 7;
+
+function tool(name: string, args: string[]): boolean {
+  try {
+    execFileSync(name, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const options = (enhance: Enhance): ProcessOptions => ({
+  enhance,
+  sanitize: 'clean',
+  marking: { classification: 'VS-NfD', issuingOffice: 'Bundesamt für Benchmarks', capturedAt: new Date(), documentId: '01JBENCH000000000000000000' },
+  limits: { maxPages: 10_000, timeBudgetMs: 600_000 },
+});
+
+/** A text-heavy office PDF: 40 lines per page, like a scanned-and-OCRed or exported letter. */
+async function officePdf(pages: number): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  for (let n = 1; n <= pages; n++) {
+    const page = doc.addPage([595.28, 841.89]);
+    for (let line = 0; line < 40; line++) {
+      page.drawText(`Seite ${n}, Zeile ${line + 1}: Sachstand zum Vorgang, Bearbeitung durch das Referat.`, { x: 60, y: 780 - line * 18, size: 10, font });
+    }
+  }
+  return doc.save({ useObjectStreams: false });
+}
+
+/** The one-page stamp qpdf overlays: the same header and footer texts we draw. */
+async function stampPdf(): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const bold = await doc.embedFont(StandardFonts.HelveticaBold);
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  const page = doc.addPage([595.28, 841.89]);
+  page.drawText('VS-NUR FÜR DEN DIENSTGEBRAUCH', { x: 200, y: 826, size: 10, font: bold });
+  page.drawText('Bundesamt für Benchmarks · 27.11.2025 · Seite x von N · 01JBENCH', { x: 150, y: 8, size: 7, font });
+  return doc.save();
+}
+
+const pymupdfScript = `
+import sys, fitz
+doc = fitz.open(sys.argv[1])
+n = doc.page_count
+for i, page in enumerate(doc):
+    r = page.rect
+    page.insert_text((r.width / 2 - 90, 16), "VS-NUR FÜR DEN DIENSTGEBRAUCH", fontsize=10, fontname="hebo")
+    page.insert_text((r.width / 2 - 120, r.height - 8), f"Bundesamt für Benchmarks · 27.11.2025 · Seite {i + 1} von {n} · 01JBENCH", fontsize=7)
+doc.save(sys.argv[2])
+`;
+
+/** A 12 MP camera JPEG: noisy texture (realistic entropy, ~4-6 MB), EXIF orientation 6, GPS, make, serial. */
+async function cameraPhoto(): Promise<Buffer> {
+  const noisy = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#d0d0c8', noise: { type: 'gaussian', mean: 170, sigma: 25 } } })
+    .withExif({ IFD0: { Make: 'BenchCam', BodySerialNumber: 'SN-1' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '52/1 31/1 12/1' } })
+    .jpeg({ quality: 92 })
+    .toBuffer();
+  return execFileSync('convert', ['jpg:-', '-orient', 'RightTop', '-quality', '92', 'jpg:-'], { input: noisy, maxBuffer: 1 << 28 });
+}
+
+/** Our pipeline as a plain-node process, the way a deployment would bundle it: esbuild into the git-ignored .tmp/, where node_modules resolve. */
+async function bundleCli(): Promise<string> {
+  const out = fileURLToPath(new URL('../.tmp/bench-processing-cli.mjs', import.meta.url));
+  await build({
+    entryPoints: [fileURLToPath(new URL('./processing-cli.ts', import.meta.url))],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    // Pure-JS packages are bundled (one file loads faster than pdf-lib's hundreds of CJS modules); native and lazy ones stay out.
+    external: ['sharp', 'pdfjs-dist', 'heic-decode'],
+    outfile: out,
+    logLevel: 'error',
+  });
+  return out;
+}
+
+interface Contender {
+  name: string;
+  ms: number;
+}
+
+function ratioOf(ours: Contender, peer: Contender, target: string, limit: number, note: string): BenchComparison {
+  const ratio = ours.ms / peer.ms;
+  const met = ratio < limit || (target.startsWith('<=') && ratio <= limit);
+  return { name: `${ours.name} / ${peer.name}`, ratio: Number(ratio.toFixed(2)), target, met, ...(met ? {} : { note }) };
+}
+
+export async function bench(): Promise<BenchSection> {
+  const missing = [
+    tool('qpdf', ['--version']) ? undefined : 'qpdf',
+    tool('/usr/bin/python3', ['-c', 'import fitz']) ? undefined : 'python3-fitz (PyMuPDF)',
+    tool('convert', ['-version']) ? undefined : 'imagemagick',
+  ].filter((x): x is string => x !== undefined);
+  if (missing.length > 0) throw new Error(`bench/processing.ts needs Debian packages: ${missing.join(', ')} (apt-get install qpdf python3-fitz imagemagick)`);
+  // Bench inputs are synthetic; peers only take files, so they live in a private temp folder.
+  const dir = await mkdtemp(join(tmpdir(), 'vs-bench-processing-'));
+  try {
+    const cli = await bundleCli();
+    const node = process.execPath;
+    const rows: BenchRow[] = [];
+    const comparisons: BenchComparison[] = [];
+    const stamp = join(dir, 'stamp.pdf');
+    await writeFile(stamp, await stampPdf());
+    for (const pages of [100, 500]) {
+      const input = join(dir, `in-${pages}.pdf`);
+      const bytes = await officePdf(pages);
+      await writeFile(input, bytes);
+      const out = join(dir, `out-${pages}.pdf`);
+      const label = `mark ${pages} pages`;
+      const inProcess = await timeMedian(() => processDocument([{ bytes }], options('none')), RUNS);
+      const ours = await timeMedian(() => run(node, [cli, input, out]), RUNS);
+      const qpdf = await timeMedian(() => run('qpdf', [input, '--overlay', stamp, '--repeat=1', '--', out]), RUNS);
+      const mupdf = await timeMedian(() => run('/usr/bin/python3', ['-c', pymupdfScript, input, out]), RUNS);
+      rows.push(
+        { name: `${label} — VS-Capture in-process (load, sanitize, mark, save)`, medianMs: Math.round(inProcess), runs: RUNS },
+        { name: `${label} — VS-Capture whole process (node, bundled)`, medianMs: Math.round(ours), runs: RUNS },
+        { name: `${label} — qpdf --overlay one-page stamp`, medianMs: Math.round(qpdf), runs: RUNS },
+        { name: `${label} — PyMuPDF insert_text`, medianMs: Math.round(mupdf), runs: RUNS },
+      );
+      const us = { name: `${label}: VS-Capture (process)`, ms: ours };
+      const gapNote = 'pdf-lib parses and re-serializes every object in JavaScript; node + module start is ~150 ms of it. Closing the gap needs an incremental-update save (append only the new content streams) instead of a full rewrite.';
+      comparisons.push(
+        ratioOf(us, { name: 'qpdf', ms: qpdf }, '< 1.0', 1, gapNote),
+        ratioOf(us, { name: 'PyMuPDF', ms: mupdf }, '< 1.0', 1, gapNote),
+      );
+    }
+    const photo = await cameraPhoto();
+    const photoIn = join(dir, 'photo.jpg');
+    await writeFile(photoIn, photo);
+    for (const enhance of ['none', 'document'] as const) {
+      const imArgs = enhance === 'none' ? ['-auto-orient', '-strip'] : ['-auto-orient', '-strip', '-colorspace', 'gray', '-normalize'];
+      const inProcess = await timeMedian(() => processDocument([{ bytes: photo }], options(enhance)), RUNS);
+      const ours = await timeMedian(() => run(node, [cli, photoIn, join(dir, 'photo.pdf'), enhance]), RUNS);
+      const magick = await timeMedian(() => run('convert', [photoIn, ...imArgs, '-quality', '85', join(dir, 'photo-im.jpg')]), RUNS);
+      const label = `12 MP JPEG (orientation 6, GPS), enhance ${enhance}`;
+      rows.push(
+        { name: `${label} — VS-Capture in-process (marked PDF)`, medianMs: Math.round(inProcess), runs: RUNS },
+        { name: `${label} — VS-Capture whole process (node, bundled)`, medianMs: Math.round(ours), runs: RUNS },
+        { name: `${label} — ImageMagick convert ${imArgs.join(' ')} (JPEG out)`, medianMs: Math.round(magick), runs: RUNS },
+      );
+      const target = enhance === 'none' ? 0.5 : 1.0;
+      comparisons.push(
+        ratioOf({ name: `${label}: VS-Capture (process)`, ms: ours }, { name: 'ImageMagick', ms: magick }, `<= ${target}`, target,
+          enhance === 'none'
+            ? 'the JPEG is kept as is; what remains is node start, module loading (pdf-lib, sharp, pdf.js imports) and the shrink-on-load validation decode.'
+            : 'decode + rotate + resize + grey + sharpen + encode at full size; sharp/libvips is not faster than ImageMagick for this chain on 2 cores.'),
+      );
+    }
+    return {
+      title: 'Processing: marking PDFs and converting camera photos',
+      command: 'npx tsx bench/processing.ts',
+      rows,
+      comparisons,
+      notes: [
+        'Peers run as whole processes (start, read file, work, write file). "VS-Capture whole process" is the same for us: plain `node` on an esbuild bundle of src/processing (no tsx), reading and writing files like the peers. The in-process rows are what the service pays per document once warm.',
+        'VS-Capture does more than the peers: it also sanitizes (walks every object, deletes unreferenced ones) and computes SHA-256 of input and output; qpdf overlays a fixed stamp, so its page numbers are not per page.',
+        'ImageMagick may not write PDF on Debian (security policy), so it writes the oriented, stripped JPEG; VS-Capture writes a marked one-page PDF.',
+        'enhance none keeps the camera JPEG: metadata segments dropped from the stream, orientation applied as a PDF transform, the stream validated by a shrink-on-load decode. The 12 MP photo lands at 363 dpi on A4, within the documented passthrough tolerance (<= 375 dpi); stricter capping would re-encode.',
+      ],
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const section = await bench();
+  console.log(JSON.stringify(section, null, 2));
+}
