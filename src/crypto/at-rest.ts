@@ -57,8 +57,8 @@ export function decryptObject(sealed: Buffer, objectKey: string, keys: KekLookup
   const count = segmentCountOfSealed(sealed.length, objectKey);
   const parts: Buffer[] = [];
   for (let index = 0; index < count; index++) {
-    const start = HEADER_BYTES + index * SEALED_SEGMENT;
-    parts.push(opener.open(index, index === count - 1, sealed.subarray(start, start + SEALED_SEGMENT)));
+    const segment = sealed.subarray(HEADER_BYTES + index * SEALED_SEGMENT, HEADER_BYTES + (index + 1) * SEALED_SEGMENT);
+    parts.push(...opener.open(index, index === count - 1, [segment.subarray(0, -TAG_BYTES)], segment.subarray(-TAG_BYTES)));
   }
   return Buffer.concat(parts);
 }
@@ -117,14 +117,15 @@ export class SegmentOpener {
     return new SegmentOpener(dataKey, header, associatedData(header.bytes, objectKey), objectKey);
   }
 
-  open(index: number, last: boolean, sealed: Buffer): Buffer {
-    if (sealed.length < TAG_BYTES) throw new IntegrityError(`${this.objectKey}: truncated in segment ${index}`);
+  /** Decrypts segment `index` given as ciphertext pieces (zero-copy slices) and its tag; plaintext pieces out. */
+  open(index: number, last: boolean, ciphertext: readonly Buffer[], tag: Buffer): Buffer[] {
+    if (tag.length !== TAG_BYTES) throw new IntegrityError(`${this.objectKey}: truncated in segment ${index}`);
     const decipher = createDecipheriv('aes-256-gcm', this.dataKey, nonce(this.header.noncePrefix, index, last), {
       authTagLength: TAG_BYTES,
     });
     decipher.setAAD(this.aad);
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-    const plaintext = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+    decipher.setAuthTag(tag);
+    const plaintext = ciphertext.map((piece) => decipher.update(piece));
     try {
       decipher.final();
     } catch (err) {
@@ -234,7 +235,8 @@ export class DecryptStream extends Transform {
   private readonly endsAtLastSegment: boolean;
 
   constructor(start: DecryptStart) {
-    super();
+    // Room for several segments on each side, so reading never stalls per 16 KiB chunk.
+    super({ highWaterMark: 1024 * 1024 });
     this.start = start;
     this.objectKey = 'opener' in start ? start.opener.objectKey : start.objectKey;
     if ('opener' in start) {
@@ -257,7 +259,7 @@ export class DecryptStream extends Transform {
     try {
       if (!this.opener && this.pendingBytes >= HEADER_BYTES) this.opener = this.openHeader();
       // A full segment is known not to be the last only once a byte after it has arrived.
-      if (this.opener && this.pendingBytes > SEALED_SEGMENT) this.openFullSegments(this.opener);
+      while (this.opener && this.pendingBytes > SEALED_SEGMENT) this.openSegment(this.opener, false, SEALED_SEGMENT);
       done();
     } catch (err) {
       done(err as Error);
@@ -267,9 +269,10 @@ export class DecryptStream extends Transform {
   override _flush(done: TransformCallback): void {
     try {
       if (!this.opener) throw new IntegrityError(`${this.objectKey}: truncated header`);
-      const rest = this.shiftPending(this.pendingBytes);
-      if (!this.endsAtLastSegment && rest.length !== SEALED_SEGMENT) throw new IntegrityError(`${this.objectKey}: truncated segment`);
-      this.pushPlaintext(this.opener.open(this.index, this.endsAtLastSegment, rest));
+      if (this.pendingBytes < TAG_BYTES || (!this.endsAtLastSegment && this.pendingBytes !== SEALED_SEGMENT)) {
+        throw new IntegrityError(`${this.objectKey}: truncated in segment ${this.index}`);
+      }
+      this.openSegment(this.opener, this.endsAtLastSegment, this.pendingBytes);
       done();
     } catch (err) {
       done(err as Error);
@@ -278,24 +281,31 @@ export class DecryptStream extends Transform {
 
   private openHeader(): SegmentOpener {
     const { objectKey, keys } = this.start as { objectKey: string; keys: KekLookup };
-    return SegmentOpener.fromHeader(this.shiftPending(HEADER_BYTES), objectKey, keys);
+    return SegmentOpener.fromHeader(Buffer.concat(this.dequeue(HEADER_BYTES)), objectKey, keys);
   }
 
-  private openFullSegments(opener: SegmentOpener): void {
-    const whole = Math.floor((this.pendingBytes - 1) / SEALED_SEGMENT);
-    const block = this.shiftPending(whole * SEALED_SEGMENT);
-    for (let i = 0; i < whole; i++) {
-      this.pushPlaintext(opener.open(this.index++, false, block.subarray(i * SEALED_SEGMENT, (i + 1) * SEALED_SEGMENT)));
+  private openSegment(opener: SegmentOpener, last: boolean, sealedBytes: number): void {
+    const ciphertext = this.dequeue(sealedBytes - TAG_BYTES);
+    const tag = Buffer.concat(this.dequeue(TAG_BYTES));
+    for (const piece of opener.open(this.index++, last, ciphertext, tag)) this.pushPlaintext(piece);
+  }
+
+  /** Removes the first n pending bytes as slices of the chunks that hold them: no copying. */
+  private dequeue(n: number): Buffer[] {
+    const pieces: Buffer[] = [];
+    this.pendingBytes -= n;
+    while (n > 0) {
+      const head = this.pending[0]!;
+      if (head.length <= n) {
+        pieces.push(head);
+        this.pending.shift();
+      } else {
+        pieces.push(head.subarray(0, n));
+        this.pending[0] = head.subarray(n);
+      }
+      n -= pieces.at(-1)!.length;
     }
-  }
-
-  /** Removes the first n pending bytes, concatenating at most once. */
-  private shiftPending(n: number): Buffer {
-    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    const rest = all.subarray(n);
-    this.pending = rest.length ? [rest] : [];
-    this.pendingBytes = rest.length;
-    return all.subarray(0, n);
+    return pieces;
   }
 
   private pushPlaintext(plaintext: Buffer): void {

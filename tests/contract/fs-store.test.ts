@@ -5,7 +5,7 @@ import { afterAll } from 'vitest';
 import { generateKek, KekRing } from '../../src/crypto/kek-ring.ts';
 import { EncryptedStore } from '../../src/storage/encrypted-store.ts';
 import { FsStore } from '../../src/storage/fs-store.ts';
-import { describeObjectStoreContract } from './object-store.ts';
+import { describeEncryptedStoreContract, describeObjectStoreContract } from './object-store.ts';
 
 const dirs: string[] = [];
 async function freshFsStore(): Promise<FsStore> {
@@ -18,4 +18,7 @@ async function freshFsStore(): Promise<FsStore> {
 afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
 describeObjectStoreContract('FsStore', freshFsStore);
-describeObjectStoreContract('EncryptedStore(FsStore)', async () => new EncryptedStore(await freshFsStore(), new KekRing([generateKek('k-test')])));
+describeEncryptedStoreContract('EncryptedStore(FsStore)', async () => {
+  const raw = await freshFsStore();
+  return { raw, store: new EncryptedStore(raw, new KekRing([generateKek('k-test')])) };
+});

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidKeyError, ObjectNotFoundError, type ByteRange, type ObjectStore } from '../../src/storage/object-store.ts';
+import { IntegrityError, InvalidKeyError, ObjectNotFoundError, type ByteRange, type ObjectStore } from '../../src/storage/object-store.ts';
 
 const MB = 1024 * 1024;
 
@@ -168,6 +168,55 @@ export function describeObjectStoreContract(name: string, makeStore: () => Promi
       },
     );
   });
+}
+
+/** An encrypting store and the raw store beneath it, whose bytes the tamper tests change. */
+export interface EncryptedPair {
+  store: ObjectStore;
+  raw: ObjectStore;
+}
+
+/** The whole contract, plus: bytes changed in the backend make reads fail with IntegrityError. */
+export function describeEncryptedStoreContract(name: string, makePair: () => Promise<EncryptedPair>): void {
+  let made: Promise<EncryptedPair> | undefined;
+  const pair = () => (made ??= makePair());
+  describeObjectStoreContract(name, async () => (await pair()).store);
+
+  describe(`tamper detection: ${name}`, () => {
+    const data = randomBytes(150_000);
+    const storedThenChanged = async (change: (stored: Buffer) => Buffer) => {
+      const { store, raw } = await pair();
+      const key = `t${randomBytes(6).toString('hex')}/doc`;
+      await store.put(key, data);
+      await raw.put(key, change(Buffer.from(await raw.getBuffer(key))));
+      return key;
+    };
+    const expectIntegrityFailure = async (key: string, range: ByteRange) => {
+      const { store } = await pair();
+      await expect(store.getBuffer(key)).rejects.toBeInstanceOf(IntegrityError);
+      await expect(store.get(key, range).then(buffer)).rejects.toBeInstanceOf(IntegrityError);
+    };
+
+    it.each<[string, (stored: Buffer) => Buffer, ByteRange]>([
+      ['a flipped bit', (b) => flipBit(b, 100_000), { start: 99_000, end: 101_000 }],
+      ['a truncated object', (b) => b.subarray(0, b.length - 1), { start: 149_000 }],
+    ])('%s fails the read, also by range', async (_label, change, range) => {
+      await expectIntegrityFailure(await storedThenChanged(change), range);
+    });
+
+    it('an object copied over from another key fails the read', async () => {
+      const { raw } = await pair();
+      const source = await storedThenChanged((b) => b);
+      const key = `${source}-copy`;
+      await raw.put(key, await raw.getBuffer(source));
+      await expectIntegrityFailure(key, { start: 0, end: 10 });
+    });
+  });
+}
+
+function flipBit(bytes: Buffer, offset: number): Buffer {
+  bytes[offset]! ^= 0x01;
+  return bytes;
 }
 
 function byBytes(a: string, b: string): number {

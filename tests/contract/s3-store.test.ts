@@ -1,7 +1,55 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKek, KekRing } from '../../src/crypto/kek-ring.ts';
 import { EncryptedStore } from '../../src/storage/encrypted-store.ts';
+import { StorageUnavailableError } from '../../src/storage/object-store.ts';
+import { S3Store } from '../../src/storage/s3-store.ts';
 import { freshS3Store, s3Label } from '../support/s3.ts';
-import { describeObjectStoreContract } from './object-store.ts';
+import { describeEncryptedStoreContract, describeObjectStoreContract } from './object-store.ts';
 
 describeObjectStoreContract(s3Label(), () => freshS3Store('contract'));
-describeObjectStoreContract(`EncryptedStore(${s3Label()})`, async () => new EncryptedStore(await freshS3Store('contract-enc'), new KekRing([generateKek('k-test')])));
+describeEncryptedStoreContract(`EncryptedStore(${s3Label()})`, async () => {
+  const raw = await freshS3Store('contract-enc');
+  return { raw, store: new EncryptedStore(raw, new KekRing([generateKek('k-test')])) };
+});
+
+describe('S3Store fails fast when the server cannot answer', () => {
+  const options = { endPoint: '127.0.0.1', useSSL: false, region: 'us-east-1', bucket: 'vsc-down', accessKey: 'x', secretKey: 'y' };
+  let silent: Server;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    // Accepts connections and never answers, like a hung gateway.
+    silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => {
+    sockets.forEach((s) => s.destroy());
+    silent.close();
+  });
+
+  it('refused connection: StorageUnavailableError within a second', async () => {
+    const store = new S3Store({ ...options, port: await closedPort() });
+    const started = Date.now();
+    await expect(store.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(store.head('a')).rejects.toThrow(/ECONNREFUSED/);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('silent server: StorageUnavailableError after the idle timeout', async () => {
+    const store = new S3Store({ ...options, port: (silent.address() as { port: number }).port, idleTimeoutMs: 300 });
+    const started = Date.now();
+    const failure = store.getBuffer('a');
+    await expect(failure).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(failure).rejects.toThrow(/ETIMEDOUT no answer within 300 ms/);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}

@@ -49,7 +49,7 @@ export function ensureCephPackages(): void {
   if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get']).status !== 0) {
     throw new Error(`Ceph is not installed (missing ${missing.join(', ')}); as root run: apt-get update && ${install}`);
   }
-  console.log(`[ceph-rgw] installing ${CEPH_PACKAGES.join(' ')} (about 35 s)`);
+  console.error(`[ceph-rgw] installing ${CEPH_PACKAGES.join(' ')} (about 35 s)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const command of ['apt-get update', install]) {
     const result = spawnSync('sh', ['-c', command], { stdio: 'inherit', env });
@@ -110,7 +110,7 @@ class Cluster {
     const accessKey = `VSC${randomBytes(10).toString('hex').toUpperCase()}`;
     const secretKey = randomBytes(30).toString('base64url');
     await this.run('radosgw-admin', ['-c', this.conf, 'user', 'create', '--uid=vs-capture-test', '--display-name=VS-Capture tests', `--access-key=${accessKey}`, `--secret-key=${secretKey}`]);
-    console.log(`[ceph-rgw] up at 127.0.0.1:${this.rgwPort} in ${((Date.now() - began) / 1000).toFixed(1)} s (logs in ${this.dir}/log)`);
+    console.error(`[ceph-rgw] up at 127.0.0.1:${this.rgwPort} in ${((Date.now() - began) / 1000).toFixed(1)} s (logs in ${this.dir}/log)`);
 
     return {
       endpoint: `http://127.0.0.1:${this.rgwPort}`,
