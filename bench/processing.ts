@@ -90,6 +90,8 @@ async function bundleCli(): Promise<string> {
     // Pure-JS packages are bundled (one file loads faster than pdf-lib's hundreds of CJS modules); native and lazy ones stay out.
     external: ['sharp', 'pdfjs-dist', 'heic-decode'],
     outfile: out,
+    // Bundled CommonJS packages require Node built-ins; give the ESM bundle a require.
+    banner: { js: "import { createRequire as vsCreateRequire } from 'node:module'; const require = vsCreateRequire(import.meta.url);" },
     logLevel: 'error',
   });
   return out;
