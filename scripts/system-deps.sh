@@ -2,8 +2,9 @@
 # Installs the Debian packages the test suite (or the benchmarks) needs, when missing.
 # Usage: scripts/system-deps.sh test|bench
 set -euo pipefail
-packages=(radosgw ceph-mon ceph-osd chromium python3-jwcrypto fonts-dejavu-core)
-if [ "${1:-test}" = bench ]; then packages+=(qpdf python3-fitz imagemagick); fi
+# Tests make fixtures with heif-enc (HEIC), ImageMagick (EXIF orientation) and PyMuPDF (encrypted PDFs).
+packages=(radosgw ceph-mon ceph-osd chromium python3-jwcrypto fonts-dejavu-core libheif-examples imagemagick python3-fitz)
+if [ "${1:-test}" = bench ]; then packages+=(qpdf); fi
 
 missing=()
 for p in "${packages[@]}"; do

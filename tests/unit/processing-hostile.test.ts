@@ -4,7 +4,7 @@ import type { InputFile } from '../../src/processing/types.ts';
 import { cameraJpeg, pngPixelBomb } from '../fixtures/images.ts';
 import { readPages } from '../fixtures/inspect.ts';
 import { testOptions } from '../fixtures/options.ts';
-import { encryptPdf, pymupdfAvailable, textPdf, zeroPagePdf } from '../fixtures/pdfs.ts';
+import { encryptPdf, textPdf, zeroPagePdf } from '../fixtures/pdfs.ts';
 
 async function refusedQuickly(files: InputFile[], code: string, options = testOptions()) {
   const started = performance.now();
@@ -48,7 +48,7 @@ describe('hostile and broken inputs', () => {
     await refusedQuickly([{ bytes: await zeroPagePdf() }], 'unprocessable');
   });
 
-  it.skipIf(!pymupdfAvailable())('refuses a user-password PDF, rebuilds an owner-password-only one from pixels', async () => {
+  it('refuses a user-password PDF, rebuilds an owner-password-only one from pixels', async () => {
     const pdf = await textPdf(1);
     await refusedQuickly([{ bytes: encryptPdf(pdf, { owner: 'o', user: 'u' }) }], 'encrypted_pdf');
     const result = await processDocument([{ bytes: encryptPdf(pdf, { owner: 'o' }) }], testOptions());
