@@ -43,6 +43,8 @@ const state = {
   current: 1,
   /** 1 = page width fits the window. */
   zoom: 1,
+  /** Page 1, requested together with the document info to save a round trip. */
+  prefetch: undefined as { width: number; blob: Promise<Blob> } | undefined,
   /** The failure on screen, or 'closed'; re-rendered when the language changes. */
   shown: undefined as Failure | 'closed' | undefined,
 };
@@ -73,9 +75,11 @@ async function load(page: PageView): Promise<void> {
   const width = wantedWidth();
   if (page.width >= width || state.shown) return;
   page.width = width;
+  const prefetched = page.number === 1 && state.prefetch?.width === width ? state.prefetch.blob : undefined;
+  state.prefetch = undefined;
   let blob: Blob;
   try {
-    blob = await fetchPage(state.ticket, state.doc, page.number, width);
+    blob = await (prefetched ?? fetchPage(state.ticket, state.doc, page.number, width));
   } catch (err) {
     page.width = 0;
     return showFailure(err instanceof ViewError ? err.failure : 'failed');
@@ -244,6 +248,10 @@ async function start(): Promise<void> {
   state.doc = fragment.get('doc') ?? '';
   if (fragment.get('lang') === 'en') toggleLang();
   if (!state.ticket || !state.doc) return showFailure('noAccess');
+  const width = wantedWidth();
+  state.prefetch = { width, blob: fetchPage(state.ticket, state.doc, 1, width) };
+  // A failure shows through the info request (same ticket) or when page 1 is shown.
+  state.prefetch.blob.catch(() => undefined);
   try {
     state.info = await fetchInfo(state.ticket, state.doc);
   } catch (err) {
