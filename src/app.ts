@@ -9,6 +9,9 @@ import type { Metrics } from './metrics.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import type { PartDecryptor } from './api/capture-parts.ts';
 import type { ObjectUploadStore } from './uploads/upload-store.ts';
+import type { ViewService } from './views.ts';
+import { viewerRouter, type ViewerAssets } from './api/viewer.ts';
+import { viewerApiRouter, viewTicketsRouter } from './api/views.ts';
 import { healthRouter } from './api/health.ts';
 import { keysRouter } from './api/keys.ts';
 import { devTokenRouter } from './api/dev-token.ts';
@@ -32,6 +35,9 @@ export interface AppDeps {
   devIssuer?: DevIssuer;
   jwks: () => JwkSet;
   decryptor: PartDecryptor;
+  /** The viewer's use cases (tickets, watermarked pages) and its bundled page. */
+  views: ViewService;
+  viewerAssets: ViewerAssets;
   /** Resumable uploads (tus) in the shared store. */
   uploads: ObjectUploadStore;
 }
@@ -50,7 +56,11 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(keysRouter(deps.jwks));
   if (deps.devIssuer) app.use(devTokenRouter(deps.devIssuer));
   app.use(openapiRouter());
+  // Ticket-authenticated, outside /v1's bearer auth.
+  app.use(viewerRouter(deps.viewerAssets));
+  app.use(viewerApiRouter({ views: deps.views }));
   app.use('/v1', bearerAuth(deps.authenticator));
+  app.use(viewTicketsRouter({ views: deps.views, publicUrl: config.publicUrl }));
   app.use(
     documentsRouter({
       documents: deps.documents,

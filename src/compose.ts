@@ -7,6 +7,7 @@ import { createOidcAuthenticator } from './auth/oidc.ts';
 import { loadIngestKeys } from './crypto/ingest-keys.ts';
 import { decryptPart } from './crypto/jwe.ts';
 import { loadKekRing } from './crypto/kek-ring.ts';
+import { composeViews } from './compose-views.ts';
 import { DocumentService } from './documents.ts';
 import { IdempotencyKeys } from './idempotency.ts';
 import { createMetrics } from './metrics.ts';
@@ -49,6 +50,7 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
     limits: { maxPages: config.limits.maxPages, timeBudgetMs: config.limits.timeBudgetMs },
     feedSettleMs: config.feedSettleMs,
   });
+  const viewer = await composeViews(config, { documents, renderer: pool, logger });
   const devIssuer = config.devMode ? await createDevIssuer(config.dataDir) : undefined;
   const authenticator = devIssuer ?? createOidcAuthenticator(config.oidc!);
   const maxJweBytes = encryptedSizeBound(config.limits.maxFileBytes);
@@ -66,6 +68,7 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
       documents,
       authenticator,
       ...(devIssuer ? { devIssuer } : {}),
+      ...viewer,
       jwks: () => ingestKeys.publicJwks(),
       decryptor: { decrypt: (compact) => decryptPart(compact, ingestKeys, { maxBytes: maxJweBytes }) },
       uploads,
