@@ -110,6 +110,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/documents/{id}/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open the document in the viewer
+         * @description Issues a short-lived view ticket (default 10 minutes, `VIEW_TICKET_TTL_SECONDS`) for the
+         *     caller and this document, and the viewer URL that carries it in the URL fragment, so it
+         *     never reaches a server log or a referrer. Open `viewerUrl` in a browser. Every ticket
+         *     issued is recorded for the audit trail. Requires role `read`.
+         */
+        post: operations["createViewTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/view-api/documents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        /** Title and page count, for the viewer */
+        get: operations["getViewInfo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/view-api/documents/{id}/pages/{page}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+                /** @description 1-based page number. */
+                page: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * One page as an image, watermarked for the ticket's reader
+         * @description The page rendered on the server with the rendition's VS-NfD marking and a watermark
+         *     naming the reader (name and id), the date and time (Europe/Berlin) and the document id,
+         *     burned into the pixels. Every page served is recorded for the audit trail.
+         */
+        get: operations["getViewPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/view-api/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clear what the browser holds for this origin
+         * @description Answers `Clear-Site-Data: "cache", "storage"`. Not `"cookies"`: the service sets none,
+         *     and that directive would clear every cookie of the whole site (e.g. a single sign-on
+         *     session); not `"executionContexts"`: it would reload other tabs of the service.
+         */
+        post: operations["closeView"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/uploads": {
         parameters: {
             query?: never;
@@ -396,6 +491,30 @@ export interface components {
          * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
          */
         Sha256: string;
+        ViewTicket: {
+            /** @description Send as `Authorization: Ticket <ticket>`; never put it in a URL query. */
+            ticket: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /**
+             * Format: uri
+             * @description `<PUBLIC_URL>/viewer/#ticket=<ticket>&doc=<id>`
+             */
+            viewerUrl: string;
+        };
+        ViewInfo: {
+            documentId: string;
+            title: string;
+            pageCount: number;
+            /** @enum {string} */
+            classification: "VS-NfD" | "OFFEN";
+            reader: {
+                sub: string;
+                name: string;
+            };
+            /** Format: date-time */
+            expiresAt: string;
+        };
         /** @description The raw bytes. */
         Binary: string;
         /**
@@ -723,6 +842,30 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"] & {
                     /** @constant */
                     code?: "unauthenticated";
+                };
+            };
+        };
+        /** @description No view ticket, or one that is forged (`ticket_invalid`) or expired (`ticket_expired`). Open the document again. */
+        TicketRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @enum {unknown} */
+                    code?: "ticket_invalid" | "ticket_expired";
+                };
+            };
+        };
+        /** @description The view ticket belongs to another document. */
+        TicketWrongDocument: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    code?: "ticket_wrong_document";
                 };
             };
         };
@@ -1164,6 +1307,115 @@ export interface operations {
             };
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    createViewTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ticket and the viewer URL. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewTicket"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["DocumentNotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getViewInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the viewer shows around the pages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewInfo"];
+                };
+            };
+            401: components["responses"]["TicketRefused"];
+            403: components["responses"]["TicketWrongDocument"];
+            404: components["responses"]["DocumentNotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getViewPage: {
+        parameters: {
+            query: {
+                /** @description Image width in device pixels (CSS width × device pixel ratio). */
+                width: number;
+            };
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+                /** @description 1-based page number. */
+                page: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page image. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/webp": components["schemas"]["Binary"];
+                };
+            };
+            400: components["responses"]["InvalidQuery"];
+            401: components["responses"]["TicketRefused"];
+            403: components["responses"]["TicketWrongDocument"];
+            404: components["responses"]["DocumentNotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    closeView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cleared. */
+            204: {
+                headers: {
+                    /** @description Always `"cache", "storage"`. */
+                    "Clear-Site-Data"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     createUpload: {
