@@ -32,23 +32,26 @@ export interface Header {
   readonly noncePrefix: Buffer;
 }
 
-/** Seals a whole object: header || segment 0 || … || segment n-1. */
+/** Seals a whole object into one buffer: header || segment 0 || … || segment n-1. */
 export function encryptObject(plaintext: Uint8Array, objectKey: string, kek: Kek): Buffer {
+  return Buffer.concat(sealObject(plaintext, objectKey, kek));
+}
+
+/** Seals a whole object as its pieces in order (header, then each segment's ciphertext and tag), uncopied. */
+export function sealObject(plaintext: Uint8Array, objectKey: string, kek: Kek): Buffer[] {
   const dataKey = randomBytes(DATA_KEY_BYTES);
   const header = buildHeader(kek.id, wrapKey(kek.key, dataKey), randomBytes(NONCE_PREFIX_BYTES));
   const aad = associatedData(header.bytes, objectKey);
   const count = segmentCount(plaintext.length);
-  const out = Buffer.allocUnsafe(sealedSize(plaintext.length));
-  header.bytes.copy(out, 0);
-  let offset = HEADER_BYTES;
+  const pieces = [header.bytes];
   for (let index = 0; index < count; index++) {
     const cipher = createCipheriv('aes-256-gcm', dataKey, nonce(header.noncePrefix, index, index === count - 1));
     cipher.setAAD(aad);
-    offset += cipher.update(plaintext.subarray(index * SEGMENT_SIZE, (index + 1) * SEGMENT_SIZE)).copy(out, offset);
+    pieces.push(cipher.update(plaintext.subarray(index * SEGMENT_SIZE, (index + 1) * SEGMENT_SIZE)));
     cipher.final();
-    offset += cipher.getAuthTag().copy(out, offset);
+    pieces.push(cipher.getAuthTag());
   }
-  return out;
+  return pieces;
 }
 
 /** Decrypts a whole stored object held in memory. */

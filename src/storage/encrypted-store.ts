@@ -2,14 +2,22 @@ import { pipeline, Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import {
   DecryptStream,
-  encryptObject,
   HEADER_BYTES,
   planRange,
   plaintextSize,
+  sealObject,
   SegmentOpener,
 } from '../crypto/at-rest.ts';
 import type { KekLookup } from '../crypto/kek-ring.ts';
-import { assertValidKey, clipRange, type ByteRange, type ListOptions, type ObjectInfo, type ObjectStore } from './object-store.ts';
+import {
+  assertValidKey,
+  clipRange,
+  type ByteRange,
+  type ListOptions,
+  type ObjectBody,
+  type ObjectInfo,
+  type ObjectStore,
+} from './object-store.ts';
 
 /**
  * Encrypts every object before it reaches `inner` (docs/storage-format.md), so no backend sees
@@ -22,9 +30,11 @@ export class EncryptedStore implements ObjectStore {
     private readonly keys: KekLookup,
   ) {}
 
-  async put(key: string, body: Buffer | Uint8Array): Promise<void> {
+  async put(key: string, body: ObjectBody): Promise<void> {
     assertValidKey(key);
-    await this.inner.put(key, encryptObject(body, key, this.keys.active));
+    const plaintext = body instanceof Uint8Array ? body : Buffer.concat(body);
+    // The sealed pieces go down as they are: the backend's own copy is the only one.
+    await this.inner.put(key, sealObject(plaintext, key, this.keys.active));
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {

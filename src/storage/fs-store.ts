@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -10,6 +10,7 @@ import {
   StorageUnavailableError,
   type ByteRange,
   type ListOptions,
+  type ObjectBody,
   type ObjectInfo,
   type ObjectStore,
 } from './object-store.ts';
@@ -36,7 +37,7 @@ export class FsStore implements ObjectStore {
     await mkdir(this.rootDir, { recursive: true, mode: 0o700 }).catch(unavailable('create the data directory'));
   }
 
-  async put(key: string, body: Buffer | Uint8Array): Promise<void> {
+  async put(key: string, body: ObjectBody): Promise<void> {
     const file = this.fileOf(key);
     const dir = path.dirname(file);
     const created = await mkdir(dir, { recursive: true, mode: 0o700 }).catch(unavailable(`write ${key}`));
@@ -153,10 +154,10 @@ function subtreeMayMatch(dirKey: string, { prefix = '', startAfter }: ListOption
   return prefixOverlaps && !allBeforeStart;
 }
 
-async function writeDurably(file: string, body: Uint8Array): Promise<void> {
+async function writeDurably(file: string, body: ObjectBody): Promise<void> {
   const handle = await open(file, 'wx', 0o600);
   try {
-    await handle.writeFile(body);
+    await writeFile(handle, body);
     await handle.sync();
   } finally {
     await handle.close();

@@ -6,6 +6,17 @@ export interface ByteRange {
   end?: number;
 }
 
+/**
+ * An object's bytes: whole, or as consecutive chunks that are stored concatenated (lets a
+ * producer of pieces, such as the encrypting store, skip one whole-object copy).
+ */
+export type ObjectBody = Uint8Array | readonly Uint8Array[];
+
+/** Total size of a body in bytes. */
+export function bodySize(body: ObjectBody): number {
+  return body instanceof Uint8Array ? body.byteLength : body.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+}
+
 export interface ObjectInfo {
   key: string;
   /** Size of the stored plaintext in bytes. */
@@ -26,7 +37,7 @@ export interface ListOptions {
  * Keys are '/'-separated, of safe characters only; they never carry document content.
  */
 export interface ObjectStore {
-  put(key: string, body: Buffer | Uint8Array): Promise<void>;
+  put(key: string, body: ObjectBody): Promise<void>;
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** Whole object in memory; convenience for small objects (records, metadata). */
   getBuffer(key: string): Promise<Buffer>;

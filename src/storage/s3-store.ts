@@ -7,10 +7,12 @@ import type { S3Config } from '../config.ts';
 import {
   assertValidKey,
   assertValidRange,
+  bodySize,
   ObjectNotFoundError,
   StorageUnavailableError,
   type ByteRange,
   type ListOptions,
+  type ObjectBody,
   type ObjectInfo,
   type ObjectStore,
 } from './object-store.ts';
@@ -65,10 +67,11 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Buffer | Uint8Array): Promise<void> {
+  async put(key: string, body: ObjectBody): Promise<void> {
     assertValidKey(key);
-    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    await this.client.putObject(this.bucket, key, bytes, bytes.length).catch(rethrow(`put ${key}`, key));
+    // With the size known the client sends one PUT (multipart only past its part size).
+    const source = body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Readable.from(body);
+    await this.client.putObject(this.bucket, key, source, bodySize(body)).catch(rethrow(`put ${key}`, key));
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {

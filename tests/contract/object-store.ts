@@ -34,6 +34,14 @@ export function describeObjectStoreContract(name: string, makeStore: () => Promi
       expect(await store.head(key)).toEqual({ key, size });
     });
 
+    it('stores a body given as chunks concatenated', async () => {
+      const key = `${fresh()}chunked`;
+      const chunks = [randomBytes(70_000), Buffer.alloc(0), randomBytes(3), new Uint8Array(randomBytes(65_536))];
+      await store.put(key, chunks);
+      expect(await store.getBuffer(key)).toEqual(Buffer.concat(chunks));
+      expect((await store.head(key)).size).toBe(70_000 + 3 + 65_536);
+    });
+
     it('round-trips a 50 MB object by stream', async () => {
       const key = `${fresh()}big`;
       const data = randomBytes(50 * MB);
