@@ -1,9 +1,10 @@
 /** The ingest key ring: private keys clients encrypt uploads to (JWE), and the public JWKS they fetch. */
 
-import { createPrivateKey, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { chmod, link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import { loadOrCreateKeyFile } from './key-file.ts';
 
 /** Key management algorithms BSI TR-02102 lets us accept (DOMAIN.md, Cryptography). */
 export type IngestAlg = 'ECDH-ES+A256KW' | 'RSA-OAEP-256';
@@ -107,13 +108,7 @@ export async function loadIngestKeysFromDir(dir: string): Promise<IngestKeyRing>
 /** Development: generates P-256, P-384 and RSA-3072 keys on first start and reloads the same ones afterwards. */
 export async function loadOrCreateIngestKeys(dataDir: string): Promise<IngestKeyRing> {
   const path = join(dataDir, DEV_KEY_FILE);
-  const existing = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw err;
-  });
-  if (existing !== undefined) return ringFromJwks(parseJson(existing, path), path);
-  await writeOnce(path, JSON.stringify({ keys: await generateIngestJwks() }, null, 2));
-  return ringFromJwks(parseJson(await readFile(path, 'utf8'), path), path);
+  return ringFromJwks(await loadOrCreateKeyFile(path, async () => ({ keys: await generateIngestJwks() })), path);
 }
 
 /** Fresh private JWKs for every ingest algorithm and curve, kid = RFC 7638 thumbprint. */
@@ -130,22 +125,6 @@ export async function generateIngestJwks(): Promise<JsonWebKey[]> {
       return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg, use: 'enc' };
     }),
   );
-}
-
-/** Writes a 0600 file in a 0700 directory without ever replacing one another instance wrote first. */
-async function writeOnce(path: string, content: string): Promise<void> {
-  const dir = join(path, '..');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-  const tmp = `${path}.${randomUUID()}.tmp`;
-  await writeFile(tmp, content, { mode: 0o600, flag: 'wx' });
-  try {
-    await link(tmp, path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    await rm(tmp, { force: true });
-  }
 }
 
 function ringFromJwks(json: unknown, origin: string): IngestKeyRing {
