@@ -222,29 +222,32 @@ export class DocumentService {
   /** Blobs first, then the feed entry, then the record that makes the document exist. */
   private async commit(record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array): Promise<void> {
     const { store } = this.deps;
-    const seq = this.newId();
-    const started = this.now();
+    let seq: string | undefined;
+    let announcedAt = 0;
     try {
       await Promise.all([
         store.put(layout.rendition(record.id), rendition),
         ...parts.map((p, i) => store.put(layout.original(record.id, i + 1), p.bytes)),
       ]);
-      await store.put(layout.feedEntry(seq), Buffer.from(JSON.stringify({ id: record.id })));
+      // The feed position is taken after the blobs, so the settle window covers two small writes, not the upload.
+      seq = this.newId();
+      announcedAt = this.now();
+      await store.put(layout.feedEntry(seq), feedEntryBody(record.id));
       await store.put(layout.record(record.id), Buffer.from(JSON.stringify(record)));
     } catch (err) {
       await this.discard(record.id, seq);
       throw err;
     }
-    // A commit slower than half the settle window may have been passed over by a poll: append again.
-    if (this.now() - started > this.deps.feedSettleMs / 2) {
-      await store.put(layout.feedEntry(this.newId()), Buffer.from(JSON.stringify({ id: record.id })));
+    // Entry and record took so long that a poll may have passed the entry before the record existed: announce again.
+    if (this.now() - announcedAt > this.deps.feedSettleMs / 2) {
+      await store.put(layout.feedEntry(this.newId()), feedEntryBody(record.id));
     }
   }
 
   /** Best effort; what a crash leaves behind is found later by the orphan sweep. */
-  private async discard(id: string, seq: string): Promise<void> {
+  private async discard(id: string, seq: string | undefined): Promise<void> {
     const { store } = this.deps;
-    const keys = [layout.feedEntry(seq), ...(await store.list({ prefix: layout.documentPrefix(id) }).catch(() => [])).map((o) => o.key)];
+    const keys = [...(seq ? [layout.feedEntry(seq)] : []), ...(await store.list({ prefix: layout.documentPrefix(id) }).catch(() => [])).map((o) => o.key)];
     await Promise.all(keys.map((k) => store.delete(k).catch(() => undefined)));
   }
 
@@ -306,6 +309,10 @@ function matches(principal: Principal, record: DocumentRecord, query: FeedQuery)
     (!query.caseNumber || record.caseNumber === query.caseNumber) &&
     (!query.status || record.transferNote.review.status === query.status)
   );
+}
+
+function feedEntryBody(id: string): Buffer {
+  return Buffer.from(JSON.stringify({ id }));
 }
 
 function seqOf(feedKey: string): string {

@@ -1,0 +1,57 @@
+/** A DocumentService on a real store with a stub processor and a settable clock, for use-case tests without the worker pool. */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DocumentService, type DocumentServiceDeps, type Processor } from '../../src/documents.ts';
+import { IdempotencyKeys } from '../../src/idempotency.ts';
+import { parseCaptureMetadata } from '../../src/metadata.ts';
+import type { Principal } from '../../src/auth/principal.ts';
+import { FsStore } from '../../src/storage/fs-store.ts';
+import { GatedStore } from './gated-store.ts';
+
+/** Turns every part into one page; the rendition is the concatenated parts (no PDF work). */
+export const stubProcessor: Processor = {
+  async process(files) {
+    const rendition = Buffer.concat(files.map((f) => f.bytes));
+    return {
+      rendition,
+      renditionSha256: createHash('sha256').update(rendition).digest('hex'),
+      pageCount: files.length,
+      originals: files.map((f) => ({ mediaType: 'application/pdf', size: f.bytes.byteLength, sha256: createHash('sha256').update(f.bytes).digest('hex'), pages: 1 })),
+      findings: [],
+    };
+  },
+};
+
+export interface ServiceHarness {
+  service: DocumentService;
+  store: GatedStore;
+  clock: { now: number };
+  close(): Promise<void>;
+}
+
+export async function serviceHarness(overrides: Partial<DocumentServiceDeps> = {}): Promise<ServiceHarness> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'vsc-svc-'));
+  const store = new GatedStore(new FsStore(dir));
+  const clock = { now: Date.parse('2026-03-02T09:00:00Z') };
+  const now = () => clock.now;
+  const service = new DocumentService({
+    store,
+    processor: stubProcessor,
+    idempotency: new IdempotencyKeys(store, 3_600_000, 60_000, now),
+    limits: { maxPages: 100, timeBudgetMs: 10_000 },
+    feedSettleMs: 500,
+    now,
+    ...overrides,
+  });
+  return { service, store, clock, close: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export function principal(roles: Principal['roles'] extends ReadonlySet<infer R> ? R[] : never, units = ['BA-Nord'], sub = 'u1'): Principal {
+  return { sub, name: sub, roles: new Set(roles), units };
+}
+
+export function captureOf(title: string) {
+  return { metadata: parseCaptureMetadata(JSON.stringify({ title })), metadataEncrypted: false, parts: [{ bytes: Buffer.from(`%PDF-${title}`) }] };
+}

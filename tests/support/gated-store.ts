@@ -1,0 +1,53 @@
+import type { Readable } from 'node:stream';
+import type { ByteRange, ListOptions, ObjectBody, ObjectInfo, ObjectStore } from '../../src/storage/object-store.ts';
+
+interface Gate {
+  match: (key: string) => boolean;
+  reached: (key: string) => void;
+  released: Promise<void>;
+}
+
+/** An ObjectStore that holds chosen puts until the test releases them, to replay slow or racing writes. */
+export class GatedStore implements ObjectStore {
+  private readonly gates: Gate[] = [];
+
+  constructor(private readonly inner: ObjectStore) {}
+
+  /** The next put whose key matches waits for `release()`; `reached` resolves with its key once it waits. */
+  hold(match: (key: string) => boolean): { reached: Promise<string>; release: () => void } {
+    let release!: () => void;
+    let reached!: (key: string) => void;
+    const reachedPromise = new Promise<string>((resolve) => (reached = resolve));
+    this.gates.push({ match, reached, released: new Promise<void>((resolve) => (release = resolve)) });
+    return { reached: reachedPromise, release };
+  }
+
+  async put(key: string, body: ObjectBody): Promise<void> {
+    const index = this.gates.findIndex((g) => g.match(key));
+    if (index >= 0) {
+      const [gate] = this.gates.splice(index, 1) as [Gate];
+      gate.reached(key);
+      await gate.released;
+    }
+    return this.inner.put(key, body);
+  }
+
+  get(key: string, range?: ByteRange): Promise<Readable> {
+    return this.inner.get(key, range);
+  }
+  getBuffer(key: string): Promise<Buffer> {
+    return this.inner.getBuffer(key);
+  }
+  head(key: string): Promise<ObjectInfo> {
+    return this.inner.head(key);
+  }
+  list(options?: ListOptions): Promise<ObjectInfo[]> {
+    return this.inner.list(options);
+  }
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+}
