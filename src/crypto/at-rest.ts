@@ -9,7 +9,7 @@ import { IntegrityError } from '../storage/object-store.ts';
 import { KEK_ID_PATTERN, type Kek, type KekLookup } from './kek-ring.ts';
 
 const MAGIC = Buffer.from('VSCE', 'latin1');
-export const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 1;
 /** Plaintext bytes per segment; fixed in version 1 so sizes follow from raw sizes alone. */
 export const SEGMENT_SIZE = 64 * 1024;
 const TAG_BYTES = 16;
@@ -24,7 +24,7 @@ const KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
 const OFFSET = { version: 4, segmentSize: 5, kekIdLength: 9, kekId: 10, wrappedKey: 42, noncePrefix: 82 } as const;
 export const HEADER_BYTES = OFFSET.noncePrefix + NONCE_PREFIX_BYTES;
 
-export interface Header {
+interface Header {
   /** The header's bytes as stored; all of them are authenticated with every segment. */
   readonly bytes: Buffer;
   readonly kekId: string;
@@ -64,11 +64,6 @@ export function decryptObject(sealed: Buffer, objectKey: string, keys: KekLookup
     parts.push(...opener.open(index, index === count - 1, [segment.subarray(0, -TAG_BYTES)], segment.subarray(-TAG_BYTES)));
   }
   return Buffer.concat(parts);
-}
-
-/** Stored size of a plaintext of `size` bytes. */
-export function sealedSize(size: number): number {
-  return HEADER_BYTES + size + segmentCount(size) * TAG_BYTES;
 }
 
 /** Plaintext size of a stored object of `rawSize` bytes; IntegrityError when no writer makes that size. */
@@ -141,7 +136,7 @@ export class SegmentOpener {
   }
 }
 
-export function parseHeader(stored: Buffer, objectKey: string): Header {
+function parseHeader(stored: Buffer, objectKey: string): Header {
   if (stored.length < HEADER_BYTES) throw new IntegrityError(`${objectKey}: truncated header (${stored.length} of ${HEADER_BYTES} bytes)`);
   // A copy, so a header kept by an opener never pins the large buffer it was cut from.
   const bytes = Buffer.from(stored.subarray(0, HEADER_BYTES));

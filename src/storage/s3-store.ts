@@ -22,6 +22,8 @@ export type S3StoreOptions = S3Config & { idleTimeoutMs?: number };
 
 const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
 const DEFAULT_LIMIT = 1000;
+/** S3's largest listing page. */
+const MAX_KEYS = 1000;
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound']);
 
 /** Splits an endpoint URL such as http://127.0.0.1:7480 into the client's parts. */
@@ -107,20 +109,21 @@ export class S3Store implements ObjectStore {
   }
 
   async list(options: ListOptions = {}): Promise<ObjectInfo[]> {
-    const limit = options.limit ?? DEFAULT_LIMIT;
+    const { prefix = '', startAfter = '', limit = DEFAULT_LIMIT } = options;
     const found: ObjectInfo[] = [];
-    if (limit <= 0) return found;
+    let token = '';
     try {
-      const items = this.client.listObjectsV2(this.bucket, options.prefix ?? '', true, options.startAfter ?? '');
-      for await (const item of items) {
-        if (item.name === undefined) continue;
-        found.push({ key: item.name, size: item.size });
-        if (found.length >= limit) break;
+      while (found.length < limit) {
+        // Ask for no more than still needed, so a small page costs a small listing.
+        const page = await this.client.listObjectsV2Query(this.bucket, prefix, token, '', Math.min(MAX_KEYS, limit - found.length), startAfter);
+        for (const item of page.objects) if (item.name !== undefined) found.push({ key: item.name, size: item.size });
+        if (!page.isTruncated) break;
+        token = page.nextContinuationToken;
       }
     } catch (err) {
       throw translate(err, 'list objects');
     }
-    return found;
+    return found.slice(0, limit);
   }
 
   async delete(key: string): Promise<void> {

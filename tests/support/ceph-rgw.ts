@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
-export const CEPH_PACKAGES = ['radosgw', 'ceph-mon', 'ceph-osd'] as const;
+const CEPH_PACKAGES = ['radosgw', 'ceph-mon', 'ceph-osd'] as const;
 const CEPH_COMMANDS = ['ceph', 'ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'monmaptool'];
 const RGW_NAME = 'client.rgw.gw';
 
