@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { Histogram } from 'prom-client';
 import type { AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { createDevIssuer } from './auth/dev-issuer.ts';
@@ -8,7 +9,7 @@ import { loadIngestKeys } from './crypto/ingest-keys.ts';
 import { decryptPart } from './crypto/jwe.ts';
 import { loadKekRing } from './crypto/kek-ring.ts';
 import { composeViews } from './compose-views.ts';
-import { DocumentService } from './documents.ts';
+import { DocumentService, type Processor } from './documents.ts';
 import { IdempotencyKeys } from './idempotency.ts';
 import { createMetrics } from './metrics.ts';
 import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
@@ -42,10 +43,11 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
     ...(keyDir ? { dataDir: keyDir } : {}),
   });
   const pool = createProcessingPool({ threads: config.processing.threads, maxQueue: config.processing.queue });
+  const metrics = createMetrics();
   const idempotency = new IdempotencyKeys(store, config.idempotencyTtlMs, config.limits.timeBudgetMs + 60_000);
   const documents = new DocumentService({
     store,
-    processor: pool,
+    processor: timedProcessor(pool, metrics.processingDuration),
     idempotency,
     limits: { maxPages: config.limits.maxPages, timeBudgetMs: config.limits.timeBudgetMs },
     feedSettleMs: config.feedSettleMs,
@@ -63,7 +65,7 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
     deps: {
       config,
       logger,
-      metrics: createMetrics(),
+      metrics,
       store,
       documents,
       authenticator,
@@ -76,6 +78,20 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
     async close() {
       clearInterval(sweep);
       await pool.close();
+    },
+  };
+}
+
+/** Every processing call's duration (failures too) in the histogram, so /metrics shows what share of a capture processing takes. */
+function timedProcessor(pool: Processor, histogram: Histogram): Processor {
+  return {
+    async process(files, options) {
+      const end = histogram.startTimer();
+      try {
+        return await pool.process(files, options);
+      } finally {
+        end();
+      }
     },
   };
 }

@@ -4,6 +4,7 @@ export interface Metrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   documentsCaptured: Counter<'outcome'>;
+  processingDuration: Histogram;
 }
 
 /** A registry per app instance, so tests never share counters. */
@@ -23,6 +24,12 @@ export function createMetrics(): Metrics {
       name: 'vsc_documents_captured_total',
       help: 'Capture requests by outcome',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    processingDuration: new Histogram({
+      name: 'vsc_processing_duration_seconds',
+      help: 'Time a capture spent in processing (worker pool: queue, transfer, sniff, convert, mark, save)',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
       registers: [registry],
     }),
   };
