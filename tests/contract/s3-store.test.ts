@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKek, KekRing } from '../../src/crypto/kek-ring.ts';
 import { EncryptedStore } from '../../src/storage/encrypted-store.ts';
 import { StorageUnavailableError } from '../../src/storage/object-store.ts';
-import { S3Store } from '../../src/storage/s3-store.ts';
+import { parseS3Endpoint, S3Store } from '../../src/storage/s3-store.ts';
+import { startCephRgw, type CephRgw } from '../support/ceph-rgw.ts';
 import { freshS3Store, s3Label } from '../support/s3.ts';
 import { describeEncryptedStoreContract, describeObjectStoreContract } from './object-store.ts';
 
@@ -42,6 +43,30 @@ describe('S3Store fails fast when the server cannot answer', () => {
     await expect(failure).rejects.toBeInstanceOf(StorageUnavailableError);
     await expect(failure).rejects.toThrow(/ETIMEDOUT no answer within 300 ms/);
     expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
+
+describe('S3Store across a gateway outage (a Ceph RGW of its own, so other tests keep theirs)', () => {
+  let rgw: CephRgw;
+  let store: S3Store;
+  beforeAll(async () => {
+    rgw = await startCephRgw();
+    const { endpoint, region, accessKey, secretKey } = rgw;
+    store = new S3Store({ ...parseS3Endpoint(endpoint), region, accessKey, secretKey, bucket: 'vsc-outage' });
+    await store.ensureBucket();
+  });
+  afterAll(() => rgw?.stop());
+
+  it('fails fast while the gateway is down and works again once it is back', async () => {
+    await store.put('kept', Buffer.from('before the outage'));
+    await rgw.stopGateway();
+    const started = Date.now();
+    await expect(store.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(store.getBuffer('kept')).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(Date.now() - started).toBeLessThan(2000);
+    await rgw.startGateway();
+    await expect(store.ping()).resolves.toBeUndefined();
+    expect((await store.getBuffer('kept')).toString()).toBe('before the outage');
   });
 });
 
