@@ -98,6 +98,9 @@ describe('decryptPart: refused before any crypto', () => {
     ['6 segments', () => `${valid}.AAAA`, /got more than 5$/],
     ['non-base64url header', () => withSegment(valid, 0, (s) => `!${s}`), /^protected header is not base64url$/],
     ['non-base64url ciphertext', () => withSegment(valid, 3, (s) => `+${s.slice(1)}`), /^ciphertext is not base64url$/],
+    ['ciphertext with a stray character', () => withSegment(valid, 3, (s) => `${s.slice(0, 5)}!${s.slice(6)}`), /^ciphertext is not base64url$/],
+    ['ciphertext with inner padding', () => withSegment(valid, 3, (s) => `${s.slice(0, 4)}==${s.slice(6)}`), /^ciphertext is not base64url$/],
+    ['ciphertext with a slash', () => withSegment(valid, 3, (s) => `${s.slice(0, 5)}/${s.slice(6)}`), /^ciphertext is not base64url$/],
     ['truncated', () => valid.slice(0, -10), /^tag must be 128 bits, got 72$/],
     ['short iv', () => withSegment(valid, 2, (s) => s.slice(0, 8)), /^iv must be 96 bits, got 48$/],
   ];
