@@ -11,6 +11,7 @@ import { loadKekRing } from './crypto/kek-ring.ts';
 import { composeViews } from './compose-views.ts';
 import { DocumentService, type Processor } from './documents.ts';
 import { IdempotencyKeys } from './idempotency.ts';
+import { sweepOrphans } from './maintenance/orphan-sweep.ts';
 import { createMetrics } from './metrics.ts';
 import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
 import { createProcessingPool } from './processing/pool.ts';
@@ -26,17 +27,10 @@ export interface Composition {
   close(): Promise<void>;
 }
 
-/** Expired idempotency keys and uploads are swept this often. */
-const SWEEP_INTERVAL_MS = 15 * 60_000;
-
 /** Builds every dependency of the app from the configuration: the one place that knows the concrete parts. */
 export async function compose(config: Config, logger: Logger): Promise<Composition> {
-  // Outside production, missing keys are generated once into the data directory.
-  const keyDir = config.env === 'production' ? undefined : config.dataDir;
-  const store = new EncryptedStore(
-    await rawStore(config),
-    await loadKekRing({ ...config.storageKeys, ...(keyDir ? { devDataDir: keyDir } : {}) }),
-  );
+  const keyDir = devKeyDir(config);
+  const { store, idempotency, uploads } = await composeStorage(config);
   const ingestKeys = await loadIngestKeys({
     ...(config.ingestKeys.json ? { jwksJson: config.ingestKeys.json } : {}),
     ...(config.ingestKeys.dir ? { dir: config.ingestKeys.dir } : {}),
@@ -44,7 +38,6 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
   });
   const pool = createProcessingPool({ threads: config.processing.threads, maxQueue: config.processing.queue });
   const metrics = createMetrics();
-  const idempotency = new IdempotencyKeys(store, config.idempotencyTtlMs, config.limits.timeBudgetMs + 60_000);
   const documents = new DocumentService({
     store,
     processor: timedProcessor(pool, metrics.processingDuration),
@@ -56,11 +49,12 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
   const devIssuer = config.devMode ? await createDevIssuer(config.dataDir) : undefined;
   const authenticator = devIssuer ?? createOidcAuthenticator(config.oidc!);
   const maxJweBytes = encryptedSizeBound(config.limits.maxFileBytes);
-  const uploads = new ObjectUploadStore({ store, ttlMs: config.uploads.ttlMs, chunkBytes: config.uploads.chunkBytes });
   const sweep = setInterval(() => {
-    idempotency.sweepExpired().catch((err: unknown) => logger.warn({ err }, 'idempotency sweep failed'));
-    uploads.deleteExpired().catch((err: unknown) => logger.warn({ err }, 'upload sweep failed'));
-  }, SWEEP_INTERVAL_MS).unref();
+    sweepOrphans({ store, idempotency, uploads, graceMs: config.sweep.orphanGraceMs }).then(
+      (report) => logger.info({ sweep: report }, 'sweep done'),
+      (err: unknown) => logger.warn({ err }, 'sweep failed'),
+    );
+  }, config.sweep.intervalMs).unref();
   return {
     deps: {
       config,
@@ -94,6 +88,25 @@ function timedProcessor(pool: Processor, histogram: Histogram): Processor {
       }
     },
   };
+}
+
+/** The encrypted store and what lives in it besides documents; also what `npm run sweep` needs. */
+export async function composeStorage(config: Config): Promise<{ store: EncryptedStore; idempotency: IdempotencyKeys; uploads: ObjectUploadStore }> {
+  const keyDir = devKeyDir(config);
+  const store = new EncryptedStore(
+    await rawStore(config),
+    await loadKekRing({ ...config.storageKeys, ...(keyDir ? { devDataDir: keyDir } : {}) }),
+  );
+  return {
+    store,
+    idempotency: new IdempotencyKeys(store, config.idempotencyTtlMs, config.limits.timeBudgetMs + 60_000),
+    uploads: new ObjectUploadStore({ store, ttlMs: config.uploads.ttlMs, chunkBytes: config.uploads.chunkBytes }),
+  };
+}
+
+/** Outside production, missing keys are generated once into the data directory. */
+function devKeyDir(config: Config): string | undefined {
+  return config.env === 'production' ? undefined : config.dataDir;
 }
 
 async function rawStore(config: Config): Promise<ObjectStore> {

@@ -48,6 +48,8 @@ const envSchema = z.object({
   VIEW_TICKET_KEY_FILE: z.string().min(1).optional(),
   VIEW_CACHE_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(15_000),
+  SWEEP_INTERVAL_SECONDS: z.coerce.number().int().positive().default(900),
+  ORPHAN_GRACE_SECONDS: z.coerce.number().int().positive().default(3600),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -106,6 +108,8 @@ export interface Config {
   /** Bound of the in-memory cache of rendered viewer pages; 0 turns it off. */
   viewCacheBytes: number;
   shutdownGraceMs: number;
+  /** The orphan sweep: how often it runs, and how old an uncommitted write must be before it is removed. */
+  sweep: { intervalMs: number; orphanGraceMs: number };
 }
 
 /** Start-up refused: names the bad variables, never their values. */
@@ -149,6 +153,10 @@ function toConfig(env: Env): Config {
   if (production && !env.VIEW_TICKET_KEY && !env.VIEW_TICKET_KEY_FILE) {
     problems.push('VIEW_TICKET_KEY or VIEW_TICKET_KEY_FILE: required in production (every instance must verify the same tickets)');
   }
+  // A capture still processing must never lose its blobs to the sweep: a minute on top for its storage writes.
+  if (env.ORPHAN_GRACE_SECONDS * 1000 < env.PROCESSING_TIME_BUDGET_MS + 60_000) {
+    problems.push('ORPHAN_GRACE_SECONDS: must be at least PROCESSING_TIME_BUDGET_MS plus 60 seconds');
+  }
   if (problems.length) throw new ConfigError(problems);
   return {
     env: env.NODE_ENV,
@@ -180,6 +188,7 @@ function toConfig(env: Env): Config {
     viewTicketKey: { json: env.VIEW_TICKET_KEY, file: env.VIEW_TICKET_KEY_FILE },
     viewCacheBytes: env.VIEW_CACHE_BYTES,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    sweep: { intervalMs: env.SWEEP_INTERVAL_SECONDS * 1000, orphanGraceMs: env.ORPHAN_GRACE_SECONDS * 1000 },
   };
 }
 

@@ -3,6 +3,7 @@ export const layout = {
   record: (id: string) => `documents/${id}/record`,
   rendition: (id: string) => `documents/${id}/rendition`,
   original: (id: string, part: number) => `documents/${id}/original/${part}`,
+  originalsPrefix: (id: string) => `documents/${id}/original/`,
   documentPrefix: (id: string) => `documents/${id}/`,
   documentsPrefix: 'documents/',
   feedEntry: (seq: string) => `feed/${seq}`,
@@ -14,6 +15,7 @@ export const layout = {
   uploadChunkPrefix: (id: string) => `uploads/${id}/chunk/`,
   uploadPrefix: (id: string) => `uploads/${id}/`,
   uploadsPrefix: 'uploads/',
+  sweepCursor: 'maintenance/orphan-sweep',
 } as const;
 
 /** ULIDs: 26 Crockford base32 characters; anything else is not one of our ids. */

@@ -1,0 +1,81 @@
+/**
+ * Storage outage on the real S3 server: a Ceph RGW of this file's own (stopping the run's shared
+ * gateway would fail other files' tests) is stopped in the middle of a stream of encrypted captures
+ * to a service process, then started again.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCephRgw, type CephRgw } from '../support/ceph-rgw.ts';
+import { keysEnv, s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
+import { clerk, devToken, ingestKey } from '../support/service-client.ts';
+import { expectAcknowledgedIntact, expectFeedWhole, leftovers, startUploadStream, type UploadOutcome } from '../support/upload-stream.ts';
+import { uniqueBucket } from '../support/s3.ts';
+import { composeStorage } from '../../src/compose.ts';
+import { loadConfig } from '../../src/config.ts';
+import { sweepOrphans } from '../../src/maintenance/orphan-sweep.ts';
+
+const GRACE_MS = 3_600_000;
+
+describe('S3 gateway outage during uploads (Ceph RGW)', () => {
+  let rgw: CephRgw;
+  let env: Record<string, string>;
+  let service: ServiceProcess;
+  let token: string;
+  let outcomes: UploadOutcome[];
+  const readyDuringOutage: number[] = [];
+
+  beforeAll(async () => {
+    rgw = await startCephRgw();
+    env = { ...s3Env(rgw, uniqueBucket('faults')), ...(await keysEnv()) };
+    service = await startService(env);
+    token = await devToken(service.url, clerk('fault-clerk'));
+    const key = await ingestKey(service.url);
+
+    const stream = startUploadStream({ url: () => service.url, token: () => token, key }, 3);
+    await sleep(2500);
+    await rgw.stopGateway();
+    for (let i = 0; i < 3; i++) {
+      readyDuringOutage.push((await fetch(`${service.url}/readyz`)).status);
+      await sleep(1000);
+    }
+    await rgw.startGateway();
+    await sleep(2500);
+    outcomes = await stream.finish();
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await rgw?.stop();
+  });
+
+  it('answered some uploads before and after the outage and refused some during it', () => {
+    expect(outcomes.filter((o) => o.status === 201).length).toBeGreaterThan(3);
+    expect(outcomes.filter((o) => o.status === 503).length).toBeGreaterThan(0);
+  });
+
+  it('answers every upload 201 (readable, byte-intact) or 503 problem+json with Retry-After', async () => {
+    await expectAcknowledgedIntact(service.url, token, outcomes, false);
+  });
+
+  it('reports the outage on /readyz and recovers without a restart', async () => {
+    expect(readyDuringOutage).toEqual([503, 503, 503]);
+    await expect.poll(async () => (await fetch(`${service.url}/readyz`)).status, { timeout: 30_000, interval: 500 }).toBe(200);
+  });
+
+  it('lists no half-written document in the feed', async () => {
+    await expectFeedWhole(service.url, token, outcomes);
+  });
+
+  it('leaves only orphans the sweep finds and removes, and the sweep keeps every document', async () => {
+    const { store, idempotency, uploads } = await composeStorage(loadConfig({ ...env, NODE_ENV: 'test' }));
+    const before = await leftovers(store);
+    // As the periodic sweep will see them once the grace period is over.
+    const report = await sweepOrphans({ store, idempotency, uploads, graceMs: GRACE_MS, now: () => Date.now() + GRACE_MS + 1000 });
+    expect(report).toMatchObject({ documents: before.documents.length, feedEntries: before.feedEntries.length });
+    expect(await leftovers(store)).toEqual({ documents: [], feedEntries: [] });
+    await expectAcknowledgedIntact(service.url, token, outcomes, false);
+    await expectFeedWhole(service.url, token, outcomes);
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,122 @@
+/**
+ * The real service as its own process (`node --import tsx src/main.ts`), as operators run it: for
+ * fault, crash, two-instance and load tests that must stop, kill or measure a whole process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exportJWK, generateKeyPair } from 'jose';
+import { generateIngestJwks } from '../../src/crypto/ingest-keys.ts';
+import { generateKek, KekRing } from '../../src/crypto/kek-ring.ts';
+import type { S3Target } from './global-setup.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const BANNER = /VS-Capture listening on (\S+)/;
+/** Lines of output kept for failure messages; older ones are dropped so a long run stays small. */
+const KEPT_LINES = 200;
+
+export interface ServiceProcess {
+  /** e.g. http://127.0.0.1:41234 */
+  url: string;
+  pid: number;
+  /** The last lines of stdout and stderr (pino logs, banner, crashes). */
+  output(): string;
+  /** SIGTERM (graceful drain) and wait for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL, as a crash or an OOM kill does, and wait for the exit. */
+  kill(): Promise<void>;
+  /** Peak resident set size so far (Linux VmHWM), in bytes. */
+  peakRss(): Promise<number>;
+}
+
+/**
+ * Starts the service with `env` on top of a test baseline (any free port, feed without settle delay).
+ * Without DATA_DIR in `env` it gets a fresh one, removed when the process ends.
+ */
+export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
+  const ownDataDir = env.DATA_DIR ? undefined : await mkdtemp(path.join(tmpdir(), 'vsc-service-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', FEED_SETTLE_MS: '0', LOG_LEVEL: 'warn', DATA_DIR: ownDataDir ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    lines.splice(0, Math.max(0, lines.length - KEPT_LINES));
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = once(child, 'exit').then(() => (ownDataDir ? rm(ownDataDir, { recursive: true, force: true }) : undefined));
+  const url = await listeningUrl(child, () => lines.join('\n'));
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return {
+    url,
+    pid: child.pid!,
+    output: () => lines.join('\n'),
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+    peakRss: () => peakRss(child.pid!),
+  };
+}
+
+/** Waits for the start banner; fails with the output when the process exits first or takes over 60 s. */
+function listeningUrl(child: ChildProcess, output: () => string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail('did not start within 60 s'), 60_000);
+    const onData = (chunk: Buffer) => {
+      const match = BANNER.exec(chunk.toString('utf8'));
+      if (!match) return;
+      cleanup();
+      resolve(match[1]!);
+    };
+    const onExit = (code: number | null) => fail(`exited with ${code} before listening`);
+    function cleanup() {
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      child.off('exit', onExit);
+    }
+    function fail(why: string) {
+      cleanup();
+      child.kill('SIGKILL');
+      reject(new Error(`service ${why}:\n${output()}`));
+    }
+    child.stdout!.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+async function peakRss(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+  if (!kib) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(kib) * 1024;
+}
+
+/** Environment for the S3 backend on `target`, in its own bucket. */
+export function s3Env(target: Pick<S3Target, 'endpoint' | 'accessKey' | 'secretKey' | 'region'>, bucket: string): Record<string, string> {
+  return {
+    STORAGE_BACKEND: 's3',
+    S3_ENDPOINT: target.endpoint,
+    S3_REGION: target.region,
+    S3_ACCESS_KEY: target.accessKey,
+    S3_SECRET_KEY: target.secretKey,
+    S3_BUCKET: bucket,
+  };
+}
+
+/** Fresh storage, ingest and view-ticket keys as environment values, the way production hands them to every instance. */
+export async function keysEnv(): Promise<Record<string, string>> {
+  const viewKey = await generateKeyPair('ES256', { extractable: true });
+  return {
+    STORAGE_KEYS: JSON.stringify(new KekRing([generateKek('test-1')]).toJSON()),
+    INGEST_KEYS: JSON.stringify({ keys: await generateIngestJwks() }),
+    VIEW_TICKET_KEY: JSON.stringify(await exportJWK(viewKey.privateKey)),
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * A stream of encrypted captures against a service process, and the checks every fault test makes
+ * afterwards: each acknowledged document is intact, every refusal is a proper 503, nothing half
+ * written is listed, and what is left over in the store is exactly what the orphan sweep removes.
+ */
+import { randomUUID } from 'node:crypto';
+import type { JWK } from 'jose';
+import { expect } from 'vitest';
+import { jpegWithMarker, newMarker } from './capture-fixtures.ts';
+import { encryptedCapture, feedIds, postCapture, readBack, sha256 } from './service-client.ts';
+import type { ObjectStore } from '../../src/storage/object-store.ts';
+import { layout } from '../../src/storage/layout.ts';
+import { walk } from '../../src/storage/walk.ts';
+
+export interface UploadOutcome {
+  /** HTTP status, or undefined when the connection failed (a killed service). */
+  status: number | undefined;
+  id?: string;
+  originalSha256: string;
+  contentType?: string | null;
+  retryAfter?: string | null;
+  problemStatus?: number;
+}
+
+export interface UploadStream {
+  /** Stops sending new uploads and waits for those in flight. */
+  finish(): Promise<UploadOutcome[]>;
+}
+
+/** `workers` clients each send captures (a fresh photo each, with an Idempotency-Key) back to back until finished. */
+export function startUploadStream(target: { url: () => string; token: () => string; key: JWK }, workers: number): UploadStream {
+  const outcomes: UploadOutcome[] = [];
+  let running = true;
+  const worker = async () => {
+    while (running) outcomes.push(await uploadOnce(target.url(), target.token(), target.key));
+  };
+  const all = Promise.all(Array.from({ length: workers }, worker));
+  return {
+    async finish() {
+      running = false;
+      await all;
+      return outcomes;
+    },
+  };
+}
+
+async function uploadOnce(url: string, token: string, key: JWK): Promise<UploadOutcome> {
+  const photo = await jpegWithMarker(newMarker(), 320, 240);
+  const originalSha256 = sha256(photo);
+  try {
+    const res = await postCapture(url, token, await encryptedCapture(key, 'Fault test', [photo]), randomUUID());
+    const body = (await res.json().catch(() => ({}))) as { id?: string; status?: number };
+    return {
+      status: res.status,
+      originalSha256,
+      contentType: res.headers.get('content-type'),
+      retryAfter: res.headers.get('retry-after'),
+      ...(res.status === 201 ? { id: body.id } : { problemStatus: body.status }),
+    };
+  } catch {
+    return { status: undefined, originalSha256 };
+  }
+}
+
+/** Every 201 is readable and byte-intact, every other answer is 503 problem+json with Retry-After. */
+export async function expectAcknowledgedIntact(url: string, token: string, outcomes: UploadOutcome[], allowConnectionErrors: boolean): Promise<void> {
+  for (const outcome of outcomes.filter((o) => o.status !== 201)) {
+    if (outcome.status === undefined && allowConnectionErrors) continue;
+    expect(outcome).toMatchObject({ status: 503, problemStatus: 503, contentType: expect.stringMatching(/^application\/problem\+json/), retryAfter: expect.stringMatching(/^\d+$/) });
+  }
+  for (const outcome of outcomes.filter((o) => o.status === 201)) {
+    const { originals } = await readBack(url, token, outcome.id!);
+    expect(originals, `original of ${outcome.id}`).toEqual([outcome.originalSha256]);
+  }
+}
+
+/** The feed lists every acknowledged document, and each listed one is whole (record, rendition, originals). */
+export async function expectFeedWhole(url: string, token: string, outcomes: UploadOutcome[]): Promise<void> {
+  const listed = await feedIds(url, token);
+  expect(listed).toEqual(expect.arrayContaining(outcomes.filter((o) => o.status === 201).map((o) => o.id)));
+  for (const id of new Set(listed)) await readBack(url, token, id);
+}
+
+/** Uncommitted leftovers: ids with blobs but no record, and feed entries whose document has no record. */
+export async function leftovers(store: ObjectStore): Promise<{ documents: string[]; feedEntries: string[] }> {
+  const byId = new Map<string, string[]>();
+  for await (const { key } of walk(store, layout.documentsPrefix)) {
+    const id = key.split('/')[1]!;
+    byId.set(id, [...(byId.get(id) ?? []), key]);
+  }
+  const documents = [...byId].filter(([id, keys]) => !keys.includes(layout.record(id))).map(([id]) => id);
+  const feedEntries: string[] = [];
+  for await (const { key } of walk(store, layout.feedPrefix)) {
+    const { id } = JSON.parse((await store.getBuffer(key)).toString('utf8')) as { id: string };
+    if (!byId.get(id)?.includes(layout.record(id))) feedEntries.push(key);
+  }
+  return { documents, feedEntries };
+}
