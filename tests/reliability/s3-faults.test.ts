@@ -7,13 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCephRgw, type CephRgw } from '../support/ceph-rgw.ts';
 import { keysEnv, s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
 import { clerk, devToken, ingestKey } from '../support/service-client.ts';
-import { expectAcknowledgedIntact, expectFeedWhole, leftovers, startUploadStream, type UploadOutcome } from '../support/upload-stream.ts';
+import { expectAcknowledgedIntact, expectFeedWhole, expectSweepRemovesLeftovers, sleep, startUploadStream, type UploadOutcome } from '../support/upload-stream.ts';
 import { uniqueBucket } from '../support/s3.ts';
-import { composeStorage } from '../../src/compose.ts';
-import { loadConfig } from '../../src/config.ts';
-import { sweepOrphans } from '../../src/maintenance/orphan-sweep.ts';
-
-const GRACE_MS = 3_600_000;
 
 describe('S3 gateway outage during uploads (Ceph RGW)', () => {
   let rgw: CephRgw;
@@ -65,17 +60,8 @@ describe('S3 gateway outage during uploads (Ceph RGW)', () => {
   });
 
   it('leaves only orphans the sweep finds and removes, and the sweep keeps every document', async () => {
-    const { store, idempotency, uploads } = await composeStorage(loadConfig({ ...env, NODE_ENV: 'test' }));
-    const before = await leftovers(store);
-    // As the periodic sweep will see them once the grace period is over.
-    const report = await sweepOrphans({ store, idempotency, uploads, graceMs: GRACE_MS, now: () => Date.now() + GRACE_MS + 1000 });
-    expect(report).toMatchObject({ documents: before.documents.length, feedEntries: before.feedEntries.length });
-    expect(await leftovers(store)).toEqual({ documents: [], feedEntries: [] });
+    await expectSweepRemovesLeftovers(env);
     await expectAcknowledgedIntact(service.url, token, outcomes, false);
     await expectFeedWhole(service.url, token, outcomes);
   });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

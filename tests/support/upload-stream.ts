@@ -8,6 +8,9 @@ import type { JWK } from 'jose';
 import { expect } from 'vitest';
 import { jpegWithMarker, newMarker } from './capture-fixtures.ts';
 import { encryptedCapture, feedIds, postCapture, readBack, sha256 } from './service-client.ts';
+import { composeStorage } from '../../src/compose.ts';
+import { loadConfig } from '../../src/config.ts';
+import { sweepOrphans } from '../../src/maintenance/orphan-sweep.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { layout } from '../../src/storage/layout.ts';
 import { walk } from '../../src/storage/walk.ts';
@@ -95,4 +98,18 @@ export async function leftovers(store: ObjectStore): Promise<{ documents: string
     if (!byId.get(id)?.includes(layout.record(id))) feedEntries.push(key);
   }
   return { documents, feedEntries };
+}
+
+/** Runs the sweep on the service's store as it will once the grace period is over: it removes exactly the leftovers. */
+export async function expectSweepRemovesLeftovers(serviceEnv: Record<string, string>): Promise<void> {
+  const { store, idempotency, uploads } = await composeStorage(loadConfig({ ...serviceEnv, NODE_ENV: 'test' }));
+  const before = await leftovers(store);
+  const graceMs = 3_600_000;
+  const report = await sweepOrphans({ store, idempotency, uploads, graceMs, now: () => Date.now() + graceMs + 1000 });
+  expect(report).toMatchObject({ documents: before.documents.length, feedEntries: before.feedEntries.length });
+  expect(await leftovers(store)).toEqual({ documents: [], feedEntries: [] });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
