@@ -101,9 +101,10 @@ export async function bench(): Promise<BenchSection> {
           met: ratio <= TARGET,
           ...(ratio > TARGET && {
             note:
-              `the gap (${round(encryptedMs - plainMs)} ms) is the cipher itself (${round(encryptMs + decryptMs)} ms in memory here) plus the ` +
-              'garbage it makes (node:crypto returns a new buffer per call: ~20 MB more per put+get, about one extra major GC); ' +
-              'both run on the event loop of a 2-core machine whose other core serves the gateway. Closing it needs the crypto on a worker thread with a spare core',
+              `the gap is ${round(encryptedMs - plainMs)} ms, of which the cipher alone takes ${round(encryptMs + decryptMs)} ms (in memory, this run); ` +
+              'the rest is the garbage it makes (node:crypto returns a new buffer per call: ~20 MB more per put+get, about one extra major GC) ' +
+              'and, on a busy machine, other processes (see the load average in the notes). ' +
+              'Both run on the event loop while the other core serves the gateway; closing it needs the crypto on a worker thread with a spare core',
           }),
         },
       ],
