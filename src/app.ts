@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import type { Authenticator } from './auth/principal.ts';
 import type { DevIssuer } from './auth/dev-issuer.ts';
 import type { DocumentService } from './documents.ts';
+import type { AuditService } from './audit/service.ts';
 import type { JwkSet } from './crypto/ingest-keys.ts';
 import type { Metrics } from './metrics.ts';
 import type { ObjectStore } from './storage/object-store.ts';
@@ -17,6 +18,7 @@ import { keysRouter } from './api/keys.ts';
 import { devTokenRouter } from './api/dev-token.ts';
 import { openapiRouter } from './api/openapi.ts';
 import { documentsRouter } from './api/documents.ts';
+import { auditRouter } from './api/audit.ts';
 import { uploadsRouter } from './api/uploads.ts';
 import { bearerAuth } from './api/middleware/auth.ts';
 import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
@@ -30,6 +32,8 @@ export interface AppDeps {
   metrics: Metrics;
   store: ObjectStore;
   documents: DocumentService;
+  /** Reading the tamper-evident audit trail. */
+  audit: AuditService;
   authenticator: Authenticator;
   /** Present in development mode only. */
   devIssuer?: DevIssuer;
@@ -75,6 +79,7 @@ export function createApp(deps: AppDeps): express.Express {
       maxConcurrentUploads: config.limits.maxConcurrentUploads,
     }),
   );
+  app.use(auditRouter(deps.audit));
   app.use(
     uploadsRouter({
       uploads: deps.uploads,

@@ -1,19 +1,17 @@
-import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { DocumentService } from './documents.ts';
 import { createViewTickets, loadViewTicketKey } from './auth/view-tickets.ts';
 import { ByteCache } from './byte-cache.ts';
 import { loadViewerAssets, type ViewerAssets } from './api/viewer.ts';
-import { logViewRecorder, type ViewRecorder } from './view-recorder.ts';
+import type { ViewRecorder } from './view-recorder.ts';
 import { ViewService, type PageRenderer } from './views.ts';
 
 export interface ViewParts {
   documents: DocumentService;
   /** The processing pool. */
   renderer: PageRenderer;
-  logger: Logger;
-  /** Default: log lines with ids only, until the audit trail exists. */
-  recorder?: ViewRecorder;
+  /** Where views are recorded: the audit trail (tests may keep them in memory). */
+  recorder: ViewRecorder;
   now?: () => number;
 }
 
@@ -25,7 +23,7 @@ export async function composeViews(config: Config, parts: ViewParts): Promise<{ 
     documents: parts.documents,
     renderer: parts.renderer,
     tickets: await createViewTickets(key, config.viewTicketTtlMs, parts.now),
-    recorder: parts.recorder ?? logViewRecorder(parts.logger),
+    recorder: parts.recorder,
     cache: new ByteCache(config.viewCacheBytes),
     ...(parts.now ? { now: parts.now } : {}),
   });

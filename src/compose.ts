@@ -5,11 +5,15 @@ import type { AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { createDevIssuer } from './auth/dev-issuer.ts';
 import { createOidcAuthenticator } from './auth/oidc.ts';
-import { loadIngestKeys } from './crypto/ingest-keys.ts';
+import { AuditService } from './audit/service.ts';
+import { AuditTrail } from './audit/trail.ts';
+import { composeJwks, loadIngestKeys } from './crypto/ingest-keys.ts';
+import { createManifestSigner, loadManifestKey } from './crypto/manifest.ts';
 import { decryptPart } from './crypto/jwe.ts';
 import { loadKekRing } from './crypto/kek-ring.ts';
 import { composeViews } from './compose-views.ts';
 import { DocumentService, type Processor } from './documents.ts';
+import { auditViewRecorder } from './view-recorder.ts';
 import { IdempotencyKeys } from './idempotency.ts';
 import { sweepOrphans } from './maintenance/orphan-sweep.ts';
 import { createMetrics } from './metrics.ts';
@@ -38,14 +42,19 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
   });
   const pool = createProcessingPool({ threads: config.processing.threads, maxQueue: config.processing.queue });
   const metrics = createMetrics();
+  const audit = new AuditTrail({ store, settleMs: config.feedSettleMs });
+  const manifests = await createManifestSigner(await loadManifestKey({ ...config.manifestKey, ...(keyDir ? { devDataDir: keyDir } : {}) }));
   const documents = new DocumentService({
     store,
     processor: timedProcessor(pool, metrics.processingDuration),
     idempotency,
     limits: { maxPages: config.limits.maxPages, timeBudgetMs: config.limits.timeBudgetMs },
     feedSettleMs: config.feedSettleMs,
+    audit,
+    manifests,
+    retentionMs: config.retentionMs,
   });
-  const viewer = await composeViews(config, { documents, renderer: pool, logger });
+  const viewer = await composeViews(config, { documents, renderer: pool, recorder: auditViewRecorder(audit) });
   const devIssuer = config.devMode ? await createDevIssuer(config.dataDir) : undefined;
   const authenticator = devIssuer ?? createOidcAuthenticator(config.oidc!);
   const maxJweBytes = encryptedSizeBound(config.limits.maxFileBytes);
@@ -65,7 +74,8 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
       authenticator,
       ...(devIssuer ? { devIssuer } : {}),
       ...viewer,
-      jwks: () => ingestKeys.publicJwks(),
+      audit: new AuditService(audit),
+      jwks: () => composeJwks(ingestKeys.publicJwks(), manifests.publicJwks()),
       decryptor: { decrypt: (compact) => decryptPart(compact, ingestKeys, { maxBytes: maxJweBytes }) },
       uploads,
     },

@@ -46,6 +46,9 @@ const envSchema = z.object({
   VIEW_TICKET_TTL_SECONDS: z.coerce.number().int().positive().max(86_400).default(600),
   VIEW_TICKET_KEY: z.string().min(1).optional(),
   VIEW_TICKET_KEY_FILE: z.string().min(1).optional(),
+  MANIFEST_SIGNING_KEY: z.string().min(1).optional(),
+  MANIFEST_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  RETENTION_DAYS: z.coerce.number().min(0).default(0),
   VIEW_CACHE_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(15_000),
   SWEEP_INTERVAL_SECONDS: z.coerce.number().int().positive().default(900),
@@ -105,6 +108,10 @@ export interface Config {
   viewTicketTtlMs: number;
   /** ES256 signing key of view tickets (private JWK JSON, or a file holding it); generated in development. */
   viewTicketKey: { json?: string; file?: string };
+  /** ES384 (EC P-384) or PS256 (RSA >= 3072) key that signs manifests (private JWK JSON, or a file holding it); generated in development. */
+  manifestKey: { json?: string; file?: string };
+  /** Documents younger than this cannot be deleted; 0: no retention period. */
+  retentionMs: number;
   /** Bound of the in-memory cache of rendered viewer pages; 0 turns it off. */
   viewCacheBytes: number;
   shutdownGraceMs: number;
@@ -157,6 +164,9 @@ function toConfig(env: Env): Config {
   if (env.ORPHAN_GRACE_SECONDS * 1000 < env.PROCESSING_TIME_BUDGET_MS + 60_000) {
     problems.push('ORPHAN_GRACE_SECONDS: must be at least PROCESSING_TIME_BUDGET_MS plus 60 seconds');
   }
+  if (production && !env.MANIFEST_SIGNING_KEY && !env.MANIFEST_SIGNING_KEY_FILE) {
+    problems.push('MANIFEST_SIGNING_KEY or MANIFEST_SIGNING_KEY_FILE: required in production (archives verify manifests with its public key)');
+  }
   if (problems.length) throw new ConfigError(problems);
   return {
     env: env.NODE_ENV,
@@ -186,6 +196,8 @@ function toConfig(env: Env): Config {
     feedSettleMs: env.FEED_SETTLE_MS,
     viewTicketTtlMs: env.VIEW_TICKET_TTL_SECONDS * 1000,
     viewTicketKey: { json: env.VIEW_TICKET_KEY, file: env.VIEW_TICKET_KEY_FILE },
+    manifestKey: { json: env.MANIFEST_SIGNING_KEY, file: env.MANIFEST_SIGNING_KEY_FILE },
+    retentionMs: env.RETENTION_DAYS * 86_400_000,
     viewCacheBytes: env.VIEW_CACHE_BYTES,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     sweep: { intervalMs: env.SWEEP_INTERVAL_SECONDS * 1000, orphanGraceMs: env.ORPHAN_GRACE_SECONDS * 1000 },

@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { encodeTime, monotonicFactory } from 'ulid';
+import { monotonicFactory } from 'ulid';
 import { AppError } from './errors.ts';
-import { canSeeUnit, requireRole, type Principal, type Role } from './auth/principal.ts';
+import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } from './auth/principal.ts';
 import type { CaptureMetadata } from './metadata.ts';
 import type { IdempotencyKeys } from './idempotency.ts';
+import type { AuditEvent, AuditLog } from './audit/trail.ts';
+import type { ManifestSigner } from './crypto/manifest.ts';
 import type { Finding, InputFile, ProcessOptions, ProcessResult } from './processing/types.ts';
 import { ObjectNotFoundError, type ByteRange, type ObjectStore } from './storage/object-store.ts';
-import { ID_PATTERN, layout } from './storage/layout.ts';
+import { ID_PATTERN, layout, ulidFloor } from './storage/layout.ts';
+import { walk } from './storage/walk.ts';
 
 /** What the use cases need from processing (the worker pool implements it). */
 export interface Processor {
@@ -61,6 +64,17 @@ export interface FeedQuery {
   unit?: string;
   caseNumber?: string;
   status?: TransferNote['review']['status'];
+  /** false: only documents the caller has not acknowledged yet. */
+  acknowledged?: boolean;
+}
+
+/** An export client's statement that its archive took the document over. */
+export interface Acknowledgement {
+  documentId: string;
+  by: { sub: string; name: string };
+  at: string;
+  /** The archive's own reference, e.g. the E-Akte object id. */
+  reference?: string;
 }
 
 export interface FeedPage {
@@ -77,6 +91,10 @@ export interface DocumentServiceDeps {
   limits: { maxPages: number; timeBudgetMs: number };
   /** Feed entries younger than this are not served yet, so slower concurrent commits are never skipped. */
   feedSettleMs: number;
+  audit: AuditLog;
+  manifests: Pick<ManifestSigner, 'sign'>;
+  /** Documents younger than this cannot be deleted; 0: none. */
+  retentionMs: number;
   now?: () => number;
 }
 
@@ -100,11 +118,11 @@ export class DocumentService {
       throw new AppError('validation_failed', { detail: "Send at least one part named 'file'." });
     }
     const unit = resolveUnit(principal, request.metadata.unit);
-    if (!request.idempotencyKey) return { record: await this.create(principal, unit, request), replayed: false };
+    if (!request.idempotencyKey) return { record: await this.createAudited(principal, unit, request), replayed: false };
     const claim = await this.deps.idempotency.claim(principal.sub, request.idempotencyKey, fingerprint(request));
     if (claim.kind === 'replay') return { record: await this.readRecord(claim.documentId), replayed: true };
     try {
-      const record = await this.create(principal, unit, request);
+      const record = await this.createAudited(principal, unit, request);
       await claim.complete(record.id);
       return { record, replayed: false };
     } catch (err) {
@@ -126,6 +144,7 @@ export class DocumentService {
   ): Promise<{ mediaType: string; size: number; sha256: string; open(range?: ByteRange): Promise<Readable> }> {
     requireRole(principal, 'export');
     const record = await this.visibleRecord(principal, id);
+    await this.audit(principal, record, 'content_exported', which.variant === 'original' ? { variant: 'original', part: which.part } : { variant: 'rendition' });
     if (which.variant === 'rendition') {
       return { ...record.rendition, open: (range) => this.deps.store.get(layout.rendition(id), range) };
     }
@@ -134,6 +153,88 @@ export class DocumentService {
       throw new AppError('not_found', { detail: `The document has ${record.originals.length} original part(s); part ${which.part} does not exist.` });
     }
     return { ...original, open: (range) => this.deps.store.get(layout.original(id, which.part), range) };
+  }
+
+  /** The signed manifest (compact JWS) of the document's integrity evidence; role `export` or `audit`. */
+  async manifest(principal: Principal, id: string): Promise<string> {
+    requireAnyRole(principal, ['export', 'audit']);
+    const record = await this.visibleRecord(principal, id);
+    await this.audit(principal, record, 'manifest_exported');
+    return this.deps.manifests.sign(record);
+  }
+
+  /**
+   * Quality review (BSI TR-03138) by role `review`: the decision is final. The record is rewritten in
+   * one put (atomic per object); two reviewers racing both land in the audit trail, the last put wins.
+   */
+  async review(principal: Principal, id: string, review: { decision: 'approved' | 'rejected'; note?: string }): Promise<DocumentRecord> {
+    requireRole(principal, 'review');
+    const record = await this.visibleRecord(principal, id);
+    const current = record.transferNote.review;
+    if (current.status !== 'pending') {
+      throw new AppError('conflict', { detail: `The document was already ${current.status} at ${current.at}; a review decision is final.` });
+    }
+    const reviewed: DocumentRecord = {
+      ...record,
+      transferNote: {
+        ...record.transferNote,
+        review: {
+          status: review.decision,
+          by: { sub: principal.sub, name: principal.name },
+          at: new Date(this.now()).toISOString(),
+          ...(review.note !== undefined ? { note: review.note } : {}),
+        },
+      },
+    };
+    await this.audit(principal, record, 'reviewed', { decision: review.decision, ...(review.note !== undefined ? { note: review.note } : {}) });
+    await this.deps.store.put(layout.record(id), Buffer.from(JSON.stringify(reviewed)));
+    // A deletion that ran meanwhile must not be undone by this rewrite.
+    if (await this.exists(layout.deleted(id))) {
+      await this.deps.store.delete(layout.record(id));
+      throw notFound(id);
+    }
+    return reviewed;
+  }
+
+  /** Role `export`: the caller's archive took the document over. Repeating it returns the first acknowledgement. */
+  async acknowledge(principal: Principal, id: string, reference: string | undefined): Promise<{ acknowledgement: Acknowledgement; created: boolean }> {
+    requireRole(principal, 'export');
+    const record = await this.visibleRecord(principal, id);
+    const key = layout.acknowledgement(id, subjectHash(principal.sub));
+    const existing = await this.deps.store.getBuffer(key).catch((err: unknown) => {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    });
+    if (existing) return { acknowledgement: JSON.parse(existing.toString('utf8')) as Acknowledgement, created: false };
+    const acknowledgement: Acknowledgement = {
+      documentId: id,
+      by: { sub: principal.sub, name: principal.name },
+      at: new Date(this.now()).toISOString(),
+      ...(reference !== undefined ? { reference } : {}),
+    };
+    await this.audit(principal, record, 'acknowledged', reference !== undefined ? { reference } : {});
+    await this.deps.store.put(key, Buffer.from(JSON.stringify(acknowledgement)));
+    return { acknowledgement, created: true };
+  }
+
+  /**
+   * Role `admin`, after the retention period: the audit entry first (no deletion without one), then a
+   * removal marker, the record (the document disappears in one step), then the blobs. The trail stays.
+   */
+  async delete(principal: Principal, id: string, reason: string): Promise<void> {
+    requireRole(principal, 'admin');
+    const record = await this.visibleRecord(principal, id);
+    const retainedUntil = Date.parse(record.createdAt) + this.deps.retentionMs;
+    if (retainedUntil > this.now()) {
+      throw new AppError('retention_active', {
+        detail: `The document is under retention until ${new Date(retainedUntil).toISOString()}; it cannot be deleted before then.`,
+      });
+    }
+    const { store } = this.deps;
+    await this.audit(principal, record, 'deleted', { reason });
+    await store.put(layout.deleted(id), Buffer.from(JSON.stringify({ id, unit: record.unit, at: new Date(this.now()).toISOString() })));
+    await store.delete(layout.record(id));
+    for await (const blob of walk(store, layout.documentPrefix(id))) await store.delete(blob.key);
   }
 
   /**
@@ -151,8 +252,8 @@ export class DocumentService {
     if (query.unit && !canSeeUnit(principal, query.unit)) {
       throw new AppError('forbidden', { detail: `You are not a member of unit '${query.unit}'.` });
     }
-    // The smallest id of the horizon's millisecond: entries below it have settled.
-    const horizon = encodeTime(this.now() - this.deps.feedSettleMs, 10) + '0'.repeat(16);
+    // Entries below the horizon's millisecond have settled.
+    const horizon = ulidFloor(this.now() - this.deps.feedSettleMs);
     const entries = await this.deps.store.list({
       prefix: layout.feedPrefix,
       startAfter: query.after ? layout.feedEntry(query.after) : undefined,
@@ -164,6 +265,7 @@ export class DocumentService {
     for (const entry of settled) {
       const record = await this.recordOfFeedEntry(entry.key);
       if (!record || seen.has(record.id) || !matches(principal, record, query)) continue;
+      if (query.acknowledged !== undefined && (await this.acknowledgedBy(principal, record.id)) !== query.acknowledged) continue;
       seen.add(record.id);
       items.push(record);
     }
@@ -173,6 +275,31 @@ export class DocumentService {
       next: last ? seqOf(last.key) : (query.after ?? null),
       hasMore: settled.length === query.limit,
     };
+  }
+
+  /** The capture lands in the audit trail once committed; a failed append fails the request (audit fails closed). */
+  private async createAudited(principal: Principal, unit: string, request: CaptureRequest): Promise<DocumentRecord> {
+    const record = await this.create(principal, unit, request);
+    await this.audit(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
+    return record;
+  }
+
+  private async audit(principal: Principal, record: DocumentRecord, type: AuditEvent['type'], details: AuditEvent['details'] = {}): Promise<void> {
+    await this.deps.audit.append({ type, documentId: record.id, unit: record.unit, actor: { sub: principal.sub, name: principal.name }, details });
+  }
+
+  private acknowledgedBy(principal: Principal, id: string): Promise<boolean> {
+    return this.exists(layout.acknowledgement(id, subjectHash(principal.sub)));
+  }
+
+  private async exists(key: string): Promise<boolean> {
+    try {
+      await this.deps.store.head(key);
+      return true;
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return false;
+      throw err;
+    }
   }
 
   private async create(principal: Principal, unit: string, request: CaptureRequest): Promise<DocumentRecord> {
@@ -284,12 +411,6 @@ function notFound(id: string): AppError {
   return new AppError('not_found', { detail: `No document '${id}' is visible to you. Check the id and your unit.` });
 }
 
-function requireAnyRole(principal: Principal, roles: Role[]): void {
-  if (!roles.some((r) => principal.roles.has(r))) {
-    throw new AppError('forbidden', { detail: `This action needs one of the roles ${roles.join(', ')}.` });
-  }
-}
-
 function resolveUnit(principal: Principal, requested: string | undefined): string {
   if (requested) {
     if (!canSeeUnit(principal, requested)) {
@@ -309,6 +430,11 @@ function matches(principal: Principal, record: DocumentRecord, query: FeedQuery)
     (!query.caseNumber || record.caseNumber === query.caseNumber) &&
     (!query.status || record.transferNote.review.status === query.status)
   );
+}
+
+/** Subjects are free-form strings; their hash is a safe key segment. */
+function subjectHash(sub: string): string {
+  return createHash('sha256').update(sub).digest('hex');
 }
 
 function feedEntryBody(id: string): Buffer {

@@ -44,13 +44,15 @@ export class ViewService {
   /** A ticket for this reader and this document; role `read` and the document's unit are required. */
   async issueTicket(principal: Principal, documentId: string): Promise<{ ticket: string; expiresAt: Date }> {
     requireRole(principal, 'read');
-    await this.deps.documents.get(principal, documentId);
+    const { unit } = await this.deps.documents.get(principal, documentId);
     const { ticket, grant } = await this.deps.tickets.issue({ sub: principal.sub, name: principal.name }, documentId);
     await this.deps.recorder.record({
       type: 'ticket_issued',
       ticketId: grant.ticketId,
       documentId,
+      unit,
       readerSub: grant.reader.sub,
+      readerName: grant.reader.name,
       at: new Date(this.now()).toISOString(),
       expiresAt: grant.expiresAt.toISOString(),
     });
@@ -80,7 +82,7 @@ export class ViewService {
     const unmarked = await this.unmarkedPage(record, rendition, page, width);
     const at = new Date(this.now());
     const image = await watermark(unmarked, { readerName: grant.reader.name, readerId: grant.reader.sub, documentId, at });
-    await this.recordPage(grant, page, at);
+    await this.recordPage(grant, record.unit, page, at);
     return image;
   }
 
@@ -94,12 +96,14 @@ export class ViewService {
     });
   }
 
-  private recordPage(grant: TicketGrant, page: number, at: Date): Promise<void> {
+  private recordPage(grant: TicketGrant, unit: string, page: number, at: Date): Promise<void> {
     return this.deps.recorder.record({
       type: 'page_viewed',
       ticketId: grant.ticketId,
       documentId: grant.documentId,
+      unit,
       readerSub: grant.reader.sub,
+      readerName: grant.reader.name,
       at: at.toISOString(),
       page,
     });

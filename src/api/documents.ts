@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { DocumentRecord, DocumentService } from '../documents.ts';
@@ -12,7 +12,7 @@ import {
   type ReceivedFile,
   type UploadResolver,
 } from './capture-parts.ts';
-import { parseQuery } from '../validation.ts';
+import { parseBody, parseQuery, parseWith } from '../validation.ts';
 
 export interface DocumentsRouterDeps {
   documents: DocumentService;
@@ -31,7 +31,14 @@ const feedQuery = z.strictObject({
   unit: z.string().min(1).max(100).optional(),
   caseNumber: z.string().min(1).max(100).optional(),
   status: z.enum(['pending', 'approved', 'rejected']).optional(),
+  acknowledged: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
+
+const note = z.string().trim().min(1).max(2000);
+const reviewBody = z.strictObject({ decision: z.enum(['approved', 'rejected']), note: note.optional() });
+const acknowledgementBody = z.strictObject({ reference: z.string().trim().min(1).max(200).optional() });
+const deletionBody = z.strictObject({ reason: note });
+const smallJson = express.json({ limit: '16kb' });
 
 const contentQuery = z.strictObject({
   variant: z.enum(['rendition', 'original']).default('rendition'),
@@ -81,6 +88,29 @@ export function documentsRouter(deps: DocumentsRouterDeps): Router {
 
   router.get('/v1/documents/:id', async (req, res) => {
     res.json(toDocumentView(await deps.documents.get(principalOf(req), documentId(req))));
+  });
+
+  router.delete('/v1/documents/:id', smallJson, async (req, res) => {
+    const { reason } = parseBody(deletionBody, req);
+    await deps.documents.delete(principalOf(req), documentId(req), reason);
+    res.status(204).end();
+  });
+
+  router.get('/v1/documents/:id/manifest', async (req, res) => {
+    const jws = await deps.documents.manifest(principalOf(req), documentId(req));
+    res.type('application/jose').send(jws);
+  });
+
+  router.post('/v1/documents/:id/review', smallJson, async (req, res) => {
+    const review = parseBody(reviewBody, req);
+    res.json(toDocumentView(await deps.documents.review(principalOf(req), documentId(req), review)));
+  });
+
+  router.post('/v1/documents/:id/acknowledgements', smallJson, async (req, res) => {
+    // The body is optional: an acknowledgement without a reference is complete.
+    const { reference } = parseWith(acknowledgementBody, req.body ?? {}, 'request body');
+    const { acknowledgement, created } = await deps.documents.acknowledge(principalOf(req), documentId(req), reference);
+    res.status(created ? 201 : 200).json(acknowledgement);
   });
 
   router.get('/v1/documents/:id/content', async (req, res) => {
@@ -141,7 +171,7 @@ function parseRange(header: string | undefined, size: number): { start: number; 
   return start >= size || start >= end ? 'unsatisfiable' : { start, end };
 }
 
-function documentId(req: Request): string {
+export function documentId(req: Request): string {
   const parsed = idParam.safeParse(req.params.id);
   if (!parsed.success) throw new AppError('not_found', { detail: 'Document ids are 26-character ULIDs.' });
   return parsed.data;
@@ -165,6 +195,7 @@ export function toDocumentView(record: DocumentRecord) {
     links: {
       self,
       content: `${self}/content`,
+      manifest: `${self}/manifest`,
       views: `${self}/views`,
       audit: `${self}/audit`,
     },

@@ -23,6 +23,12 @@ export function requireRole(principal: Principal, role: Role): void {
   }
 }
 
+export function requireAnyRole(principal: Principal, roles: readonly Role[]): void {
+  if (!roles.some((r) => principal.roles.has(r))) {
+    throw new AppError('forbidden', { detail: `This action needs one of the roles ${roles.join(', ')}.` });
+  }
+}
+
 export function canSeeUnit(principal: Principal, unit: string): boolean {
   return principal.units.includes(unit);
 }

@@ -1,3 +1,5 @@
+import { encodeTime } from 'ulid';
+
 /** Where things live in the object store. Keys carry ids only, never document content. */
 export const layout = {
   record: (id: string) => `documents/${id}/record`,
@@ -9,6 +11,14 @@ export const layout = {
   feedEntry: (seq: string) => `feed/${seq}`,
   feedPrefix: 'feed/',
   idempotency: (hash: string) => `idempotency/${hash}`,
+  // Removal marker: a review racing a deletion sees it and takes its record rewrite back.
+  deleted: (id: string) => `deleted/${id}`,
+  acknowledgement: (id: string, subHash: string) => `documents/${id}/acknowledgements/${subHash}`,
+  auditEntry: (entryId: string) => `audit/log/${entryId}`,
+  auditLogPrefix: 'audit/log/',
+  auditDocumentEntry: (id: string, entryId: string) => `audit/documents/${id}/${entryId}`,
+  auditDocumentPrefix: (id: string) => `audit/documents/${id}/`,
+  auditDocumentsPrefix: 'audit/documents/',
   uploadInfo: (id: string) => `uploads/${id}/info`,
   // Zero-padded so the lexicographic listing is in offset order.
   uploadChunk: (id: string, offset: number) => `uploads/${id}/chunk/${String(offset).padStart(16, '0')}`,
@@ -17,6 +27,11 @@ export const layout = {
   uploadsPrefix: 'uploads/',
   sweepCursor: 'maintenance/orphan-sweep',
 } as const;
+
+/** The smallest ULID of millisecond `ms`: keys below it were created earlier. */
+export function ulidFloor(ms: number): string {
+  return encodeTime(Math.max(0, ms), 10) + '0'.repeat(16);
+}
 
 /** ULIDs: 26 Crockford base32 characters; anything else is not one of our ids. */
 export const ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;

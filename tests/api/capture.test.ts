@@ -39,9 +39,9 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
     return (await t.deps.store.list({ prefix })).map((o) => o.key);
   }
 
-  it('publishes ingest keys for ECDH-ES+A256KW (P-256, P-384) and RSA-OAEP-256 without private members', () => {
+  it('publishes ingest keys for ECDH-ES+A256KW (P-256, P-384) and RSA-OAEP-256 and the manifest key, without private members', () => {
     const described = jwks.keys.map((k) => `${k.alg}/${k.crv ?? k.kty}/${k.use}`).sort();
-    expect(described).toEqual(['ECDH-ES+A256KW/P-256/enc', 'ECDH-ES+A256KW/P-384/enc', 'RSA-OAEP-256/RSA/enc']);
+    expect(described).toEqual(['ECDH-ES+A256KW/P-256/enc', 'ECDH-ES+A256KW/P-384/enc', 'ES384/P-384/sig', 'RSA-OAEP-256/RSA/enc']);
     for (const key of jwks.keys) {
       expect(key.kid).toBeTruthy();
       for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(secret);

@@ -74,6 +74,149 @@ export interface paths {
         get: operations["getDocument"];
         put?: never;
         post?: never;
+        /**
+         * Delete a document (after its retention period)
+         * @description Removes the document: first its record (it disappears from every listing in one step),
+         *     then the rendition, the originals and the acknowledgements. The audit trail stays and
+         *     records the deletion with its reason. Refused with `409 retention_active` while the
+         *     document is younger than the retention period (`RETENTION_DAYS`). The archive feed skips
+         *     deleted documents. Requires role `admin` in the document's unit.
+         */
+        delete: operations["deleteDocument"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents/{id}/manifest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Signed integrity evidence (JWS)
+         * @description A JWS in compact serialization (RFC 7515), signed with `ES384` (or `PS256` where an RSA
+         *     key is configured) by a key published in `GET /v1/keys` with `use: sig`; its `kid` is in
+         *     the protected header, `typ` is `vs-manifest+jwt`. The payload holds the document id
+         *     (`sub` and `documentId`), the SHA-256 of the rendition and of every original as
+         *     received, the classification, the unit and issuing office, the transfer note (with the
+         *     review result) and the timestamps (`createdAt`, `capturedAt`, `receivedAt`, review `at`,
+         *     and `iat`, the signing time). Any JOSE library verifies it; keep it with the document in
+         *     the archive. A new signature is made per request. Every fetch is recorded in the audit
+         *     trail. Requires role `export` or `audit`.
+         */
+        get: operations["getDocumentManifest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents/{id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve or reject the scan (quality review)
+         * @description Records the quality review of BSI TR-03138: `approved` or `rejected`, with an optional
+         *     note. The decision, the reviewer and the time land in the transfer note (and thus in the
+         *     signed manifest) and in the audit trail. A decision is final: a second review answers
+         *     `409 conflict`. Filter the feed with `status=approved` to fetch only approved scans.
+         *     Requires role `review` in the document's unit.
+         */
+        post: operations["reviewDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents/{id}/acknowledgements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm that your archive took the document over
+         * @description Call this after your archive stored the document (and checked its hashes against the
+         *     manifest). The acknowledgement is kept per caller, so several archive systems can each
+         *     confirm their own takeover; it is recorded in the audit trail, and
+         *     `GET /v1/documents?acknowledged=false` lists only what you have not acknowledged yet.
+         *     Repeating it answers `200` with the first acknowledgement. Requires role `export`.
+         */
+        post: operations["acknowledgeDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents/{id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The document's audit trail
+         * @description Every entry about the document, oldest first: capture, view tickets and viewed pages,
+         *     exports of content and manifest, review, acknowledgements and deletion. Each entry
+         *     carries its SHA-256 (`hash`), the hash of the document's previous entry (`prevDoc`) and
+         *     of its writer's previous entry (`prev`), so the trail can be checked link by link; a
+         *     deleted document keeps its trail. Requires role `audit` or `admin` in the document's unit.
+         */
+        get: operations["getDocumentAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Global audit feed (everything since a cursor)
+         * @description All audit entries of your units in the order they were written, with a cursor that works
+         *     like the archive feed's: store `next`, pass it as `after`; while `hasMore` is true call
+         *     again at once. The newest few seconds are held back until they settle, so no entry is
+         *     skipped. Requires role `audit`.
+         */
+        get: operations["listAuditEntries"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -714,6 +857,8 @@ export interface components {
             /** Format: uri-reference */
             content: string;
             /** Format: uri-reference */
+            manifest: string;
+            /** Format: uri-reference */
             views: string;
             /** Format: uri-reference */
             audit: string;
@@ -724,6 +869,75 @@ export interface components {
             /** @description Pass as `after` next time; `null` only while the feed is still empty. */
             next: components["schemas"]["Cursor"] | null;
             /** @description `true`: call again at once with `next`; `false`: you are up to date. */
+            hasMore: boolean;
+        };
+        /** @description A JWS compact serialization, three base64url parts joined by dots. */
+        CompactJws: string;
+        ReviewRequest: {
+            /** @enum {string} */
+            decision: "approved" | "rejected";
+            /** @description Why, especially for a rejection (e.g. "Seite 2 unscharf"). */
+            note?: string;
+        };
+        AcknowledgementRequest: {
+            /**
+             * @description Your archive's own reference for the document (e.g. the E-Akte object id).
+             * @example EAKTE-2026-000123
+             */
+            reference?: string;
+        };
+        Acknowledgement: {
+            documentId: components["schemas"]["DocumentId"];
+            by: components["schemas"]["Person"];
+            /** Format: date-time */
+            at: string;
+            reference?: string;
+        };
+        DeletionRequest: {
+            /**
+             * @description Why the document is deleted; kept in the audit trail.
+             * @example Aussonderung nach Ablauf der Aufbewahrungsfrist
+             */
+            reason: string;
+        };
+        /** @description One audit entry as stored, with the SHA-256 of its stored bytes. */
+        AuditEntry: {
+            /** @constant */
+            v: 1;
+            /** @description A ULID; the global order. */
+            id: string;
+            /** Format: date-time */
+            at: string;
+            /** @enum {string} */
+            type: "captured" | "view_ticket_issued" | "page_viewed" | "content_exported" | "manifest_exported" | "reviewed" | "acknowledged" | "deleted";
+            documentId: components["schemas"]["DocumentId"];
+            unit: string;
+            actor: {
+                sub: string;
+                name?: string;
+            };
+            /** @description Facts of the event (e.g. `page`, `variant`, `decision`, `reason`); never document content. */
+            details?: {
+                [key: string]: string | number | boolean;
+            };
+            /** @description The service instance that wrote the entry; its entries form one hash chain. */
+            writer: string;
+            /** @description Position in the writer's chain. */
+            seq: number;
+            /** @description SHA-256 of the writer's previous entry; `null` for its first. */
+            prev: components["schemas"]["Sha256"] | null;
+            /** @description SHA-256 of the document's previous entry; `null` for its first. */
+            prevDoc: components["schemas"]["Sha256"] | null;
+            hash: components["schemas"]["Sha256"];
+        };
+        DocumentAuditTrail: {
+            documentId: components["schemas"]["DocumentId"];
+            entries: components["schemas"]["AuditEntry"][];
+        };
+        AuditPage: {
+            items: components["schemas"]["AuditEntry"][];
+            /** @description Pass as `after` next time; `null` only while the log is still empty. */
+            next: components["schemas"]["Cursor"] | null;
             hasMore: boolean;
         };
         /** @description A public key; private members are never published. */
@@ -920,6 +1134,18 @@ export interface components {
                 };
             };
         };
+        /** @description The JSON body is invalid; `errors` names each field. */
+        InvalidBody: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @enum {unknown} */
+                    code?: "bad_request" | "validation_failed";
+                };
+            };
+        };
         /**
          * @description An unexpected failure (`internal`, logged with the request id) or a stored object that
          *     failed its integrity check (`integrity_error`). Report the `X-Request-Id` to operations.
@@ -973,6 +1199,12 @@ export interface components {
         CaseNumber: string;
         /** @description Only documents with this quality review status. */
         ReviewStatus: components["schemas"]["ReviewStatus"];
+        /** @description `false`: only documents you have not acknowledged yet; `true`: only those you have. */
+        Acknowledged: "true" | "false";
+        /** @description The `next` cursor of the previous page; omit it to start at the oldest entry. */
+        AuditAfter: components["schemas"]["Cursor"];
+        /** @description How many entries to read at most for this page. */
+        AuditLimit: number;
         /** @description `rendition` (the marked PDF, default) or `original` (a file as received; needs `part`). */
         Variant: "rendition" | "original";
         /**
@@ -1050,6 +1282,8 @@ export interface operations {
                 caseNumber?: components["parameters"]["CaseNumber"];
                 /** @description Only documents with this quality review status. */
                 status?: components["parameters"]["ReviewStatus"];
+                /** @description `false`: only documents you have not acknowledged yet; `true`: only those you have. */
+                acknowledged?: components["parameters"]["Acknowledged"];
             };
             header?: never;
             path?: never;
@@ -1226,6 +1460,222 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["DocumentNotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeletionRequest"];
+            };
+        };
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidBody"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["DocumentNotFound"];
+            /** @description The retention period has not ended; `detail` says until when. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        code?: "retention_active";
+                    };
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getDocumentManifest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The compact JWS. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jose": components["schemas"]["CompactJws"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["DocumentNotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    reviewDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewRequest"];
+            };
+        };
+        responses: {
+            /** @description The reviewed document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
+                };
+            };
+            400: components["responses"]["InvalidBody"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["DocumentNotFound"];
+            /** @description The document was already reviewed; `detail` gives the earlier decision. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        code?: "conflict";
+                    };
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    acknowledgeDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AcknowledgementRequest"];
+            };
+        };
+        responses: {
+            /** @description You had acknowledged it before; the first acknowledgement. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Acknowledgement"];
+                };
+            };
+            /** @description Acknowledged now. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Acknowledgement"];
+                };
+            };
+            400: components["responses"]["InvalidBody"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["DocumentNotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getDocumentAudit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trail. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentAuditTrail"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["DocumentNotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listAuditEntries: {
+        parameters: {
+            query?: {
+                /** @description The `next` cursor of the previous page; omit it to start at the oldest entry. */
+                after?: components["parameters"]["AuditAfter"];
+                /** @description How many entries to read at most for this page. */
+                limit?: components["parameters"]["AuditLimit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the audit feed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["InvalidQuery"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };

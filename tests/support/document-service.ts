@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DocumentService, type DocumentServiceDeps, type Processor } from '../../src/documents.ts';
+import { AuditTrail } from '../../src/audit/trail.ts';
 import { IdempotencyKeys } from '../../src/idempotency.ts';
 import { parseCaptureMetadata } from '../../src/metadata.ts';
 import type { Principal } from '../../src/auth/principal.ts';
@@ -27,6 +28,7 @@ export const stubProcessor: Processor = {
 export interface ServiceHarness {
   service: DocumentService;
   store: GatedStore;
+  audit: AuditTrail;
   clock: { now: number };
   close(): Promise<void>;
 }
@@ -36,16 +38,20 @@ export async function serviceHarness(overrides: Partial<DocumentServiceDeps> = {
   const store = new GatedStore(new FsStore(dir));
   const clock = { now: Date.parse('2026-03-02T09:00:00Z') };
   const now = () => clock.now;
+  const audit = new AuditTrail({ store, settleMs: 0, now });
   const service = new DocumentService({
     store,
     processor: stubProcessor,
     idempotency: new IdempotencyKeys(store, 3_600_000, 60_000, now),
     limits: { maxPages: 100, timeBudgetMs: 10_000 },
     feedSettleMs: 500,
+    audit,
+    manifests: { sign: async (record) => `unsigned.${record.id}` },
+    retentionMs: 0,
     now,
     ...overrides,
   });
-  return { service, store, clock, close: () => rm(dir, { recursive: true, force: true }) };
+  return { service, store, audit, clock, close: () => rm(dir, { recursive: true, force: true }) };
 }
 
 export function principal(roles: Principal['roles'] extends ReadonlySet<infer R> ? R[] : never, units = ['BA-Nord'], sub = 'u1'): Principal {

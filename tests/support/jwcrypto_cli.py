@@ -5,6 +5,8 @@ Run with Debian's /usr/bin/python3 (python3-jwcrypto):
   decrypt JWK_JSON               compact JWE on stdin -> plaintext on stdout
   time JWK_JSON JWE_FILE RUNS    -> JSON {"medianMs", "runs", "bytes"}: in-process decryption, perf_counter
   memory JWK_JSON JWE_FILE       -> JSON {"peakRssDeltaBytes", "bytes"}: peak RSS growth of one warm decryption (Linux)
+  verify JWKS_JSON               compact JWS on stdin -> JSON {"header", "payload"}; fails unless it verifies
+                                 with the key its kid names (ES384 or PS256 only)
 """
 import gc
 import json
@@ -13,7 +15,7 @@ import statistics
 import sys
 import time
 
-from jwcrypto import jwe, jwk
+from jwcrypto import jwe, jwk, jws
 
 
 def encrypt(key_json, header_json):
@@ -68,6 +70,18 @@ def memory(key_json, path):
     print(json.dumps({"peakRssDeltaBytes": status_bytes("VmHWM") - base, "bytes": len(payload)}))
 
 
+def verify(jwks_json):
+    token = jws.JWS()
+    token.deserialize(sys.stdin.read().strip())
+    header = token.jose_header
+    key = jwk.JWKSet.from_json(jwks_json).get_key(header["kid"])
+    if key is None:
+        sys.exit("no key with kid " + header["kid"])
+    token.allowed_algs = ["ES384", "PS256"]
+    token.verify(key)
+    print(json.dumps({"header": header, "payload": json.loads(token.payload)}))
+
+
 if __name__ == "__main__":
-    commands = {"encrypt": encrypt, "decrypt": decrypt, "time": time_decrypt, "memory": memory}
+    commands = {"encrypt": encrypt, "decrypt": decrypt, "time": time_decrypt, "memory": memory, "verify": verify}
     commands[sys.argv[1]](*sys.argv[2:])

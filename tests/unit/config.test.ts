@@ -20,7 +20,7 @@ describe('config', () => {
   it('refuses production without an OIDC issuer and configured keys, and requires encryption there', () => {
     const err = captureError(() => loadConfig({ NODE_ENV: 'production' }));
     expect(err.problems.map((p) => p.split(':')[0])).toEqual(
-      expect.arrayContaining(['OIDC_ISSUER', 'STORAGE_KEYS or STORAGE_KEYS_FILE', 'INGEST_KEYS or INGEST_KEYS_DIR']),
+      expect.arrayContaining(['OIDC_ISSUER', 'STORAGE_KEYS or STORAGE_KEYS_FILE', 'INGEST_KEYS or INGEST_KEYS_DIR', 'MANIFEST_SIGNING_KEY or MANIFEST_SIGNING_KEY_FILE']),
     );
     const config = loadConfig({
       NODE_ENV: 'production',
@@ -29,6 +29,7 @@ describe('config', () => {
       STORAGE_KEYS_FILE: '/run/secrets/keks.json',
       INGEST_KEYS_DIR: '/run/secrets/ingest',
       VIEW_TICKET_KEY_FILE: '/run/secrets/view-ticket.jwk',
+      MANIFEST_SIGNING_KEY_FILE: '/run/secrets/manifest.jwk',
     });
     expect(config).toMatchObject({ devMode: false, requireEncryption: true });
   });

@@ -36,7 +36,6 @@ export async function startViewerApp(env: Record<string, string> = {}): Promise<
   const viewer = await composeViews(base.deps.config, {
     documents: base.deps.documents,
     renderer: pool,
-    logger: base.deps.logger,
     recorder: { record: async (event) => void recorded.push(event) },
     now: () => Date.now() + offset,
   });
