@@ -86,7 +86,7 @@ export async function processDocument(files: InputFile[], options: ProcessOption
   doc.setCreationDate(options.marking.capturedAt);
   doc.setModificationDate(options.marking.capturedAt);
   deadline.check('saving');
-  // Object streams make saving markedly slower with pdf-lib (STACK.md) and gain little here.
-  const rendition = await doc.save({ useObjectStreams: false, updateFieldAppearances: false });
+  // Object streams make saving markedly slower with pdf-lib (STACK.md) and gain little here; no yield every 50 objects (a setTimeout each) in a worker.
+  const rendition = await doc.save({ useObjectStreams: false, updateFieldAppearances: false, objectsPerTick: Infinity });
   return { rendition, renditionSha256: sha256Hex(rendition), pageCount, originals, findings };
 }
