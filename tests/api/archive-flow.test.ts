@@ -142,6 +142,25 @@ describe('archive handover with the generated client', () => {
     expect((await verifyAuditTrail(t.deps.store)).problems).toEqual([]);
   });
 
+  it('records a view ticket and every viewed page in the audit trail', async () => {
+    const id = await capture('Ansicht', 2);
+    const { data: view } = await api.POST('/v1/documents/{id}/views', { params: { path: { id } }, headers: auth('reader') });
+    for (const page of [1, 2]) {
+      const res = await api.GET('/view-api/documents/{id}/pages/{page}', {
+        params: { path: { id, page }, query: { width: 400 } },
+        headers: { Authorization: `Ticket ${view!.ticket}` },
+        parseAs: 'arrayBuffer',
+      });
+      expect(res.response.status).toBe(200);
+    }
+    const { data: trail } = await api.GET('/v1/documents/{id}/audit', { params: { path: { id } }, headers: auth('auditor') });
+    expect(trail!.entries.slice(1).map((e) => [e.type, e.actor.sub, e.details?.page])).toEqual([
+      ['view_ticket_issued', 'reader', undefined],
+      ['page_viewed', 'reader', 1],
+      ['page_viewed', 'reader', 2],
+    ]);
+  });
+
   it('refuses each step to roles that may not take it', async () => {
     const id = await capture('Rollen');
     const path = { params: { path: { id } } };
