@@ -2,8 +2,9 @@
 # Installs the Debian packages the test suite (or the benchmarks) needs, when missing.
 # Usage: scripts/system-deps.sh test|bench
 set -euo pipefail
-# Tests make fixtures with heif-enc (HEIC), ImageMagick (EXIF orientation) and PyMuPDF (encrypted PDFs).
-packages=(radosgw ceph-mon ceph-osd chromium python3-jwcrypto fonts-dejavu-core libheif-examples imagemagick python3-fitz)
+# Tests make fixtures with heif-enc (HEIC), ImageMagick (EXIF orientation) and PyMuPDF (encrypted PDFs);
+# jwcrypto and cryptography are independent implementations that check our JWE and at-rest formats.
+packages=(radosgw ceph-mon ceph-osd chromium python3-jwcrypto python3-cryptography fonts-dejavu-core libheif-examples imagemagick python3-fitz)
 if [ "${1:-test}" = bench ]; then packages+=(qpdf); fi
 
 missing=()

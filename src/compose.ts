@@ -120,7 +120,11 @@ function devKeyDir(config: Config): string | undefined {
 }
 
 async function rawStore(config: Config): Promise<ObjectStore> {
-  if (config.storage.backend === 'fs') return new FsStore(path.join(config.dataDir, 'objects'));
+  if (config.storage.backend === 'fs') {
+    const store = new FsStore(path.join(config.dataDir, 'objects'));
+    await store.ensureRoot();
+    return store;
+  }
   const store = new S3Store(config.storage.s3);
   await store.ensureBucket();
   return store;
