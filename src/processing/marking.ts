@@ -4,15 +4,22 @@
  * stays upright and visible for any /Rotate, CropBox offset, MediaBox origin and UserUnit.
  */
 import {
+  PDFContentStream,
   PDFName,
   PDFNumber,
   StandardFonts,
+  beginText,
   concatTransformationMatrix,
+  endText,
+  moveText,
   popGraphicsState,
   pushGraphicsState,
-  rgb,
+  setFillingRgbColor,
+  setFontAndSize,
+  showText,
   type PDFDocument,
   type PDFFont,
+  type PDFOperator,
   type PDFPage,
 } from 'pdf-lib';
 import { AppError } from '../errors.ts';
@@ -151,29 +158,63 @@ function setBoxes(page: PDFPage, box: Box): void {
   for (const name of ['TrimBox', 'BleedBox', 'ArtBox']) page.node.delete(PDFName.of(name));
 }
 
+/** A marking font with what it can encode remembered per character: the same texts recur on every page. */
+interface MarkFont {
+  font: PDFFont;
+  /** Resource name on every page, fixed: pdf-lib keeps every PDFName it ever made, a random one per page would pile up. */
+  key: string;
+  encodable: Map<string, boolean>;
+}
+
 /** Replaces characters the standard font cannot encode (WinAnsi) instead of failing the document. */
-function encodable(font: PDFFont, text: string): string {
+function encodable(mark: MarkFont, text: string): string {
   return Array.from(text, (ch) => {
-    try {
-      font.encodeText(ch);
-      return ch;
-    } catch {
-      return '?';
+    let ok = mark.encodable.get(ch);
+    if (ok === undefined) {
+      try {
+        mark.font.encodeText(ch);
+        ok = true;
+      } catch {
+        ok = false;
+      }
+      mark.encodable.set(ch, ok);
     }
+    return ok ? ch : '?';
   }).join('');
 }
 
 interface Fonts {
-  header: PDFFont;
-  footer: PDFFont;
+  header: MarkFont;
+  footer: MarkFont;
 }
 
-/** Draws `text` centred on the line at `baseline`, shrunk to fit 92% of the width. */
-function drawCentred(page: PDFPage, font: PDFFont, text: string, size: number, width: number, baseline: number): void {
-  const safe = encodable(font, text);
-  const fitted = Math.min(size, (size * width * 0.92) / Math.max(1, font.widthOfTextAtSize(safe, size)));
-  const x = (width - font.widthOfTextAtSize(safe, fitted)) / 2;
-  page.drawText(safe, { x, y: baseline - fitted * 0.35, size: fitted, font, color: rgb(0, 0, 0) });
+/** The font's resource name on this page: the fixed one unless the page's own resources use it already. */
+function fontKey(page: PDFPage, mark: MarkFont): PDFName {
+  const fonts = page.node.normalizedEntries().Font;
+  const name = PDFName.of(mark.key);
+  const taken = fonts.get(name);
+  // Pages may share one resource dictionary; another page of this document may have set it already.
+  if (taken === mark.font.ref) return name;
+  if (taken !== undefined) return page.node.newFontDictionary(mark.font.name, mark.font.ref);
+  fonts.set(name, mark.font.ref);
+  return name;
+}
+
+/** Operators drawing `text` centred on the line at `baseline`, shrunk to fit 92% of the width. */
+function centredText(page: PDFPage, mark: MarkFont, text: string, size: number, width: number, baseline: number): PDFOperator[] {
+  const safe = encodable(mark, text);
+  // Standard-font widths scale linearly with the size.
+  const widthAtOne = mark.font.widthOfTextAtSize(safe, 1);
+  const fitted = Math.min(size, (size * width * 0.92) / Math.max(1, widthAtOne * size));
+  const x = (width - widthAtOne * fitted) / 2;
+  return [
+    beginText(),
+    setFillingRgbColor(0, 0, 0),
+    setFontAndSize(fontKey(page, mark), fitted),
+    moveText(x, baseline - fitted * 0.35),
+    showText(mark.font.encodeText(safe)),
+    endText(),
+  ];
 }
 
 /** Pads the page at its visible top and bottom (never shrinks content) and draws the bands there. */
@@ -189,18 +230,24 @@ function markPage(page: PDFPage, fonts: Fonts, header: string | undefined, foote
   setBoxes(page, box);
   const heightPt = seenH + bands.header + bands.footer;
   const [a, b, c, d, e, f] = readerToUser(box, turn);
-  page.pushOperators(pushGraphicsState(), concatTransformationMatrix(a, b, c, d, e, f));
-  page.pushOperators(concatTransformationMatrix(1 / unit, 0, 0, 1 / unit, 0, 0));
-  if (header !== undefined) drawCentred(page, fonts.header, header, 10 * bands.scale, seenW, heightPt - bands.header / 2);
-  drawCentred(page, fonts.footer, footer, 7 * bands.scale, seenW, bands.footer / 2);
-  page.pushOperators(popGraphicsState());
+  const operators = [
+    pushGraphicsState(),
+    concatTransformationMatrix(a, b, c, d, e, f),
+    concatTransformationMatrix(1 / unit, 0, 0, 1 / unit, 0, 0),
+    ...(header === undefined ? [] : centredText(page, fonts.header, header, 10 * bands.scale, seenW, heightPt - bands.header / 2)),
+    ...centredText(page, fonts.footer, footer, 7 * bands.scale, seenW, bands.footer / 2),
+    popGraphicsState(),
+  ];
+  // Uncompressed: the few hundred bytes per page cost more time to deflate (a fresh deflater each) than they save.
+  const stream = PDFContentStream.of(page.doc.context.obj({}), operators, false);
+  page.node.addContentStream(page.doc.context.register(stream));
 }
 
-/** Marks every page of `doc`; the page's graphics state is isolated by pdf-lib's q/Q wrapping. */
+/** Marks every page of `doc`; the page's graphics state is isolated by pdf-lib's q/Q wrapping (normalize, via fontKey). */
 export async function markDocument(doc: PDFDocument, texts: MarkingTexts, deadline: Deadline): Promise<void> {
-  const fonts = {
-    header: await doc.embedFont(StandardFonts.HelveticaBold),
-    footer: await doc.embedFont(StandardFonts.Helvetica),
+  const fonts: Fonts = {
+    header: { font: await doc.embedFont(StandardFonts.HelveticaBold), key: 'VSCMarkBold', encodable: new Map() },
+    footer: { font: await doc.embedFont(StandardFonts.Helvetica), key: 'VSCMark', encodable: new Map() },
   };
   const pages = doc.getPages();
   pages.forEach((page, index) => {
