@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { AppError } from '../errors.ts';
-import type { Deadline } from './budget.ts';
+import { assertPageLimit, type Deadline } from './budget.ts';
 import { stripJpegMetadata } from './jpeg.ts';
 import { a4Frame, targetDpi } from './page-layout.ts';
 import type { Enhance, Finding } from './types.ts';
@@ -18,10 +18,14 @@ sharp.cache(false);
 const pixelLimit = 268_402_689;
 
 /**
- * failOn 'truncated': a cut-off upload (half a page grey) is refused, while the harmless warnings many
- * camera JPEGs raise (extraneous bytes, odd markers) still decode — sharp's default 'warning' refuses those.
+ * JPEG with failOn 'truncated': a cut-off upload (half a page grey) is refused, while the harmless warnings
+ * many camera JPEGs raise (extraneous bytes, odd markers) still decode — sharp's default 'warning' refuses
+ * those. Every other format with 'error': with 'truncated' a TIFF whose strips lie beyond the file
+ * decoded to a black page without complaint (measured).
  */
-const decodeOptions: SharpOptions = { failOn: 'truncated', limitInputPixels: pixelLimit };
+function decodeOptions(mediaType: string): SharpOptions {
+  return { failOn: mediaType === 'image/jpeg' ? 'truncated' : 'error', limitInputPixels: pixelLimit };
+}
 
 /** Keeping the camera's JPEG is worth a little over 300 dpi: re-encoding costs quality and time for < 36% fewer pixels. */
 const passthroughDpiTolerance = 1.25;
@@ -185,19 +189,29 @@ async function heicToRaw(bytes: Uint8Array): Promise<Sharp> {
   }
 }
 
-/** Turns one image file (every page of a TIFF) into page images. */
-export async function imageToPages(bytes: Uint8Array, mediaType: string, enhance: Enhance, part: number, deadline: Deadline): Promise<ImageResult> {
+/** Turns one image file (every page of a TIFF) into page images; refuses more than `maxPages` before decoding any. */
+export async function imageToPages(
+  bytes: Uint8Array,
+  mediaType: string,
+  enhance: Enhance,
+  part: number,
+  maxPages: number,
+  deadline: Deadline,
+): Promise<ImageResult> {
   if (mediaType === 'image/heic' || mediaType === 'image/heif') {
+    assertPageLimit(1, maxPages);
     const { image, findings } = await onePage(bytes, await heicToRaw(bytes), enhance, part, 1);
     return { pages: [image], findings: [{ code: 'metadata_removed', message: 'HEIC metadata (EXIF, GPS, XMP) removed', part }, ...findings] };
   }
-  const first = sharp(bytes, decodeOptions);
+  const options = decodeOptions(mediaType);
+  const first = sharp(bytes, options);
   const meta = await guarded(() => first.metadata());
   const pageCount = mediaType === 'image/tiff' ? (meta.pages ?? 1) : 1;
+  assertPageLimit(pageCount, maxPages);
   const result: ImageResult = { pages: [], findings: metadataFindings(meta, part) };
   for (let page = 0; page < pageCount; page++) {
     deadline.check(`image page ${page + 1}`);
-    const input = page === 0 ? first : sharp(bytes, { ...decodeOptions, page });
+    const input = page === 0 ? first : sharp(bytes, { ...options, page });
     const { image, findings } = await onePage(bytes, input, enhance, part, page + 1);
     result.pages.push(image);
     result.findings.push(...findings);

@@ -5,7 +5,7 @@
 import { PDFDocument } from 'pdf-lib';
 import { AppError } from '../errors.ts';
 import { addImagePage } from './assemble.ts';
-import { assertPageLimit, createDeadline, type Deadline } from './budget.ts';
+import { createDeadline, type Deadline } from './budget.ts';
 import { sha256Hex } from './hash.ts';
 import { imageToPages, type ImageResult } from './images.ts';
 import { markDocument, markingTexts } from './marking.ts';
@@ -45,8 +45,7 @@ async function addPart(out: PDFDocument | undefined, part: Part, options: Proces
     copied.forEach((page) => out.addPage(page));
     return { out, pages: copied.length, findings };
   }
-  const images: ImageResult = await imageToPages(part.bytes, part.mediaType, options.enhance, part.index, deadline);
-  assertPageLimit(pagesSoFar + images.pages.length, options.limits.maxPages);
+  const images: ImageResult = await imageToPages(part.bytes, part.mediaType, options.enhance, part.index, remaining, deadline);
   const doc = out ?? (await PDFDocument.create());
   for (const image of images.pages) {
     const sideways = image.turn === 90 || image.turn === 270;

@@ -110,7 +110,7 @@ function combine(a: Box, b: Box, how: 'union' | 'intersection'): Box {
 }
 
 /** What a viewer shows: the CropBox clipped to the MediaBox. */
-function visibleBox(page: PDFPage): Box {
+export function visibleBox(page: PDFPage): Box {
   const media = normalizeBox(page.getMediaBox());
   const box = combine(media, normalizeBox(page.getCropBox()), 'intersection');
   // A crop box outside the media box is invalid; viewers then fall back to the media box.

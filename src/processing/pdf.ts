@@ -1,8 +1,9 @@
 /** A PDF upload → a sanitized pdf-lib document, or one rebuilt from pixels when it must or cannot be kept. */
-import { ParseSpeeds, PDFDocument } from 'pdf-lib';
+import { ParseSpeeds, PDFDocument, type PDFPage } from 'pdf-lib';
 import { AppError } from '../errors.ts';
 import { assertPageLimit, type Deadline } from './budget.ts';
 import { addImagePage } from './assemble.ts';
+import { isolateContent } from './content-isolation.ts';
 import { sanitizeMessages, sanitizePdf } from './pdf-sanitize.ts';
 import { openWithPdfjs, rasterizePdf } from './rasterize.ts';
 import type { Finding, SanitizeMode } from './types.ts';
@@ -20,11 +21,20 @@ async function loadStructure(bytes: Uint8Array): Promise<{ doc?: PDFDocument; re
     const doc = await PDFDocument.load(bytes, { updateMetadata: false, ignoreEncryption: true, parseSpeed: ParseSpeeds.Fastest });
     if (doc.isEncrypted) return { reason: 'encrypted (owner password only)' };
     // Some damaged files load and fail only when their page tree is walked.
-    const pages = doc.getPages().length;
-    return pages > 0 ? { doc } : { reason: 'no pages found in the page tree' };
+    const pages = doc.getPages();
+    pages.forEach(readInheritedAttributes);
+    return pages.length > 0 ? { doc } : { reason: 'no pages found in the page tree' };
   } catch (err) {
     return { reason: `structure damaged (${err instanceof Error ? err.message.slice(0, 80) : 'parse error'})` };
   }
+}
+
+/** Reads what marking reads through /Parent, so a loop there (a page its own parent) fails here, not later. */
+function readInheritedAttributes(page: PDFPage): void {
+  page.getRotation();
+  page.getMediaBox();
+  page.getCropBox();
+  page.node.Resources();
 }
 
 /** Dangerzone-style rebuild: every page rendered by pdf.js at 300 dpi, then a new PDF of those images. */
@@ -64,5 +74,7 @@ export async function preparePdf(
     part,
     count,
   }));
+  const unisolable = isolateContent(doc);
+  if (unisolable) return rebuildFromPixels(bytes, unisolable, part, maxPages, deadline);
   return { doc, findings };
 }

@@ -98,11 +98,26 @@ export async function rasterizePdf(doc: PDFDocumentProxy, deadline: Deadline): P
   const pages: RenderedPage[] = [];
   for (let n = 1; n <= doc.numPages; n++) {
     deadline.check(`rasterizing page ${n}`);
-    const { canvas, width, height, base } = await renderToCanvas(doc, n, rasterScale);
-    const jpeg = await canvas.encode('jpeg', 88);
-    pages.push({ jpeg, widthPx: width, heightPx: height, widthPt: base.width, heightPt: base.height });
+    pages.push(await renderOrRefuse(n, async () => {
+      const { canvas, width, height, base } = await renderToCanvas(doc, n, rasterScale);
+      const jpeg = await canvas.encode('jpeg', 88);
+      return { jpeg, widthPx: width, heightPx: height, widthPt: base.width, heightPt: base.height };
+    }));
   }
   return pages;
+}
+
+/** pdf.js opens some damaged files and fails only on a page (circular page tree, runaway nesting): the file's fault. */
+async function renderOrRefuse<T>(pageNumber: number, render: () => Promise<T>): Promise<T> {
+  try {
+    return await render();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError('unprocessable', {
+      detail: `Page ${pageNumber} of the PDF is damaged beyond repair (pdf.js could not render it); send a new scan or export.`,
+      cause: err,
+    });
+  }
 }
 
 export interface PageImage {
