@@ -34,13 +34,19 @@ export async function toCaptureParts(
   for (const [i, file] of files.entries()) {
     if (isJose(file.mimetype)) {
       const { plaintext, header } = await decryptAt(decryptor, file.buffer, `file part ${i + 1}`);
-      parts.push({ bytes: plaintext, declaredType: header.cty, jwe: { alg: header.alg, kid: header.kid ?? '' } });
+      parts.push({ bytes: nonEmpty(plaintext, i), declaredType: header.cty, jwe: { alg: header.alg, kid: header.kid ?? '' } });
       continue;
     }
     if (requireEncryption) throw unencrypted(`file part ${i + 1}`);
-    parts.push({ bytes: file.buffer, declaredType: GENERIC_TYPES.has(file.mimetype) ? undefined : file.mimetype });
+    parts.push({ bytes: nonEmpty(file.buffer, i), declaredType: GENERIC_TYPES.has(file.mimetype) ? undefined : file.mimetype });
   }
   return parts;
+}
+
+/** An empty part is a client that failed to read its file; say so rather than "unknown type". */
+function nonEmpty(bytes: Buffer, index: number): Buffer {
+  if (bytes.length > 0) return bytes;
+  throw new AppError('validation_failed', { detail: `file part ${index + 1} is empty; send the file's bytes.` });
 }
 
 /** The capture's files: inline `file` parts, or finished uploads named by `upload` fields (JWE like inline jose parts), never both. */
@@ -79,17 +85,29 @@ export async function toCaptureMetadata(
   decryptor: PartDecryptor,
   requireEncryption: boolean,
 ): Promise<{ metadata: CaptureMetadata; encrypted: boolean }> {
-  const text = value?.toString('utf8').trim();
+  const text = utf8(value, 'The metadata part').trim();
   if (!text) {
     throw new AppError('validation_failed', { detail: "Send a 'metadata' part: JSON with at least a title, or a JWE of it." });
   }
-  // JSON always starts with '{'; a compact JWE never does.
-  if (text.startsWith('{')) {
+  if (!COMPACT_JWE.test(text)) {
     if (requireEncryption) throw unencrypted('the metadata part');
     return { metadata: parseCaptureMetadata(text), encrypted: false };
   }
   const { plaintext } = await decryptAt(decryptor, Buffer.from(text), 'the metadata part');
-  return { metadata: parseCaptureMetadata(plaintext.toString('utf8')), encrypted: true };
+  return { metadata: parseCaptureMetadata(utf8(plaintext, 'The decrypted metadata')), encrypted: true };
+}
+
+/** A compact JWE is base64url segments joined by dots; anything else is meant as JSON (and refused as such). */
+const COMPACT_JWE = /^[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)+$/;
+
+/** Strict UTF-8: invalid bytes would otherwise become U+FFFD silently in titles and case numbers. */
+function utf8(value: string | Buffer | undefined, what: string): string {
+  if (value === undefined || typeof value === 'string') return value ?? '';
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(value);
+  } catch {
+    throw new AppError('validation_failed', { detail: `${what} is not valid UTF-8; send the JSON encoded as UTF-8.` });
+  }
 }
 
 function isJose(mimetype: string): boolean {

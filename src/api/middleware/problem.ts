@@ -55,7 +55,9 @@ function fromMulter(err: MulterError): AppError {
     LIMIT_UNEXPECTED_FILE: ['bad_request', `Unexpected file field '${err.field ?? ''}'; send files in parts named 'file'.`],
     MISSING_FIELD_NAME: ['bad_request', 'A multipart part has no field name.'],
   };
-  const [code, detail] = details[err.code] ?? ['bad_request', 'The multipart body is malformed.'];
+  // The 'file' field's maxCount is MAX_FILES, so one file too many surfaces as an unexpected 'file'.
+  const key = err.code === 'LIMIT_UNEXPECTED_FILE' && err.field === 'file' ? 'LIMIT_FILE_COUNT' : err.code;
+  const [code, detail] = details[key] ?? ['bad_request', 'The multipart body is malformed.'];
   return new AppError(code, { detail, cause: err });
 }
 

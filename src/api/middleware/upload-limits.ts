@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import multer from 'multer';
+import multer, { MulterError } from 'multer';
 import { AppError } from '../../errors.ts';
 
 export interface UploadLimits {
@@ -53,7 +53,7 @@ export function admission(maxInFlight: number): RequestHandler {
 
 /** Multipart parsing in memory only: document bytes never touch the disk. */
 export function multipartCapture(limits: UploadLimits): RequestHandler {
-  return multer({
+  const parse = multer({
     storage: multer.memoryStorage(),
     limits: {
       fileSize: encryptedSizeBound(limits.maxFileBytes),
@@ -68,4 +68,11 @@ export function multipartCapture(limits: UploadLimits): RequestHandler {
     { name: 'metadata', maxCount: 1 },
     { name: 'file', maxCount: limits.maxFiles },
   ]);
+  return (req, res, next) => parse(req, res, (err?: unknown) => next(err === undefined || err instanceof MulterError ? err : malformed(err)));
+}
+
+/** Busboy's parse errors (bad boundary, cut-off body, broken part headers) are plain Errors: the body was malformed. */
+function malformed(err: unknown): AppError {
+  const reason = err instanceof Error ? err.message : 'unreadable body';
+  return new AppError('bad_request', { detail: `The multipart body is malformed (${reason}); send multipart/form-data with a 'metadata' part and 'file' parts.`, cause: err });
 }
