@@ -350,7 +350,6 @@ export class DocumentService {
   private async commit(record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array): Promise<void> {
     const { store } = this.deps;
     let seq: string | undefined;
-    let announcedAt = 0;
     try {
       await Promise.all([
         store.put(layout.rendition(record.id), rendition),
@@ -358,16 +357,16 @@ export class DocumentService {
       ]);
       // The feed position is taken after the blobs, so the settle window covers two small writes, not the upload.
       seq = this.newId();
-      announcedAt = this.now();
       await store.put(layout.feedEntry(seq), feedEntryBody(record.id));
       await store.put(layout.record(record.id), Buffer.from(JSON.stringify(record)));
     } catch (err) {
       await this.discard(record.id, seq);
       throw err;
     }
-    // Entry and record took so long that a poll may have passed the entry before the record existed: announce again.
-    if (this.now() - announcedAt > this.deps.feedSettleMs / 2) {
+    // A poll passed the entry before the record existed (it left a marker): announce again, once.
+    if (await this.exists(layout.feedPassed(seq))) {
       await store.put(layout.feedEntry(this.newId()), feedEntryBody(record.id));
+      await store.delete(layout.feedPassed(seq));
     }
   }
 
@@ -378,15 +377,19 @@ export class DocumentService {
     await Promise.all(keys.map((k) => store.delete(k).catch(() => undefined)));
   }
 
+  /**
+   * The record a settled entry names. Without one, the poll leaves a passed-marker before it looks
+   * once more: a commit still in flight sees the marker after its record put and announces itself again.
+   */
   private async recordOfFeedEntry(key: string): Promise<DocumentRecord | undefined> {
-    try {
-      const { id } = JSON.parse((await this.deps.store.getBuffer(key)).toString('utf8')) as { id: string };
-      return await this.readRecord(id);
-    } catch (err) {
-      // An entry without a record is an interrupted commit: not a document.
-      if (err instanceof ObjectNotFoundError || (err instanceof AppError && err.code === 'not_found')) return undefined;
-      throw err;
-    }
+    const entry = await this.deps.store.getBuffer(key).catch(notFoundAs(undefined));
+    if (!entry) return undefined;
+    const { id } = JSON.parse(entry.toString('utf8')) as { id: string };
+    const record = await this.readRecord(id).catch(notFoundAs(undefined));
+    if (record || (await this.exists(layout.deleted(id)))) return record;
+    await this.deps.store.put(layout.feedPassed(seqOf(key)), Buffer.from('{}'));
+    // Still none: an interrupted commit, a deleted document, or one whose commit will announce it again.
+    return this.readRecord(id).catch(notFoundAs(undefined));
   }
 
   private async visibleRecord(principal: Principal, id: string): Promise<DocumentRecord> {
@@ -405,6 +408,14 @@ export class DocumentService {
       throw err;
     }
   }
+}
+
+/** For `.catch`: a missing object or document becomes `value`; anything else still throws. */
+function notFoundAs<T>(value: T): (err: unknown) => T {
+  return (err) => {
+    if (err instanceof ObjectNotFoundError || (err instanceof AppError && err.code === 'not_found')) return value;
+    throw err;
+  };
 }
 
 function notFound(id: string): AppError {

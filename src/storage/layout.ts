@@ -10,6 +10,8 @@ export const layout = {
   documentsPrefix: 'documents/',
   feedEntry: (seq: string) => `feed/${seq}`,
   feedPrefix: 'feed/',
+  // Left by a poll that found no record for an entry; the committer then announces the document again.
+  feedPassed: (seq: string) => `feed-passed/${seq}`,
   idempotency: (hash: string) => `idempotency/${hash}`,
   // Removal marker: a review racing a deletion sees it and takes its record rewrite back.
   deleted: (id: string) => `deleted/${id}`,

@@ -56,6 +56,16 @@ describe('DocumentService.feed under racing commits', () => {
     expect((await drain(first.next)).ids).toEqual([aId]);
   });
 
+  it('announces a slow commit once when no poll passed it meanwhile', async () => {
+    h = await serviceHarness({ feedSettleMs: 500 });
+    const a = await captureHeldBeforeRecord('A');
+    h.clock.now += 2_000;
+    a.release();
+    const { record } = await a.done;
+    h.clock.now += 600;
+    expect((await drain(null, 1)).ids).toEqual([record.id]);
+  });
+
   it('serves a document whose blobs took longer than the settle window exactly once', async () => {
     h = await serviceHarness({ feedSettleMs: 500 });
     const gate = h.store.hold((key) => key.endsWith('/rendition'));
