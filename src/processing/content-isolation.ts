@@ -4,7 +4,8 @@
  * inline image cannot swallow the marking), and every form or Type 3 glyph whose content restores
  * more graphics states than it saved gets that many saves in front. pdf.js lets a surplus `Q` inside a
  * form pop the states around it (measured: `Q Q Q 3 Tr` hid the marking), so balancing is what
- * guarantees the marking a clean graphics state in every viewer.
+ * guarantees the marking a clean graphics state in every viewer. Annotations reaching beyond the
+ * visible box, where the marking bands go, are dropped: viewers draw annotations on top of everything.
  */
 import {
   PDFArray,
@@ -116,13 +117,34 @@ function contentStreams(page: PDFPage): PDFRawStream[] | undefined {
   return items.every((s) => s instanceof PDFRawStream) ? (items as PDFRawStream[]) : undefined;
 }
 
+type Box = ReturnType<typeof visibleBox>;
+
+function rectInside(annotation: PDFObject, box: Box, context: PDFContext): boolean {
+  const dict = context.lookup(annotation);
+  const rect = dict instanceof PDFDict ? dict.lookup(N('Rect')) : undefined;
+  const values = rect instanceof PDFArray ? rect.asArray().map((v) => context.lookup(v)) : [];
+  if (values.length !== 4 || !values.every((v) => v instanceof PDFNumber)) return false;
+  const [x1, y1, x2, y2] = values.map((v) => (v as PDFNumber).asNumber()) as [number, number, number, number];
+  const slack = 1;
+  return Math.min(x1, x2) >= box.x1 - slack && Math.max(x1, x2) <= box.x2 + slack && Math.min(y1, y2) >= box.y1 - slack && Math.max(y1, y2) <= box.y2 + slack;
+}
+
+/** Viewers draw annotations over the page, marking included: one reaching beyond the visible box could cover a band. */
+function dropAnnotationsBeyond(page: PDFPage, box: Box): void {
+  const annots = page.node.Annots();
+  if (!annots) return;
+  const kept = annots.asArray().filter((annotation) => rectInside(annotation, box, page.doc.context));
+  if (kept.length < annots.size()) page.node.set(N('Annots'), page.doc.context.obj(kept));
+}
+
 /** Moves the page's content into a form XObject; the page then draws only that form (and later the marking). */
 function isolatePage(page: PDFPage): string | undefined {
+  const box = visibleBox(page);
+  dropAnnotationsBeyond(page, box);
   if (page.node.Contents() === undefined) return undefined;
   const streams = contentStreams(page);
   if (!streams) return 'page content is not a stream';
   const context = page.doc.context;
-  const box = visibleBox(page);
   const formDict = context.obj({
     Type: 'XObject',
     Subtype: 'Form',

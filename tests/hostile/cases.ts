@@ -161,6 +161,11 @@ export const cases: HostileCase[] = [
     streamObject(escapingContent, '/Type /XObject /Subtype /Form /BBox [0 0 595 842]'),
   ]))]), expect: accepted(1, { text: visibleText }) },
   { group: 'pdf content', name: 'saves hidden in an array and a dictionary do not pay for surplus Q', build: async () => form([pdf(onePagePdf('[q q q q] /P << /K q /L [q q] >> BDC EMC Q Q Q Q 3 Tr 0 0 1 1 re W n'))]), expect: accepted(1, { text: visibleText }) },
+  { group: 'pdf content', name: 'opaque annotation reaching over the page edge, where the marking goes', build: async () => form([pdf(onePagePdf('', '/Annots [6 0 R 7 0 R]', {}, [
+    '<< /Type /Annot /Subtype /Square /Rect [-50 -50 645 892] /F 4 /AP << /N 8 0 R >> >>',
+    '<< /Type /Annot /Subtype /Stamp /Rect [0 700 595 842] /F 4 /AP << /N 8 0 R >> >>',
+    streamObject('1 1 1 rg -10000 -10000 20000 20000 re f', '/Type /XObject /Subtype /Form /BBox [0 0 10 10]'),
+  ]))]), expect: accepted(1, { text: visibleText }) },
   { group: 'pdf content', name: 'content stream ending inside a string literal', build: async () => form([pdf(onePagePdf('Q Q 3 Tr (unterminated \\) string'))]), expect: accepted(1, { text: visibleText }) },
   { group: 'pdf content', name: 'content stream ending inside an inline image', build: async () => form([pdf(onePagePdf('Q Q 3 Tr BI /W 8 /H 8 /CS /G /BPC 8 ID \x00\x01'))]), expect: accepted(1, { text: visibleText }) },
   { group: 'pdf content', name: 'page content split over several streams, unbalanced across them', build: async () => form([pdf(rawPdf([
