@@ -6,6 +6,7 @@ import { PDFDocument } from 'pdf-lib';
 import { AppError } from '../errors.ts';
 import { addImagePage } from './assemble.ts';
 import { createDeadline, type Deadline } from './budget.ts';
+import { bulkCopyLargeStreams } from './bulk-copy.ts';
 import { sha256Hex } from './hash.ts';
 import { imageToPages, type ImageResult } from './images.ts';
 import { markDocument, markingTexts } from './marking.ts';
@@ -85,6 +86,8 @@ export async function processDocument(files: InputFile[], options: ProcessOption
   doc.setCreationDate(options.marking.capturedAt);
   doc.setModificationDate(options.marking.capturedAt);
   deadline.check('saving');
+  await doc.flush();
+  bulkCopyLargeStreams(doc.context);
   // Object streams make saving markedly slower with pdf-lib (STACK.md) and gain little here; no yield every 50 objects (a setTimeout each) in a worker.
   const rendition = await doc.save({ useObjectStreams: false, updateFieldAppearances: false, objectsPerTick: Infinity });
   return { rendition, renditionSha256: sha256Hex(rendition), pageCount, originals, findings };
