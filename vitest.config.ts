@@ -1,13 +1,18 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
-    globalSetup: ['tests/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
-    // verbose: the output names each suite, e.g. which store the contract suite ran against.
-    reporters: ['verbose', './tests/support/summary-reporter.ts'],
+    reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'suite', include: ['tests/**/*.test.ts'], exclude: [...configDefaults.exclude, 'tests/load/**'], globalSetup: ['tests/support/global-setup.ts'] },
+      },
+      // The load test measures latency bounds: it runs after every other file (so they do not skew it), on an S3 server of its own.
+      { extends: true, test: { name: 'load', include: ['tests/load/**/*.test.ts'], sequence: { groupOrder: 1 } } },
+    ],
   },
 });

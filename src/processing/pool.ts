@@ -14,7 +14,7 @@ import type { InputFile, ProcessOptions, ProcessResult } from './types.ts';
 import type { Reply, Task } from './worker.ts';
 
 export interface PoolOptions {
-  /** Worker threads; default: the machine's parallelism. */
+  /** Worker threads; default: the machine's parallelism minus one, at least one. */
   threads?: number | undefined;
   /** Tasks waiting beyond the running ones; more are refused with `busy`. */
   maxQueue: number;
@@ -54,7 +54,8 @@ function overdue(budgetMs: number): AppError {
 }
 
 export function createProcessingPool(options: PoolOptions): ProcessingPool {
-  const threads = options.threads ?? availableParallelism();
+  // One core stays with the event loop, which decrypts, hashes and seals every byte; the rest process.
+  const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
   const piscina = new Piscina({
     filename: new URL('./worker.ts', import.meta.url).href,
     minThreads: threads,

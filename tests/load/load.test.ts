@@ -1,0 +1,24 @@
+/** The load test at CI size: 2 uploaders of encrypted 12 MP photos and a viewer for 10 s; the full run is bench/load.ts. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { boundViolations, runLoad, s3ForLoad, type LoadResult } from '../../bench/load.ts';
+
+describe('load: encrypted camera uploads and viewer pages on S3', () => {
+  let s3: Awaited<ReturnType<typeof s3ForLoad>>;
+  let result: LoadResult;
+
+  beforeAll(async () => {
+    s3 = await s3ForLoad();
+  });
+  afterAll(() => s3?.stop());
+
+  it('captures and serves pages under load', async () => {
+    result = await runLoad({ uploaders: 2, viewers: 1, durationMs: 10_000, s3: s3.s3 });
+    console.error(`[load] ${JSON.stringify(result)}`);
+    expect(result.uploads.byStatus['201']).toBeGreaterThan(0);
+    expect(result.pages.byStatus['200']).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('answers only 201/200 or 503, stays within 1.5 GiB RSS, 100 ms event-loop delay p99 and 100 ms /healthz', () => {
+    expect(boundViolations(result)).toEqual([]);
+  });
+});
