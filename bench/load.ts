@@ -166,8 +166,11 @@ async function timed(send: () => Promise<Response>): Promise<Sample & { retryAft
   try {
     const res = await send();
     await res.arrayBuffer();
-    const retryAfter = res.status === 503 ? Number(res.headers.get('retry-after') ?? 1) : undefined;
-    return { status: String(res.status), ms: performance.now() - t0, ...(retryAfter !== undefined ? { retryAfterS: retryAfter } : {}) };
+    if (res.status !== 503) return { status: String(res.status), ms: performance.now() - t0 };
+    const retryAfter = res.headers.get('retry-after');
+    // Backpressure without Retry-After leaves clients guessing: not an accepted answer.
+    if (!retryAfter) return { status: '503 without Retry-After', ms: performance.now() - t0, retryAfterS: 1 };
+    return { status: '503', ms: performance.now() - t0, retryAfterS: Number(retryAfter) };
   } catch {
     return { status: 'network', ms: performance.now() - t0 };
   }

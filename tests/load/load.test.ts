@@ -1,4 +1,7 @@
-/** The load test at CI size: 2 uploaders of encrypted 12 MP photos and a viewer for 10 s; the full run is bench/load.ts. */
+/**
+ * The load test at CI size: 2 uploaders of encrypted 12 MP photos and a viewer for 10 s, with room
+ * for one upload at a time so backpressure happens too. The 8-uploader, 60 s run is bench/load.ts.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundViolations, runLoad, s3ForLoad, type LoadResult } from '../../bench/load.ts';
 
@@ -11,14 +14,15 @@ describe('load: encrypted camera uploads and viewer pages on S3', () => {
   });
   afterAll(() => s3?.stop());
 
-  it('captures and serves pages under load', async () => {
-    result = await runLoad({ uploaders: 2, viewers: 1, durationMs: 10_000, s3: s3.s3 });
+  it('captures, serves pages and refuses uploads beyond its bound with 503 under load', async () => {
+    result = await runLoad({ uploaders: 2, viewers: 1, durationMs: 10_000, s3: s3.s3, env: { MAX_CONCURRENT_UPLOADS: '1' } });
     console.error(`[load] ${JSON.stringify(result)}`);
     expect(result.uploads.byStatus['201']).toBeGreaterThan(0);
+    expect(result.uploads.byStatus['503']).toBeGreaterThan(0);
     expect(result.pages.byStatus['200']).toBeGreaterThan(0);
   }, 180_000);
 
-  it('answers only 201/200 or 503, stays within 1.5 GiB RSS, 100 ms event-loop delay p99 and 100 ms /healthz', () => {
+  it('answers only 201/200 or 503 with Retry-After, stays within 1.5 GiB RSS, 100 ms event-loop delay p99 and 100 ms /healthz', () => {
     expect(boundViolations(result)).toEqual([]);
   });
 });
