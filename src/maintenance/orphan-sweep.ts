@@ -4,10 +4,10 @@
  * period without its record is an abandoned commit. A cursor in the store remembers how far the
  * sweep got, so each run reads only what was written since the last one.
  */
-import { decodeTime, encodeTime } from 'ulid';
+import { decodeTime } from 'ulid';
 import type { IdempotencyKeys } from '../idempotency.ts';
 import { ObjectNotFoundError, type ObjectStore } from '../storage/object-store.ts';
-import { ID_PATTERN, layout } from '../storage/layout.ts';
+import { ID_PATTERN, layout, ulidFloor } from '../storage/layout.ts';
 import type { ObjectUploadStore } from '../uploads/upload-store.ts';
 import { walk } from '../storage/walk.ts';
 
@@ -38,8 +38,8 @@ interface SweepCursor {
 /** One sweep over documents, feed, uploads and idempotency keys; safe to run on several instances at once. */
 export async function sweepOrphans(deps: OrphanSweepDeps): Promise<SweepReport> {
   const now = (deps.now ?? Date.now)();
-  // The smallest ULID of the horizon's millisecond: every id below it is older than the grace period.
-  const horizon = encodeTime(now - deps.graceMs, 10) + '0'.repeat(16);
+  // Every id below the horizon is older than the grace period.
+  const horizon = ulidFloor(now - deps.graceMs);
   const cursor = await readCursor(deps.store, now);
   const documents = await sweepDocuments(deps.store, cursor.documentsAfter, horizon);
   const feedEntries = await sweepFeed(deps.store, cursor.feedAfter, horizon);
