@@ -28,8 +28,6 @@ export interface LoadOptions {
   durationMs: number;
   /** The S3 server; the bucket is a fresh one. */
   s3: Pick<S3Target, 'endpoint' | 'accessKey' | 'secretKey' | 'region'>;
-  /** Photo size; default 4000 x 3000 (12 MP). */
-  photo?: { width: number; height: number };
   /** Extra service environment, e.g. PROCESSING_THREADS for experiments. */
   env?: Record<string, string>;
 }
@@ -65,7 +63,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   try {
     const token = await devToken(service.url, { ...clerk('load-clerk'), roles: ['capture', 'read'] });
     const key = await ingestKey(service.url);
-    const photo = await phonePhoto(options.photo ?? { width: 4000, height: 3000 });
+    const photo = await phonePhoto({ width: 4000, height: 3000 });
     const capture = () => encryptedCapture(key, 'Lastprobe', [photo]);
     const ticket = await seedDocument(service.url, token, capture);
     // Encrypted once per uploader before the clock starts, so the client's CPU does not compete with the service's.

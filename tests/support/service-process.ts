@@ -21,10 +21,7 @@ const KEPT_LINES = 200;
 export interface ServiceProcess {
   /** e.g. http://127.0.0.1:41234 */
   url: string;
-  pid: number;
   dataDir: string;
-  /** The last lines of stdout and stderr (pino logs, banner, crashes). */
-  output(): string;
   /** SIGTERM (graceful drain) and wait for the exit. */
   stop(): Promise<void>;
   /** SIGKILL, as a crash or an OOM kill does, and wait for the exit. */
@@ -59,9 +56,7 @@ export async function startService(env: Record<string, string>): Promise<Service
   };
   return {
     url,
-    pid: child.pid!,
     dataDir: env.DATA_DIR ?? ownDataDir!,
-    output: () => lines.join('\n'),
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
     peakRss: () => peakRss(child.pid!),
