@@ -4,6 +4,7 @@ import { requireRole, type Principal } from './auth/principal.ts';
 import type { TicketGrant, ViewTickets } from './auth/view-tickets.ts';
 import type { ByteCache } from './byte-cache.ts';
 import type { DocumentRecord, DocumentService } from './documents.ts';
+import type { RawPage } from './processing/rasterize.ts';
 import { watermark, type WatermarkedImage } from './processing/watermark.ts';
 import type { ViewRecorder } from './view-recorder.ts';
 
@@ -12,7 +13,7 @@ export const PAGE_WIDTH = { min: 400, max: 2000 } as const;
 
 /** What rendering needs from processing (the worker pool implements it). */
 export interface PageRenderer {
-  renderPage(pdf: Uint8Array, pageIndex: number, widthPx: number): Promise<{ bytes: Uint8Array }>;
+  renderPage(pdf: Uint8Array, pageIndex: number, widthPx: number): Promise<RawPage>;
 }
 
 export interface ViewServiceDeps {
@@ -20,7 +21,7 @@ export interface ViewServiceDeps {
   renderer: PageRenderer;
   tickets: ViewTickets;
   recorder: ViewRecorder;
-  /** Holds decrypted renditions and unmarked renders, in memory only; the watermark is applied per request. */
+  /** Holds decrypted renditions and unmarked renders (raw pixels), in memory only; the watermark is applied per request. */
   cache: ByteCache;
   now?: () => number;
 }
@@ -86,14 +87,16 @@ export class ViewService {
     return image;
   }
 
-  private unmarkedPage(record: DocumentRecord, rendition: () => Promise<Buffer>, page: number, width: number): Promise<Uint8Array> {
+  private async unmarkedPage(record: DocumentRecord, rendition: () => Promise<Buffer>, page: number, width: number): Promise<RawPage> {
     const { cache, renderer } = this.deps;
     // The rendition hash in the key: a changed rendition can never be served from an old render.
     const pdfKey = `pdf:${record.id}:${record.rendition.sha256}`;
-    return cache.getOrLoad(`page:${record.id}:${record.rendition.sha256}:${page}:${width}`, async () => {
+    const pixels = await cache.getOrLoad(`page:${record.id}:${record.rendition.sha256}:${page}:${width}`, async () => {
       const pdf = await cache.getOrLoad(pdfKey, rendition);
-      return (await renderer.renderPage(pdf, page - 1, width)).bytes;
+      return (await renderer.renderPage(pdf, page - 1, width)).pixels;
     });
+    // Pages render exactly `width` wide, so the cached RGBA pixels give their height.
+    return { pixels, width, height: pixels.length / (4 * width) };
   }
 
   private recordPage(grant: TicketGrant, unit: string, page: number, at: Date): Promise<void> {

@@ -9,7 +9,7 @@ import { Piscina } from 'piscina';
 // sharp must be loaded by the main thread before workers use it, or glibc may unload it under them.
 import 'sharp';
 import { AppError } from '../errors.ts';
-import type { PageImage } from './rasterize.ts';
+import type { RawPage } from './rasterize.ts';
 import type { InputFile, ProcessOptions, ProcessResult } from './types.ts';
 import type { Reply, Task } from './worker.ts';
 
@@ -25,7 +25,7 @@ export interface PoolOptions {
 export interface ProcessingPool {
   process(files: InputFile[], options: ProcessOptions): Promise<ProcessResult>;
   /** Rasterizes one page (0-based) `widthPx` wide, for the viewer. */
-  renderPage(pdfBytes: Uint8Array, pageIndex: number, widthPx: number): Promise<PageImage>;
+  renderPage(pdfBytes: Uint8Array, pageIndex: number, widthPx: number): Promise<RawPage>;
   close(): Promise<void>;
 }
 
@@ -89,7 +89,7 @@ export function createProcessingPool(options: PoolOptions): ProcessingPool {
     process: (files, processOptions) =>
       submit<ProcessResult>({ kind: 'process', files, options: processOptions }, processOptions.limits.timeBudgetMs),
     renderPage: (pdf, pageIndex, widthPx) =>
-      submit<PageImage>({ kind: 'render', pdf, pageIndex, widthPx }, options.renderBudgetMs ?? 30_000),
+      submit<RawPage>({ kind: 'render', pdf, pageIndex, widthPx }, options.renderBudgetMs ?? 30_000),
     close: () => piscina.destroy(),
   };
 }

@@ -75,7 +75,7 @@ async function renderToCanvas(doc: PDFDocumentProxy, pageNumber: number, scaleFo
     context.fillStyle = '#ffffff';
     context.fillRect(0, 0, width, height);
     await page.render({ canvas, canvasContext: context, viewport, annotationMode: 1 }).promise;
-    return { canvas, width, height, base };
+    return { canvas, context, width, height, base };
   } finally {
     page.cleanup();
   }
@@ -120,15 +120,16 @@ async function renderOrRefuse<T>(pageNumber: number, render: () => Promise<T>): 
   }
 }
 
-export interface PageImage {
-  bytes: Uint8Array;
-  mediaType: 'image/webp';
+/** Unencoded pixels: the viewer burns its watermark in and encodes once, instead of encoding here and decoding there. */
+export interface RawPage {
+  /** RGBA, 4 bytes a pixel, rows top to bottom. */
+  pixels: Uint8Array;
   width: number;
   height: number;
 }
 
-/** One page (0-based) rendered `widthPx` wide as WebP, for the viewer. */
-export async function renderPdfPage(pdf: Uint8Array, pageIndex: number, widthPx: number): Promise<PageImage> {
+/** One page (0-based) rendered `widthPx` wide, for the viewer. */
+export async function renderPdfPage(pdf: Uint8Array, pageIndex: number, widthPx: number): Promise<RawPage> {
   if (!Number.isInteger(widthPx) || widthPx < 16 || widthPx > 4096) {
     throw new AppError('bad_request', { detail: `Expected an integer width from 16 to 4096 px but received ${widthPx}.` });
   }
@@ -137,8 +138,9 @@ export async function renderPdfPage(pdf: Uint8Array, pageIndex: number, widthPx:
     if (!Number.isInteger(pageIndex) || pageIndex < 0 || pageIndex >= doc.numPages) {
       throw new AppError('not_found', { detail: `Page ${pageIndex + 1} does not exist; the document has ${doc.numPages}.` });
     }
-    const { canvas, width, height } = await renderToCanvas(doc, pageIndex + 1, (w) => widthPx / w);
-    return { bytes: await canvas.encode('webp', 85), mediaType: 'image/webp', width, height };
+    const { context, width, height } = await renderToCanvas(doc, pageIndex + 1, (w) => widthPx / w);
+    const { data } = context.getImageData(0, 0, width, height);
+    return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height };
   } finally {
     await doc.destroy();
   }

@@ -4,6 +4,7 @@
  * content stays readable underneath.
  */
 import sharp from 'sharp';
+import type { RawPage } from './rasterize.ts';
 
 export interface WatermarkText {
   readerName: string;
@@ -66,13 +67,11 @@ export function watermarkTile(pageWidth: number, text: WatermarkText): { svg: st
   return { svg, width, height };
 }
 
-/** Burns the watermark into `image` (any format sharp reads) and encodes WebP; effort 2 is ~40% faster than the default 4 for ~3% more bytes. */
-export async function watermark(image: Uint8Array, text: WatermarkText, quality = 85): Promise<WatermarkedImage> {
-  const page = sharp(image);
-  const { width, height } = await page.metadata();
-  if (!width || !height) throw new Error('watermark: the page image has no dimensions');
+/** Burns the watermark into a rendered page and encodes WebP once; effort 2 is ~40% faster than the default 4 for ~3% more bytes. */
+export async function watermark(image: RawPage, text: WatermarkText, quality = 85): Promise<WatermarkedImage> {
+  const { pixels, width, height } = image;
   const tile = await sharp(Buffer.from(watermarkTile(width, text).svg)).png().toBuffer();
-  const { data, info } = await page
+  const { data, info } = await sharp(pixels, { raw: { width, height, channels: 4 } })
     .composite([{ input: tile, tile: true, gravity: 'northwest' }])
     .webp({ quality, effort: 2 })
     .toBuffer({ resolveWithObject: true });

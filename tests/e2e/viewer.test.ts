@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filesContaining, newMarker, pdfWithText } from '../support/capture-fixtures.ts';
 import { startViewerApp, type ViewerTestApp } from './support/viewer-app.ts';
 import { launchChromium, type Browser } from './support/chromium.ts';
-import { renderPdfPage } from '../../src/processing/rasterize.ts';
+import { renderedPagePng } from '../fixtures/inspect.ts';
 
 const UNIT = 'BA-Nord';
 
@@ -80,7 +80,7 @@ describe('the viewer in a real Chromium (Debian package, driven by playwright-co
       const served = t.servedImages.find((s) => s.url.includes(`/pages/1?`))!;
       const width = Number(new URL(served.url, base).searchParams.get('width'));
       const marked = await grey(served.body!);
-      const plain = await grey((await renderPdfPage(rendition, 0, width)).bytes);
+      const plain = await grey((await renderedPagePng(rendition, 0, width)).bytes);
       expect([marked.width, marked.height]).toEqual([plain.width, plain.height]);
       let differing = 0;
       for (let i = 0; i < plain.data.length; i++) if (Math.abs(plain.data[i]! - marked.data[i]!) > 24) differing++;

@@ -10,11 +10,10 @@ import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import type { Test } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderPdfPage } from '../../src/processing/rasterize.ts';
 import { pickKey } from '../support/capture-fixtures.ts';
 import { openapiAgent, openapiContract, type OpenApiAgent } from '../support/openapi.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
-import { allDicts, nameValue, readPages } from '../fixtures/inspect.ts';
+import { allDicts, nameValue, readPages, renderedPagePng } from '../fixtures/inspect.ts';
 import { caseNames, cases, hostileEnv, type AcceptedExpectation, type CaseContext, type FilePart, type FormRequest, type RawRequest } from './cases.ts';
 
 const UNIT = 'BA-Hostil';
@@ -122,7 +121,7 @@ describe('hostile inputs through POST /v1/documents', () => {
 
   /** Dark pixels in the top and bottom bands of page `index` as pdf.js (the viewer's renderer) draws it. */
   async function darkPixelsInBands(pdf: Buffer, index: number): Promise<{ top: number; bottom: number }> {
-    const { bytes } = await renderPdfPage(pdf, index, 1200);
+    const { bytes } = await renderedPagePng(pdf, index, 1200);
     const { data, info } = await sharp(bytes).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
     const band = Math.ceil(info.height * 0.03);
     const dark = (from: number, to: number) => {

@@ -1,14 +1,13 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { processDocument } from '../../src/processing/index.ts';
-import { renderPdfPage } from '../../src/processing/rasterize.ts';
 import { cameraJpeg, cameraMake, cameraSerial, encodeAs, heicPhoto, multipageTiff, solidPng } from '../fixtures/images.ts';
-import { embeddedJpegs } from '../fixtures/inspect.ts';
+import { embeddedJpegs, renderedPagePng } from '../fixtures/inspect.ts';
 import { testOptions } from '../fixtures/options.ts';
 
 /** Mean luminance of the top and bottom tenth of a rendered page's image area. */
 async function topAndBottom(pdf: Uint8Array, pageIndex = 0): Promise<{ top: number; bottom: number }> {
-  const { bytes, width, height } = await renderPdfPage(pdf, pageIndex, 400);
+  const { bytes, width, height } = await renderedPagePng(pdf, pageIndex, 400);
   // Skip the marking bands (about 4 % of the height each).
   const band = async (top: number) => {
     const grey = await sharp(bytes).extract({ left: 0, top, width, height: Math.round(height * 0.05) }).greyscale().raw().toBuffer();
@@ -18,7 +17,7 @@ async function topAndBottom(pdf: Uint8Array, pageIndex = 0): Promise<{ top: numb
 }
 
 async function centreColour(pdf: Uint8Array, pageIndex: number): Promise<string> {
-  const { bytes, width, height } = await renderPdfPage(pdf, pageIndex, 200);
+  const { bytes, width, height } = await renderedPagePng(pdf, pageIndex, 200);
   const { data } = await sharp(bytes).extract({ left: Math.floor(width / 2), top: Math.floor(height / 2), width: 1, height: 1 }).raw().toBuffer({ resolveWithObject: true });
   return [...data.subarray(0, 3)].map((v) => (v > 128 ? 'f' : '0')).join('');
 }

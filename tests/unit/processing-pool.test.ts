@@ -11,8 +11,8 @@ describe('processing pool (worker threads loading TypeScript through tsx)', () =
     const result = await pool.process([{ bytes: await textPdf(2) }], testOptions());
     expect(result.pageCount).toBe(2);
     const image = await pool.renderPage(result.rendition, 1, 300);
-    expect(image).toMatchObject({ mediaType: 'image/webp', width: 300 });
-    expect(Buffer.from(image.bytes).subarray(8, 12).toString()).toBe('WEBP');
+    expect(image.width).toBe(300);
+    expect(image.pixels.length).toBe(300 * image.height * 4);
   });
 
   it('carries AppErrors out of the worker', async () => {

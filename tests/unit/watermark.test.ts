@@ -1,11 +1,12 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import type { RawPage } from '../../src/processing/rasterize.ts';
 import { watermark, watermarkLines, watermarkTile } from '../../src/processing/watermark.ts';
 
 const text = { readerName: 'Erika Mustermann', readerId: 'u1', documentId: '01JDV8K0000000000000000000', at: new Date('2026-07-01T12:00:00Z') };
 
-function whitePage(width: number, height: number): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).png().toBuffer();
+function whitePage(width: number, height: number): RawPage {
+  return { pixels: new Uint8Array(width * height * 4).fill(255), width, height };
 }
 
 /** Share of pixels darker than paper, and the darkest value seen. */
@@ -27,7 +28,7 @@ describe('watermark', () => {
   });
 
   it('burns a light, repeated mark into every region of the page, keeping its size', async () => {
-    const out = await watermark(await whitePage(1200, 1700), text);
+    const out = await watermark(whitePage(1200, 1700), text);
     expect(out).toMatchObject({ mediaType: 'image/webp', width: 1200, height: 1700 });
     const whole = await ink(out.bytes);
     // Visible, yet semi-transparent: never near black, covering a small share of the page.
