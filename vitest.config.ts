@@ -5,7 +5,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
-    reporters: ['default'],
+    // verbose: the output names each suite, e.g. which store the contract suite ran against.
+    reporters: ['verbose', './tests/support/summary-reporter.ts'],
     projects: [
       {
         extends: true,
