@@ -118,12 +118,13 @@ export class DocumentService {
       throw new AppError('validation_failed', { detail: "Send at least one part named 'file'." });
     }
     const unit = resolveUnit(principal, request.metadata.unit);
-    if (!request.idempotencyKey) return { record: await this.createAudited(principal, unit, request), replayed: false };
-    const claim = await this.deps.idempotency.claim(principal.sub, request.idempotencyKey, fingerprint(request));
+    const id = this.newId();
+    if (!request.idempotencyKey) return { record: await this.createAudited(principal, unit, request, id), replayed: false };
+    const claim = await this.deps.idempotency.claim(principal.sub, request.idempotencyKey, fingerprint(request), id, (doc) => this.committed(doc));
     if (claim.kind === 'replay') return { record: await this.readRecord(claim.documentId), replayed: true };
     try {
-      const record = await this.createAudited(principal, unit, request);
-      await claim.complete(record.id);
+      const record = await this.createAudited(principal, unit, request, id);
+      await claim.complete();
       return { record, replayed: false };
     } catch (err) {
       await claim.release().catch(() => undefined);
@@ -278,8 +279,8 @@ export class DocumentService {
   }
 
   /** The capture lands in the audit trail once committed; a failed append fails the request (audit fails closed). */
-  private async createAudited(principal: Principal, unit: string, request: CaptureRequest): Promise<DocumentRecord> {
-    const record = await this.create(principal, unit, request);
+  private async createAudited(principal: Principal, unit: string, request: CaptureRequest, id: string): Promise<DocumentRecord> {
+    const record = await this.create(principal, unit, request, id);
     await this.audit(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
     return record;
   }
@@ -302,8 +303,7 @@ export class DocumentService {
     }
   }
 
-  private async create(principal: Principal, unit: string, request: CaptureRequest): Promise<DocumentRecord> {
-    const id = this.newId();
+  private async create(principal: Principal, unit: string, request: CaptureRequest, id: string): Promise<DocumentRecord> {
     const receivedAt = new Date(this.now());
     const { metadata } = request;
     const capturedAt = metadata.capturedAt ? new Date(metadata.capturedAt) : receivedAt;
@@ -397,6 +397,17 @@ export class DocumentService {
     // Another unit's document answers like a missing one, so ids cannot be probed.
     if (!canSeeUnit(principal, record.unit)) throw notFound(id);
     return record;
+  }
+
+  /** Whether a document's record exists, i.e. its capture committed. */
+  private async committed(id: string): Promise<boolean> {
+    try {
+      await this.deps.store.head(layout.record(id));
+      return true;
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return false;
+      throw err;
+    }
   }
 
   private async readRecord(id: string): Promise<DocumentRecord> {

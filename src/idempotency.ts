@@ -7,14 +7,15 @@ interface IdempotencyEntry {
   fingerprint: string;
   state: 'pending' | 'done';
   claimToken: string;
-  documentId?: string;
+  /** The id the claiming request creates its document under; a retry finds it by this. */
+  documentId: string;
   claimedAt: number;
   expiresAt: number;
 }
 
 export type Claim =
   | { kind: 'replay'; documentId: string }
-  | { kind: 'claimed'; complete(documentId: string): Promise<void>; release(): Promise<void> };
+  | { kind: 'claimed'; complete(): Promise<void>; release(): Promise<void> };
 
 const KEY_PATTERN = /^[\x21-\x7E]{1,255}$/;
 
@@ -30,8 +31,11 @@ export class IdempotencyKeys {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Claims `key` for this request, or says which document an identical earlier request created. */
-  async claim(sub: string, key: string, fingerprint: string): Promise<Claim> {
+  /**
+   * Claims `key` for a request that will create `documentId`, or says which document an identical
+   * earlier request created — also when that request committed but never got to say so.
+   */
+  async claim(sub: string, key: string, fingerprint: string, documentId: string, committed: (id: string) => Promise<boolean>): Promise<Claim> {
     if (!KEY_PATTERN.test(key)) {
       throw new AppError('bad_request', { detail: 'Idempotency-Key must be 1-255 visible ASCII characters, e.g. a UUID.' });
     }
@@ -43,20 +47,21 @@ export class IdempotencyKeys {
           detail: 'This Idempotency-Key was used for a different request. Use a new key for a new document.',
         });
       }
-      if (existing.state === 'done' && existing.documentId) return { kind: 'replay', documentId: existing.documentId };
+      if (existing.state === 'done' || (await committed(existing.documentId))) return { kind: 'replay', documentId: existing.documentId };
       if (this.now() - existing.claimedAt < this.leaseMs) {
         throw new AppError('idempotency_in_progress', { detail: 'The first request with this key is still being processed; retry shortly.' });
       }
     }
-    return this.take(storeKey, fingerprint);
+    return this.take(storeKey, fingerprint, documentId);
   }
 
-  private async take(storeKey: string, fingerprint: string): Promise<Claim> {
+  private async take(storeKey: string, fingerprint: string, documentId: string): Promise<Claim> {
     const claimToken = randomUUID();
     const entry: IdempotencyEntry = {
       fingerprint,
       state: 'pending',
       claimToken,
+      documentId,
       claimedAt: this.now(),
       expiresAt: this.now() + this.ttlMs,
     };
@@ -67,8 +72,9 @@ export class IdempotencyKeys {
     }
     return {
       kind: 'claimed',
-      complete: (documentId) => this.write(storeKey, { ...entry, state: 'done', documentId }),
-      release: () => this.store.delete(storeKey),
+      complete: () => this.write(storeKey, { ...entry, state: 'done' }),
+      // The lease ends at once, but the entry stays: a retry still finds the document if it did commit.
+      release: () => this.write(storeKey, { ...entry, claimedAt: 0 }),
     };
   }
 
