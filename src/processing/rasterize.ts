@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { getDocument, type PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import type { PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { AppError } from '../errors.ts';
 import type { Deadline } from './budget.ts';
 
@@ -29,6 +29,8 @@ function passwordNeeded(err: unknown): boolean {
 
 /** Opens with pdf.js: no scripting, no eval, no XFA; a user password is refused with encrypted_pdf. */
 export async function openWithPdfjs(bytes: Uint8Array): Promise<PDFDocumentProxy> {
+  // Loaded on first use: the happy path never needs pdf.js, and a process started for one document saves ~90 ms.
+  const { getDocument } = await import('pdfjs-dist/legacy/build/pdf.mjs');
   const task = getDocument({
     // pdf.js takes ownership of the buffer it is given; hand it a copy.
     data: new Uint8Array(bytes),
