@@ -79,8 +79,14 @@ function cell(value: string | number): string {
   return String(value).replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
 
+/** Two decimals, a third where there is one (0.253 must not read as a met 0.25). */
+function ratioText(ratio: number): string {
+  const rounded = ratio.toFixed(3);
+  return rounded.endsWith('0') ? ratio.toFixed(2) : rounded;
+}
+
 function comparisonRow(c: BenchComparison): string {
-  return `| ${cell(c.name)} | ${c.ratio.toFixed(2)} | ${cell(c.target)} | ${c.met ? 'met' : '**missed**'} |`;
+  return `| ${cell(c.name)} | ${ratioText(c.ratio)} | ${cell(c.target)} | ${c.met ? 'met' : '**missed**'} |`;
 }
 
 function sectionText(outcome: Outcome): string {
@@ -104,7 +110,7 @@ function sectionText(outcome: Outcome): string {
   }
   const missed = section.comparisons.filter((c) => !c.met);
   if (missed.length > 0) {
-    lines.push('Missed targets, why, and what would close the gap:', '', ...missed.map((c) => `- **${c.name}** (${c.ratio.toFixed(2)}, target ${c.target}): ${c.note ?? 'no explanation given by the section'}`), '');
+    lines.push('Missed targets, why, and what would close the gap:', '', ...missed.map((c) => `- **${c.name}** (${ratioText(c.ratio)}, target ${c.target}): ${c.note ?? 'no explanation given by the section'}`), '');
   }
   if (section.notes?.length) lines.push('Notes:', '', ...section.notes.map((n) => `- ${n}`), '');
   return lines.join('\n');
