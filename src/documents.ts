@@ -224,6 +224,7 @@ export class DocumentService {
    */
   async delete(principal: Principal, id: string, reason: string): Promise<void> {
     requireRole(principal, 'admin');
+    if (await this.finishInterruptedDeletion(principal, id)) return;
     const record = await this.visibleRecord(principal, id);
     const retainedUntil = Date.parse(record.createdAt) + this.deps.retentionMs;
     if (retainedUntil > this.now()) {
@@ -235,7 +236,23 @@ export class DocumentService {
     await this.audit(principal, record, 'deleted', { reason });
     await store.put(layout.deleted(id), Buffer.from(JSON.stringify({ id, unit: record.unit, at: new Date(this.now()).toISOString() })));
     await store.delete(layout.record(id));
-    for await (const blob of walk(store, layout.documentPrefix(id))) await store.delete(blob.key);
+    await this.deleteBlobs(id);
+  }
+
+  /** A repeated DELETE after one interrupted past the record removes what is left (answering 204 again). */
+  private async finishInterruptedDeletion(principal: Principal, id: string): Promise<boolean> {
+    if (!ID_PATTERN.test(id) || (await this.committed(id))) return false;
+    const marker = await this.deps.store.getBuffer(layout.deleted(id)).catch((err: unknown) => {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    });
+    if (!marker || !canSeeUnit(principal, (JSON.parse(marker.toString('utf8')) as { unit: string }).unit)) return false;
+    await this.deleteBlobs(id);
+    return true;
+  }
+
+  private async deleteBlobs(id: string): Promise<void> {
+    for await (const blob of walk(this.deps.store, layout.documentPrefix(id))) await this.deps.store.delete(blob.key);
   }
 
   /**

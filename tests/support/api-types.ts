@@ -80,7 +80,8 @@ export interface paths {
          *     then the rendition, the originals and the acknowledgements. The audit trail stays and
          *     records the deletion with its reason. Refused with `409 retention_active` while the
          *     document is younger than the retention period (`RETENTION_DAYS`). The archive feed skips
-         *     deleted documents. Requires role `admin` in the document's unit.
+         *     deleted documents. Requires role `admin` in the document's unit. Repeating the request
+         *     after a deletion that failed part-way removes what is left and answers 204 again.
          */
         delete: operations["deleteDocument"];
         options?: never;
