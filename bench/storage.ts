@@ -11,7 +11,8 @@ import { Client } from 'minio';
 import { decryptObject, encryptObject } from '../src/crypto/at-rest.ts';
 import { generateKek, KekRing } from '../src/crypto/kek-ring.ts';
 import { EncryptedStore } from '../src/storage/encrypted-store.ts';
-import { parseS3Endpoint, S3Store, type S3StoreOptions } from '../src/storage/s3-store.ts';
+import { S3Store, type S3StoreOptions } from '../src/storage/s3-store.ts';
+import { parseS3Endpoint } from '../src/storage/s3-endpoint.ts';
 import { startCephRgw } from '../tests/support/ceph-rgw.ts';
 import { median, timeMedian, type BenchSection } from './report.ts';
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseS3Endpoint } from './storage/s3-endpoint.ts';
 
 /** Every environment variable the service reads, with its default; README's table mirrors this. */
 const envSchema = z.object({
@@ -221,14 +222,10 @@ function toStorage(env: Env, problems: string[]): Config['storage'] {
   if (env.STORAGE_BACKEND === 'fs') return { backend: 'fs' };
   const missing = (['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const).filter((k) => !env[k]);
   for (const name of missing) problems.push(`${name}: required when STORAGE_BACKEND=s3`);
-  const url = new URL(env.S3_ENDPOINT ?? 'http://invalid');
-  const useSSL = url.protocol === 'https:';
   return {
     backend: 's3',
     s3: {
-      endPoint: url.hostname,
-      port: url.port ? Number(url.port) : useSSL ? 443 : 80,
-      useSSL,
+      ...parseS3Endpoint(env.S3_ENDPOINT ?? 'http://invalid'),
       region: env.S3_REGION,
       bucket: env.S3_BUCKET,
       accessKey: env.S3_ACCESS_KEY ?? '',

@@ -26,13 +26,6 @@ const DEFAULT_LIMIT = 1000;
 const MAX_KEYS = 1000;
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound']);
 
-/** Splits an endpoint URL such as http://127.0.0.1:7480 into the client's parts. */
-export function parseS3Endpoint(url: string): Pick<S3StoreOptions, 'endPoint' | 'port' | 'useSSL'> {
-  const parsed = new URL(url);
-  const useSSL = parsed.protocol === 'https:';
-  return { endPoint: parsed.hostname, port: parsed.port ? Number(parsed.port) : useSSL ? 443 : 80, useSSL };
-}
-
 /** Raw objects in one bucket of an S3-compatible server (AWS S3, MinIO, Ceph RGW) through the minio client. */
 export class S3Store implements ObjectStore {
   readonly bucket: string;
