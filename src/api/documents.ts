@@ -2,6 +2,7 @@ import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { DocumentRecord, DocumentService } from '../documents.ts';
+import { requireRole } from '../auth/principal.ts';
 import { principalOf } from './middleware/auth.ts';
 import { admission, multipartCapture, requireBoundedLength, type UploadLimits } from './middleware/upload-limits.ts';
 import {
@@ -50,6 +51,7 @@ export function documentsRouter(deps: DocumentsRouterDeps): Router {
 
   router.post(
     '/v1/documents',
+    requireCaptureRole,
     requireMultipart,
     requireBoundedLength(deps.uploadLimits.maxRequestBytes),
     admission(deps.maxConcurrentUploads),
@@ -176,6 +178,12 @@ export function documentId(req: Request): string {
   if (!parsed.success) throw new AppError('not_found', { detail: 'Document ids are 26-character ULIDs.' });
   return parsed.data;
 }
+
+/** Before the body is buffered or decrypted: a caller who may not capture costs no memory or CPU. */
+const requireCaptureRole = (req: Request, _res: Response, next: (err?: unknown) => void) => {
+  requireRole(principalOf(req), 'capture');
+  next();
+};
 
 const requireMultipart = (req: Request, _res: Response, next: (err?: unknown) => void) => {
   next(
