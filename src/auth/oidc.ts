@@ -31,6 +31,8 @@ export async function verifyWith(
       issuer: config.issuer,
       audience: config.audience,
       algorithms: ACCEPTED_JWT_ALGS,
+      // jose checks exp only when present; a token without one would never expire.
+      requiredClaims: ['exp'],
       clockTolerance: 30,
     });
     return principalFromClaims(payload, { roles: config.rolesClaim, units: config.unitsClaim, name: config.nameClaim });
