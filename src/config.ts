@@ -158,6 +158,9 @@ function toConfig(env: Env): Config {
   if (production && !env.INGEST_KEYS && !env.INGEST_KEYS_DIR) {
     problems.push('INGEST_KEYS or INGEST_KEYS_DIR: required in production (generated keys are for development)');
   }
+  if (production && env.REQUIRE_ENCRYPTION === false) {
+    problems.push('REQUIRE_ENCRYPTION: must not be false in production (every part must arrive as a JWE)');
+  }
   if (production && !env.VIEW_TICKET_KEY && !env.VIEW_TICKET_KEY_FILE) {
     problems.push('VIEW_TICKET_KEY or VIEW_TICKET_KEY_FILE: required in production (every instance must verify the same tickets)');
   }

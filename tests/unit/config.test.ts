@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 
+/** A complete production setup. */
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  OIDC_ISSUER: 'https://idp.example/realms/behoerde',
+  OIDC_AUDIENCE: 'vs-capture',
+  STORAGE_KEYS_FILE: '/run/secrets/keks.json',
+  INGEST_KEYS_DIR: '/run/secrets/ingest',
+  VIEW_TICKET_KEY_FILE: '/run/secrets/view-ticket.jwk',
+  MANIFEST_SIGNING_KEY_FILE: '/run/secrets/manifest.jwk',
+};
+
 describe('config', () => {
   it('has working embedded defaults: filesystem store, dev issuer, plain parts allowed', () => {
     const config = loadConfig({});
@@ -22,16 +33,13 @@ describe('config', () => {
     expect(err.problems.map((p) => p.split(':')[0])).toEqual(
       expect.arrayContaining(['OIDC_ISSUER', 'STORAGE_KEYS or STORAGE_KEYS_FILE', 'INGEST_KEYS or INGEST_KEYS_DIR', 'MANIFEST_SIGNING_KEY or MANIFEST_SIGNING_KEY_FILE']),
     );
-    const config = loadConfig({
-      NODE_ENV: 'production',
-      OIDC_ISSUER: 'https://idp.example/realms/behoerde',
-      OIDC_AUDIENCE: 'vs-capture',
-      STORAGE_KEYS_FILE: '/run/secrets/keks.json',
-      INGEST_KEYS_DIR: '/run/secrets/ingest',
-      VIEW_TICKET_KEY_FILE: '/run/secrets/view-ticket.jwk',
-      MANIFEST_SIGNING_KEY_FILE: '/run/secrets/manifest.jwk',
-    });
+    const config = loadConfig(PRODUCTION);
     expect(config).toMatchObject({ devMode: false, requireEncryption: true });
+  });
+
+  it('refuses REQUIRE_ENCRYPTION=false in production: plaintext parts would be accepted there', () => {
+    const err = captureError(() => loadConfig({ ...PRODUCTION, REQUIRE_ENCRYPTION: 'false' }));
+    expect(err.problems.map((p) => p.split(':')[0])).toEqual(['REQUIRE_ENCRYPTION']);
   });
 
   it('needs endpoint and credentials for S3 and splits the endpoint URL', () => {
