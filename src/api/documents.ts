@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { pipeline, type Readable } from 'node:stream';
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
@@ -142,6 +144,8 @@ async function sendContent(
     throw new AppError('range_not_satisfiable', { detail: `The object has ${content.size} bytes; request a range inside it.` });
   }
   const body = await content.open(range);
+  // Headers go out with the first bytes, so a read that fails at once (integrity, storage) still gets its problem answer.
+  await firstBytes(body);
   res.setHeader('Content-Type', content.mediaType);
   res.setHeader('Repr-Digest', `sha-256=:${Buffer.from(content.sha256, 'hex').toString('base64')}:`);
   res.setHeader('Accept-Ranges', 'bytes');
@@ -152,8 +156,18 @@ async function sendContent(
   } else {
     res.setHeader('Content-Length', String(content.size));
   }
-  body.on('error', (err) => res.destroy(err));
-  body.pipe(res);
+  // Destroys the store's stream (an S3 connection) when the client goes away, and the response when a later read fails.
+  pipeline(body, res, () => undefined);
+}
+
+/** Resolves once `body` has bytes or ended; when it fails before that, releases it and rejects. */
+async function firstBytes(body: Readable): Promise<void> {
+  try {
+    await once(body, 'readable');
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
 }
 
 /** One `bytes=a-b`, `bytes=a-` or `bytes=-n` range; multiple ranges are served whole (allowed by RFC 9110). */

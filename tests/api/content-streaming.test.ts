@@ -1,0 +1,76 @@
+import { once } from 'node:events';
+import { open } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { layout } from '../../src/storage/layout.ts';
+import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
+import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
+import { HEADER_BYTES } from '../../src/crypto/at-rest.ts';
+
+const UNIT = 'BA-Nord';
+
+describe('GET /v1/documents/{id}/content: streaming failures and aborted downloads', () => {
+  let t: TestApp;
+  let api: OpenApiAgent;
+  let archivist: string;
+  let capturer: string;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    api = openapiAgent(t.app);
+    capturer = await t.token({ sub: 'u-cap', roles: ['capture'], units: [UNIT] });
+    archivist = await t.token({ sub: 'u-arch', roles: ['export'], units: [UNIT] });
+  });
+  afterAll(() => t.close());
+
+  async function captured(title: string): Promise<string> {
+    const res = await attachCapture(api.post('/v1/documents').set('Authorization', `Bearer ${capturer}`), { title }, [
+      { body: await pdfWithText(title), contentType: 'application/pdf' },
+    ]).expect(201);
+    return res.body.id as string;
+  }
+
+  it('destroys the stored stream when the client goes away mid-download', async () => {
+    const id = await captured('abort');
+    const stored = new PassThrough();
+    const store = t.deps.store;
+    const original = store.get.bind(store);
+    const get = vi.spyOn(store, 'get').mockImplementation(async (key, range) => (key === layout.rendition(id) ? (stored as Readable) : original(key, range)));
+    const server = t.app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const req = http.get({ port, host: '127.0.0.1', path: `/v1/documents/${id}/content`, headers: { authorization: `Bearer ${archivist}` } });
+      stored.write(Buffer.alloc(1024, 1));
+      const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+      expect(res.statusCode).toBe(200);
+      await once(res, 'data');
+      req.destroy();
+      // The store's stream (an S3 connection in production) must not outlive the client.
+      await vi.waitFor(() => expect(stored.destroyed).toBe(true), { timeout: 2000 });
+    } finally {
+      get.mockRestore();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('answers a stored object that fails its integrity check at once with 500 integrity_error, not a cut connection', async () => {
+    const id = await captured('flipped');
+    const file = await open(path.join(t.dataDir, 'objects', ...layout.rendition(id).split('/')) + '~', 'r+');
+    try {
+      const byte = Buffer.alloc(1);
+      await file.read(byte, 0, 1, HEADER_BYTES + 3);
+      await file.write(Buffer.from([byte[0]! ^ 0xff]), 0, 1, HEADER_BYTES + 3);
+    } finally {
+      await file.close();
+    }
+    const res = await api.get(`/v1/documents/${id}/content`).set('Authorization', `Bearer ${archivist}`).expect(500);
+    expect(res.body).toMatchObject({ code: 'integrity_error' });
+    expect(res.headers['content-disposition']).toBeUndefined();
+  });
+});
