@@ -146,14 +146,21 @@ export class DocumentService {
     requireRole(principal, 'export');
     const record = await this.visibleRecord(principal, id);
     await this.audit(principal, record, 'content_exported', which.variant === 'original' ? { variant: 'original', part: which.part } : { variant: 'rendition' });
-    if (which.variant === 'rendition') {
-      return { ...record.rendition, open: (range) => this.deps.store.get(layout.rendition(id), range) };
-    }
+    if (which.variant === 'rendition') return { ...record.rendition, open: (range) => this.openBlob(id, layout.rendition(id), range) };
     const original = record.originals.find((o) => o.part === which.part);
     if (!original) {
       throw new AppError('not_found', { detail: `The document has ${record.originals.length} original part(s); part ${which.part} does not exist.` });
     }
-    return { ...original, open: (range) => this.deps.store.get(layout.original(id, which.part), range) };
+    return { ...original, open: (range) => this.openBlob(id, layout.original(id, which.part), range) };
+  }
+
+  /** A blob gone after its record was read was removed by a deletion meanwhile: the document is gone. */
+  private async openBlob(id: string, key: string, range: ByteRange | undefined): Promise<Readable> {
+    try {
+      return await this.deps.store.get(key, range);
+    } catch (err) {
+      throw err instanceof ObjectNotFoundError ? notFound(id) : err;
+    }
   }
 
   /** The signed manifest (compact JWS) of the document's integrity evidence; role `export` or `audit`. */

@@ -73,4 +73,11 @@ describe('GET /v1/documents/{id}/content: streaming failures and aborted downloa
     expect(res.body).toMatchObject({ code: 'integrity_error' });
     expect(res.headers['content-disposition']).toBeUndefined();
   });
+
+  it('answers 404 when the blobs went away after the record was read (a deletion racing the download)', async () => {
+    const id = await captured('deleted meanwhile');
+    await t.deps.store.delete(layout.rendition(id));
+    const res = await api.get(`/v1/documents/${id}/content`).set('Authorization', `Bearer ${archivist}`).expect(404);
+    expect(res.body).toMatchObject({ code: 'not_found' });
+  });
 });
