@@ -196,11 +196,7 @@ export class DocumentService {
     };
     await this.audit(principal, record, 'reviewed', { decision: review.decision, ...(review.note !== undefined ? { note: review.note } : {}) });
     await this.deps.store.put(layout.record(id), Buffer.from(JSON.stringify(reviewed)));
-    // A deletion that ran meanwhile must not be undone by this rewrite.
-    if (await this.exists(layout.deleted(id))) {
-      await this.deps.store.delete(layout.record(id));
-      throw notFound(id);
-    }
+    await this.takeBackIfDeleted(id, layout.record(id));
     return reviewed;
   }
 
@@ -222,7 +218,15 @@ export class DocumentService {
     };
     await this.audit(principal, record, 'acknowledged', reference !== undefined ? { reference } : {});
     await this.deps.store.put(key, Buffer.from(JSON.stringify(acknowledgement)));
+    await this.takeBackIfDeleted(id, key);
     return { acknowledgement, created: true };
+  }
+
+  /** A deletion that ran meanwhile must not be undone (or outlived) by a write under the document: remove it again. */
+  private async takeBackIfDeleted(id: string, key: string): Promise<void> {
+    if (!(await this.exists(layout.deleted(id)))) return;
+    await this.deps.store.delete(key);
+    throw notFound(id);
   }
 
   /**

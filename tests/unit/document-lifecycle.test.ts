@@ -24,6 +24,19 @@ describe('review and deletion racing on one document', () => {
     expect((await h.audit.documentTrail(record.id)).map((e) => e.type)).toEqual(['captured', 'reviewed', 'deleted']);
   });
 
+  it('an acknowledgement landing after a deletion is taken back, so nothing of the document is left', async () => {
+    h = await serviceHarness();
+    const archive = principal(['export'], ['BA-Nord'], 'arc');
+    const { record } = await h.service.capture(capturer, captureOf('ack race'));
+    const held = h.store.hold((key) => key.startsWith(`${layout.documentPrefix(record.id)}acknowledgements/`));
+    const acknowledgement = h.service.acknowledge(archive, record.id, 'E-Akte 1');
+    await held.reached;
+    await h.service.delete(admin, record.id, 'Aussonderung');
+    held.release();
+    await expect(acknowledgement).rejects.toMatchObject({ code: 'not_found' });
+    expect(await h.store.list({ prefix: layout.documentPrefix(record.id) })).toEqual([]);
+  });
+
   it('refuses deletion inside the retention period and allows it once the period is over', async () => {
     h = await serviceHarness({ retentionMs: 86_400_000 });
     const { record } = await h.service.capture(capturer, captureOf('kept'));
