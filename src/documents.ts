@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { monotonicFactory } from 'ulid';
 import { AppError } from './errors.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } from './auth/principal.ts';
@@ -155,7 +156,7 @@ export class DocumentService {
   }
 
   /** A blob gone after its record was read was removed by a deletion meanwhile: the document is gone. */
-  private async openBlob(id: string, key: string, range: ByteRange | undefined): Promise<Readable> {
+  private async openBlob(id: string, key: string, range?: ByteRange): Promise<Readable> {
     try {
       return await this.deps.store.get(key, range);
     } catch (err) {
@@ -272,7 +273,7 @@ export class DocumentService {
    */
   async forViewing(id: string): Promise<{ record: DocumentRecord; rendition(): Promise<Buffer> }> {
     const record = await this.readRecord(id);
-    return { record, rendition: () => this.deps.store.getBuffer(layout.rendition(id)) };
+    return { record, rendition: async () => buffer(await this.openBlob(id, layout.rendition(id))) };
   }
 
   /** The archive feed: committed documents, oldest commit first, of the caller's units. */

@@ -113,6 +113,15 @@ describe('view tickets and the ticket-authenticated viewer API', () => {
     await request(t.app).get('/viewer/nothing.js').expect(404);
   });
 
+  it('answers 404 for a page of a document whose rendition a deletion removed after the ticket was issued', async () => {
+    const capturer = await t.token({ sub: 'u-cap', roles: ['capture'], units: [UNIT] });
+    const id = await t.capture(capturer, await pdfWithText('Geloescht', 1), 'Geloescht');
+    const { ticket } = (await request(t.app).post(`/v1/documents/${id}/views`).set('Authorization', `Bearer ${reader}`).expect(201)).body;
+    await t.deps.store.delete(`documents/${id}/rendition`);
+    const res = await page(ticket, 1, 800, id).expect(404);
+    expect(res.body).toMatchObject({ code: 'not_found' });
+  });
+
   it('logs no ticket, title or reader name', () => {
     const logs = t.logs.join('');
     expect(logs).not.toMatch(/Ticket ey|"ticket":"ey/);
