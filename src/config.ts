@@ -158,6 +158,13 @@ function toConfig(env: Env): Config {
   if (production && !env.INGEST_KEYS && !env.INGEST_KEYS_DIR) {
     problems.push('INGEST_KEYS or INGEST_KEYS_DIR: required in production (generated keys are for development)');
   }
+  if (production && !env.PUBLIC_URL) {
+    problems.push('PUBLIC_URL: required in production (links such as viewer URLs must not be built from the Host header)');
+  }
+  for (const name of ['OIDC_ISSUER', 'OIDC_JWKS_URL'] as const) {
+    // Over plain http anyone on the path could swap the keys that sign access tokens.
+    if (production && env[name]?.startsWith('http:')) problems.push(`${name}: must use https in production`);
+  }
   if (production && env.REQUIRE_ENCRYPTION === false) {
     problems.push('REQUIRE_ENCRYPTION: must not be false in production (every part must arrive as a JWE)');
   }

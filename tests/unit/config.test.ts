@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 /** A complete production setup. */
 const PRODUCTION = {
   NODE_ENV: 'production',
+  PUBLIC_URL: 'https://capture.behoerde.example',
   OIDC_ISSUER: 'https://idp.example/realms/behoerde',
   OIDC_AUDIENCE: 'vs-capture',
   STORAGE_KEYS_FILE: '/run/secrets/keks.json',
@@ -40,6 +41,14 @@ describe('config', () => {
   it('refuses REQUIRE_ENCRYPTION=false in production: plaintext parts would be accepted there', () => {
     const err = captureError(() => loadConfig({ ...PRODUCTION, REQUIRE_ENCRYPTION: 'false' }));
     expect(err.problems.map((p) => p.split(':')[0])).toEqual(['REQUIRE_ENCRYPTION']);
+  });
+
+  it('refuses production without PUBLIC_URL and with an identity provider over plain http', () => {
+    const { PUBLIC_URL: _unset, ...withoutUrl } = PRODUCTION;
+    expect(captureError(() => loadConfig(withoutUrl)).problems.map((p) => p.split(':')[0])).toEqual(['PUBLIC_URL']);
+    const err = captureError(() => loadConfig({ ...PRODUCTION, OIDC_ISSUER: 'http://idp.example/realms/b', OIDC_JWKS_URL: 'http://idp.example/certs' }));
+    expect(err.problems.map((p) => p.split(':')[0])).toEqual(['OIDC_ISSUER', 'OIDC_JWKS_URL']);
+    expect(loadConfig({ OIDC_ISSUER: 'http://127.0.0.1:8081/realms/dev', OIDC_AUDIENCE: 'vs-capture' }).oidc?.issuer).toBe('http://127.0.0.1:8081/realms/dev');
   });
 
   it('needs endpoint and credentials for S3 and splits the endpoint URL', () => {
