@@ -140,7 +140,7 @@ export class ObjectUploadStore extends DataStore {
   async verifyFinished(id: string): Promise<void> {
     const first = (await this.contiguous(id)).pieces[0];
     try {
-      checkJwePrefix(first ? await this.read(first) : Buffer.alloc(0), true);
+      checkJwePrefix(first ? await this.readPiece(first) : Buffer.alloc(0), true);
     } catch (err) {
       await this.remove(id);
       throw err;
@@ -172,11 +172,11 @@ export class ObjectUploadStore extends DataStore {
     // Copied piece by piece, so memory peaks at the upload plus one chunk.
     const whole = Buffer.allocUnsafe(info.size);
     let at = 0;
-    for (const piece of pieces) at += (await this.read(piece)).copy(whole, at);
+    for (const piece of pieces) at += (await this.readPiece(piece)).copy(whole, at);
     return whole;
   }
 
-  private async read(piece: Piece): Promise<Buffer> {
+  private async readPiece(piece: Piece): Promise<Buffer> {
     return (await this.store.getBuffer(piece.key)).subarray(piece.skip, piece.skip + piece.size);
   }
 

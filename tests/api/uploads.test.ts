@@ -85,6 +85,9 @@ describe('resumable uploads (tus 1.0 under /v1/uploads)', () => {
     await request(t.app).delete(`/v1/uploads/${id}`).set('Tus-Resumable', '1.0.0').set('Authorization', `Bearer ${other}`).expect(404);
     await captureWithUploads(other, [id]).expect(404);
     await headUpload(t.app, capturer, id).expect(200);
+    // Uploads are never served back, not even to their owner: ciphertext goes in, documents come out.
+    const get = await request(t.app).get(`/v1/uploads/${id}`).set('Tus-Resumable', '1.0.0').set('Authorization', `Bearer ${capturer}`).expect(404);
+    expect(get.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
   it('requires the capture role', async () => {
