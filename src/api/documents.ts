@@ -175,6 +175,8 @@ function parseRange(header: string | undefined, size: number): { start: number; 
   if (!header) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  // last-pos before first-pos makes the header invalid, which RFC 9110 says to ignore.
+  if (m[1] !== '' && m[2] !== '' && Number(m[2]) < Number(m[1])) return undefined;
   let start: number;
   let end: number;
   if (m[1] === '') {

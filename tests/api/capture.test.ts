@@ -91,6 +91,8 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
     expect(part.body.toString()).toBe('PDF-');
     expect(part.headers['content-range']).toBe(`bytes 1-4/${whole.body.length}`);
     await api.get(url).set('Authorization', `Bearer ${archivist}`).set('Range', `bytes=${whole.body.length}-`).expect(416);
+    const reversed = await api.get(url).set('Authorization', `Bearer ${archivist}`).set('Range', 'bytes=4-1').responseType('blob').expect(200);
+    expect(reversed.body.length).toBe(whole.body.length);
   });
 
   it('keeps no marker in plaintext: not in the data directory and not in the logs', async () => {
