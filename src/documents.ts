@@ -146,13 +146,18 @@ export class DocumentService {
   ): Promise<{ mediaType: string; size: number; sha256: string; open(range?: ByteRange): Promise<Readable> }> {
     requireRole(principal, 'export');
     const record = await this.visibleRecord(principal, id);
-    await this.audit(principal, record, 'content_exported', which.variant === 'original' ? { variant: 'original', part: which.part } : { variant: 'rendition' });
-    if (which.variant === 'rendition') return { ...record.rendition, open: (range) => this.openBlob(id, layout.rendition(id), range) };
-    const original = record.originals.find((o) => o.part === which.part);
-    if (!original) {
-      throw new AppError('not_found', { detail: `The document has ${record.originals.length} original part(s); part ${which.part} does not exist.` });
+    const part = which.variant === 'original' ? which.part : 0;
+    const described = which.variant === 'rendition' ? record.rendition : record.originals.find((o) => o.part === part);
+    if (!described) {
+      throw new AppError('not_found', { detail: `The document has ${record.originals.length} original part(s); part ${part} does not exist.` });
     }
-    return { ...original, open: (range) => this.openBlob(id, layout.original(id, which.part), range) };
+    const key = which.variant === 'rendition' ? layout.rendition(id) : layout.original(id, part);
+    // Recorded when bytes are opened, so a HEAD or a refused range exports nothing.
+    const open = async (range?: ByteRange) => {
+      await this.audit(principal, record, 'content_exported', { ...which, ...(range ? { range: `${range.start}-${range.end ?? ''}` } : {}) });
+      return this.openBlob(id, key, range);
+    };
+    return { mediaType: described.mediaType, size: described.size, sha256: described.sha256, open };
   }
 
   /** A blob gone after its record was read was removed by a deletion meanwhile: the document is gone. */

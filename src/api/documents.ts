@@ -138,14 +138,14 @@ async function sendContent(
 ): Promise<void> {
   const id = documentId(req);
   const content = await documents.content(principalOf(req), id, which);
-  const range = parseRange(req.header('range'), content.size);
+  const range = req.method === 'HEAD' ? undefined : parseRange(req.header('range'), content.size);
   if (range === 'unsatisfiable') {
     res.setHeader('Content-Range', `bytes */${content.size}`);
     throw new AppError('range_not_satisfiable', { detail: `The object has ${content.size} bytes; request a range inside it.` });
   }
-  const body = await content.open(range);
+  const body = req.method === 'HEAD' ? undefined : await content.open(range);
   // Headers go out with the first bytes, so a read that fails at once (integrity, storage) still gets its problem answer.
-  await firstBytes(body);
+  if (body) await firstBytes(body);
   res.setHeader('Content-Type', content.mediaType);
   res.setHeader('Repr-Digest', `sha-256=:${Buffer.from(content.sha256, 'hex').toString('base64')}:`);
   res.setHeader('Accept-Ranges', 'bytes');
@@ -156,6 +156,7 @@ async function sendContent(
   } else {
     res.setHeader('Content-Length', String(content.size));
   }
+  if (!body) return void res.end();
   // Destroys the store's stream (an S3 connection) when the client goes away, and the response when a later read fails.
   pipeline(body, res, () => undefined);
 }

@@ -93,6 +93,18 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
     await api.get(url).set('Authorization', `Bearer ${archivist}`).set('Range', `bytes=${whole.body.length}-`).expect(416);
     const reversed = await api.get(url).set('Authorization', `Bearer ${archivist}`).set('Range', 'bytes=4-1').responseType('blob').expect(200);
     expect(reversed.body.length).toBe(whole.body.length);
+
+    // HEAD describes the content without exporting it: nothing read, nothing in the audit trail.
+    const head = await api.head(url).set('Authorization', `Bearer ${archivist}`).expect(200);
+    expect(head.headers['content-length']).toBe(String(whole.body.length));
+    const auditor = await t.token({ sub: 'u-audit', roles: ['audit'], units: [UNIT_A] });
+    const trail = await api.get(`/v1/documents/${created.body.id}/audit`).set('Authorization', `Bearer ${auditor}`).expect(200);
+    const exports = trail.body.entries.filter((e: { type: string }) => e.type === 'content_exported');
+    expect(exports.map((e: { details: object }) => e.details)).toEqual([
+      { variant: 'rendition' },
+      { variant: 'rendition', range: '1-5' },
+      { variant: 'rendition' },
+    ]);
   });
 
   it('keeps no marker in plaintext: not in the data directory and not in the logs', async () => {

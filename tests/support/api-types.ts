@@ -250,7 +250,13 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * Size, type and digest of the content, without downloading it
+         * @description The headers a `GET` would send (`Content-Type`, `Content-Length`, `Repr-Digest`,
+         *     `Accept-Ranges`), without a body. Nothing is read from storage and nothing is recorded
+         *     as an export in the audit trail. `Range` is ignored. Requires role `export`.
+         */
+        head: operations["headDocumentContent"];
         patch?: never;
         trace?: never;
     };
@@ -1758,6 +1764,74 @@ export interface operations {
             };
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    headDocumentContent: {
+        parameters: {
+            query?: {
+                /** @description `rendition` (the marked PDF, default) or `original` (a file as received; needs `part`). */
+                variant?: components["parameters"]["Variant"];
+                /**
+                 * @description With `variant=original`, which uploaded file (1-based, in upload order).
+                 * @example 1
+                 */
+                part?: components["parameters"]["Part"];
+            };
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What a `GET` would return, without the body. */
+            200: {
+                headers: {
+                    "Repr-Digest": components["headers"]["ReprDigest"];
+                    "Accept-Ranges": components["headers"]["AcceptRanges"];
+                    "Content-Disposition": components["headers"]["ContentDisposition"];
+                    "Content-Length": components["headers"]["ContentLength"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid query parameters (no body on HEAD). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid bearer token (no body on HEAD). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The role `export` is missing (no body on HEAD). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such document or part visible to you (no body on HEAD). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Storage unavailable; retry after `Retry-After` (no body on HEAD). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     createViewTicket: {

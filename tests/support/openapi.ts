@@ -262,7 +262,8 @@ export function exchangeOf(test: Test, res: Response): Exchange {
     status: res.status,
     headers: res.headers as Record<string, string>,
     body: res.body,
-    hasBody: length !== undefined ? Number(length) > 0 : Boolean(res.text) || Buffer.isBuffer(res.body),
+    // A HEAD answer's Content-Length describes the GET body; the answer itself never has one.
+    hasBody: sent.method === 'HEAD' ? false : length !== undefined ? Number(length) > 0 : Boolean(res.text) || Buffer.isBuffer(res.body),
   };
 }
 
