@@ -34,7 +34,7 @@ async function main(): Promise<void> {
 }
 
 function startBanner(base: string, devMode: boolean): string {
-  const lines = [`VS-Capture listening on ${base}`, `  health:  ${base}/healthz   ready: ${base}/readyz`, `  API:     ${base}/openapi.yaml`];
+  const lines = [`VS-Capture listening on ${base}`, `  health:  ${base}/healthz   ready: ${base}/readyz`, `  API:     ${base}/openapi.yaml   reference: ${base}/docs`];
   if (devMode) lines.push(`  dev mode: get a token with POST ${base}/v1/dev/token (see README, "Try it")`);
   return `${lines.join('\n')}\n`;
 }
