@@ -58,6 +58,8 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
   const devIssuer = config.devMode ? await createDevIssuer(config.dataDir) : undefined;
   const authenticator = devIssuer ?? createOidcAuthenticator(config.oidc!);
   const maxJweBytes = encryptedSizeBound(config.limits.maxFileBytes);
+  // Keys are loaded once at start; the published set never changes while the process runs.
+  const jwks = composeJwks(ingestKeys.publicJwks(), manifests.publicJwks());
   const sweep = setInterval(() => {
     sweepOrphans({ store, idempotency, uploads, graceMs: config.sweep.orphanGraceMs }).then(
       (report) => logger.info({ sweep: report }, 'sweep done'),
@@ -75,7 +77,7 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
       ...(devIssuer ? { devIssuer } : {}),
       ...viewer,
       audit: new AuditService(audit),
-      jwks: () => composeJwks(ingestKeys.publicJwks(), manifests.publicJwks()),
+      jwks: () => jwks,
       decryptor: { decrypt: (compact) => decryptPart(compact, ingestKeys, { maxBytes: maxJweBytes }) },
       uploads,
     },

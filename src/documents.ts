@@ -259,10 +259,7 @@ export class DocumentService {
   /** A repeated DELETE after one interrupted past the record removes what is left (answering 204 again). */
   private async finishInterruptedDeletion(principal: Principal, id: string): Promise<boolean> {
     if (!ID_PATTERN.test(id) || (await this.committed(id))) return false;
-    const marker = await this.deps.store.getBuffer(layout.deleted(id)).catch((err: unknown) => {
-      if (err instanceof ObjectNotFoundError) return undefined;
-      throw err;
-    });
+    const marker = await this.deps.store.getBuffer(layout.deleted(id)).catch(notFoundAs(undefined));
     if (!marker || !canSeeUnit(principal, (JSON.parse(marker.toString('utf8')) as { unit: string }).unit)) return false;
     await this.deleteBlobs(id);
     return true;
@@ -434,14 +431,8 @@ export class DocumentService {
   }
 
   /** Whether a document's record exists, i.e. its capture committed. */
-  private async committed(id: string): Promise<boolean> {
-    try {
-      await this.deps.store.head(layout.record(id));
-      return true;
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) return false;
-      throw err;
-    }
+  private committed(id: string): Promise<boolean> {
+    return this.exists(layout.record(id));
   }
 
   private async readRecord(id: string): Promise<DocumentRecord> {
