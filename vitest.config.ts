@@ -12,7 +12,7 @@ export default defineConfig({
         extends: true,
         test: { name: 'suite', include: ['tests/**/*.test.ts'], exclude: [...configDefaults.exclude, 'tests/load/**'], globalSetup: ['tests/support/global-setup.ts'] },
       },
-      // The load test measures latency bounds: it runs after every other file (so they do not skew it), on an S3 server of its own.
+      // The load test runs after every other file (so they do not compete with it), on an S3 server of its own.
       { extends: true, test: { name: 'load', include: ['tests/load/**/*.test.ts'], sequence: { groupOrder: 1 } } },
     ],
   },

@@ -31,8 +31,13 @@ export interface Composition {
   close(): Promise<void>;
 }
 
+export interface ComposeOptions {
+  /** Wraps the store the document use cases write through, e.g. with one that holds writes so a test decides their order. */
+  wrapDocumentStore?: (store: ObjectStore) => ObjectStore;
+}
+
 /** Builds every dependency of the app from the configuration: the one place that knows the concrete parts. */
-export async function compose(config: Config, logger: Logger): Promise<Composition> {
+export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composition> {
   const keyDir = devKeyDir(config);
   const { store, idempotency, uploads } = await composeStorage(config);
   const ingestKeys = await loadIngestKeys({
@@ -45,7 +50,7 @@ export async function compose(config: Config, logger: Logger): Promise<Compositi
   const audit = new AuditTrail({ store, settleMs: config.feedSettleMs });
   const manifests = await createManifestSigner(await loadManifestKey({ ...config.manifestKey, ...(keyDir ? { devDataDir: keyDir } : {}) }));
   const documents = new DocumentService({
-    store,
+    store: options.wrapDocumentStore?.(store) ?? store,
     processor: timedProcessor(pool, metrics.processingDuration),
     idempotency,
     limits: { maxPages: config.limits.maxPages, timeBudgetMs: config.limits.timeBudgetMs },

@@ -1,20 +1,30 @@
+/**
+ * The archive feed through the API, on two instances sharing one store: captures whose feed entry
+ * is written but whose record is not are held there (a store that holds chosen writes), polls pass
+ * them on either instance, and every document is still served exactly once. The order of writes
+ * and polls is decided by the test, not by the machine's speed; the settle window's own race is
+ * covered with a settable clock in tests/unit/feed.test.ts.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
+import { GatedStore } from '../support/gated-store.ts';
 
 const UNIT = 'BA-Nord';
-/** Small but realistic: far above the few milliseconds between a commit's feed entry and its record. */
-const SETTLE_MS = 250;
+const ROUNDS = 4;
+const PER_ROUND = 4;
 
-describe('GET /v1/documents while captures arrive on two instances', () => {
+describe('GET /v1/documents while captures commit on two instances', () => {
   let first: TestApp;
   let second: TestApp;
+  const gates: GatedStore[] = [];
   let agents: OpenApiAgent[];
 
   beforeAll(async () => {
-    first = await startTestApp({ FEED_SETTLE_MS: String(SETTLE_MS) });
-    second = await startTestApp({ FEED_SETTLE_MS: String(SETTLE_MS) }, { dataDir: first.dataDir });
+    const gated = { wrapDocumentStore: (store: ConstructorParameters<typeof GatedStore>[0]) => gates[gates.push(new GatedStore(store)) - 1]! };
+    first = await startTestApp({ FEED_SETTLE_MS: '0' }, gated);
+    second = await startTestApp({ FEED_SETTLE_MS: '0' }, { ...gated, dataDir: first.dataDir });
     agents = [openapiAgent(first.app), openapiAgent(second.app)];
   });
   afterAll(async () => {
@@ -22,14 +32,16 @@ describe('GET /v1/documents while captures arrive on two instances', () => {
     await first?.close();
   });
 
-  it('serves every document exactly once to a poller that runs during the captures', async () => {
+  it('serves every document exactly once when polls pass captures whose record is still being written', async () => {
     const capturer = await first.token({ sub: 'u-cap', roles: ['capture'], units: [UNIT] });
     const archive = await first.token({ sub: 'u-arch', roles: ['export'], units: [UNIT] });
     const pdf = await pdfWithText('feed');
     const served: string[] = [];
     let cursor: string | null = null;
-    const poll = async (agent: OpenApiAgent) => {
-      const page = await agent
+    let polls = 0;
+    // The archive alternates between the instances, as behind a load balancer.
+    const poll = async () => {
+      const page = await agents[polls++ % 2]!
         .get(`/v1/documents?limit=3${cursor ? `&after=${cursor}` : ''}`)
         .set('Authorization', `Bearer ${archive}`)
         .expect(200);
@@ -38,43 +50,29 @@ describe('GET /v1/documents while captures arrive on two instances', () => {
       return page.body.hasMore as boolean;
     };
 
-    let capturing = true;
-    // The archive alternates between the instances, as behind a load balancer.
-    const poller = (async () => {
-      for (let i = 0; capturing; i++) {
-        await poll(agents[i % 2]!);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
     const created: string[] = [];
-    for (let round = 0; round < 4; round++) {
-      const batch = await Promise.all(
-        Array.from({ length: 4 }, (_, i) =>
-          attachCapture(agents[i % 2]!.post('/v1/documents').set('Authorization', `Bearer ${capturer}`), { title: `Feed ${round}-${i}` }, [
-            { body: pdf, contentType: 'application/pdf' },
-          ]).expect(201),
-        ),
+    for (let round = 0; round < ROUNDS; round++) {
+      // Each capture stops after its feed entry, before its record: the moment a poll can pass it.
+      const held = Array.from({ length: PER_ROUND }, (_, i) => gates[i % 2]!.hold((key) => key.endsWith('/record')));
+      // then() sends each request now (supertest sends on the first then).
+      const captures = held.map((_, i) =>
+        attachCapture(agents[i % 2]!.post('/v1/documents').set('Authorization', `Bearer ${capturer}`), { title: `Feed ${round}-${i}` }, [
+          { body: pdf, contentType: 'application/pdf' },
+        ])
+          .expect(201)
+          .then((res) => res.body.id as string),
       );
-      created.push(...batch.map((r) => r.body.id as string));
-      // Later rounds commit while the archive already consumes earlier ones, however fast the machine is.
-      if (round === 0) await until(() => served.length > 0, 5_000);
+      await Promise.all(held.map((h) => h.reached));
+      const [before, passedFrom] = [served.length, cursor];
+      await poll();
+      // The poll moved past this round's entries but served none: their records do not exist yet.
+      expect(cursor).not.toBe(passedFrom);
+      expect(served.length).toBe(before);
+      held.forEach((h) => h.release());
+      created.push(...(await Promise.all(captures)));
+      while (await poll());
     }
-    capturing = false;
-    await poller;
-    // The poll really ran between the commits, not only after them.
-    expect(served.length).toBeGreaterThan(0);
-    await new Promise((r) => setTimeout(r, SETTLE_MS + 50));
-    while (await poll(agents[0]!));
-
     expect(served.length).toBe(new Set(served).size);
     expect([...served].sort()).toEqual([...created].sort());
   });
 });
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

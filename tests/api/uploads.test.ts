@@ -45,13 +45,16 @@ describe('resumable uploads (tus 1.0 under /v1/uploads)', () => {
     expect(created.headers['upload-expires']).toBeTruthy();
 
     const half = Math.floor(jwe.length / 2);
-    await interruptedPatch(t.app, capturer, id, 0, jwe.subarray(0, half), jwe.length);
+    const kept = await interruptedPatch(t.app, capturer, id, 0, jwe.subarray(0, half), jwe.length);
+    // Part of it was stored; the bytes still in the server's stream buffers at the drop are sent again.
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThanOrEqual(half);
     const head = await headUpload(t.app, capturer, id).expect(200);
-    expect(Number(head.headers['upload-offset'])).toBe(half);
+    expect(Number(head.headers['upload-offset'])).toBe(kept);
     expect(head.headers['upload-length']).toBe(String(jwe.length));
     expect(head.headers['cache-control']).toBe('no-store');
 
-    const done = await patchUpload(t.app, capturer, id, half, jwe.subarray(half)).expect(204);
+    const done = await patchUpload(t.app, capturer, id, kept, jwe.subarray(kept)).expect(204);
     expect(done.headers['upload-offset']).toBe(String(jwe.length));
     expect(await filesContaining(t.dataDir, marker)).toEqual([]);
 

@@ -89,15 +89,15 @@ describe('the viewer in a real Chromium (Debian package, driven by playwright-co
 
       // Navigation: button, page number input, keyboard.
       await page.click('#next');
-      await expect.poll(() => page.inputValue('#page-input')).toBe('2');
+      await pageInputShows(page, '2');
       await page.locator('.page[data-page="2"][data-state="loaded"]').waitFor();
       await page.fill('#page-input', '3');
       await page.press('#page-input', 'Enter');
       await page.locator('.page[data-page="3"][data-state="loaded"]').waitFor();
-      await expect.poll(() => page.inputValue('#page-input')).toBe('3');
+      await pageInputShows(page, '3');
       await page.locator('#pages').focus();
       await page.keyboard.press('ArrowLeft');
-      await expect.poll(() => page.inputValue('#page-input')).toBe('2');
+      await pageInputShows(page, '2');
       await page.click('#zoom-in');
       expect(await page.textContent('#zoom-level')).toBe('125\u00a0%');
 
@@ -200,3 +200,8 @@ describe('the viewer in a real Chromium (Debian package, driven by playwright-co
     });
   });
 });
+
+/** Waits (Playwright's own wait, up to its 30 s default) until the page number field shows `value`: scrolling settles when the browser gets to it. */
+function pageInputShows(page: Page, value: string): Promise<unknown> {
+  return page.waitForFunction((expected) => (document.querySelector('#page-input') as HTMLInputElement | null)?.value === expected, value);
+}

@@ -42,7 +42,6 @@ export const hostileEnv = {
   MAX_FILES: '4',
   MAX_FILE_BYTES: String(4 * 2 ** 20),
   MAX_REQUEST_BYTES: String(16 * 2 ** 20),
-  PROCESSING_TIME_BUDGET_MS: '15000',
 };
 
 export interface FilePart {

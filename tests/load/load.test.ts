@@ -1,9 +1,12 @@
 /**
  * The load test at CI size: 2 uploaders of encrypted 12 MP photos and a viewer for 10 s, with room
- * for one upload at a time so backpressure happens too. The 8-uploader, 60 s run is bench/load.ts.
+ * for one upload at a time so backpressure happens too. It decides on correctness only (answers,
+ * nothing acknowledged lost, bounded memory); latency under load is measured by bench/load.ts
+ * (the 8-uploader, 60 s run) and reported in docs/BENCHMARKS.md, since a shared machine's wall
+ * clock cannot decide whether work lands.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { boundViolations, runLoad, s3ForLoad, type LoadResult } from '../../bench/load.ts';
+import { correctnessViolations, runLoad, s3ForLoad, type LoadResult } from '../../bench/load.ts';
 
 describe('load: encrypted camera uploads and viewer pages on S3', () => {
   let s3: Awaited<ReturnType<typeof s3ForLoad>>;
@@ -22,7 +25,7 @@ describe('load: encrypted camera uploads and viewer pages on S3', () => {
     expect(result.pages.byStatus['200']).toBeGreaterThan(0);
   }, 180_000);
 
-  it('answers only 201/200 or 503 with Retry-After, stays within 1.5 GiB RSS, 100 ms event-loop delay p99 and 100 ms /healthz', () => {
-    expect(boundViolations(result)).toEqual([]);
+  it('answers only 201/200 or 503 with Retry-After, loses no acknowledged document and stays within 1.5 GiB RSS', () => {
+    expect(correctnessViolations(result)).toEqual([]);
   });
 });

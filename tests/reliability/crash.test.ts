@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { keysEnv, s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
 import { clerk, devToken, ingestKey } from '../support/service-client.ts';
-import { expectAcknowledgedIntact, expectFeedWhole, expectSweepRemovesLeftovers, sleep, startUploadStream, type UploadOutcome } from '../support/upload-stream.ts';
+import { expectAcknowledgedIntact, expectFeedWhole, expectSweepRemovesLeftovers, startUploadStream, type UploadOutcome } from '../support/upload-stream.ts';
 import { uniqueBucket } from '../support/s3.ts';
 
 describe(`service killed (SIGKILL) during uploads (${inject('s3').label})`, () => {
@@ -22,10 +22,13 @@ describe(`service killed (SIGKILL) during uploads (${inject('s3').label})`, () =
     service = await startService(env);
     token = await devToken(service.url, clerk('crash-clerk'));
     const stream = startUploadStream({ url: () => service.url, token: () => token, key: await ingestKey(service.url) }, 3);
-    await sleep(2500);
+    const accepted = (o: UploadOutcome) => o.status === 201;
+    await stream.answered(accepted, 2);
+    // Killed while every client has a request on the wire, so some are cut off mid-way.
+    await stream.allInFlight();
     await service.kill();
     service = await startService(env);
-    await sleep(2500);
+    await stream.answered(accepted, 2);
     outcomes = await stream.finish();
   });
   afterAll(async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCephRgw, type CephRgw } from '../support/ceph-rgw.ts';
 import { keysEnv, s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
 import { clerk, devToken, ingestKey } from '../support/service-client.ts';
-import { expectAcknowledgedIntact, expectFeedWhole, expectSweepRemovesLeftovers, sleep, startUploadStream, type UploadOutcome } from '../support/upload-stream.ts';
+import { expectAcknowledgedIntact, expectFeedWhole, expectSweepRemovesLeftovers, startUploadStream, type UploadOutcome } from '../support/upload-stream.ts';
 import { uniqueBucket } from '../support/s3.ts';
 
 describe('S3 gateway outage during uploads (Ceph RGW)', () => {
@@ -26,14 +26,17 @@ describe('S3 gateway outage during uploads (Ceph RGW)', () => {
     const key = await ingestKey(service.url);
 
     const stream = startUploadStream({ url: () => service.url, token: () => token, key }, 3);
-    await sleep(2500);
+    const accepted = (o: UploadOutcome) => o.status === 201;
+    const refused = (o: UploadOutcome) => o.status === 503;
+    await stream.answered(accepted, 2);
     await rgw.stopGateway();
+    // /readyz is asked before, between and after refused uploads: the outage is seen throughout.
     for (let i = 0; i < 3; i++) {
       readyDuringOutage.push((await fetch(`${service.url}/readyz`)).status);
-      await sleep(1000);
+      if (i < 2) await stream.answered(refused, 1);
     }
     await rgw.startGateway();
-    await sleep(2500);
+    await stream.answered(accepted, 2);
     outcomes = await stream.finish();
   });
   afterAll(async () => {

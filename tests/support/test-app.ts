@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { createApp, type AppDeps } from '../../src/app.ts';
-import { compose } from '../../src/compose.ts';
+import { compose, type ComposeOptions } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { DevTokenRequest } from '../../src/auth/dev-issuer.ts';
@@ -20,7 +20,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export interface TestAppOptions {
+export interface TestAppOptions extends ComposeOptions {
   /** Share another app's data directory (its store and generated keys), as a second instance would; not removed by close(). */
   dataDir?: string;
 }
@@ -36,7 +36,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
       done();
     },
   });
-  const { deps, close } = await compose(config, createLogger(config.logLevel, sink));
+  const { deps, close } = await compose(config, createLogger(config.logLevel, sink), options);
   return {
     app: createApp(deps),
     deps,

@@ -1,6 +1,6 @@
 /** tus 1.0 requests by hand, so tests control every byte and header (creation, PATCH, HEAD). */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Express } from 'express';
 import request from 'supertest';
 
@@ -43,32 +43,44 @@ export function headUpload(app: Express, token: string, id: string) {
 
 /**
  * A PATCH that announces all of `total` but sends only `sent` and then drops the connection,
- * as a phone losing its network does. Resolves once the socket is gone.
+ * as a phone losing its network does. The drop comes once the server has read every sent byte off
+ * its socket; what it had passed on to the store by then is kept, what was still in its stream
+ * buffers is not (the client resends it from HEAD's offset). Resolves with that offset: tus's HEAD
+ * waits for the interrupted PATCH to let go of the upload, so it reports the final state.
  */
-export async function interruptedPatch(app: Express, token: string, id: string, offset: number, sent: Buffer, total: number): Promise<void> {
+export async function interruptedPatch(app: Express, token: string, id: string, offset: number, sent: Buffer, total: number): Promise<number> {
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const { port } = server.address() as AddressInfo;
-    await new Promise<void>((resolve) => {
-      const req = http.request({
-        host: '127.0.0.1',
-        port,
-        method: 'PATCH',
-        path: `/v1/uploads/${id}`,
-        headers: {
-          ...TUS_HEADERS,
-          Authorization: `Bearer ${token}`,
-          'Upload-Offset': String(offset),
-          'Content-Type': 'application/offset+octet-stream',
-          'Content-Length': String(total),
-        },
-      });
+    const arrived = new Promise<Socket>((resolve) => server.once('request', (incoming: http.IncomingMessage) => resolve(incoming.socket)));
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      method: 'PATCH',
+      path: `/v1/uploads/${id}`,
+      headers: {
+        ...TUS_HEADERS,
+        Authorization: `Bearer ${token}`,
+        'Upload-Offset': String(offset),
+        'Content-Type': 'application/offset+octet-stream',
+        'Content-Length': String(total),
+      },
+    });
+    const closed = new Promise<void>((resolve) => {
       req.on('error', () => resolve());
       req.on('close', () => resolve());
-      // Give the bytes time to reach the server before the connection drops.
-      req.write(sent, () => setTimeout(() => req.destroy(), 300));
     });
+    req.flushHeaders();
+    const socket = await arrived;
+    // The headers are parsed and no body byte was sent yet: what the socket read so far is the head.
+    const head = socket.bytesRead;
+    req.write(sent);
+    while (socket.bytesRead < head + sent.length) await new Promise((resolve) => setTimeout(resolve, 5));
+    req.destroy();
+    await closed;
+    const res = await fetch(`http://127.0.0.1:${port}/v1/uploads/${id}`, { method: 'HEAD', headers: { ...TUS_HEADERS, Authorization: `Bearer ${token}` } });
+    return Number(res.headers.get('upload-offset'));
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

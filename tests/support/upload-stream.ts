@@ -26,6 +26,10 @@ export interface UploadOutcome {
 }
 
 export interface UploadStream {
+  /** Resolves once `count` more answers than now satisfy `which` (e.g. two more 201s), however long that takes. */
+  answered(which: (o: UploadOutcome) => boolean, count: number): Promise<void>;
+  /** Resolves once every worker has a request on the wire (so a fault now cuts requests off). */
+  allInFlight(): Promise<void>;
   /** Stops sending new uploads and waits for those in flight. */
   finish(): Promise<UploadOutcome[]>;
 }
@@ -33,12 +37,37 @@ export interface UploadStream {
 /** `workers` clients each send captures (a fresh photo each, with an Idempotency-Key) back to back until finished. */
 export function startUploadStream(target: { url: () => string; token: () => string; key: JWK }, workers: number): UploadStream {
   const outcomes: UploadOutcome[] = [];
+  const waiters = new Set<() => void>();
+  let inFlight = 0;
   let running = true;
+  const changed = () => waiters.forEach((check) => check());
   const worker = async () => {
-    while (running) outcomes.push(await uploadOnce(target.url(), target.token(), target.key));
+    while (running) {
+      const outcome = await uploadOnce(target.url(), target.token(), target.key, (sending) => {
+        inFlight += sending ? 1 : -1;
+        changed();
+      });
+      outcomes.push(outcome);
+      changed();
+    }
   };
+  const until = (condition: () => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (!condition()) return;
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+      check();
+    });
   const all = Promise.all(Array.from({ length: workers }, worker));
   return {
+    answered(which, count) {
+      const target = outcomes.filter(which).length + count;
+      return until(() => outcomes.filter(which).length >= target);
+    },
+    allInFlight: () => until(() => inFlight === workers),
     async finish() {
       running = false;
       await all;
@@ -47,11 +76,13 @@ export function startUploadStream(target: { url: () => string; token: () => stri
   };
 }
 
-async function uploadOnce(url: string, token: string, key: JWK): Promise<UploadOutcome> {
+async function uploadOnce(url: string, token: string, key: JWK, sending: (on: boolean) => void): Promise<UploadOutcome> {
   const photo = await jpegWithMarker(newMarker(), 320, 240);
   const originalSha256 = sha256(photo);
+  const form = await encryptedCapture(key, 'Fault test', [photo]);
+  sending(true);
   try {
-    const res = await postCapture(url, token, await encryptedCapture(key, 'Fault test', [photo]), randomUUID());
+    const res = await postCapture(url, token, form, randomUUID());
     const body = (await res.json().catch(() => ({}))) as { id?: string; status?: number };
     return {
       status: res.status,
@@ -62,6 +93,8 @@ async function uploadOnce(url: string, token: string, key: JWK): Promise<UploadO
     };
   } catch {
     return { status: undefined, originalSha256 };
+  } finally {
+    sending(false);
   }
 }
 
@@ -108,8 +141,4 @@ export async function expectSweepRemovesLeftovers(serviceEnv: Record<string, str
   const report = await sweepOrphans({ store, idempotency, uploads, graceMs, now: () => Date.now() + graceMs + 1000 });
   expect(report).toMatchObject({ documents: before.documents.length, feedEntries: before.feedEntries.length });
   expect(await leftovers(store)).toEqual({ documents: [], feedEntries: [] });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
