@@ -4,7 +4,10 @@
 set -euo pipefail
 # Tests make fixtures with heif-enc (HEIC), ImageMagick (EXIF orientation) and PyMuPDF (encrypted PDFs);
 # jwcrypto and cryptography are independent implementations that check our JWE and at-rest formats.
-packages=(radosgw ceph-mon ceph-osd chromium python3-jwcrypto python3-cryptography fonts-dejavu-core libheif-examples imagemagick python3-fitz)
+# xdomea messages are validated by xmllint (libxml2-utils) and Java's javax.xml.validation (the JDK:
+# its single-file launch needs the compiler); their ZIPs are read by unzip and pdfinfo (poppler-utils) reads the rendition's XMP.
+packages=(radosgw ceph-mon ceph-osd chromium python3-jwcrypto python3-cryptography fonts-dejavu-core libheif-examples imagemagick python3-fitz
+  libxml2-utils openjdk-17-jdk-headless unzip poppler-utils)
 if [ "${1:-test}" = bench ]; then packages+=(qpdf); fi
 
 missing=()

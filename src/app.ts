@@ -11,6 +11,7 @@ import type { ObjectStore } from './storage/object-store.ts';
 import type { PartDecryptor } from './api/capture-parts.ts';
 import type { ObjectUploadStore } from './uploads/upload-store.ts';
 import type { ViewService } from './views.ts';
+import type { XdomeaExport } from './xdomea/export.ts';
 import { viewerRouter, type ViewerAssets } from './api/viewer.ts';
 import { viewerApiRouter, viewTicketsRouter } from './api/views.ts';
 import { healthRouter } from './api/health.ts';
@@ -20,6 +21,7 @@ import { openapiRouter } from './api/openapi.ts';
 import { documentsRouter } from './api/documents.ts';
 import { auditRouter } from './api/audit.ts';
 import { uploadsRouter } from './api/uploads.ts';
+import { xdomeaRouter } from './api/xdomea.ts';
 import { bearerAuth } from './api/middleware/auth.ts';
 import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
 import { notFoundHandler, problemHandler } from './api/middleware/problem.ts';
@@ -44,6 +46,8 @@ export interface AppDeps {
   viewerAssets: ViewerAssets;
   /** Resumable uploads (tus) in the shared store. */
   uploads: ObjectUploadStore;
+  /** Handover as xdomea 3.0.0 messages. */
+  xdomea: XdomeaExport;
 }
 
 /** The express app without listen, so tests drive exactly what production serves. */
@@ -80,6 +84,7 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   app.use(auditRouter(deps.audit));
+  app.use(xdomeaRouter({ xdomea: deps.xdomea }));
   app.use(
     uploadsRouter({
       uploads: deps.uploads,

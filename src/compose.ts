@@ -24,6 +24,7 @@ import { FsStore } from './storage/fs-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import { S3Store } from './storage/s3-store.ts';
 import { ObjectUploadStore } from './uploads/upload-store.ts';
+import { XdomeaExport } from './xdomea/export.ts';
 
 export interface Composition {
   deps: AppDeps;
@@ -85,6 +86,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
       jwks: () => jwks,
       decryptor: { decrypt: (compact) => decryptPart(compact, ingestKeys, { maxBytes: maxJweBytes }) },
       uploads,
+      xdomea: new XdomeaExport({ documents, audit, parties: config.xdomea }),
     },
     async close() {
       clearInterval(sweep);

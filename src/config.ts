@@ -1,6 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseS3Endpoint } from './storage/s3-endpoint.ts';
+import { firstNonLatin } from './xdomea/latin.ts';
+
+/** Text that goes into xdomea messages: XÖV String.Latin 1.1 only. */
+const xoevText = z.string().trim().min(1).max(200).refine((s) => !firstNonLatin(s), 'must use only characters of XÖV String.Latin 1.1 (latinchars)');
 
 /** Every environment variable the service reads, with its default; README's table mirrors this. */
 const envSchema = z.object({
@@ -54,6 +58,12 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(15_000),
   SWEEP_INTERVAL_SECONDS: z.coerce.number().int().positive().default(900),
   ORPHAN_GRACE_SECONDS: z.coerce.number().int().positive().default(3600),
+  XDOMEA_SENDER_INSTITUTION: xoevText.optional(),
+  XDOMEA_SENDER_INSTITUTION_SHORT: xoevText.optional(),
+  XDOMEA_SENDER_UNIT: xoevText.optional(),
+  XDOMEA_RECIPIENT_INSTITUTION: xoevText.optional(),
+  XDOMEA_RECIPIENT_INSTITUTION_SHORT: xoevText.optional(),
+  XDOMEA_RECIPIENT_UNIT: xoevText.optional(),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -118,6 +128,14 @@ export interface Config {
   shutdownGraceMs: number;
   /** The orphan sweep: how often it runs, and how old an uncommitted write must be before it is removed. */
   sweep: { intervalMs: number; orphanGraceMs: number };
+  /** Absender and Empfänger of xdomea messages; the sender's unit defaults to the document's. */
+  xdomea: { sender: XdomeaParty; recipient: XdomeaParty };
+}
+
+export interface XdomeaParty {
+  institution?: string;
+  institutionShort?: string;
+  unit?: string;
 }
 
 /** Start-up refused: names the bad variables, never their values. */
@@ -212,7 +230,15 @@ function toConfig(env: Env): Config {
     viewCacheBytes: env.VIEW_CACHE_BYTES,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     sweep: { intervalMs: env.SWEEP_INTERVAL_SECONDS * 1000, orphanGraceMs: env.ORPHAN_GRACE_SECONDS * 1000 },
+    xdomea: {
+      sender: party(env.XDOMEA_SENDER_INSTITUTION, env.XDOMEA_SENDER_INSTITUTION_SHORT, env.XDOMEA_SENDER_UNIT),
+      recipient: party(env.XDOMEA_RECIPIENT_INSTITUTION, env.XDOMEA_RECIPIENT_INSTITUTION_SHORT, env.XDOMEA_RECIPIENT_UNIT),
+    },
   };
+}
+
+function party(institution: string | undefined, institutionShort: string | undefined, unit: string | undefined): XdomeaParty {
+  return { ...(institution ? { institution } : {}), ...(institutionShort ? { institutionShort } : {}), ...(unit ? { unit } : {}) };
 }
 
 function toOidc(env: Env, problems: string[]): OidcConfig | undefined {

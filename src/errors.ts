@@ -37,6 +37,7 @@ export const problemKinds = {
   busy: { status: 503, title: 'Service busy' },
   storage_unavailable: { status: 503, title: 'Storage unavailable' },
   integrity_error: { status: 500, title: 'Stored object failed its integrity check' },
+  xdomea_not_representable: { status: 422, title: 'Document cannot be expressed in xdomea' },
   internal: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, ProblemKind>;
 

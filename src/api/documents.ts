@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { pipeline, type Readable } from 'node:stream';
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
@@ -16,6 +15,7 @@ import {
   type UploadResolver,
 } from './capture-parts.ts';
 import { parseBody, parseQuery, parseWith } from '../validation.ts';
+import { firstBytes } from '../storage/first-bytes.ts';
 
 export interface DocumentsRouterDeps {
   documents: DocumentService;
@@ -159,16 +159,6 @@ async function sendContent(
   if (!body) return void res.end();
   // Destroys the store's stream (an S3 connection) when the client goes away, and the response when a later read fails.
   pipeline(body, res, () => undefined);
-}
-
-/** Resolves once `body` has bytes or ended; when it fails before that, releases it and rejects. */
-async function firstBytes(body: Readable): Promise<void> {
-  try {
-    await once(body, 'readable');
-  } catch (err) {
-    body.destroy();
-    throw err;
-  }
 }
 
 /** One `bytes=a-b`, `bytes=a-` or `bytes=-n` range; multiple ranges are served whole (allowed by RFC 9110). */

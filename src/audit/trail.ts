@@ -16,6 +16,7 @@ export const AUDIT_EVENT_TYPES = [
   'page_viewed',
   'content_exported',
   'manifest_exported',
+  'xdomea_exported',
   'reviewed',
   'acknowledged',
   'deleted',

@@ -120,6 +120,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/documents/{id}/xdomea": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The document as an xdomea 3.0.0 message (ZIP)
+         * @description A ZIP an E-Akte or DMS imports: the xdomea 3.0.0 message `FVDaten.SGOAblegen.0605`
+         *     (`{ProzessID}_FVDaten.SGOAblegen.0605.xml`) with the files it names, each called
+         *     `{UUID}_{Name}.{Endung}` as xdomea's `Dateiname` demands: the marked rendition
+         *     (Dateiformat `044` with version `PDF/A-2b` when the file declares PDF/A-2b, otherwise `018`),
+         *     the originals as received (further `Format`s of the same version; leave them out with
+         *     `originals=false`), the RESISCAN transfer note (JSON, as an `Anlage`) and the signed manifest
+         *     (the `SignaturSiegelDatei` of every file). The SHA-256 of every file is in the
+         *     document's `AnwendungsspezifischeErweiterung`. The ZIP is named
+         *     `{ProzessID}_FVDaten.SGOAblegen.0605.zip`; the ProzessID is a fresh UUID per export.
+         *     The message is the last entry, written after the files, so it describes the bytes that
+         *     went in. docs/xdomea.md maps every field to its source.
+         *
+         *     Text outside the XÖV character set String.Latin 1.1 (e.g. `–`, `„`, Cyrillic or Greek
+         *     letters) cannot travel in xdomea: `422 xdomea_not_representable` names the field and the
+         *     character, and nothing is exported. Role `export` and the document's unit are required
+         *     as for `/content`; the export is recorded in the audit trail (`xdomea_exported`, and
+         *     `content_exported`/`manifest_exported` for the files). A storage failure after the first
+         *     bytes cuts the response off (the ZIP is then incomplete and its central directory missing).
+         */
+        get: operations["getDocumentXdomea"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/xdomea/vorgang": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Several documents of one case as one Vorgang (ZIP)
+         * @description The batch handover: the documents named (e.g. taken from `GET /v1/documents?caseNumber=`)
+         *     become the `Dokument`s of one `Vorgang` (in the order given) in one
+         *     `FVDaten.SGOAblegen.0605` message, packed like `GET /v1/documents/{id}/xdomea`. All must
+         *     have the same case number (the Vorgang's `Kennzeichen`) and unit; the Vorgang's UUID is
+         *     derived from both, so every batch of one case names the same Vorgang. At most 100
+         *     documents. Every document is checked (role `export`, unit, text) before anything is
+         *     exported; each is recorded in its audit trail. docs/xdomea.md says why this is 0605 and
+         *     not `Abgabe.Abgabe.0401`.
+         */
+        post: operations["createXdomeaVorgang"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/documents/{id}/review": {
         parameters: {
             query?: never;
@@ -603,12 +670,16 @@ export interface components {
             limit?: number;
             /** @description With `busy`, the seconds to wait (also in the `Retry-After` header). */
             retryAfter?: number;
+            /** @description With `xdomea_not_representable`, the field whose text xdomea cannot carry. */
+            field?: string;
+            /** @description With `xdomea_not_representable`, the refused character's code point, e.g. `U+2013`. */
+            character?: string;
         };
         /**
          * @description The machine-readable problem code; the HTTP status follows from it.
          * @enum {string}
          */
-        ProblemCode: "bad_request" | "validation_failed" | "unauthenticated" | "ticket_invalid" | "ticket_expired" | "ticket_wrong_document" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "length_required" | "tus_version_required" | "payload_too_large" | "range_not_satisfiable" | "unsupported_media_type" | "media_type_mismatch" | "unprocessable" | "classification_refused" | "encrypted_pdf" | "page_limit_exceeded" | "image_too_large" | "processing_timeout" | "jwe_invalid" | "idempotency_conflict" | "idempotency_in_progress" | "retention_active" | "busy" | "storage_unavailable" | "integrity_error" | "internal";
+        ProblemCode: "bad_request" | "validation_failed" | "unauthenticated" | "ticket_invalid" | "ticket_expired" | "ticket_wrong_document" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "length_required" | "tus_version_required" | "payload_too_large" | "range_not_satisfiable" | "unsupported_media_type" | "media_type_mismatch" | "unprocessable" | "classification_refused" | "encrypted_pdf" | "page_limit_exceeded" | "image_too_large" | "processing_timeout" | "jwe_invalid" | "idempotency_conflict" | "idempotency_in_progress" | "retention_active" | "busy" | "storage_unavailable" | "integrity_error" | "xdomea_not_representable" | "internal";
         FieldError: {
             /**
              * @description The dotted path of the field, `(root)` for the whole value.
@@ -880,6 +951,15 @@ export interface components {
         };
         /** @description A JWS compact serialization, three base64url parts joined by dots. */
         CompactJws: string;
+        XdomeaVorgangRequest: {
+            /** @description The documents of the Vorgang, in order; one case number, one unit. */
+            documentIds: string[];
+            /**
+             * @description Include the originals as received.
+             * @default true
+             */
+            originals: boolean;
+        };
         ReviewRequest: {
             /** @enum {string} */
             decision: "approved" | "rejected";
@@ -916,7 +996,7 @@ export interface components {
             /** Format: date-time */
             at: string;
             /** @enum {string} */
-            type: "captured" | "view_ticket_issued" | "page_viewed" | "content_exported" | "manifest_exported" | "reviewed" | "acknowledged" | "deleted";
+            type: "captured" | "view_ticket_issued" | "page_viewed" | "content_exported" | "manifest_exported" | "xdomea_exported" | "reviewed" | "acknowledged" | "deleted";
             documentId: components["schemas"]["DocumentId"];
             unit: string;
             actor: {
@@ -990,6 +1070,32 @@ export interface components {
         };
     };
     responses: {
+        /** @description The ZIP with the message and the files it names. */
+        XdomeaZip: {
+            headers: {
+                /** @description The xdomea file name, e.g. `attachment; filename="3f0c…_FVDaten.SGOAblegen.0605.zip"`. */
+                "Content-Disposition": string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/zip": components["schemas"]["Binary"];
+            };
+        };
+        /**
+         * @description A text of the document (title, case number, names in the transfer note) holds a character
+         *     outside XÖV String.Latin 1.1; `field` names it, `character` gives its code point. Nothing was exported.
+         */
+        XdomeaNotRepresentable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @enum {unknown} */
+                    code?: "xdomea_not_representable";
+                };
+            };
+        };
         /**
          * @description The bytes are not a JWE compact serialization of the allowed profile (`jwe_invalid`; the
          *     upload is removed), or the tus headers are malformed (`bad_request`).
@@ -1538,6 +1644,54 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["DocumentNotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getDocumentXdomea: {
+        parameters: {
+            query?: {
+                /** @description Include the originals as received (`true`, the default) or only the rendition. */
+                originals?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["XdomeaZip"];
+            400: components["responses"]["InvalidQuery"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["DocumentNotFound"];
+            422: components["responses"]["XdomeaNotRepresentable"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createXdomeaVorgang: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["XdomeaVorgangRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["XdomeaZip"];
+            400: components["responses"]["InvalidBody"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["DocumentNotFound"];
+            422: components["responses"]["XdomeaNotRepresentable"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };

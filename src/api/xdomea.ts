@@ -1,0 +1,33 @@
+import { pipeline } from 'node:stream';
+import express, { Router, type Response } from 'express';
+import { z } from 'zod';
+import { MAX_BATCH, type XdomeaExport, type XdomeaPackage } from '../xdomea/export.ts';
+import { parseBody, parseQuery } from '../validation.ts';
+import { principalOf } from './middleware/auth.ts';
+import { documentId } from './documents.ts';
+
+const ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a document id (26-character ULID)');
+const originals = z.enum(['true', 'false']).transform((v) => v === 'true').default(true);
+const exportQuery = z.strictObject({ originals });
+const vorgangBody = z.strictObject({ documentIds: z.array(ulid).min(1).max(MAX_BATCH), originals: z.boolean().default(true) });
+
+/** xdomea 3.0.0 handover: GET /v1/documents/{id}/xdomea (one Dokument) and POST /v1/xdomea/vorgang (one case's documents). */
+export function xdomeaRouter(deps: { xdomea: XdomeaExport }): Router {
+  const router = Router();
+  router.get('/v1/documents/:id/xdomea', async (req, res) => {
+    const { originals } = parseQuery(exportQuery, req);
+    send(res, await deps.xdomea.document(principalOf(req), documentId(req), { originals }));
+  });
+  router.post('/v1/xdomea/vorgang', express.json({ limit: '16kb' }), async (req, res) => {
+    const { documentIds, originals } = parseBody(vorgangBody, req);
+    send(res, await deps.xdomea.vorgang(principalOf(req), documentIds, { originals }));
+  });
+  return router;
+}
+
+function send(res: Response, pack: XdomeaPackage): void {
+  res.setHeader('Content-Type', 'application/zip');
+  res.setHeader('Content-Disposition', `attachment; filename="${pack.fileName}"`);
+  // Destroys the store streams when the client goes away, and cuts the response when a later read fails.
+  pipeline(pack.stream, res, () => undefined);
+}

@@ -1,0 +1,234 @@
+/**
+ * Export use cases: documents as an xdomea 0605 ZIP (the message plus the files it names). Built on
+ * the document use cases' own role, unit and audit checks; adds the xdomea audit entry and packing.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import yazl from 'yazl';
+import { AppError } from '../errors.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { AuditLog } from '../audit/trail.ts';
+import { fileFormat } from './formats.ts';
+import { firstBytes } from '../storage/first-bytes.ts';
+import { inspector, type Inspection } from './inspect.ts';
+import {
+  buildMessage,
+  documentUuid,
+  MESSAGE_TYPE,
+  messageFileName,
+  zipFileName,
+  type MessageContent,
+  type MessageHeader,
+  type PackedDocument,
+  type PackedFile,
+  type Party,
+  type XdomeaRecord,
+} from './message.ts';
+
+type Which = { variant: 'rendition' } | { variant: 'original'; part: number };
+interface StoredFile {
+  mediaType: string;
+  size: number;
+  sha256: string;
+}
+
+/** What the export needs from the document use cases (DocumentService offers it). */
+export interface DocumentSource {
+  get(principal: Principal, id: string): Promise<XdomeaRecord & { rendition: StoredFile; originals: Array<StoredFile & { part: number }> }>;
+  content(principal: Principal, id: string, which: Which): Promise<StoredFile & { open(): Promise<Readable> }>;
+  manifest(principal: Principal, id: string): Promise<string>;
+}
+
+export interface XdomeaExportDeps {
+  documents: DocumentSource;
+  audit: AuditLog;
+  parties: { sender: Party; recipient: Party };
+  now?: () => number;
+}
+
+export interface ExportOptions {
+  /** Include the originals as further formats (default true). */
+  originals: boolean;
+}
+
+export interface XdomeaPackage {
+  fileName: string;
+  /** The ZIP; a storage failure after the first bytes ends it with an error. */
+  stream: Readable;
+}
+
+/** Most documents in one Vorgang message. */
+export const MAX_BATCH = 100;
+
+/** A document whose role, unit and text were checked, with handles to its files (nothing opened yet). */
+interface Prepared {
+  record: Awaited<ReturnType<DocumentSource['get']>>;
+  files: Array<{ packed: PackedFile; mediaType: string; open(): Promise<Readable> }>;
+  transferNote: Buffer;
+}
+
+export class XdomeaExport {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: XdomeaExportDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** One document as Schriftgutobjekt/Dokument. */
+  async document(principal: Principal, id: string, options: ExportOptions): Promise<XdomeaPackage> {
+    const prepared = [await this.prepare(principal, id, options)];
+    return this.pack(principal, prepared, (docs) => ({ kind: 'dokument', document: docs[0]! }));
+  }
+
+  /** Several documents of one case and unit as one Vorgang, in the order given. */
+  async vorgang(principal: Principal, ids: string[], options: ExportOptions): Promise<XdomeaPackage> {
+    if (new Set(ids).size !== ids.length) {
+      throw new AppError('validation_failed', { detail: 'Jedes Dokument nur einmal angeben. / Name each document once.' });
+    }
+    const prepared: Prepared[] = [];
+    for (const id of ids) prepared.push(await this.prepare(principal, id, options));
+    const first = prepared[0]!.record;
+    if (first.caseNumber === undefined) throw vorgangRefused(first.id, 'hat kein Aktenzeichen', 'has no case number');
+    for (const { record } of prepared) {
+      if (record.caseNumber !== first.caseNumber) throw vorgangRefused(record.id, 'gehört zu einem anderen Aktenzeichen', 'belongs to another case number');
+      if (record.unit !== first.unit) throw vorgangRefused(record.id, 'gehört zu einer anderen Dienststelle', 'belongs to another unit');
+    }
+    const { unit, caseNumber } = first;
+    return this.pack(principal, prepared, (documents) => ({ kind: 'vorgang', unit, caseNumber, documents }));
+  }
+
+  /** Role and unit checks of the content export (403/404 before anything is read), then the record. */
+  private async prepare(principal: Principal, id: string, options: ExportOptions): Promise<Prepared> {
+    const { documents } = this.deps;
+    const rendition = await documents.content(principal, id, { variant: 'rendition' });
+    const record = await documents.get(principal, id);
+    const uuid = documentUuid(record.id);
+    const originals = options.originals ? record.originals : [];
+    const files = [
+      {
+        packed: planned(`${uuid}_Scanprodukt`, `${record.id}.pdf`, rendition, 'Scanprodukt (gekennzeichnete Rendition) / marked rendition'),
+        mediaType: rendition.mediaType,
+        open: () => rendition.open(),
+      },
+      ...(await Promise.all(
+        originals.map(async (o) => {
+          const content = await documents.content(principal, id, { variant: 'original', part: o.part });
+          return {
+            packed: planned(`${uuid}_Original-${o.part}`, `${record.id}-original-${o.part}`, content, `Original, Teil ${o.part} / original, part ${o.part}`),
+            mediaType: content.mediaType,
+            open: () => content.open(),
+          };
+        }),
+      )),
+    ];
+    return { record, files, transferNote: Buffer.from(`${JSON.stringify(record.transferNote, null, 2)}\n`) };
+  }
+
+  /**
+   * Checks the message can be written (text refused → 422, nothing exported), records the export,
+   * then streams the files and finally the message, which describes the bytes that went in.
+   */
+  private async pack(principal: Principal, prepared: Prepared[], content: (docs: PackedDocument[]) => MessageContent): Promise<XdomeaPackage> {
+    const header: MessageHeader = {
+      processId: randomUUID(),
+      createdAt: new Date(this.now()),
+      sender: this.deps.parties.sender,
+      recipient: this.deps.parties.recipient,
+      exporter: principal.sub,
+    };
+    buildMessage(header, content(prepared.map((p) => packedDocument(p, placeholder(p, 'Transfervermerk', 'json'), placeholder(p, 'Manifest', 'jws')))));
+    for (const { record, files } of prepared) {
+      await this.deps.audit.append({
+        type: 'xdomea_exported',
+        documentId: record.id,
+        unit: record.unit,
+        actor: { sub: principal.sub, name: principal.name },
+        details: { processId: header.processId, message: MESSAGE_TYPE.name, files: files.length + 2 },
+      });
+    }
+    const manifests = await Promise.all(prepared.map((p) => this.deps.documents.manifest(principal, p.record.id)));
+    // The first file is opened before any byte is sent, so a storage fault at the start still gets its problem answer.
+    const firstStream = await prepared[0]!.files[0]!.open();
+    await firstBytes(firstStream);
+
+    const zip = new yazl.ZipFile();
+    const output = zip.outputStream as unknown as Readable;
+    const opened: Readable[] = [firstStream];
+    const fail = (err: unknown) => output.destroy(err instanceof Error ? err : new Error(String(err)));
+    zip.on('error', fail);
+    // A client that goes away releases every store stream (S3 connections) still open.
+    output.once('close', () => opened.forEach((s) => s.destroy()));
+    const mtime = header.createdAt;
+    let first: Readable | undefined = firstStream;
+
+    const packedDocs = prepared.map(async (p, i) => {
+      const inspected = p.files.map((file) => {
+        const { stream, done } = inspector();
+        zip.addReadStreamLazy(file.packed.fileName, { compress: false, mtime }, (callback) => {
+          if (output.destroyed) return;
+          const source = first ? Promise.resolve(first) : file.open();
+          first = undefined;
+          source.then((s) => {
+            opened.push(s);
+            s.once('error', fail);
+            stream.once('error', fail);
+            callback(null, s.pipe(stream));
+          }, fail);
+        });
+        return done.then((inspection) => described(file.packed, file.mediaType, inspection));
+      });
+      const transferNote = bufferFile(p.transferNote, `${documentUuid(p.record.id)}_Transfervermerk`, `${p.record.id}-transfervermerk.json`, 'application/json', 'Transfervermerk (BSI TR-03138) / transfer note');
+      zip.addBuffer(p.transferNote, transferNote.fileName, { mtime });
+      const jws = Buffer.from(manifests[i]!);
+      const manifest = bufferFile(jws, `${documentUuid(p.record.id)}_Manifest`, `${p.record.id}-manifest.jws`, 'application/jose', 'Signiertes Manifest (JWS) / signed manifest');
+      zip.addBuffer(jws, manifest.fileName, { mtime });
+      const files = await Promise.all(inspected);
+      return { record: p.record, rendition: files[0]!, originals: files.slice(1), transferNote, manifest };
+    });
+    Promise.all(packedDocs).then((docs) => {
+      zip.addBuffer(Buffer.from(buildMessage(header, content(docs))), messageFileName(header.processId), { mtime });
+      zip.end();
+    }, fail);
+    return { fileName: zipFileName(header.processId), stream: output };
+  }
+}
+
+function planned(baseName: string, originalName: string, stored: StoredFile, label: string): PackedFile {
+  const format = fileFormat(stored.mediaType, {});
+  return { fileName: `${baseName}.${format.extension}`, originalName, format, sha256: stored.sha256, size: stored.size, label };
+}
+
+/** The file as it went into the ZIP; a digest other than the record's means the store returned other bytes. */
+function described(file: PackedFile, mediaType: string, inspection: Inspection): PackedFile {
+  if (inspection.sha256 !== file.sha256) {
+    throw new AppError('integrity_error', { detail: `${file.originalName}: the stored bytes do not match the recorded SHA-256.` });
+  }
+  return { ...file, format: fileFormat(mediaType, inspection.declared), size: inspection.size };
+}
+
+function bufferFile(bytes: Buffer, baseName: string, originalName: string, mediaType: string, label: string): PackedFile {
+  const format = fileFormat(mediaType, {});
+  return {
+    fileName: `${baseName}.${format.extension}`,
+    originalName,
+    format,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    size: bytes.length,
+    label,
+  };
+}
+
+/** For the check before anything is exported: the files as planned, digests as recorded. */
+function packedDocument(p: Prepared, transferNote: PackedFile, manifest: PackedFile): PackedDocument {
+  return { record: p.record, rendition: p.files[0]!.packed, originals: p.files.slice(1).map((f) => f.packed), transferNote, manifest };
+}
+
+function placeholder(p: Prepared, name: string, extension: string): PackedFile {
+  return bufferFile(Buffer.alloc(0), `${documentUuid(p.record.id)}_${name}`, `${p.record.id}-${name.toLowerCase()}.${extension}`, extension === 'json' ? 'application/json' : 'application/jose', name);
+}
+
+function vorgangRefused(id: string, german: string, english: string): AppError {
+  return new AppError('validation_failed', {
+    detail: `Ein Vorgang fasst Dokumente eines Aktenzeichens einer Dienststelle zusammen; Dokument ${id} ${german}. / A Vorgang holds documents of one case number and unit; document ${id} ${english}.`,
+  });
+}
