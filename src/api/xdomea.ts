@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream';
 import express, { Router, type Response } from 'express';
 import { z } from 'zod';
+import { AppError } from '../errors.ts';
 import { MAX_BATCH, type XdomeaExport, type XdomeaPackage } from '../xdomea/export.ts';
 import { parseBody, parseQuery } from '../validation.ts';
 import { principalOf } from './middleware/auth.ts';
@@ -14,6 +15,13 @@ const vorgangBody = z.strictObject({ documentIds: z.array(ulid).min(1).max(MAX_B
 /** xdomea 3.0.0 handover: GET /v1/documents/{id}/xdomea (one Dokument) and POST /v1/xdomea/vorgang (one case's documents). */
 export function xdomeaRouter(deps: { xdomea: XdomeaExport }): Router {
   const router = Router();
+  // Express answers HEAD with the GET handler, which would record an export that never left.
+  router.head('/v1/documents/:id/xdomea', (_req, res) => {
+    res.setHeader('Allow', 'GET');
+    throw new AppError('method_not_allowed', {
+      detail: 'Jeder xdomea-Export wird protokolliert und erhält eine neue ProzessID; fordern Sie ihn mit GET an. / Every xdomea export is recorded and gets a new ProzessID; request it with GET.',
+    });
+  });
   router.get('/v1/documents/:id/xdomea', async (req, res) => {
     const { originals } = parseQuery(exportQuery, req);
     send(res, await deps.xdomea.document(principalOf(req), documentId(req), { originals }));

@@ -185,10 +185,12 @@ export class XdomeaExport {
       const files = await Promise.all(inspected);
       return { record: p.record, rendition: files[0]!, originals: files.slice(1), transferNote, manifest };
     });
-    Promise.all(packedDocs).then((docs) => {
-      zip.addBuffer(Buffer.from(buildMessage(header, content(docs))), messageFileName(header.processId), { mtime });
-      zip.end();
-    }, fail);
+    Promise.all(packedDocs)
+      .then((docs) => {
+        zip.addBuffer(Buffer.from(buildMessage(header, content(docs))), messageFileName(header.processId), { mtime });
+        zip.end();
+      })
+      .catch(fail);
     return { fileName: zipFileName(header.processId), stream: output };
   }
 }

@@ -14,22 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachCapture, jpegWithMarker, newMarker, pdfWithText } from '../support/capture-fixtures.ts';
 import { openapiAgent } from '../support/openapi.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
-import { schemeDir, unpack, validateBoth, type Unpacked } from '../support/xdomea.ts';
+import { binary, schemeDir, unpack, validateBoth, type Unpacked } from '../support/xdomea.ts';
 
 const UNIT = 'BA-Mitte';
 const MESSAGE = 'FVDaten.SGOAblegen.0605';
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-/** supertest keeps unknown media types as text; a ZIP is bytes (a problem answer stays JSON). */
-function binary(res: NodeJS.ReadableStream & { headers: Record<string, string | undefined> }, done: (err: Error | null, body: unknown) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => {
-    const bytes = Buffer.concat(chunks);
-    done(null, /json/.test(res.headers['content-type'] ?? '') ? JSON.parse(bytes.toString('utf8')) : bytes);
-  });
-}
 
 /** Values selected by an XPath over local names, read by xmllint (libxml2), not by our code. */
 async function xpath(xml: Buffer | string, expression: string): Promise<string[]> {

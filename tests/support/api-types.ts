@@ -156,7 +156,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * Not offered (every export is recorded)
+         * @description Every export is recorded in the audit trail and gets a new ProzessID, so a HEAD cannot describe the GET's answer. Use GET.
+         */
+        head: operations["headDocumentXdomea"];
         patch?: never;
         trace?: never;
     };
@@ -1671,6 +1675,33 @@ export interface operations {
             422: components["responses"]["XdomeaNotRepresentable"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    headDocumentXdomea: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Use GET; `Allow` says so. */
+            405: {
+                headers: {
+                    Allow: "GET";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "method_not_allowed";
+                    };
+                };
+            };
         };
     };
     createXdomeaVorgang: {

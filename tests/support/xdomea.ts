@@ -9,6 +9,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Response } from 'supertest';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const JAVA_VALIDATOR = fileURLToPath(new URL('./XsdValidate.java', import.meta.url));
@@ -108,4 +109,16 @@ export async function validateBoth(xmls: string[]): Promise<{ xmllint: Verdict[]
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** supertest keeps unknown media types as text; a ZIP is bytes (a problem answer stays JSON). */
+export function binary(res: Response, done: (err: Error | null, body: unknown) => void): void {
+  // supertest hands the parser the raw response stream (typed as its Response).
+  const stream = res as unknown as NodeJS.ReadableStream & { headers: Record<string, string | undefined> };
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  stream.on('end', () => {
+    const bytes = Buffer.concat(chunks);
+    done(null, /json/.test(stream.headers['content-type'] ?? '') ? JSON.parse(bytes.toString('utf8')) : bytes);
+  });
 }
