@@ -1,15 +1,12 @@
 import { once } from 'node:events';
-import { open } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { layout } from '../../src/storage/layout.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { flipStoredByte, startTestApp, type TestApp } from '../support/test-app.ts';
 import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
-import { HEADER_BYTES } from '../../src/crypto/at-rest.ts';
 
 const UNIT = 'BA-Nord';
 
@@ -63,14 +60,7 @@ describe('GET /v1/documents/{id}/content: streaming failures and aborted downloa
 
   it('answers a stored object that fails its integrity check at once with 500 integrity_error, not a cut connection', async () => {
     const id = await captured('flipped');
-    const file = await open(path.join(t.dataDir, 'objects', ...layout.rendition(id).split('/')) + '~', 'r+');
-    try {
-      const byte = Buffer.alloc(1);
-      await file.read(byte, 0, 1, HEADER_BYTES + 3);
-      await file.write(Buffer.from([byte[0]! ^ 0xff]), 0, 1, HEADER_BYTES + 3);
-    } finally {
-      await file.close();
-    }
+    await flipStoredByte(t, layout.rendition(id));
     const res = await api.get(`/v1/documents/${id}/content`).set('Authorization', `Bearer ${archivist}`).expect(500);
     expect(res.body).toMatchObject({ code: 'integrity_error' });
     expect(res.headers['content-disposition']).toBeUndefined();

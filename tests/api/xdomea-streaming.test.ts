@@ -4,17 +4,14 @@
  * client that goes away releases the store's streams. HEAD records nothing.
  */
 import { once } from 'node:events';
-import { open } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { HEADER_BYTES } from '../../src/crypto/at-rest.ts';
 import { layout } from '../../src/storage/layout.ts';
 import { attachCapture, jpegWithMarker, newMarker, pdfWithText } from '../support/capture-fixtures.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { flipStoredByte, startTestApp, type TestApp } from '../support/test-app.ts';
 import { unpack } from '../support/xdomea.ts';
 
 const UNIT = 'BA-West';
@@ -124,14 +121,7 @@ describe('GET /v1/documents/{id}/xdomea: streaming failures', () => {
 
   it('answers a rendition failing its integrity check with 500 integrity_error before any byte of a ZIP', async () => {
     const id = await captured();
-    const file = await open(path.join(t.dataDir, 'objects', ...layout.rendition(id).split('/')) + '~', 'r+');
-    try {
-      const byte = Buffer.alloc(1);
-      await file.read(byte, 0, 1, HEADER_BYTES + 3);
-      await file.write(Buffer.from([byte[0]! ^ 0xff]), 0, 1, HEADER_BYTES + 3);
-    } finally {
-      await file.close();
-    }
+    await flipStoredByte(t, layout.rendition(id));
     const res = await api.get(`/v1/documents/${id}/xdomea`).set('Authorization', `Bearer ${archivist}`).expect(500);
     expect(res.body).toMatchObject({ code: 'integrity_error' });
     expect(res.headers['content-disposition']).toBeUndefined();

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -8,6 +8,7 @@ import { compose, type ComposeOptions } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { DevTokenRequest } from '../../src/auth/dev-issuer.ts';
+import { HEADER_BYTES } from '../../src/crypto/at-rest.ts';
 
 export interface TestApp {
   app: Express;
@@ -52,4 +53,16 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Flips one ciphertext byte of a stored object in the app's filesystem store, so its integrity check fails. */
+export async function flipStoredByte(t: TestApp, key: string): Promise<void> {
+  const file = await open(path.join(t.dataDir, 'objects', ...key.split('/')) + '~', 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    await file.read(byte, 0, 1, HEADER_BYTES + 3);
+    await file.write(Buffer.from([byte[0]! ^ 0xff]), 0, 1, HEADER_BYTES + 3);
+  } finally {
+    await file.close();
+  }
 }
