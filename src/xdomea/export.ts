@@ -136,7 +136,8 @@ export class XdomeaExport {
       recipient: this.deps.parties.recipient,
       exporter: principal.sub,
     };
-    buildMessage(header, content(prepared.map((p) => packedDocument(p, placeholder(p, 'Transfervermerk', 'json'), placeholder(p, 'Manifest', 'jws')))));
+    // Rendered once with the recorded digests: a text xdomea cannot carry is refused before anything is exported.
+    buildMessage(header, content(prepared.map((p) => packedDocument(p, transferNoteFile(p), manifestFile(p, Buffer.alloc(0))))));
     for (const { record, files } of prepared) {
       await this.deps.audit.append({
         type: 'xdomea_exported',
@@ -151,48 +152,67 @@ export class XdomeaExport {
     const firstStream = await prepared[0]!.files[0]!.open();
     await firstBytes(firstStream);
 
-    const zip = new yazl.ZipFile();
-    const output = zip.outputStream as unknown as Readable;
-    const opened: Readable[] = [firstStream];
-    const fail = (err: unknown) => output.destroy(err instanceof Error ? err : new Error(String(err)));
-    zip.on('error', fail);
-    // A client that goes away releases every store stream (S3 connections) still open.
-    output.once('close', () => opened.forEach((s) => s.destroy()));
-    const mtime = header.createdAt;
-    let first: Readable | undefined = firstStream;
-
-    const packedDocs = prepared.map(async (p, i) => {
-      const inspected = p.files.map((file) => {
-        const { stream, done } = inspector();
-        zip.addReadStreamLazy(file.packed.fileName, { compress: false, mtime }, (callback) => {
-          if (output.destroyed) return;
-          const source = first ? Promise.resolve(first) : file.open();
-          first = undefined;
-          source.then((s) => {
-            opened.push(s);
-            s.once('error', fail);
-            stream.once('error', fail);
-            callback(null, s.pipe(stream));
-          }, fail);
-        });
-        return done.then((inspection) => described(file.packed, file.mediaType, inspection));
-      });
-      const transferNote = bufferFile(p.transferNote, `${documentUuid(p.record.id)}_Transfervermerk`, `${p.record.id}-transfervermerk.json`, 'application/json', 'Transfervermerk (BSI TR-03138) / transfer note');
-      zip.addBuffer(p.transferNote, transferNote.fileName, { mtime });
-      const jws = Buffer.from(manifests[i]!);
-      const manifest = bufferFile(jws, `${documentUuid(p.record.id)}_Manifest`, `${p.record.id}-manifest.jws`, 'application/jose', 'Signiertes Manifest (JWS) / signed manifest');
-      zip.addBuffer(jws, manifest.fileName, { mtime });
-      const files = await Promise.all(inspected);
-      return { record: p.record, rendition: files[0]!, originals: files.slice(1), transferNote, manifest };
-    });
-    Promise.all(packedDocs)
-      .then((docs) => {
-        zip.addBuffer(Buffer.from(buildMessage(header, content(docs))), messageFileName(header.processId), { mtime });
-        zip.end();
-      })
-      .catch(fail);
-    return { fileName: zipFileName(header.processId), stream: output };
+    return { fileName: zipFileName(header.processId), stream: zipStream(prepared, manifests, firstStream, header, content) };
   }
+}
+
+/**
+ * The files in order, each document's transfer note and manifest after its files, then the message:
+ * built from what the files turned out to be. Any failure ends the stream with that error.
+ */
+function zipStream(
+  prepared: Prepared[],
+  manifests: string[],
+  firstStream: Readable,
+  header: MessageHeader,
+  content: (docs: PackedDocument[]) => MessageContent,
+): Readable {
+  const zip = new yazl.ZipFile();
+  const output = zip.outputStream as unknown as Readable;
+  const opened: Readable[] = [firstStream];
+  const fail = (err: unknown) => output.destroy(err instanceof Error ? err : new Error(String(err)));
+  zip.on('error', fail);
+  // A client that goes away releases every store stream (S3 connections) still open.
+  output.once('close', () => opened.forEach((s) => s.destroy()));
+  const mtime = header.createdAt;
+  let first: Readable | undefined = firstStream;
+
+  /** yazl asks for each file's bytes when their turn comes, so one store stream is open at a time. */
+  const addFile = (file: Prepared['files'][number]): Promise<PackedFile> => {
+    const { stream, done } = inspector();
+    zip.addReadStreamLazy(file.packed.fileName, { compress: false, mtime }, (callback) => {
+      if (output.destroyed) return;
+      const source = first ? Promise.resolve(first) : file.open();
+      first = undefined;
+      source.then((s) => {
+        opened.push(s);
+        s.once('error', fail);
+        stream.once('error', fail);
+        callback(null, s.pipe(stream));
+      }, fail);
+    });
+    return done.then((inspection) => described(file.packed, file.mediaType, inspection));
+  };
+  const addBuffer = (bytes: Buffer, file: PackedFile): PackedFile => {
+    zip.addBuffer(bytes, file.fileName, { mtime });
+    return file;
+  };
+
+  const docs = prepared.map(async (p, i): Promise<PackedDocument> => {
+    const files = p.files.map(addFile);
+    const transferNote = addBuffer(p.transferNote, transferNoteFile(p));
+    const jws = Buffer.from(manifests[i]!);
+    const manifest = addBuffer(jws, manifestFile(p, jws));
+    const [rendition, ...originals] = await Promise.all(files);
+    return { record: p.record, rendition: rendition!, originals, transferNote, manifest };
+  });
+  Promise.all(docs)
+    .then((packed) => {
+      zip.addBuffer(Buffer.from(buildMessage(header, content(packed))), messageFileName(header.processId), { mtime });
+      zip.end();
+    })
+    .catch(fail);
+  return output;
 }
 
 function planned(baseName: string, originalName: string, stored: StoredFile, label: string): PackedFile {
@@ -225,8 +245,14 @@ function packedDocument(p: Prepared, transferNote: PackedFile, manifest: PackedF
   return { record: p.record, rendition: p.files[0]!.packed, originals: p.files.slice(1).map((f) => f.packed), transferNote, manifest };
 }
 
-function placeholder(p: Prepared, name: string, extension: string): PackedFile {
-  return bufferFile(Buffer.alloc(0), `${documentUuid(p.record.id)}_${name}`, `${p.record.id}-${name.toLowerCase()}.${extension}`, extension === 'json' ? 'application/json' : 'application/jose', name);
+function transferNoteFile(p: Prepared): PackedFile {
+  const { id } = p.record;
+  return bufferFile(p.transferNote, `${documentUuid(id)}_Transfervermerk`, `${id}-transfervermerk.json`, 'application/json', 'Transfervermerk (BSI TR-03138) / transfer note');
+}
+
+function manifestFile(p: Prepared, jws: Buffer): PackedFile {
+  const { id } = p.record;
+  return bufferFile(jws, `${documentUuid(id)}_Manifest`, `${id}-manifest.jws`, 'application/jose', 'Signiertes Manifest (JWS) / signed manifest');
 }
 
 function vorgangRefused(id: string, german: string, english: string): AppError {

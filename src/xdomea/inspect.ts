@@ -24,7 +24,7 @@ export function inspector(): { stream: Transform; done: Promise<Inspection> } {
   const hash = createHash('sha256');
   let size = 0;
   let tail = '';
-  let head: string | undefined;
+  let head = '';
   let part: string | undefined;
   let conformance: string | undefined;
   let settle!: (inspection: Inspection) => void;
@@ -39,15 +39,16 @@ export function inspector(): { stream: Transform; done: Promise<Inspection> } {
     transform(chunk: Buffer, _enc, callback: TransformCallback) {
       hash.update(chunk);
       size += chunk.length;
-      const window = tail + chunk.toString('latin1');
-      head ??= window.slice(0, 16);
+      const text = chunk.toString('latin1');
+      if (head.length < 16) head = (head + text).slice(0, 16);
+      const window = tail + text;
       part ??= PART.exec(window)?.[1];
       conformance ??= CONFORMANCE.exec(window)?.[1];
       tail = window.slice(-OVERLAP);
       callback(null, chunk);
     },
     flush(callback: TransformCallback) {
-      const pdfVersion = HEADER.exec(head ?? '')?.[1];
+      const pdfVersion = HEADER.exec(head)?.[1];
       settle({
         sha256: hash.digest('hex'),
         size,

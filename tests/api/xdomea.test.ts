@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { compactVerify, createLocalJWKSet } from 'jose';
+import { PDFDocument, PDFName } from 'pdf-lib';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachCapture, jpegWithMarker, newMarker, pdfWithText } from '../support/capture-fixtures.ts';
@@ -113,7 +114,7 @@ describe('xdomea 3.0.0 export', () => {
     const caseNumber = 'AZ 12-345/26 & Ä<ß>';
     const jpeg = await jpegWithMarker(newMarker());
     const { id, parts } = await capture({ title, caseNumber, device: { app: 'SecurePIM', version: '9.1', model: 'iPhone 15' } }, [
-      { body: await pdfWithText('Bescheid', 2), contentType: 'application/pdf' },
+      { body: await declaringPdfa2b(await pdfWithText('Bescheid', 2)), contentType: 'application/pdf' },
       { body: jpeg, contentType: 'image/jpeg' },
     ]);
     await agent().post(`/v1/documents/${id}/review`).set(auth('reviewer')).send({ decision: 'approved', note: 'Lesbar & vollständig' }).expect(200);
@@ -153,9 +154,11 @@ describe('xdomea 3.0.0 export', () => {
     for (const c of codes) expect(list.has(c), c).toBe(true);
     const meta = pdfMetadata(content.body as Buffer);
     const declaresPdfa2b = /pdfaid:part>\s*2\s*</.test(meta) && /pdfaid:conformance>\s*B\s*</i.test(meta);
-    expect(codes.slice(0, 3)).toEqual([declaresPdfa2b ? '044' : '018', '018', '011']);
+    // The PDF original declares PDF/A-2b in its XMP: 044 (pdf, Archival) with that version; the JPEG is 011.
+    expect(codes).toEqual([declaresPdfa2b ? '044' : '018', '044', '011']);
     const versions = await texts(xml, `${all('Dokument')}${ln('Version', 'Format', 'Version')}`);
-    if (declaresPdfa2b) expect(versions[0]).toBe('PDF/A-2b');
+    expect(versions[0]).toMatch(declaresPdfa2b ? /^PDF\/A-2b$/ : /^1\.\d$/);
+    expect(versions[1]).toBe('PDF/A-2b');
 
     // The transfer note is the record's; the manifest verifies with the published key and names the rendition's digest.
     const noteName = (await texts(xml, `${all('Anlage')}${ln('Version', 'Format', 'Primaerdokument', 'Dateiname')}`))[0]!;
@@ -272,4 +275,15 @@ for row in root.iter('Row'):
 /** The XMP metadata of a PDF as poppler reads it. */
 function pdfMetadata(pdf: Buffer): string {
   return execFileSync('pdfinfo', ['-meta', '-'], { input: pdf, encoding: 'utf8' });
+}
+
+/** The PDF with an uncompressed XMP packet declaring PDF/A-2b (only the declaration: the export reads what a file says of itself). */
+async function declaringPdfa2b(pdf: Buffer): Promise<Buffer> {
+  const doc = await PDFDocument.load(pdf);
+  const xmp = `<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"><pdfaid:part>2</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance></rdf:Description>
+</rdf:RDF></x:xmpmeta><?xpacket end="w"?>`;
+  const stream = doc.context.stream(Buffer.from(xmp, 'utf8'), { Type: 'Metadata', Subtype: 'XML' });
+  doc.catalog.set(PDFName.of('Metadata'), doc.context.register(stream));
+  return Buffer.from(await doc.save({ useObjectStreams: false }));
 }
