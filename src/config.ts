@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseS3Endpoint } from './storage/s3-endpoint.ts';
 import { firstNonLatin } from './xdomea/latin.ts';
+import type { Party as XdomeaParty } from './xdomea/message.ts';
 
 /** Text that goes into xdomea messages: XÖV String.Latin 1.1 only. */
 const xoevText = z.string().trim().min(1).max(200).refine((s) => !firstNonLatin(s), 'must use only characters of XÖV String.Latin 1.1 (latinchars)');
@@ -132,11 +133,6 @@ export interface Config {
   xdomea: { sender: XdomeaParty; recipient: XdomeaParty };
 }
 
-export interface XdomeaParty {
-  institution?: string;
-  institutionShort?: string;
-  unit?: string;
-}
 
 /** Start-up refused: names the bad variables, never their values. */
 export class ConfigError extends Error {
