@@ -18,6 +18,7 @@ import { IdempotencyKeys } from './idempotency.ts';
 import { sweepOrphans } from './maintenance/orphan-sweep.ts';
 import { createMetrics } from './metrics.ts';
 import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
+import { Admission } from './api/middleware/admission.ts';
 import { createProcessingPool } from './processing/pool.ts';
 import { EncryptedStore } from './storage/encrypted-store.ts';
 import { FsStore } from './storage/fs-store.ts';
@@ -46,7 +47,14 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     ...(keyDir ? { dataDir: keyDir } : {}),
   });
   const pool = createProcessingPool({ threads: config.processing.threads, maxQueue: config.processing.queue });
-  const metrics = createMetrics();
+  const admission = new Admission({
+    slots: config.limits.maxConcurrentUploads,
+    perCaller: config.limits.maxConcurrentUploadsPerUser,
+    bytes: config.limits.maxBufferedBytes,
+    minBytesPerSecond: config.timeouts.minBodyBytesPerSecond,
+    windowMs: config.timeouts.bodyRateWindowMs,
+  });
+  const metrics = createMetrics(admission);
   const audit = new AuditTrail({ store, settleMs: config.feedSettleMs });
   const manifests = await createManifestSigner(await loadManifestKey({ ...config.manifestKey, ...(keyDir ? { devDataDir: keyDir } : {}) }));
   const documents = new DocumentService({
@@ -61,7 +69,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   });
   const viewer = await composeViews(config, { documents, renderer: pool, recorder: auditViewRecorder(audit) });
   const devIssuer = config.devMode ? await createDevIssuer(config.dataDir) : undefined;
-  const authenticator = devIssuer ?? createOidcAuthenticator(config.oidc!);
+  const authenticator = devIssuer ?? createOidcAuthenticator(config.oidc!, { warn: (details, message) => logger.warn(details, message) });
   const maxJweBytes = encryptedSizeBound(config.limits.maxFileBytes);
   // Keys are loaded once at start; the published set never changes while the process runs.
   const jwks = composeJwks(ingestKeys.publicJwks(), manifests.publicJwks());
@@ -85,6 +93,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
       jwks: () => jwks,
       decryptor: { decrypt: (compact) => decryptPart(compact, ingestKeys, { maxBytes: maxJweBytes }) },
       uploads,
+      admission,
     },
     async close() {
       clearInterval(sweep);
