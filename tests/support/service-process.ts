@@ -15,12 +15,15 @@ import type { S3Target } from './global-setup.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const BANNER = /VS-Capture listening on (\S+)/;
+const METRICS_LINE = /metrics: (\S+)/;
 /** Lines of output kept for failure messages; older ones are dropped so a long run stays small. */
 const KEPT_LINES = 200;
 
 export interface ServiceProcess {
   /** e.g. http://127.0.0.1:41234 */
   url: string;
+  /** The metrics listener's /metrics, when METRICS_PORT was set. */
+  metricsUrl: string | undefined;
   dataDir: string;
   /** SIGTERM (graceful drain) and wait for the exit. */
   stop(): Promise<void>;
@@ -50,12 +53,14 @@ export async function startService(env: Record<string, string>): Promise<Service
   child.stderr!.on('data', keep);
   const exited = once(child, 'exit').then(() => (ownDataDir ? rm(ownDataDir, { recursive: true, force: true }) : undefined));
   const url = await listeningUrl(child, () => lines.join('\n'));
+  const metricsUrl = lines.map((line) => METRICS_LINE.exec(line)?.[1]).find(Boolean);
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
   };
   return {
     url,
+    metricsUrl,
     dataDir: env.DATA_DIR ?? ownDataDir!,
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
