@@ -16,6 +16,9 @@ import type { S3Target } from './global-setup.ts';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const BANNER = /VS-Capture listening on (\S+)/;
 const METRICS_LINE = /metrics: (\S+)/;
+/** Every test service serves /metrics behind this token (METRICS_TOKEN); send METRICS_AUTH with a scrape. */
+const METRICS_TOKEN = 'test-metrics-token-0123456789';
+export const METRICS_AUTH = { Authorization: `Bearer ${METRICS_TOKEN}` } as const;
 /** Lines of output kept for failure messages; older ones are dropped so a long run stays small. */
 const KEPT_LINES = 200;
 
@@ -41,7 +44,7 @@ export async function startService(env: Record<string, string>): Promise<Service
   const ownDataDir = env.DATA_DIR ? undefined : await mkdtemp(path.join(tmpdir(), 'vsc-service-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: REPO,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', FEED_SETTLE_MS: '0', LOG_LEVEL: 'warn', DATA_DIR: ownDataDir ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', FEED_SETTLE_MS: '0', LOG_LEVEL: 'warn', METRICS_TOKEN, DATA_DIR: ownDataDir ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
