@@ -34,6 +34,8 @@ export interface ServiceProcess {
   kill(): Promise<void>;
   /** Peak resident set size so far (Linux VmHWM), in bytes. */
   peakRss(): Promise<number>;
+  /** Resident set size now (Linux VmRSS), in bytes. */
+  rss(): Promise<number>;
 }
 
 /**
@@ -67,7 +69,8 @@ export async function startService(env: Record<string, string>): Promise<Service
     dataDir: env.DATA_DIR ?? ownDataDir!,
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
-    peakRss: () => peakRss(child.pid!),
+    peakRss: () => statusBytes(child.pid!, 'VmHWM'),
+    rss: () => statusBytes(child.pid!, 'VmRSS'),
   };
 }
 
@@ -97,10 +100,10 @@ function listeningUrl(child: ChildProcess, output: () => string): Promise<string
   });
 }
 
-async function peakRss(pid: number): Promise<number> {
+async function statusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
-  if (!kib) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
+  if (!kib) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(kib) * 1024;
 }
 
