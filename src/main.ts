@@ -17,10 +17,11 @@ async function main(): Promise<void> {
   const metricsServer = config.metrics.port === undefined ? undefined : withTimeouts(createMetricsApp(deps), config).listen(config.metrics.port, config.metrics.host);
   if (metricsServer) await once(metricsServer, 'listening');
   const { port } = server.address() as AddressInfo;
-  const base = config.publicUrl ?? `http://${config.host}:${port}`;
+  // The address this process listens on; PUBLIC_URL (a proxy in front) is named separately.
+  const base = `http://${config.host}:${port}`;
   logger.info({ port, storage: config.storage.backend, devMode: config.devMode }, 'listening');
   const metricsUrl = metricsServer ? `http://${config.metrics.host}:${(metricsServer.address() as AddressInfo).port}/metrics` : undefined;
-  process.stdout.write(startBanner(base, config.devMode, metricsUrl));
+  process.stdout.write(startBanner(base, config.publicUrl, config.devMode, metricsUrl));
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'draining');
@@ -46,8 +47,9 @@ function withTimeouts(app: Express, config: Config): http.Server {
   return http.createServer({ headersTimeout: headersMs, requestTimeout: requestMs, keepAliveTimeout: keepAliveMs, connectionsCheckingInterval: 1000 }, app);
 }
 
-function startBanner(base: string, devMode: boolean, metricsUrl: string | undefined): string {
+function startBanner(base: string, publicUrl: string | undefined, devMode: boolean, metricsUrl: string | undefined): string {
   const lines = [`VS-Capture listening on ${base}`, `  health:  ${base}/healthz   ready: ${base}/readyz`, `  API:     ${base}/openapi.yaml   reference: ${base}/docs`];
+  if (publicUrl) lines.push(`  public:  ${publicUrl}`);
   if (metricsUrl) lines.push(`  metrics: ${metricsUrl}`);
   if (devMode) lines.push(`  dev mode: get a token with POST ${base}/v1/dev/token (see README, "Try it")`);
   return `${lines.join('\n')}\n`;
