@@ -3,8 +3,9 @@
 # Usage: scripts/system-deps.sh test|bench
 set -euo pipefail
 # Tests make fixtures with heif-enc (HEIC), ImageMagick (EXIF orientation) and PyMuPDF (encrypted PDFs);
-# jwcrypto and cryptography are independent implementations that check our JWE and at-rest formats.
-packages=(radosgw ceph-mon ceph-osd chromium python3-jwcrypto python3-cryptography fonts-dejavu-core libheif-examples imagemagick python3-fitz)
+# jwcrypto and cryptography are independent implementations that check our JWE and at-rest formats;
+# docker-compose (1.29) checks docker-compose.yml (no Docker engine is needed for that), openssl makes a test certificate.
+packages=(radosgw ceph-mon ceph-osd chromium python3-jwcrypto python3-cryptography fonts-dejavu-core libheif-examples imagemagick python3-fitz docker-compose openssl)
 if [ "${1:-test}" = bench ]; then packages+=(qpdf); fi
 
 missing=()

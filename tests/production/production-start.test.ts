@@ -6,17 +6,17 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bundleViewer } from '../../viewer/build.ts';
 import { jpegWithMarker, newMarker } from '../support/capture-fixtures.ts';
 import { encryptedCapture, ingestKey, postCapture } from '../support/service-client.ts';
-import { keysEnv, s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
+import { s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
+import { keyFiles } from '../../src/cli/generate-keys.ts';
 import { startOpenIdProvider, type OpenIdProvider } from '../support/openid-provider.ts';
 import { uniqueBucket } from '../support/s3.ts';
 
@@ -25,9 +25,9 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const AUDIENCE = 'vs-capture';
 const UNIT = 'BA-Nord';
 
-/** A copy of the tracked files as they are in the working tree, installed for production only. */
+/** A copy of the working tree (tracked and new files, nothing ignored), installed for production only. */
 async function productionCopy(dir: string): Promise<void> {
-  const { stdout } = await run('git', ['ls-files', '-z'], { cwd: REPO, maxBuffer: 64 * 2 ** 20 });
+  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, maxBuffer: 64 * 2 ** 20 });
   for (const file of stdout.split('\0').filter(Boolean)) {
     if (!existsSync(path.join(REPO, file))) continue;
     await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
@@ -62,13 +62,14 @@ describe('production start from a copy installed without dev dependencies (Ceph 
       tls: { key: tls.key, cert: tls.cert, host: 'localhost' },
       personas: { erika: { roles: ['capture', 'read', 'export'], units: [UNIT], name: 'Erika Mustermann' } },
     });
-    const manifestKey = await generateKeyPair('ES384', { extractable: true });
+    // The keys as the compose file's init step makes them, with the production copy's own tools.
+    const secrets = path.join(dir, 'secrets');
+    await run(process.execPath, ['--import', 'tsx', 'src/cli/generate-keys.ts', secrets], { cwd: copy });
     env = {
       NODE_ENV: 'production',
       PUBLIC_URL: 'https://capture.example',
       ...s3Env(inject('s3'), uniqueBucket('production')),
-      ...(await keysEnv()),
-      MANIFEST_SIGNING_KEY: JSON.stringify(await exportJWK(manifestKey.privateKey)),
+      ...keyFiles(secrets),
       OIDC_ISSUER: idp.issuer,
       OIDC_AUDIENCE: AUDIENCE,
       NODE_EXTRA_CA_CERTS: tls.certFile,
@@ -87,6 +88,14 @@ describe('production start from a copy installed without dev dependencies (Ceph 
     // esbuild is there only as tsx's own dependency (tsx runs the TypeScript sources); the viewer is prebuilt.
     expect(existsSync(path.join(modules, 'tsx'))).toBe(true);
     for (const dev of ['vitest', 'supertest', 'oidc-provider', 'typescript', 'playwright-core', '@redocly/cli']) expect(existsSync(path.join(modules, dev)), dev).toBe(false);
+  });
+
+  it('generates its keys once: running the init step again changes no key file', async () => {
+    const files = Object.values(keyFiles(path.join(dir, 'secrets'))).filter((f) => f.endsWith('.json'));
+    const before = await Promise.all(files.map((f) => readFile(f, 'utf8')));
+    await run(process.execPath, ['--import', 'tsx', 'src/cli/generate-keys.ts', path.join(dir, 'secrets')], { cwd: path.join(dir, 'app') });
+    expect(await Promise.all(files.map((f) => readFile(f, 'utf8')))).toEqual(before);
+    for (const file of files) expect((await stat(file)).mode & 0o777).toBe(0o600);
   });
 
   it('is live and ready on Ceph, serves the prebuilt viewer, and offers no development token issuer', async () => {
