@@ -7,6 +7,20 @@ import http from 'node:http';
 import net from 'node:net';
 import { METRICS_AUTH, type ServiceProcess } from '../support/service-process.ts';
 
+const MIB = 2 ** 20;
+
+/** Small limits, so each attack reaches them quickly; the mechanisms are the production ones. */
+export const DOS_ENV = {
+  MAX_CONCURRENT_UPLOADS: '4',
+  MAX_CONCURRENT_UPLOADS_PER_USER: '2',
+  MIN_BODY_BYTES_PER_SECOND: '1024',
+  BODY_RATE_WINDOW_SECONDS: '1',
+  HEADERS_TIMEOUT_SECONDS: '2',
+  MAX_FILE_BYTES: String(2 * MIB),
+  MAX_REQUEST_BYTES: String(16 * MIB),
+  MAX_BUFFERED_BYTES: String(16.5 * MIB),
+  UPLOAD_CHUNK_BYTES: String(MIB),
+};
 /** What the attacker saw: a status with its problem code, or the connection closed without an answer. */
 export interface Answer {
   status: number | 'closed';

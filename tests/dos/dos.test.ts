@@ -14,22 +14,10 @@ import { jpegWithMarker, newMarker } from '../support/capture-fixtures.ts';
 import { clerk, devToken, encryptedCapture, ingestKey, postCapture } from '../support/service-client.ts';
 import { startService, type ServiceProcess } from '../support/service-process.ts';
 import { tusMetadata } from '../support/tus.ts';
-import { admittedNow, endlessHeaders, slowCapture, trickle, underAttack, untilAdmitted, type Answer, type Trickle } from './attacks.ts';
+import { admittedNow, DOS_ENV, endlessHeaders, slowCapture, trickle, underAttack, untilAdmitted, type Answer, type Trickle } from './attacks.ts';
 
 const MiB = 2 ** 20;
 const RSS_GROWTH_BOUND = 300 * 1000 * 1000;
-/** Small limits, so each attack reaches them quickly; the mechanisms are the production ones. */
-export const DOS_ENV = {
-  MAX_CONCURRENT_UPLOADS: '4',
-  MAX_CONCURRENT_UPLOADS_PER_USER: '2',
-  MIN_BODY_BYTES_PER_SECOND: '1024',
-  BODY_RATE_WINDOW_SECONDS: '1',
-  HEADERS_TIMEOUT_SECONDS: '2',
-  MAX_FILE_BYTES: String(2 * MiB),
-  MAX_REQUEST_BYTES: String(16 * MiB),
-  MAX_BUFFERED_BYTES: String(16.5 * MiB),
-  UPLOAD_CHUNK_BYTES: String(MiB),
-};
 const TUS = { 'tus-resumable': '1.0.0' };
 
 /** Every answer of an attack is a refusal the protocol allows: a 4xx, a 503, or a closed connection after one. */
