@@ -64,7 +64,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   try {
     const token = await devToken(service.url, { ...clerk('load-clerk'), roles: ['capture', 'read'] });
     // One clerk per uploader, as in the field: one user's share of the upload slots is a quarter of them.
-    const tokens = await Promise.all(Array.from({ length: options.uploaders }, (_, i) => devToken(service.url, { ...clerk(`load-clerk-${i}`), roles: ['capture'] })));
+    const tokens: string[] = [];
+    for (let i = 0; i < options.uploaders; i++) tokens.push(await devToken(service.url, { ...clerk(`load-clerk-${i}`), roles: ['capture'] }));
     const key = await ingestKey(service.url);
     const photo = await phonePhoto({ width: 4000, height: 3000 });
     const capture = () => encryptedCapture(key, 'Lastprobe', [photo]);

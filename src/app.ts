@@ -46,8 +46,10 @@ export interface AppDeps {
   viewerAssets: ViewerAssets;
   /** Resumable uploads (tus) in the shared store. */
   uploads: ObjectUploadStore;
-  /** The one admission counter of every route that accepts a body. */
+  /** The one admission counter of captures and resumable uploads. */
   admission: Admission;
+  /** The admission of small JSON bodies (reviews, acknowledgements, deletions, dev tokens). */
+  smallBodyAdmission: Admission;
 }
 
 /** The express app without listen, so tests drive exactly what production serves. */
@@ -64,7 +66,7 @@ export function createApp(deps: AppDeps): express.Express {
   // On this listener only behind its token; METRICS_PORT serves it on a listener of its own (createMetricsApp).
   if (config.metrics.token !== undefined && config.metrics.port === undefined) app.use(metricsRouter(deps.metrics.registry, config.metrics.token));
   app.use(keysRouter(deps.jwks));
-  if (deps.devIssuer) app.use(devTokenRouter(deps.devIssuer, deps.admission));
+  if (deps.devIssuer) app.use(devTokenRouter(deps.devIssuer, deps.smallBodyAdmission));
   app.use(openapiRouter());
   // Ticket-authenticated, outside /v1's bearer auth.
   app.use(viewerRouter(deps.viewerAssets));
@@ -83,6 +85,7 @@ export function createApp(deps: AppDeps): express.Express {
         maxRequestBytes: config.limits.maxRequestBytes,
       },
       admission: deps.admission,
+      smallBodyAdmission: deps.smallBodyAdmission,
     }),
   );
   app.use(auditRouter(deps.audit));

@@ -26,6 +26,10 @@ import type { ObjectStore } from './storage/object-store.ts';
 import { S3Store } from './storage/s3-store.ts';
 import { ObjectUploadStore } from './uploads/upload-store.ts';
 
+/** Small JSON bodies: four slots for every upload slot, each body at most 16 KiB (express.json's limit on those routes). */
+const SMALL_BODY_SLOTS_PER_UPLOAD = 4;
+const SMALL_BODY_BYTES = 16 * 1024;
+
 export interface Composition {
   deps: AppDeps;
   /** Releases worker threads and timers; call after the server stopped accepting. */
@@ -47,12 +51,19 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     ...(keyDir ? { dataDir: keyDir } : {}),
   });
   const pool = createProcessingPool({ threads: config.processing.threads, maxQueue: config.processing.queue });
+  const rate = { minBytesPerSecond: config.timeouts.minBodyBytesPerSecond, windowMs: config.timeouts.bodyRateWindowMs };
   const admission = new Admission({
     slots: config.limits.maxConcurrentUploads,
     perCaller: config.limits.maxConcurrentUploadsPerUser,
     bytes: config.limits.maxBufferedBytes,
-    minBytesPerSecond: config.timeouts.minBodyBytesPerSecond,
-    windowMs: config.timeouts.bodyRateWindowMs,
+    ...rate,
+  });
+  // Small JSON bodies (reviews, acknowledgements, deletions, dev tokens) are bounded too, but never wait behind uploads.
+  const smallBodyAdmission = new Admission({
+    slots: SMALL_BODY_SLOTS_PER_UPLOAD * config.limits.maxConcurrentUploads,
+    perCaller: SMALL_BODY_SLOTS_PER_UPLOAD * config.limits.maxConcurrentUploadsPerUser,
+    bytes: SMALL_BODY_SLOTS_PER_UPLOAD * config.limits.maxConcurrentUploads * SMALL_BODY_BYTES,
+    ...rate,
   });
   const metrics = createMetrics(admission);
   const audit = new AuditTrail({ store, settleMs: config.feedSettleMs });
@@ -94,6 +105,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
       decryptor: { decrypt: (compact) => decryptPart(compact, ingestKeys, { maxBytes: maxJweBytes }) },
       uploads,
       admission,
+      smallBodyAdmission,
     },
     async close() {
       clearInterval(sweep);

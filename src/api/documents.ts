@@ -24,8 +24,10 @@ export interface DocumentsRouterDeps {
   uploads: UploadResolver;
   requireEncryption: boolean;
   uploadLimits: UploadLimits;
-  /** The admission shared by every route that accepts a body. */
+  /** The admission of captures, shared with resumable uploads. */
   admission: Admission;
+  /** The admission of small JSON bodies. */
+  smallBodyAdmission: Admission;
 }
 
 const idParam = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a document id (26-character ULID)');
@@ -52,7 +54,7 @@ const contentQuery = z.strictObject({
 
 export function documentsRouter(deps: DocumentsRouterDeps): Router {
   const router = Router();
-  const smallJson: RequestHandler[] = [deps.admission.admit(), jsonBody];
+  const smallJson: RequestHandler[] = [deps.smallBodyAdmission.admit(), jsonBody];
 
   router.post(
     '/v1/documents',

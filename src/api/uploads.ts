@@ -22,7 +22,7 @@ export interface UploadsRouterDeps {
   maxBytes: number;
   /** Size of the chunk objects: what one PATCH holds in memory at most. */
   chunkBytes: number;
-  /** The admission shared by every route that accepts a body. */
+  /** The admission of resumable uploads, shared with captures. */
   admission: Admission;
 }
 

@@ -3,7 +3,7 @@ import { createApp } from '../../src/app.ts';
 import { StorageUnavailableError, type ObjectStore } from '../../src/storage/object-store.ts';
 import { openapiAgent } from '../support/openapi.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
-import { startService } from '../support/service-process.ts';
+import { METRICS_AUTH, startService } from '../support/service-process.ts';
 
 const TOKEN = 'metrics-scrape-token-0123456789';
 
@@ -60,8 +60,10 @@ describe('health, readiness and metrics', () => {
   it('serves /metrics on a listener of its own with METRICS_PORT, and not on the API listener', async () => {
     const service = await startService({ METRICS_PORT: '0' });
     try {
-      expect((await fetch(`${service.url}/metrics`)).status).toBe(404);
-      const res = await fetch(service.metricsUrl!);
+      expect((await fetch(`${service.url}/metrics`, { headers: METRICS_AUTH })).status).toBe(404);
+      // The token, when set (as for every test service), holds on that listener too.
+      expect((await fetch(service.metricsUrl!)).status).toBe(401);
+      const res = await fetch(service.metricsUrl!, { headers: METRICS_AUTH });
       expect(res.status).toBe(200);
       expect(await res.text()).toMatch(/vsc_admission_bytes/);
     } finally {

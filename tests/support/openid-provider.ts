@@ -87,6 +87,8 @@ function configuration(audience: string, personas: Record<string, Persona>, keys
   return {
     clients: Object.keys(personas).map((id) => ({ client_id: id, client_secret: SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], id_token_signed_response_alg: 'ES256' })),
     jwks: { keys },
+    // Each persona's token lifetime (the default function would only log a notice).
+    ttl: { ClientCredentials: (_ctx: unknown, _token: unknown, client: { clientId: string }) => personas[client.clientId]!.ttlSeconds ?? 600 },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -96,7 +98,7 @@ function configuration(audience: string, personas: Record<string, Persona>, keys
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: unknown, _resource: string, client: { clientId: string }) => {
           const persona = personas[client.clientId]!;
-          return { scope: 'capture', audience: persona.audience ?? audience, accessTokenFormat: 'jwt', accessTokenTTL: persona.ttlSeconds ?? 600, jwt: { sign: { alg: 'ES256' } } };
+          return { scope: 'capture', audience: persona.audience ?? audience, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
         },
       },
     },
