@@ -20,7 +20,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/src ./src
 COPY --from=build /app/viewer ./viewer
 COPY --from=build /app/openapi.yaml ./openapi.yaml
-RUN mkdir -p /data && chown node:node /data
+# /secrets: where the keys-init step of docker-compose.yml writes the keys (a named volume takes this ownership).
+RUN mkdir -p /data /secrets && chown node:node /data /secrets
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --retries=3 \

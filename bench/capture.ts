@@ -49,6 +49,9 @@ interface Timings extends ClientTimings {
   useCaseMs: number[];
 }
 
+/** The bench reads the processing histogram from /metrics, which is served only behind a token. */
+const METRICS_TOKEN = 'bench-metrics-token-0123456789';
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
@@ -56,7 +59,7 @@ function percentile(values: number[], p: number): number {
 
 /** The processing histogram's running sum, in ms. */
 async function processingSumMs(base: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await (await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } })).text();
   const match = /^vsc_processing_duration_seconds_sum (\S+)$/m.exec(text);
   if (!match) throw new Error('bench/capture.ts: /metrics has no vsc_processing_duration_seconds_sum');
   return Number(match[1]) * 1000;
@@ -132,7 +135,7 @@ async function runService(app: TestApp, photo: Buffer, enhance: Enhance): Promis
 
 /** The service in this process, the client in a child process, so its encryption and garbage never run on the service's event loop. */
 export async function measure(backend: Backend, photo: Buffer, enhance: Enhance = 'none'): Promise<Timings> {
-  const app = await startTestApp({ LOG_LEVEL: 'warn', ...backend.env });
+  const app = await startTestApp({ LOG_LEVEL: 'warn', METRICS_TOKEN, ...backend.env });
   try {
     const decryptMs: number[] = [];
     const useCaseMs: number[] = [];

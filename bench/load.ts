@@ -17,7 +17,7 @@ import { cameraJpeg } from '../tests/fixtures/images.ts';
 import { startCephRgw } from '../tests/support/ceph-rgw.ts';
 import type { S3Target } from '../tests/support/global-setup.ts';
 import { clerk, devToken, encryptedCapture, ingestKey, postCapture } from '../tests/support/service-client.ts';
-import { keysEnv, s3Env, startService, type ServiceProcess } from '../tests/support/service-process.ts';
+import { keysEnv, METRICS_AUTH, s3Env, startService, type ServiceProcess } from '../tests/support/service-process.ts';
 import { uniqueBucket } from '../tests/support/s3.ts';
 import sharp from 'sharp';
 import type { BenchSection } from './report.ts';
@@ -63,6 +63,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const service = await startService({ ...s3Env(options.s3, uniqueBucket('load')), ...(await keysEnv()), LOG_LEVEL: 'info', ...options.env });
   try {
     const token = await devToken(service.url, { ...clerk('load-clerk'), roles: ['capture', 'read'] });
+    // One clerk per uploader, as in the field: one user's share of the upload slots is a quarter of them.
+    const tokens: string[] = [];
+    for (let i = 0; i < options.uploaders; i++) tokens.push(await devToken(service.url, { ...clerk(`load-clerk-${i}`), roles: ['capture'] }));
     const key = await ingestKey(service.url);
     const photo = await phonePhoto({ width: 4000, height: 3000 });
     const capture = () => encryptedCapture(key, 'Lastprobe', [photo]);
@@ -75,7 +78,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const deadline = Date.now() + options.durationMs;
     const started = performance.now();
     const [uploads, pages, healthz] = await Promise.all([
-      Promise.all(bodies.map((body) => uploader(service.url, token, body, deadline))).then((all) => all.flat()),
+      Promise.all(bodies.map((body, i) => uploader(service.url, tokens[i]!, body, deadline))).then((all) => all.flat()),
       many(options.viewers, () => viewer(service.url, ticket, deadline)),
       sampleHealthz(service.url, deadline),
     ]);
@@ -209,7 +212,7 @@ async function unreadable(url: string, token: string, samples: Sample[]): Promis
 
 /** The service's event-loop delay since the last scrape (prom-client's monitorEventLoopDelay histogram, reset per scrape). */
 async function scrapeEventLoop(url: string): Promise<{ p99: number; max: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (await fetch(`${url}/metrics`, { headers: METRICS_AUTH })).text();
   const seconds = (name: string) => {
     const match = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
     if (!match) throw new Error(`/metrics has no ${name}`);

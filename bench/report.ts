@@ -48,3 +48,46 @@ export async function timeMedian(fn: () => Promise<unknown>, runs: number, warmu
   }
   return median(times);
 }
+
+function ms(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+export function cell(value: string | number): string {
+  return String(value).replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+/** Two decimals, a third where there is one (0.253 must not read as a met 0.25). */
+function ratioText(ratio: number): string {
+  const rounded = ratio.toFixed(3);
+  return rounded.endsWith('0') ? ratio.toFixed(2) : rounded;
+}
+
+export function comparisonRow(c: BenchComparison): string {
+  return `| ${cell(c.name)} | ${ratioText(c.ratio)} | ${cell(c.target)} | ${c.met ? 'met' : '**missed**'} |`;
+}
+
+/** One section as docs/BENCHMARKS.md shows it. */
+export function sectionMarkdown(section: BenchSection, seconds: number): string {
+  const extras = [...new Set(section.rows.flatMap((r) => Object.keys(r.extra ?? {})))];
+  const lines = [
+    `## ${section.title}`,
+    '',
+    `Rerun alone: \`${section.command}\` (this section took ${seconds.toFixed(0)} s).`,
+    '',
+    `| Measurement | Median ms | Runs |${extras.map((e) => ` ${e} |`).join('')}`,
+    `|---|---:|---:|${extras.map(() => '---:|').join('')}`,
+    ...section.rows.map((r) => `| ${cell(r.name)} | ${ms(r.medianMs)} | ${r.runs} |${extras.map((e) => ` ${cell(r.extra?.[e] ?? '')} |`).join('')}`),
+    '',
+  ];
+  if (section.comparisons.length > 0) {
+    lines.push('| Comparison | Ratio | Target | Result |', '|---|---:|---|---|', ...section.comparisons.map(comparisonRow), '');
+  }
+  const missed = section.comparisons.filter((c) => !c.met);
+  if (missed.length > 0) {
+    lines.push('Missed targets, why, and what would close the gap:', '', ...missed.map((c) => `- **${c.name}** (${ratioText(c.ratio)}, target ${c.target}): ${c.note ?? 'no explanation given by the section'}`), '');
+  }
+  if (section.notes?.length) lines.push('Notes:', '', ...section.notes.map((n) => `- ${n}`), '');
+  return lines.join('\n');
+}
+

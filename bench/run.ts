@@ -10,7 +10,7 @@ import { cpus, loadavg, totalmem, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { startCephRgw } from '../tests/support/ceph-rgw.ts';
-import type { BenchComparison, BenchSection } from './report.ts';
+import { cell, comparisonRow, sectionMarkdown, type BenchSection } from './report.ts';
 
 interface Section {
   file: string;
@@ -23,6 +23,7 @@ const sections: Section[] = [
   { file: 'processing.ts', load: () => import('./processing.ts') },
   { file: 'capture.ts', load: () => import('./capture.ts') },
   { file: 'viewer.ts', load: () => import('./viewer.ts') },
+  { file: 'dos.ts', load: () => import('./dos.ts') },
 ];
 
 /** The load test is another engineer's; it joins the report when its file is there. */
@@ -71,49 +72,11 @@ function loadText(): string {
     .join(' / ');
 }
 
-function ms(value: number): string {
-  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
-}
-
-function cell(value: string | number): string {
-  return String(value).replaceAll('|', '\\|').replaceAll('\n', ' ');
-}
-
-/** Two decimals, a third where there is one (0.253 must not read as a met 0.25). */
-function ratioText(ratio: number): string {
-  const rounded = ratio.toFixed(3);
-  return rounded.endsWith('0') ? ratio.toFixed(2) : rounded;
-}
-
-function comparisonRow(c: BenchComparison): string {
-  return `| ${cell(c.name)} | ${ratioText(c.ratio)} | ${cell(c.target)} | ${c.met ? 'met' : '**missed**'} |`;
-}
-
 function sectionText(outcome: Outcome): string {
   if ('error' in outcome) {
     return `## ${outcome.file}: failed\n\nThe section threw after ${outcome.seconds.toFixed(0)} s:\n\n\`\`\`\n${outcome.error}\n\`\`\`\n`;
   }
-  const { section, seconds } = outcome;
-  const extras = [...new Set(section.rows.flatMap((r) => Object.keys(r.extra ?? {})))];
-  const lines = [
-    `## ${section.title}`,
-    '',
-    `Rerun alone: \`${section.command}\` (this section took ${seconds.toFixed(0)} s).`,
-    '',
-    `| Measurement | Median ms | Runs |${extras.map((e) => ` ${e} |`).join('')}`,
-    `|---|---:|---:|${extras.map(() => '---:|').join('')}`,
-    ...section.rows.map((r) => `| ${cell(r.name)} | ${ms(r.medianMs)} | ${r.runs} |${extras.map((e) => ` ${cell(r.extra?.[e] ?? '')} |`).join('')}`),
-    '',
-  ];
-  if (section.comparisons.length > 0) {
-    lines.push('| Comparison | Ratio | Target | Result |', '|---|---:|---|---|', ...section.comparisons.map(comparisonRow), '');
-  }
-  const missed = section.comparisons.filter((c) => !c.met);
-  if (missed.length > 0) {
-    lines.push('Missed targets, why, and what would close the gap:', '', ...missed.map((c) => `- **${c.name}** (${ratioText(c.ratio)}, target ${c.target}): ${c.note ?? 'no explanation given by the section'}`), '');
-  }
-  if (section.notes?.length) lines.push('Notes:', '', ...section.notes.map((n) => `- ${n}`), '');
-  return lines.join('\n');
+  return sectionMarkdown(outcome.section, outcome.seconds);
 }
 
 function summary(outcomes: Outcome[]): string {

@@ -12,9 +12,11 @@ import type { PartDecryptor } from './api/capture-parts.ts';
 import type { ObjectUploadStore } from './uploads/upload-store.ts';
 import type { ViewService } from './views.ts';
 import type { XdomeaExport } from './xdomea/export.ts';
+import type { Admission } from './api/middleware/admission.ts';
 import { viewerRouter, type ViewerAssets } from './api/viewer.ts';
 import { viewerApiRouter, viewTicketsRouter } from './api/views.ts';
 import { healthRouter } from './api/health.ts';
+import { metricsRouter } from './api/metrics.ts';
 import { keysRouter } from './api/keys.ts';
 import { devTokenRouter } from './api/dev-token.ts';
 import { openapiRouter } from './api/openapi.ts';
@@ -48,6 +50,10 @@ export interface AppDeps {
   uploads: ObjectUploadStore;
   /** Handover as xdomea 3.0.0 messages. */
   xdomea: XdomeaExport;
+  /** The one admission counter of captures and resumable uploads. */
+  admission: Admission;
+  /** The admission of small JSON bodies (reviews, acknowledgements, deletions, dev tokens). */
+  smallBodyAdmission: Admission;
 }
 
 /** The express app without listen, so tests drive exactly what production serves. */
@@ -58,11 +64,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestLog(deps.logger));
-  app.use(securityHeaders());
+  app.use(securityHeaders({ hsts: config.publicUrl?.startsWith('https:') ?? false }));
   app.use(timing(deps.metrics));
-  app.use(healthRouter({ store: deps.store, metrics: deps.metrics.registry }));
+  app.use(healthRouter({ store: deps.store }));
+  // On this listener only behind its token; METRICS_PORT serves it on a listener of its own (createMetricsApp).
+  if (config.metrics.token !== undefined && config.metrics.port === undefined) app.use(metricsRouter(deps.metrics.registry, config.metrics.token));
   app.use(keysRouter(deps.jwks));
-  if (deps.devIssuer) app.use(devTokenRouter(deps.devIssuer));
+  if (deps.devIssuer) app.use(devTokenRouter(deps.devIssuer, deps.smallBodyAdmission));
   app.use(openapiRouter());
   // Ticket-authenticated, outside /v1's bearer auth.
   app.use(viewerRouter(deps.viewerAssets));
@@ -80,7 +88,8 @@ export function createApp(deps: AppDeps): express.Express {
         maxFiles: config.limits.maxFiles,
         maxRequestBytes: config.limits.maxRequestBytes,
       },
-      maxConcurrentUploads: config.limits.maxConcurrentUploads,
+      admission: deps.admission,
+      smallBodyAdmission: deps.smallBodyAdmission,
     }),
   );
   app.use(auditRouter(deps.audit));
@@ -89,9 +98,20 @@ export function createApp(deps: AppDeps): express.Express {
     uploadsRouter({
       uploads: deps.uploads,
       maxBytes: config.uploads.maxBytes ?? encryptedSizeBound(config.limits.maxFileBytes),
-      maxConcurrentUploads: config.limits.maxConcurrentUploads,
+      chunkBytes: config.uploads.chunkBytes,
+      admission: deps.admission,
     }),
   );
+  app.use(notFoundHandler);
+  app.use(problemHandler(deps.logger));
+  return app;
+}
+
+/** The metrics listener (METRICS_PORT): only /metrics, with the token when one is configured. */
+export function createMetricsApp(deps: Pick<AppDeps, 'config' | 'metrics' | 'logger'>): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(metricsRouter(deps.metrics.registry, deps.config.metrics.token));
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));
   return app;

@@ -18,6 +18,7 @@ import { IdempotencyKeys } from './idempotency.ts';
 import { sweepOrphans } from './maintenance/orphan-sweep.ts';
 import { createMetrics } from './metrics.ts';
 import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
+import { Admission } from './api/middleware/admission.ts';
 import { createProcessingPool } from './processing/pool.ts';
 import { EncryptedStore } from './storage/encrypted-store.ts';
 import { FsStore } from './storage/fs-store.ts';
@@ -25,6 +26,10 @@ import type { ObjectStore } from './storage/object-store.ts';
 import { S3Store } from './storage/s3-store.ts';
 import { ObjectUploadStore } from './uploads/upload-store.ts';
 import { XdomeaExport } from './xdomea/export.ts';
+
+/** Small JSON bodies: four slots for every upload slot, each body at most 16 KiB (express.json's limit on those routes). */
+const SMALL_BODY_SLOTS_PER_UPLOAD = 4;
+const SMALL_BODY_BYTES = 16 * 1024;
 
 export interface Composition {
   deps: AppDeps;
@@ -47,7 +52,21 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     ...(keyDir ? { dataDir: keyDir } : {}),
   });
   const pool = createProcessingPool({ threads: config.processing.threads, maxQueue: config.processing.queue });
-  const metrics = createMetrics();
+  const rate = { minBytesPerSecond: config.timeouts.minBodyBytesPerSecond, windowMs: config.timeouts.bodyRateWindowMs };
+  const admission = new Admission({
+    slots: config.limits.maxConcurrentUploads,
+    perCaller: config.limits.maxConcurrentUploadsPerUser,
+    bytes: config.limits.maxBufferedBytes,
+    ...rate,
+  });
+  // Small JSON bodies (reviews, acknowledgements, deletions, dev tokens) are bounded too, but never wait behind uploads.
+  const smallBodyAdmission = new Admission({
+    slots: SMALL_BODY_SLOTS_PER_UPLOAD * config.limits.maxConcurrentUploads,
+    perCaller: SMALL_BODY_SLOTS_PER_UPLOAD * config.limits.maxConcurrentUploadsPerUser,
+    bytes: SMALL_BODY_SLOTS_PER_UPLOAD * config.limits.maxConcurrentUploads * SMALL_BODY_BYTES,
+    ...rate,
+  });
+  const metrics = createMetrics(admission);
   const audit = new AuditTrail({ store, settleMs: config.feedSettleMs });
   const manifests = await createManifestSigner(await loadManifestKey({ ...config.manifestKey, ...(keyDir ? { devDataDir: keyDir } : {}) }));
   const documents = new DocumentService({
@@ -62,7 +81,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   });
   const viewer = await composeViews(config, { documents, renderer: pool, recorder: auditViewRecorder(audit) });
   const devIssuer = config.devMode ? await createDevIssuer(config.dataDir) : undefined;
-  const authenticator = devIssuer ?? createOidcAuthenticator(config.oidc!);
+  const authenticator = devIssuer ?? createOidcAuthenticator(config.oidc!, { warn: (details, message) => logger.warn(details, message) });
   const maxJweBytes = encryptedSizeBound(config.limits.maxFileBytes);
   // Keys are loaded once at start; the published set never changes while the process runs.
   const jwks = composeJwks(ingestKeys.publicJwks(), manifests.publicJwks());
@@ -87,6 +106,8 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
       decryptor: { decrypt: (compact) => decryptPart(compact, ingestKeys, { maxBytes: maxJweBytes }) },
       uploads,
       xdomea: new XdomeaExport({ documents, audit, parties: config.xdomea }),
+      admission,
+      smallBodyAdmission,
     },
     async close() {
       clearInterval(sweep);

@@ -29,17 +29,31 @@ const envSchema = z.object({
   INGEST_KEYS_DIR: z.string().min(1).optional(),
   REQUIRE_ENCRYPTION: z.stringbool().optional(),
 
+  METRICS_TOKEN: z.string().min(16).optional(),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).optional(),
+
   OIDC_ISSUER: z.url().optional(),
   OIDC_AUDIENCE: z.string().min(1).optional(),
   OIDC_JWKS_URL: z.url().optional(),
   OIDC_ROLES_CLAIM: z.string().min(1).default('realm_access.roles'),
   OIDC_UNITS_CLAIM: z.string().min(1).default('units'),
   OIDC_NAME_CLAIM: z.string().min(1).default('name'),
+  OIDC_TIMEOUT_SECONDS: z.coerce.number().positive().default(5),
+  OIDC_JWKS_COOLDOWN_SECONDS: z.coerce.number().min(0).default(30),
+  OIDC_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
 
   MAX_FILE_BYTES: z.coerce.number().int().positive().default(100 * 1024 * 1024),
   MAX_FILES: z.coerce.number().int().positive().max(1000).default(100),
   MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(256 * 1024 * 1024),
   MAX_CONCURRENT_UPLOADS: z.coerce.number().int().positive().default(8),
+  MAX_CONCURRENT_UPLOADS_PER_USER: z.coerce.number().int().positive().optional(),
+  MAX_BUFFERED_BYTES: z.coerce.number().int().positive().optional(),
+  MIN_BODY_BYTES_PER_SECOND: z.coerce.number().int().positive().default(4096),
+  BODY_RATE_WINDOW_SECONDS: z.coerce.number().positive().default(10),
+  HEADERS_TIMEOUT_SECONDS: z.coerce.number().positive().default(20),
+  REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().default(3600),
+  KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().positive().default(5),
   FEED_SETTLE_MS: z.coerce.number().int().min(0).default(5000),
   MAX_PAGES: z.coerce.number().int().positive().default(1000),
   PROCESSING_TIME_BUDGET_MS: z.coerce.number().int().positive().default(120_000),
@@ -87,6 +101,14 @@ export interface OidcConfig {
   rolesClaim: string;
   unitsClaim: string;
   nameClaim: string;
+  /** Production: the discovered issuer must equal `issuer` and its jwks_uri must be https. */
+  strict: boolean;
+  /** Each request to the provider is abandoned after this long. */
+  timeoutMs: number;
+  /** An unknown key id refetches the key set at most this often. */
+  jwksCooldownMs: number;
+  /** Allowed clock difference for exp/nbf/iat. */
+  clockToleranceSeconds: number;
 }
 
 export interface Config {
@@ -109,10 +131,16 @@ export interface Config {
     maxFiles: number;
     maxRequestBytes: number;
     maxConcurrentUploads: number;
+    /** One caller's share of those slots. */
+    maxConcurrentUploadsPerUser: number;
+    /** Bytes all admitted requests may hold at once (bodies and referenced uploads). */
+    maxBufferedBytes: number;
     maxPages: number;
     timeBudgetMs: number;
   };
   processing: { threads: number | undefined; queue: number };
+  /** Slow clients: headers must arrive within `headersMs`, the whole request within `requestMs`, a body at least at `minBodyBytesPerSecond` over each `bodyRateWindowMs`. */
+  timeouts: { headersMs: number; requestMs: number; keepAliveMs: number; minBodyBytesPerSecond: number; bodyRateWindowMs: number };
   idempotencyTtlMs: number;
   /** Resumable uploads (tus): lifetime from creation, size bound (unset: the JWE bound of MAX_FILE_BYTES), stored chunk size. */
   uploads: { ttlMs: number; maxBytes: number | undefined; chunkBytes: number };
@@ -127,6 +155,8 @@ export interface Config {
   /** Bound of the in-memory cache of rendered viewer pages; 0 turns it off. */
   viewCacheBytes: number;
   shutdownGraceMs: number;
+  /** Where /metrics is served: behind `token` on the main listener, or on a listener of its own (`port`); neither: not at all. */
+  metrics: { token: string | undefined; port: number | undefined; host: string };
   /** The orphan sweep: how often it runs, and how old an uncommitted write must be before it is removed. */
   sweep: { intervalMs: number; orphanGraceMs: number };
   /** Absender and Empfänger of xdomea messages; the sender's unit defaults to the document's. */
@@ -192,6 +222,8 @@ function toConfig(env: Env): Config {
   if (production && !env.MANIFEST_SIGNING_KEY && !env.MANIFEST_SIGNING_KEY_FILE) {
     problems.push('MANIFEST_SIGNING_KEY or MANIFEST_SIGNING_KEY_FILE: required in production (archives verify manifests with its public key)');
   }
+  // Node refuses a server whose header timeout exceeds its request timeout.
+  if (env.HEADERS_TIMEOUT_SECONDS > env.REQUEST_TIMEOUT_SECONDS) problems.push('HEADERS_TIMEOUT_SECONDS: must not exceed REQUEST_TIMEOUT_SECONDS');
   if (problems.length) throw new ConfigError(problems);
   return {
     env: env.NODE_ENV,
@@ -212,10 +244,20 @@ function toConfig(env: Env): Config {
       maxFiles: env.MAX_FILES,
       maxRequestBytes: env.MAX_REQUEST_BYTES,
       maxConcurrentUploads: env.MAX_CONCURRENT_UPLOADS,
+      // A quarter of the slots by default: two users alone still get everything, one user never does.
+      maxConcurrentUploadsPerUser: Math.min(env.MAX_CONCURRENT_UPLOADS, env.MAX_CONCURRENT_UPLOADS_PER_USER ?? Math.max(1, Math.floor(env.MAX_CONCURRENT_UPLOADS / 4))),
+      maxBufferedBytes: env.MAX_BUFFERED_BYTES ?? env.MAX_CONCURRENT_UPLOADS * env.MAX_REQUEST_BYTES,
       maxPages: env.MAX_PAGES,
       timeBudgetMs: env.PROCESSING_TIME_BUDGET_MS,
     },
     processing: { threads: env.PROCESSING_THREADS, queue: env.PROCESSING_QUEUE },
+    timeouts: {
+      headersMs: env.HEADERS_TIMEOUT_SECONDS * 1000,
+      requestMs: env.REQUEST_TIMEOUT_SECONDS * 1000,
+      keepAliveMs: env.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+      minBodyBytesPerSecond: env.MIN_BODY_BYTES_PER_SECOND,
+      bodyRateWindowMs: env.BODY_RATE_WINDOW_SECONDS * 1000,
+    },
     idempotencyTtlMs: env.IDEMPOTENCY_TTL_HOURS * 3_600_000,
     uploads: { ttlMs: env.UPLOAD_TTL_HOURS * 3_600_000, maxBytes: env.UPLOAD_MAX_BYTES, chunkBytes: env.UPLOAD_CHUNK_BYTES },
     feedSettleMs: env.FEED_SETTLE_MS,
@@ -225,6 +267,7 @@ function toConfig(env: Env): Config {
     retentionMs: env.RETENTION_DAYS * 86_400_000,
     viewCacheBytes: env.VIEW_CACHE_BYTES,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
     sweep: { intervalMs: env.SWEEP_INTERVAL_SECONDS * 1000, orphanGraceMs: env.ORPHAN_GRACE_SECONDS * 1000 },
     xdomea: {
       sender: party(env.XDOMEA_SENDER_INSTITUTION, env.XDOMEA_SENDER_INSTITUTION_SHORT, env.XDOMEA_SENDER_UNIT),
@@ -247,6 +290,10 @@ function toOidc(env: Env, problems: string[]): OidcConfig | undefined {
     rolesClaim: env.OIDC_ROLES_CLAIM,
     unitsClaim: env.OIDC_UNITS_CLAIM,
     nameClaim: env.OIDC_NAME_CLAIM,
+    strict: env.NODE_ENV === 'production',
+    timeoutMs: env.OIDC_TIMEOUT_SECONDS * 1000,
+    jwksCooldownMs: env.OIDC_JWKS_COOLDOWN_SECONDS * 1000,
+    clockToleranceSeconds: env.OIDC_CLOCK_TOLERANCE_SECONDS,
   };
 }
 

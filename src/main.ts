@@ -1,8 +1,10 @@
 import { once } from 'node:events';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.ts';
+import type { Express } from 'express';
+import { createApp, createMetricsApp } from './app.ts';
 import { compose } from './compose.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
 
 /** Bootstrap: config → dependencies → app → listen; SIGTERM/SIGINT drain in-flight requests, then exit. */
@@ -10,18 +12,24 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const { deps, close } = await compose(config, logger);
-  const server = createApp(deps).listen(config.port, config.host);
+  const server = withTimeouts(createApp(deps), config).listen(config.port, config.host);
   await once(server, 'listening');
+  const metricsServer = config.metrics.port === undefined ? undefined : withTimeouts(createMetricsApp(deps), config).listen(config.metrics.port, config.metrics.host);
+  if (metricsServer) await once(metricsServer, 'listening');
   const { port } = server.address() as AddressInfo;
-  const base = config.publicUrl ?? `http://${config.host}:${port}`;
+  // The address this process listens on; PUBLIC_URL (a proxy in front) is named separately.
+  const base = `http://${config.host}:${port}`;
   logger.info({ port, storage: config.storage.backend, devMode: config.devMode }, 'listening');
-  process.stdout.write(startBanner(base, config.devMode));
+  const metricsUrl = metricsServer ? `http://${config.metrics.host}:${(metricsServer.address() as AddressInfo).port}/metrics` : undefined;
+  process.stdout.write(startBanner(base, config.publicUrl, config.devMode, metricsUrl));
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'draining');
     const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs).unref();
     server.close();
     server.closeIdleConnections();
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     await once(server, 'close');
     clearTimeout(force);
     // Every request is answered by now; a failing worker shutdown must not turn a clean stop into a crash.
@@ -33,8 +41,16 @@ async function main(): Promise<void> {
   process.once('SIGINT', (s) => void shutdown(s));
 }
 
-function startBanner(base: string, devMode: boolean): string {
+/** Node's own bounds on slow clients: headers, the whole request, idle keep-alive; checked every second, not every 30 s. */
+function withTimeouts(app: Express, config: Config): http.Server {
+  const { headersMs, requestMs, keepAliveMs } = config.timeouts;
+  return http.createServer({ headersTimeout: headersMs, requestTimeout: requestMs, keepAliveTimeout: keepAliveMs, connectionsCheckingInterval: 1000 }, app);
+}
+
+function startBanner(base: string, publicUrl: string | undefined, devMode: boolean, metricsUrl: string | undefined): string {
   const lines = [`VS-Capture listening on ${base}`, `  health:  ${base}/healthz   ready: ${base}/readyz`, `  API:     ${base}/openapi.yaml   reference: ${base}/docs`];
+  if (publicUrl) lines.push(`  public:  ${publicUrl}`);
+  if (metricsUrl) lines.push(`  metrics: ${metricsUrl}`);
   if (devMode) lines.push(`  dev mode: get a token with POST ${base}/v1/dev/token (see README, "Try it")`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
@@ -7,10 +7,26 @@ export interface Metrics {
   processingDuration: Histogram;
 }
 
-/** A registry per app instance, so tests never share counters. */
-export function createMetrics(): Metrics {
+/** A registry per app instance, so tests never share counters; `admission` is read at each scrape. */
+export function createMetrics(admission: { inFlight: number; heldBytes: number }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'vsc_admission_in_flight',
+    help: 'Requests with a body admitted right now (captures, resumable uploads, small JSON bodies)',
+    registers: [registry],
+    collect() {
+      this.set(admission.inFlight);
+    },
+  });
+  new Gauge({
+    name: 'vsc_admission_bytes',
+    help: 'Bytes the admitted requests may hold right now (bodies and referenced uploads)',
+    registers: [registry],
+    collect() {
+      this.set(admission.heldBytes);
+    },
+  });
   return {
     registry,
     httpDuration: new Histogram({

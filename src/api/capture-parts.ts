@@ -2,6 +2,7 @@ import { AppError } from '../errors.ts';
 import { parseCaptureMetadata, type CaptureMetadata } from '../metadata.ts';
 import type { CapturePart } from '../documents.ts';
 import { ID_PATTERN } from '../storage/layout.ts';
+import { checkJsonBounds } from '../json-bounds.ts';
 
 /** Decrypts one JWE compact serialization (src/crypto/jwe.ts behind the ingest key ring). */
 export interface PartDecryptor {
@@ -10,6 +11,8 @@ export interface PartDecryptor {
 
 /** Finished resumable uploads (src/uploads/), read for the capture that references them. */
 export interface UploadResolver {
+  /** The declared ciphertext size of each upload, in order; only the owner's live uploads. */
+  sizes(owner: string, ids: string[]): Promise<number[]>;
   /** The ciphertext of each upload, in order; only the owner's finished uploads. */
   readFinished(owner: string, ids: string[]): Promise<Buffer[]>;
   /** Removes the uploads a capture consumed. */
@@ -49,12 +52,22 @@ function nonEmpty(bytes: Buffer, index: number): Buffer {
   throw new AppError('validation_failed', { detail: `file part ${index + 1} is empty; send the file's bytes.` });
 }
 
+/** How many bytes one capture may bring (its body and the uploads it names together), and where they are counted. */
+export interface CaptureBudget {
+  maxBytes: number;
+  /** The request body's own length, already counted. */
+  bodyBytes: number;
+  /** Counts referenced bytes against admission before they are read; throws when they do not fit. */
+  reserve(bytes: number): void;
+}
+
 /** The capture's files: inline `file` parts, or finished uploads named by `upload` fields (JWE like inline jose parts), never both. */
 export async function receivedFiles(
   inline: ReceivedFile[],
   uploadField: unknown,
   resolver: UploadResolver,
   owner: string,
+  budget: CaptureBudget,
 ): Promise<{ files: ReceivedFile[]; uploadIds: string[] }> {
   const uploadIds = uploadIdsOf(uploadField);
   if (uploadIds.length === 0) return { files: inline, uploadIds };
@@ -63,13 +76,21 @@ export async function receivedFiles(
       detail: "Send the files either inline as 'file' parts or as 'upload' fields naming finished resumable uploads, not both in one request.",
     });
   }
+  const referenced = (await resolver.sizes(owner, uploadIds)).reduce((sum, size) => sum + size, 0);
+  if (budget.bodyBytes + referenced > budget.maxBytes) {
+    throw new AppError('payload_too_large', {
+      detail: `The uploads this capture names hold ${referenced} bytes; one capture may bring at most ${budget.maxBytes} (MAX_REQUEST_BYTES). Split the document into several captures.`,
+      extra: { limit: budget.maxBytes },
+    });
+  }
+  budget.reserve(referenced);
   const ciphertexts = await resolver.readFinished(owner, uploadIds);
   return { files: ciphertexts.map((buffer) => ({ buffer, mimetype: JOSE_MEDIA_TYPE })), uploadIds };
 }
 
 function uploadIdsOf(field: unknown): string[] {
   const values: unknown[] = field === undefined ? [] : Array.isArray(field) ? field : [field];
-  return values.map((value) => {
+  const ids = values.map((value) => {
     if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
       throw new AppError('validation_failed', {
         detail: "Each 'upload' field must be an upload id: the 26-character ULID at the end of the Location that POST /v1/uploads answered.",
@@ -77,6 +98,12 @@ function uploadIdsOf(field: unknown): string[] {
     }
     return value;
   });
+  // One upload is one file: naming it twice would only multiply the memory a capture takes.
+  const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (repeated) {
+    throw new AppError('validation_failed', { detail: `Upload '${repeated}' is named more than once; name each upload once (one upload per file).` });
+  }
+  return ids;
 }
 
 /** The metadata part: JSON text, or a JWE whose plaintext is that JSON. */
@@ -91,10 +118,13 @@ export async function toCaptureMetadata(
   }
   if (!COMPACT_JWE.test(text)) {
     if (requireEncryption) throw unencrypted('the metadata part');
+    checkJsonBounds(text, 'The metadata part');
     return { metadata: parseCaptureMetadata(text), encrypted: false };
   }
   const { plaintext } = await decryptAt(decryptor, Buffer.from(text), 'the metadata part');
-  return { metadata: parseCaptureMetadata(utf8(plaintext, 'The decrypted metadata')), encrypted: true };
+  const json = utf8(plaintext, 'The decrypted metadata');
+  checkJsonBounds(json, 'The decrypted metadata');
+  return { metadata: parseCaptureMetadata(json), encrypted: true };
 }
 
 /** A compact JWE is base64url segments joined by dots; anything else is meant as JSON (and refused as such). */

@@ -1,11 +1,12 @@
 import { pipeline, type Readable } from 'node:stream';
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { DocumentRecord, DocumentService } from '../documents.ts';
 import { requireRole } from '../auth/principal.ts';
 import { principalOf } from './middleware/auth.ts';
-import { admission, multipartCapture, requireBoundedLength, type UploadLimits } from './middleware/upload-limits.ts';
+import { multipartCapture, requireBoundedLength, type UploadLimits } from './middleware/upload-limits.ts';
+import type { Admission } from './middleware/admission.ts';
 import {
   receivedFiles,
   toCaptureMetadata,
@@ -23,7 +24,10 @@ export interface DocumentsRouterDeps {
   uploads: UploadResolver;
   requireEncryption: boolean;
   uploadLimits: UploadLimits;
-  maxConcurrentUploads: number;
+  /** The admission of captures, shared with resumable uploads. */
+  admission: Admission;
+  /** The admission of small JSON bodies. */
+  smallBodyAdmission: Admission;
 }
 
 const idParam = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a document id (26-character ULID)');
@@ -41,7 +45,7 @@ const note = z.string().trim().min(1).max(2000);
 const reviewBody = z.strictObject({ decision: z.enum(['approved', 'rejected']), note: note.optional() });
 const acknowledgementBody = z.strictObject({ reference: z.string().trim().min(1).max(200).optional() });
 const deletionBody = z.strictObject({ reason: note });
-const smallJson = express.json({ limit: '16kb' });
+const jsonBody = express.json({ limit: '16kb' });
 
 const contentQuery = z.strictObject({
   variant: z.enum(['rendition', 'original']).default('rendition'),
@@ -50,13 +54,14 @@ const contentQuery = z.strictObject({
 
 export function documentsRouter(deps: DocumentsRouterDeps): Router {
   const router = Router();
+  const smallJson: RequestHandler[] = [deps.smallBodyAdmission.admit(), jsonBody];
 
   router.post(
     '/v1/documents',
     requireCaptureRole,
     requireMultipart,
     requireBoundedLength(deps.uploadLimits.maxRequestBytes),
-    admission(deps.maxConcurrentUploads),
+    deps.admission.admit(),
     multipartCapture(deps.uploadLimits),
     async (req, res) => {
       const principal = principalOf(req);
@@ -68,7 +73,11 @@ export function documentsRouter(deps: DocumentsRouterDeps): Router {
         deps.decryptor,
         deps.requireEncryption,
       );
-      const { files, uploadIds } = await receivedFiles((form?.file ?? []) as ReceivedFile[], body?.upload, deps.uploads, principal.sub);
+      const { files, uploadIds } = await receivedFiles((form?.file ?? []) as ReceivedFile[], body?.upload, deps.uploads, principal.sub, {
+        maxBytes: deps.uploadLimits.maxRequestBytes,
+        bodyBytes: Number(req.headers['content-length']),
+        reserve: (bytes) => deps.admission.reserve(req, bytes),
+      });
       const parts = await toCaptureParts(files, deps.decryptor, deps.requireEncryption);
       const idempotencyKey = req.header('idempotency-key');
       const { record, replayed } = await deps.documents.capture(principal, {
@@ -94,7 +103,7 @@ export function documentsRouter(deps: DocumentsRouterDeps): Router {
     res.json(toDocumentView(await deps.documents.get(principalOf(req), documentId(req))));
   });
 
-  router.delete('/v1/documents/:id', smallJson, async (req, res) => {
+  router.delete('/v1/documents/:id', ...smallJson, async (req, res) => {
     const { reason } = parseBody(deletionBody, req);
     await deps.documents.delete(principalOf(req), documentId(req), reason);
     res.status(204).end();
@@ -105,12 +114,12 @@ export function documentsRouter(deps: DocumentsRouterDeps): Router {
     res.type('application/jose').send(jws);
   });
 
-  router.post('/v1/documents/:id/review', smallJson, async (req, res) => {
+  router.post('/v1/documents/:id/review', ...smallJson, async (req, res) => {
     const review = parseBody(reviewBody, req);
     res.json(toDocumentView(await deps.documents.review(principalOf(req), documentId(req), review)));
   });
 
-  router.post('/v1/documents/:id/acknowledgements', smallJson, async (req, res) => {
+  router.post('/v1/documents/:id/acknowledgements', ...smallJson, async (req, res) => {
     // The body is optional: an acknowledgement without a reference is complete.
     const { reference } = parseWith(acknowledgementBody, req.body ?? {}, 'request body');
     const { acknowledgement, created } = await deps.documents.acknowledge(principalOf(req), documentId(req), reference);

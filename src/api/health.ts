@@ -1,10 +1,9 @@
 import { Router } from 'express';
-import type { Registry } from 'prom-client';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { AppError } from '../errors.ts';
 
-/** Liveness, readiness (the store answers) and Prometheus metrics. */
-export function healthRouter(deps: { store: ObjectStore; metrics: Registry }): Router {
+/** Liveness and readiness (the store answers). */
+export function healthRouter(deps: { store: ObjectStore }): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -16,9 +15,6 @@ export function healthRouter(deps: { store: ObjectStore; metrics: Registry }): R
     } catch (err) {
       next(new AppError('storage_unavailable', { detail: 'The document store is unreachable; the service is not ready.', cause: err }));
     }
-  });
-  router.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
   return router;
 }

@@ -10,16 +10,20 @@ import type { ObjectUploadStore } from '../uploads/upload-store.ts';
 import { withOwner } from '../uploads/upload-store.ts';
 import { principalOf } from './middleware/auth.ts';
 import { toAppError } from './middleware/problem.ts';
-import { admission } from './middleware/upload-limits.ts';
+import type { Admission } from './middleware/admission.ts';
 import { JOSE_MEDIA_TYPE } from './capture-parts.ts';
 
 export const UPLOADS_PATH = '/v1/uploads';
+const BODY_METHODS = new Set(['POST', 'PATCH', 'PUT']);
 
 export interface UploadsRouterDeps {
   uploads: ObjectUploadStore;
   /** Largest upload (ciphertext bytes) accepted. */
   maxBytes: number;
-  maxConcurrentUploads: number;
+  /** Size of the chunk objects: what one PATCH holds in memory at most. */
+  chunkBytes: number;
+  /** The admission of resumable uploads, shared with captures. */
+  admission: Admission;
 }
 
 /** tus answers with plain-text errors; these registry codes carry its statuses as problem+json. */
@@ -30,6 +34,8 @@ const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
   412: 'tus_version_required',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  // tus answers 501 for Upload-Concat and Upload-Defer-Length; the request is the client's: it asked for an extension Tus-Extension does not list.
+  501: 'tus_extension_unsupported',
 };
 
 /** tus 1.0 resumable uploads (creation, termination, expiration) of JWE ciphertext, owned by their creator. */
@@ -67,14 +73,19 @@ export function uploadsRouter(deps: UploadsRouterDeps): Router {
     const response = await tus.handleWeb(request);
     if (response.status < 400) return sendNodeResponse(res, response);
     for (const [name, value] of response.headers) if (name.startsWith('tus-') || name === 'connection') res.setHeader(name, value);
+    if (response.status === 501) res.setHeader('Tus-Extension', deps.uploads.extensions.join(','));
     throw toUploadError(failures.get(request), response.status, await response.text());
   };
 
   const router = Router();
-  const admit = admission(deps.maxConcurrentUploads);
-  router.post(UPLOADS_PATH, admit, handle);
-  router.patch(`${UPLOADS_PATH}/:id`, admit, handle);
-  router.all([UPLOADS_PATH, `${UPLOADS_PATH}/:id`], handle);
+  const admit = deps.admission.admit((req) => Math.min(Number(req.headers['content-length']) || 0, deps.chunkBytes));
+  // Any method that may carry a body, on any upload path, passes the shared admission first.
+  const admitBodies: RequestHandler = (req, res, next) => {
+    if (!BODY_METHODS.has(req.method)) return next();
+    requireRole(principalOf(req), 'capture');
+    admit(req, res, next);
+  };
+  router.all([UPLOADS_PATH, `${UPLOADS_PATH}/:id`], admitBodies, handle);
   return router;
 }
 
@@ -98,9 +109,14 @@ function requireJoseFiletype(upload: Upload): void {
 /** Our own errors pass unchanged; tus's {status_code, body} errors and plain responses become registry codes. */
 function toUploadError(failure: unknown, status: number, text: string): AppError {
   if (failure !== undefined && !isTusError(failure)) return toAppError(failure);
+  const code = CODE_OF_STATUS[status];
+  if (code === 'tus_extension_unsupported') {
+    return new AppError(code, {
+      detail: 'This server offers the tus extensions listed in Tus-Extension only (no concatenation, no deferred length): send one upload per file with its Upload-Length.',
+    });
+  }
   if (status >= 500) return toAppError(failure ?? new Error(`tus answered ${status}: ${text}`));
-  const code = CODE_OF_STATUS[status] ?? 'bad_request';
-  return new AppError(code, { detail: `tus: ${text.trim() || problemKinds[code].title}` });
+  return new AppError(code ?? 'bad_request', { detail: `tus: ${text.trim() || problemKinds[code ?? 'bad_request'].title}` });
 }
 
 function isTusError(err: unknown): err is { status_code: number; body: string } {

@@ -1,30 +1,38 @@
-import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
+import { jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
 import type { OidcConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { principalFromClaims, type Authenticator, type Principal } from './principal.ts';
+import { ProviderKeys } from './provider-keys.ts';
 
 /** Algorithms of the BSI list only (TR-02102): ECDSA on NIST curves and RSA-PSS. */
 export const ACCEPTED_JWT_ALGS = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512'];
 
+/** How long a key set is used before it is refreshed (a failed refresh keeps it). */
+const KEY_SET_MAX_AGE_MS = 10 * 60_000;
+
 /** Verifies access tokens of an OIDC provider (Keycloak and others) against its published keys. */
-export function createOidcAuthenticator(config: OidcConfig, fetchImpl: typeof fetch = fetch): Authenticator {
-  let keys: Promise<JWTVerifyGetKey> | undefined;
-  const getKeys = () => (keys ??= discoverJwks(config, fetchImpl).catch((err) => {
-    keys = undefined; // retry discovery on the next request instead of caching the failure
-    throw err;
-  }));
+export function createOidcAuthenticator(
+  config: OidcConfig,
+  options: { fetch?: typeof fetch; warn?: (details: object, message: string) => void } = {},
+): Authenticator {
+  const keys = new ProviderKeys({
+    issuer: config.issuer,
+    jwksUrl: config.jwksUrl,
+    strict: config.strict,
+    timeoutMs: config.timeoutMs,
+    cooldownMs: config.jwksCooldownMs,
+    maxAgeMs: KEY_SET_MAX_AGE_MS,
+    ...options,
+  });
   return {
-    async authenticate(token: string): Promise<Principal> {
-      const jwks = await getKeys();
-      return verifyWith(token, jwks, config);
-    },
+    authenticate: (token: string): Promise<Principal> => verifyWith(token, keys.resolve, config),
   };
 }
 
 export async function verifyWith(
   token: string,
   key: JWTVerifyGetKey | CryptoKey | Uint8Array,
-  config: Pick<OidcConfig, 'issuer' | 'audience' | 'rolesClaim' | 'unitsClaim' | 'nameClaim'>,
+  config: Pick<OidcConfig, 'issuer' | 'audience' | 'rolesClaim' | 'unitsClaim' | 'nameClaim'> & { clockToleranceSeconds?: number },
 ): Promise<Principal> {
   try {
     const { payload } = await jwtVerify(token, key as JWTVerifyGetKey, {
@@ -33,7 +41,7 @@ export async function verifyWith(
       algorithms: ACCEPTED_JWT_ALGS,
       // jose checks exp only when present; a token without one would never expire.
       requiredClaims: ['exp'],
-      clockTolerance: 30,
+      clockTolerance: config.clockToleranceSeconds ?? 30,
     });
     return principalFromClaims(payload, { roles: config.rolesClaim, units: config.unitsClaim, name: config.nameClaim });
   } catch (err) {
@@ -43,15 +51,4 @@ export async function verifyWith(
     }
     throw err;
   }
-}
-
-async function discoverJwks(config: OidcConfig, fetchImpl: typeof fetch): Promise<JWTVerifyGetKey> {
-  if (config.jwksUrl) return createRemoteJWKSet(new URL(config.jwksUrl));
-  const url = `${config.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-  const res = await fetchImpl(url);
-  const meta = (await res.json()) as { jwks_uri?: unknown };
-  if (!res.ok || typeof meta.jwks_uri !== 'string') {
-    throw new AppError('internal', { detail: 'The identity provider did not publish a jwks_uri.' });
-  }
-  return createRemoteJWKSet(new URL(meta.jwks_uri));
 }

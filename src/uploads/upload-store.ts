@@ -147,6 +147,13 @@ export class ObjectUploadStore extends DataStore {
     }
   }
 
+  /** The declared size (ciphertext bytes) of each upload of `owner`, before anything is read. */
+  async sizes(owner: string, ids: string[]): Promise<number[]> {
+    const out: number[] = [];
+    for (const id of ids) out.push((await this.live(owner, id)).size);
+    return out;
+  }
+
   /** The ciphertext of each finished upload of `owner`, in order. */
   async readFinished(owner: string, ids: string[]): Promise<Buffer[]> {
     const out: Buffer[] = [];
@@ -162,9 +169,14 @@ export class ObjectUploadStore extends DataStore {
     }
   }
 
-  private async readOne(owner: string, id: string): Promise<Buffer> {
+  private async live(owner: string, id: string): Promise<UploadInfo> {
     const info = await this.owned(id, owner);
     if (this.expired(info)) throw new AppError('gone', { detail: `Upload '${id}' has expired; upload the file again.` });
+    return info;
+  }
+
+  private async readOne(owner: string, id: string): Promise<Buffer> {
+    const info = await this.live(owner, id);
     const { end, pieces } = await this.contiguous(id);
     if (end < info.size) {
       throw new AppError('conflict', { detail: `Upload '${id}' has ${end} of ${info.size} bytes; finish it (tus PATCH) before referencing it.` });

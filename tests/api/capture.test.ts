@@ -148,6 +148,13 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
       expect(await storedKeys('documents/')).toEqual(before);
     });
 
+    it('refuses metadata nested deeper than any valid metadata before parsing it, naming the nesting', async () => {
+      const deep = `{"title":"x","device":${'['.repeat(2000)}${']'.repeat(2000)}}`;
+      const res = await capture(capturer, deep, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]).expect(400);
+      expect(res.body).toMatchObject({ code: 'validation_failed' });
+      expect(res.body.detail).toMatch(/nested deeper than 8 levels/);
+    });
+
     it('refuses a body without Content-Length with 411 and one over MAX_REQUEST_BYTES with 413', async () => {
       const small = await startTestApp({ MAX_REQUEST_BYTES: '2048' });
       try {

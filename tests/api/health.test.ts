@@ -3,6 +3,9 @@ import { createApp } from '../../src/app.ts';
 import { StorageUnavailableError, type ObjectStore } from '../../src/storage/object-store.ts';
 import { openapiAgent } from '../support/openapi.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { METRICS_AUTH, startService } from '../support/service-process.ts';
+
+const TOKEN = 'metrics-scrape-token-0123456789';
 
 describe('health, readiness and metrics', () => {
   let t: TestApp;
@@ -33,11 +36,49 @@ describe('health, readiness and metrics', () => {
     await api.get('/readyz').expect(200);
   });
 
-  it('exposes Prometheus metrics with request durations by route template, never by raw path', async () => {
-    const api = openapiAgent(t.app);
-    await api.get('/healthz').expect(200);
-    const text = (await api.get('/metrics').expect(200)).text;
-    expect(text).toMatch(/vsc_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\}/);
-    expect(text).toMatch(/nodejs_eventloop_lag_p99_seconds/);
+  it('serves no /metrics on the API listener unless a token is configured', async () => {
+    await openapiAgent(t.app).get('/metrics').expect(404);
+  });
+
+  it('exposes Prometheus metrics behind METRICS_TOKEN, by route template and never by raw path', async () => {
+    const secured = await startTestApp({ METRICS_TOKEN: TOKEN });
+    try {
+      const api = openapiAgent(secured.app);
+      await api.get('/healthz').expect(200);
+      const refused = await api.get('/metrics').expect(401);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      await api.get('/metrics').set('Authorization', `Bearer ${TOKEN}x`).expect(401);
+      const text = (await api.get('/metrics').set('Authorization', `Bearer ${TOKEN}`).expect(200)).text;
+      expect(text).toMatch(/vsc_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\}/);
+      expect(text).toMatch(/nodejs_eventloop_lag_p99_seconds/);
+      expect(text).toMatch(/^vsc_admission_in_flight 0$/m);
+    } finally {
+      await secured.close();
+    }
+  });
+
+  it('serves /metrics on a listener of its own with METRICS_PORT, and not on the API listener', async () => {
+    const service = await startService({ METRICS_PORT: '0' });
+    try {
+      expect((await fetch(`${service.url}/metrics`, { headers: METRICS_AUTH })).status).toBe(404);
+      // The token, when set (as for every test service), holds on that listener too.
+      expect((await fetch(service.metricsUrl!)).status).toBe(401);
+      const res = await fetch(service.metricsUrl!, { headers: METRICS_AUTH });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toMatch(/vsc_admission_bytes/);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('sends HSTS only when the public URL is https', async () => {
+    expect((await openapiAgent(t.app).get('/healthz').expect(200)).headers['strict-transport-security']).toBeUndefined();
+    const https = await startTestApp({ PUBLIC_URL: 'https://capture.example' });
+    try {
+      const res = await openapiAgent(https.app).get('/healthz').expect(200);
+      expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    } finally {
+      await https.close();
+    }
   });
 });

@@ -98,7 +98,7 @@ describe('the service against openapi.yaml', () => {
   it('answers operations, keys and development tokens as documented', async () => {
     await api.get('/healthz').expect(200);
     await api.get('/readyz'); // 200 or 503 with Retry-After, both documented
-    await api.get('/metrics').expect(200);
+    await api.get('/metrics').expect(404); // served only behind METRICS_TOKEN or on METRICS_PORT
     await api.get('/v1/keys').expect(200);
     await api.post('/v1/dev/token').send({ sub: 'u1', roles: ['read'], units: ['BA-Vertrag'] }).expect(200);
     await api.post('/v1/dev/token').send({ sub: '' }).expect(400);

@@ -131,6 +131,67 @@ describe('resumable uploads (tus 1.0 under /v1/uploads)', () => {
     expect(mixed.body.detail).toMatch(/either inline/);
   });
 
+  it('refuses an upload named twice in one capture, before reading it', async () => {
+    const jwe = await encryptJpeg(newMarker());
+    const id = uploadIdOf(await createUpload(t.app, capturer, jwe.length).expect(201));
+    await patchUpload(t.app, capturer, id, 0, jwe).expect(204);
+    const res = await captureWithUploads(capturer, [id, id]).expect(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ code: 'validation_failed' });
+    expect(res.body.detail).toContain(`'${id}' is named more than once`);
+    // Refused before anything was consumed: the upload is still there for a correct capture.
+    await captureWithUploads(capturer, [id]).expect(201);
+  });
+
+  it('bounds the sum of the uploads one capture names by MAX_REQUEST_BYTES', async () => {
+    const first = await encryptJpeg(newMarker());
+    const second = await encryptJpeg(newMarker());
+    const tight = await startTestApp({ ...ENV, MAX_REQUEST_BYTES: String(Math.ceil(first.length * 1.5)) });
+    try {
+      const token = await tight.token({ sub: 'u-cap', roles: ['capture'], units: [UNIT] });
+      const ids: string[] = [];
+      for (const jwe of [first, second]) {
+        const id = uploadIdOf(await createUpload(tight.app, token, jwe.length).expect(201));
+        await patchUpload(tight.app, token, id, 0, jwe).expect(204);
+        ids.push(id);
+      }
+      const req = request(tight.app).post('/v1/documents').set('Authorization', `Bearer ${token}`).field('metadata', JSON.stringify({ title: 'Zu groß' }));
+      for (const id of ids) req.field('upload', id);
+      const res = await req.expect(413);
+      expect(res.body).toMatchObject({ code: 'payload_too_large', limit: Math.ceil(first.length * 1.5) });
+      expect(res.body.detail).toMatch(/Split the document/);
+    } finally {
+      await tight.close();
+    }
+  });
+
+  it('answers Upload-Concat and Upload-Defer-Length, extensions it does not offer, with 400 and its Tus-Extension list', async () => {
+    const options = await request(t.app).options('/v1/uploads').set('Tus-Resumable', '1.0.0').set('Authorization', `Bearer ${capturer}`).expect(204);
+    const offered = String(options.headers['tus-extension']);
+    expect(offered).not.toMatch(/concatenation|creation-defer-length/);
+    const concat = await request(t.app)
+      .post('/v1/uploads')
+      .set('Tus-Resumable', '1.0.0')
+      .set('Authorization', `Bearer ${capturer}`)
+      .set('Upload-Concat', 'partial')
+      .set('Upload-Length', '100')
+      .set('Upload-Metadata', `filetype ${Buffer.from('application/jose').toString('base64')}`);
+    const deferred = await request(t.app)
+      .post('/v1/uploads')
+      .set('Tus-Resumable', '1.0.0')
+      .set('Authorization', `Bearer ${capturer}`)
+      .set('Upload-Defer-Length', '1')
+      .set('Upload-Metadata', `filetype ${Buffer.from('application/jose').toString('base64')}`);
+    for (const res of [concat, deferred]) {
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ code: 'tus_extension_unsupported' });
+      expect(res.headers['tus-extension']).toBe(offered);
+      expect(res.headers['tus-resumable']).toBe('1.0.0');
+    }
+    expect(t.logs.join('')).not.toMatch(/"level":50/);
+  });
+
   it('enforces the size limit at creation', async () => {
     const res = await createUpload(t.app, capturer, 10 * 1024 ** 3).expect(413);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);

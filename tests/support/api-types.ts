@@ -593,8 +593,11 @@ export interface paths {
         /**
          * Prometheus metrics
          * @description Metrics in the Prometheus text exposition format: request durations by route template
-         *     and status, processing and process metrics. Labels never carry ids or metadata.
-         *     Restrict access to it at your reverse proxy. No authentication needed.
+         *     and status, admission (requests with a body in flight, bytes they hold), processing and
+         *     process metrics. Labels never carry ids or metadata. Served on this listener only when
+         *     `METRICS_TOKEN` is set, and then only to `Authorization: Bearer <METRICS_TOKEN>`;
+         *     `METRICS_PORT` serves it on a listener of its own instead (not reachable here). Without
+         *     either it is not served.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -672,7 +675,7 @@ export interface components {
             errors?: components["schemas"]["FieldError"][];
             /** @description With `payload_too_large` for the whole request, the largest accepted body in bytes. */
             limit?: number;
-            /** @description With `busy`, the seconds to wait (also in the `Retry-After` header). */
+            /** @description With `busy` or `idp_unavailable`, the seconds to wait (also in the `Retry-After` header). */
             retryAfter?: number;
             /** @description With `xdomea_not_representable`, the field whose text xdomea cannot carry. */
             field?: string;
@@ -683,7 +686,7 @@ export interface components {
          * @description The machine-readable problem code; the HTTP status follows from it.
          * @enum {string}
          */
-        ProblemCode: "bad_request" | "validation_failed" | "unauthenticated" | "ticket_invalid" | "ticket_expired" | "ticket_wrong_document" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "length_required" | "tus_version_required" | "payload_too_large" | "range_not_satisfiable" | "unsupported_media_type" | "media_type_mismatch" | "unprocessable" | "classification_refused" | "encrypted_pdf" | "page_limit_exceeded" | "image_too_large" | "processing_timeout" | "jwe_invalid" | "idempotency_conflict" | "idempotency_in_progress" | "retention_active" | "busy" | "storage_unavailable" | "integrity_error" | "xdomea_not_representable" | "internal";
+        ProblemCode: "bad_request" | "validation_failed" | "unauthenticated" | "ticket_invalid" | "ticket_expired" | "ticket_wrong_document" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "request_timeout" | "length_required" | "tus_version_required" | "tus_extension_unsupported" | "payload_too_large" | "range_not_satisfiable" | "unsupported_media_type" | "media_type_mismatch" | "unprocessable" | "classification_refused" | "encrypted_pdf" | "page_limit_exceeded" | "image_too_large" | "processing_timeout" | "jwe_invalid" | "idempotency_conflict" | "idempotency_in_progress" | "retention_active" | "busy" | "idp_unavailable" | "storage_unavailable" | "integrity_error" | "xdomea_not_representable" | "internal";
         FieldError: {
             /**
              * @description The dotted path of the field, `(root)` for the whole value.
@@ -1101,8 +1104,26 @@ export interface components {
             };
         };
         /**
+         * @description The body arrived slower than `MIN_BODY_BYTES_PER_SECOND` over a whole window
+         *     (`request_timeout`); the connection is closed. Retry on a better connection; resumable
+         *     uploads continue from the offset HEAD reports.
+         */
+        RequestTimeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    code?: "request_timeout";
+                };
+            };
+        };
+        /**
          * @description The bytes are not a JWE compact serialization of the allowed profile (`jwe_invalid`; the
-         *     upload is removed), or the tus headers are malformed (`bad_request`).
+         *     upload is removed), the tus headers are malformed (`bad_request`), or they ask for a tus
+         *     extension this server does not list in `Tus-Extension`, such as `Upload-Concat` or
+         *     `Upload-Defer-Length` (`tus_extension_unsupported`; the answer carries `Tus-Extension`).
          */
         UploadRefused: {
             headers: {
@@ -1111,7 +1132,7 @@ export interface components {
             content: {
                 "application/problem+json": components["schemas"]["Problem"] & {
                     /** @enum {unknown} */
-                    code?: "jwe_invalid" | "bad_request";
+                    code?: "jwe_invalid" | "bad_request" | "tus_extension_unsupported";
                 };
             };
         };
@@ -1279,8 +1300,10 @@ export interface components {
             };
         };
         /**
-         * @description Temporarily unable to serve: the document store is unreachable (`storage_unavailable`)
-         *     or all processors are busy (`busy`). Retry after `Retry-After` seconds.
+         * @description Temporarily unable to serve: the document store is unreachable (`storage_unavailable`),
+         *     the identity provider cannot be reached to check the token (`idp_unavailable`), or all
+         *     processors or upload slots are busy, including your own share of the upload slots
+         *     (`busy`). Retry after `Retry-After` seconds.
          */
         Unavailable: {
             headers: {
@@ -1290,7 +1313,7 @@ export interface components {
             content: {
                 "application/problem+json": components["schemas"]["Problem"] & {
                     /** @enum {unknown} */
-                    code?: "busy" | "storage_unavailable";
+                    code?: "busy" | "idp_unavailable" | "storage_unavailable";
                 };
             };
         };
@@ -1475,6 +1498,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
             /** @description The first request with this `Idempotency-Key` is still being processed; retry shortly. */
             409: {
                 headers: {
@@ -1608,6 +1632,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["DocumentNotFound"];
+            408: components["responses"]["RequestTimeout"];
             /** @description The retention period has not ended; `detail` says until when. */
             409: {
                 headers: {
@@ -1756,6 +1781,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["DocumentNotFound"];
+            408: components["responses"]["RequestTimeout"];
             /** @description The document was already reviewed; `detail` gives the earlier decision. */
             409: {
                 headers: {
@@ -1810,6 +1836,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["DocumentNotFound"];
+            408: components["responses"]["RequestTimeout"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -2161,6 +2188,7 @@ export interface operations {
             400: components["responses"]["UploadRefused"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
             412: components["responses"]["TusVersionRequired"];
             413: components["responses"]["UploadTooLarge"];
             /** @description The upload is not declared as `filetype application/jose` (`unsupported_media_type`). Encrypt the file and declare it. */
@@ -2293,6 +2321,7 @@ export interface operations {
             400: components["responses"]["UploadRefused"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["UploadNotFound"];
+            408: components["responses"]["RequestTimeout"];
             /** @description `Upload-Offset` is not the current offset (`conflict`). Ask `HEAD` and resume from its offset. */
             409: {
                 headers: {
@@ -2361,6 +2390,7 @@ export interface operations {
                 };
             };
             404: components["responses"]["RouteNotFound"];
+            408: components["responses"]["RequestTimeout"];
             /** @description The body exceeds 16 KiB. */
             413: {
                 headers: {
@@ -2374,6 +2404,7 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getLiveness: {
@@ -2441,6 +2472,16 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Metrics are not served on this listener (no `METRICS_TOKEN`, or `METRICS_PORT` is set). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             500: components["responses"]["InternalError"];

@@ -15,12 +15,18 @@ import type { S3Target } from './global-setup.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const BANNER = /VS-Capture listening on (\S+)/;
+const METRICS_LINE = /metrics: (\S+)/;
+/** Every test service serves /metrics behind this token (METRICS_TOKEN); send METRICS_AUTH with a scrape. */
+const METRICS_TOKEN = 'test-metrics-token-0123456789';
+export const METRICS_AUTH = { Authorization: `Bearer ${METRICS_TOKEN}` } as const;
 /** Lines of output kept for failure messages; older ones are dropped so a long run stays small. */
 const KEPT_LINES = 200;
 
 export interface ServiceProcess {
   /** e.g. http://127.0.0.1:41234 */
   url: string;
+  /** The metrics listener's /metrics, when METRICS_PORT was set. */
+  metricsUrl: string | undefined;
   dataDir: string;
   /** SIGTERM (graceful drain) and wait for the exit. */
   stop(): Promise<void>;
@@ -28,17 +34,20 @@ export interface ServiceProcess {
   kill(): Promise<void>;
   /** Peak resident set size so far (Linux VmHWM), in bytes. */
   peakRss(): Promise<number>;
+  /** Resident set size now (Linux VmRSS), in bytes. */
+  rss(): Promise<number>;
 }
 
 /**
  * Starts the service with `env` on top of a test baseline (any free port, feed without settle delay).
- * Without DATA_DIR in `env` it gets a fresh one, removed when the process ends.
+ * Without DATA_DIR in `env` it gets a fresh one, removed when the process ends. `cwd`: another
+ * copy of the repository to run (e.g. one installed without dev dependencies).
  */
-export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
+export async function startService(env: Record<string, string>, options: { cwd?: string } = {}): Promise<ServiceProcess> {
   const ownDataDir = env.DATA_DIR ? undefined : await mkdtemp(path.join(tmpdir(), 'vsc-service-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', FEED_SETTLE_MS: '0', LOG_LEVEL: 'warn', DATA_DIR: ownDataDir ?? '', ...env },
+    cwd: options.cwd ?? REPO,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', FEED_SETTLE_MS: '0', LOG_LEVEL: 'warn', METRICS_TOKEN, DATA_DIR: ownDataDir ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -50,16 +59,19 @@ export async function startService(env: Record<string, string>): Promise<Service
   child.stderr!.on('data', keep);
   const exited = once(child, 'exit').then(() => (ownDataDir ? rm(ownDataDir, { recursive: true, force: true }) : undefined));
   const url = await listeningUrl(child, () => lines.join('\n'));
+  const metricsUrl = lines.map((line) => METRICS_LINE.exec(line)?.[1]).find(Boolean);
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
   };
   return {
     url,
+    metricsUrl,
     dataDir: env.DATA_DIR ?? ownDataDir!,
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
-    peakRss: () => peakRss(child.pid!),
+    peakRss: () => statusBytes(child.pid!, 'VmHWM'),
+    rss: () => statusBytes(child.pid!, 'VmRSS'),
   };
 }
 
@@ -89,10 +101,10 @@ function listeningUrl(child: ChildProcess, output: () => string): Promise<string
   });
 }
 
-async function peakRss(pid: number): Promise<number> {
+async function statusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
-  if (!kib) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
+  if (!kib) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(kib) * 1024;
 }
 

@@ -24,7 +24,12 @@ export function bearerAuth(authenticator: Authenticator): RequestHandler {
 
 /** The principal bearerAuth attached; routes behind it can rely on it. */
 export function principalOf(req: Request): Principal {
-  const principal = principals.get(req);
+  const principal = principalIfAny(req);
   if (!principal) throw new AppError('unauthenticated', { detail: 'Authentication required.' });
   return principal;
+}
+
+/** The principal when bearerAuth ran for this request (routes outside /v1 have none). */
+export function principalIfAny(req: Request): Principal | undefined {
+  return principals.get(req);
 }

@@ -19,7 +19,7 @@ export function sendProblem(res: Response, err: AppError, instance?: string): vo
     ...(instance ? { instance } : {}),
     ...err.extra,
   };
-  if (err.status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+  if (err.status === 503) res.setHeader('Retry-After', String(err.extra?.retryAfter ?? RETRY_AFTER_SECONDS));
   res.status(err.status).type('application/problem+json').send(JSON.stringify(body));
 }
 
@@ -62,8 +62,9 @@ function fromMulter(err: MulterError): AppError {
 }
 
 export function problemHandler(log: { error: (obj: object, msg: string) => void }): ErrorRequestHandler {
-  return (err, req, res, next) => {
-    if (res.headersSent) return next(err);
+  return (err, req, res, _next) => {
+    // Answered already (e.g. a body cut off for its rate): the connection is all that is left to end.
+    if (res.headersSent) return void req.socket.destroy();
     const appErr = toAppError(err);
     // Only unexpected failures are logged with their cause; 4xx are the client's business.
     if (appErr.status >= 500) log.error({ err: appErr.cause ?? appErr, code: appErr.code }, 'request failed');

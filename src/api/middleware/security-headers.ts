@@ -1,10 +1,14 @@
 import helmet from 'helmet';
 import type { RequestHandler } from 'express';
 
-/** Strict defaults for every response: nothing cached, nothing framed, scripts only from self. */
-export function securityHeaders(): RequestHandler[] {
+/**
+ * Strict defaults for every response: nothing cached, nothing framed, scripts only from self.
+ * HSTS only when the public URL is https: over plain http the header is meaningless (RFC 6797 §8.1).
+ */
+export function securityHeaders(options: { hsts: boolean }): RequestHandler[] {
   return [
     helmet({
+      strictTransportSecurity: options.hsts,
       contentSecurityPolicy: {
         useDefaults: false,
         directives: {

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
-import multer, { MulterError } from 'multer';
+import multer, { MulterError, type StorageEngine } from 'multer';
 import { AppError } from '../../errors.ts';
+import { METADATA_MAX_BYTES } from '../../json-bounds.ts';
 
 export interface UploadLimits {
   maxFileBytes: number;
@@ -38,29 +39,18 @@ export function requireBoundedLength(maxRequestBytes: number): RequestHandler {
   };
 }
 
-/** Bounds how many uploads are buffered at once; beyond it the client gets 503 and Retry-After. */
-export function admission(maxInFlight: number): RequestHandler {
-  let inFlight = 0;
-  return (_req, res, next) => {
-    if (inFlight >= maxInFlight) {
-      return next(new AppError('busy', { detail: 'Too many uploads are being processed right now; retry after the time in Retry-After.' }));
-    }
-    inFlight++;
-    res.once('close', () => inFlight--);
-    next();
-  };
-}
-
 /** Multipart parsing in memory only: document bytes never touch the disk. */
 export function multipartCapture(limits: UploadLimits): RequestHandler {
+  // The metadata's bound holds whether it comes as a field or as a file part, as JSON or as its JWE.
+  const metadataBound = encryptedSizeBound(METADATA_MAX_BYTES);
   const parse = multer({
-    storage: multer.memoryStorage(),
+    storage: boundedMemoryStorage((field) => (field === 'file' ? Infinity : metadataBound)),
     limits: {
       fileSize: encryptedSizeBound(limits.maxFileBytes),
       files: limits.maxFiles + 1,
       // The metadata plus one `upload` field (a resumable upload id) per file.
       fields: limits.maxFiles + 4,
-      fieldSize: 64 * 1024,
+      fieldSize: metadataBound,
       parts: limits.maxFiles + 5,
       headerPairs: 200,
     },
@@ -75,4 +65,33 @@ export function multipartCapture(limits: UploadLimits): RequestHandler {
 function malformed(err: unknown): AppError {
   const reason = err instanceof Error ? err.message : 'unreadable body';
   return new AppError('bad_request', { detail: `The multipart body is malformed (${reason}); send multipart/form-data with a 'metadata' part and 'file' parts.`, cause: err });
+}
+
+/** multer's memory storage with a bound per field name, enforced while the part streams in. */
+function boundedMemoryStorage(limitOf: (field: string) => number): StorageEngine {
+  return {
+    _handleFile(_req, file, cb) {
+      const limit = limitOf(file.fieldname);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      const finish = (err: Error | null, info?: Partial<Express.Multer.File>) => {
+        if (done) return;
+        done = true;
+        cb(err, info);
+      };
+      file.stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= limit) return void chunks.push(chunk);
+        chunks.length = 0;
+        finish(new MulterError('LIMIT_FIELD_VALUE', file.fieldname));
+      });
+      file.stream.on('error', (err: Error) => finish(err));
+      file.stream.on('end', () => finish(null, { buffer: Buffer.concat(chunks, size), size }));
+    },
+    _removeFile(_req, file, cb) {
+      (file as { buffer?: Buffer }).buffer = undefined;
+      cb(null);
+    },
+  };
 }

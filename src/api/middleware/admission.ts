@@ -1,0 +1,145 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { AppError } from '../../errors.ts';
+import { principalIfAny } from './auth.ts';
+import { sendProblem } from './problem.ts';
+
+export interface AdmissionOptions {
+  /** Requests with a body in flight at once, over all callers (captures, tus, small JSON bodies alike). */
+  slots: number;
+  /** Of those, at most this many for one caller, so one user cannot starve the rest. */
+  perCaller: number;
+  /** Bytes those requests may hold in memory at once: inline bodies and the uploads a capture references. */
+  bytes: number;
+  /** A body arriving slower than this over a whole window is cut off with 408 and its slot released. */
+  minBytesPerSecond: number;
+  windowMs: number;
+}
+
+interface Ticket {
+  caller: string;
+  bytes: number;
+}
+
+/**
+ * The one admission counter of every route that accepts a body: a slot per request until its
+ * response closes, a per-caller share of the slots, a byte budget, and a minimum body rate.
+ */
+export class Admission {
+  private slotsTaken = 0;
+  private bytesHeld = 0;
+  private readonly byCaller = new Map<string, number>();
+  private readonly tickets = new WeakMap<Request, Ticket>();
+
+  constructor(private readonly options: AdmissionOptions) {}
+
+  get inFlight(): number {
+    return this.slotsTaken;
+  }
+
+  get heldBytes(): number {
+    return this.bytesHeld;
+  }
+
+  /** Admits the request or answers 503; `held` says how many bytes of its body it keeps in memory (default: Content-Length). */
+  admit(held: (req: Request) => number = contentLength): RequestHandler {
+    return (req, res, next) => {
+      const caller = callerOf(req);
+      if (this.slotsTaken >= this.options.slots) {
+        return next(busy('Too many uploads are being received right now; retry after the time in Retry-After.'));
+      }
+      if ((this.byCaller.get(caller) ?? 0) >= this.options.perCaller) {
+        return next(busy(`You already have ${this.options.perCaller} uploads in progress; wait for one to finish, then retry.`));
+      }
+      const ticket: Ticket = { caller, bytes: 0 };
+      this.take(ticket);
+      this.tickets.set(req, ticket);
+      res.once('close', () => this.release(ticket));
+      try {
+        this.reserve(req, held(req));
+      } catch (err) {
+        return next(err);
+      }
+      watchBodyRate(req, res, this.options);
+      next();
+    };
+  }
+
+  /** Counts `bytes` more against the request's admission (e.g. the uploads a capture references), or refuses them. */
+  reserve(req: Request, bytes: number): void {
+    const ticket = this.tickets.get(req);
+    if (!ticket) throw new Error('reserve() on a request that was not admitted');
+    if (bytes <= 0) return;
+    if (ticket.bytes + bytes > this.options.bytes) {
+      throw new AppError('payload_too_large', {
+        detail: `This request would hold ${ticket.bytes + bytes} bytes; at most ${this.options.bytes} are accepted at once (MAX_BUFFERED_BYTES). Send fewer or smaller files per capture.`,
+        extra: { limit: this.options.bytes },
+      });
+    }
+    if (this.bytesHeld + bytes > this.options.bytes) {
+      throw busy('Too many bytes are being received right now; retry after the time in Retry-After.');
+    }
+    ticket.bytes += bytes;
+    this.bytesHeld += bytes;
+  }
+
+  private take(ticket: Ticket): void {
+    this.slotsTaken++;
+    this.byCaller.set(ticket.caller, (this.byCaller.get(ticket.caller) ?? 0) + 1);
+  }
+
+  private release(ticket: Ticket): void {
+    this.slotsTaken--;
+    this.bytesHeld -= ticket.bytes;
+    const left = (this.byCaller.get(ticket.caller) ?? 1) - 1;
+    if (left > 0) this.byCaller.set(ticket.caller, left);
+    else this.byCaller.delete(ticket.caller);
+  }
+}
+
+function contentLength(req: Request): number {
+  const length = Number(req.headers['content-length']);
+  return Number.isSafeInteger(length) && length > 0 ? length : 0;
+}
+
+/** The authenticated subject; before authentication (the dev token route) the peer address. */
+function callerOf(req: Request): string {
+  const principal = principalIfAny(req);
+  return principal ? `sub:${principal.sub}` : `addr:${req.socket.remoteAddress ?? ''}`;
+}
+
+function busy(detail: string): AppError {
+  return new AppError('busy', { detail });
+}
+
+/**
+ * Cuts a body that arrives slower than the minimum rate over a whole window (a stalled or trickling
+ * client holding a slot). A window in which our side applied backpressure does not count.
+ */
+function watchBodyRate(req: Request, res: Response, options: Pick<AdmissionOptions, 'minBytesPerSecond' | 'windowMs'>): void {
+  const minBytes = (options.minBytesPerSecond * options.windowMs) / 1000;
+  let seen = req.socket.bytesRead;
+  const timer = setInterval(() => {
+    if (req.complete || res.headersSent) return clearInterval(timer);
+    const now = req.socket.bytesRead;
+    const heldBack = req.readableLength >= req.readableHighWaterMark;
+    if (now - seen < minBytes && !heldBack) {
+      clearInterval(timer);
+      return cutOff(req, res, options.minBytesPerSecond);
+    }
+    seen = now;
+  }, options.windowMs);
+  timer.unref();
+  res.once('close', () => clearInterval(timer));
+}
+
+function cutOff(req: Request, res: Response, minBytesPerSecond: number): void {
+  res.setHeader('Connection', 'close');
+  sendProblem(
+    res,
+    new AppError('request_timeout', {
+      detail: `The request body arrived slower than ${minBytesPerSecond} bytes per second and was cut off. Retry on a better connection; resumable uploads (/v1/uploads) continue where they stopped.`,
+    }),
+  );
+  // The parser still waits for the rest of the body: closing the connection ends it and frees the slot.
+  res.once('finish', () => req.socket.destroy());
+}

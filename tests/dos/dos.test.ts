@@ -1,0 +1,241 @@
+/**
+ * Denial-of-service suite (issue 11, items 1–6) against the service as its own process. For each
+ * attack: every request is answered (4xx or 503, never a 5xx otherwise, never a hang: the guard in
+ * attacks.ts turns one into a failure), RSS grows by less than 300 MB, /healthz answers throughout,
+ * and during the slow-body attack other users' captures still succeed. Latency under attack is
+ * measured by bench/dos.ts, never asserted here.
+ */
+import { once } from 'node:events';
+import net from 'node:net';
+import type { JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encryptFor } from '../../src/cli/encrypt.ts';
+import { jpegWithMarker, newMarker } from '../support/capture-fixtures.ts';
+import { clerk, devToken, encryptedCapture, ingestKey, postCapture } from '../support/service-client.ts';
+import { startService, type ServiceProcess } from '../support/service-process.ts';
+import { tusMetadata } from '../support/tus.ts';
+import { admittedNow, DOS_ENV, endlessHeaders, slowCapture, trickle, underAttack, untilAdmitted, type Answer, type Trickle } from './attacks.ts';
+
+const MiB = 2 ** 20;
+const RSS_GROWTH_BOUND = 300 * 1000 * 1000;
+const TUS = { 'tus-resumable': '1.0.0' };
+
+/** Every answer of an attack is a refusal the protocol allows: a 4xx, a 503, or a closed connection after one. */
+function expectOnlyRefusals(answers: Answer[], allowed: Array<number | 'closed'>): void {
+  for (const answer of answers) expect(allowed, JSON.stringify(answer)).toContain(answer.status);
+}
+
+function expectHealthy(run: { health: { latenciesMs: number[]; failures: string[] }; rssGrowthBytes: number }): void {
+  expect(run.health.failures).toEqual([]);
+  expect(run.health.latenciesMs.length).toBeGreaterThan(0);
+  expect(run.rssGrowthBytes).toBeLessThan(RSS_GROWTH_BOUND);
+}
+
+async function untilIdle(url: string): Promise<void> {
+  while ((await admittedNow(url)) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+describe('denial of service against a service process', () => {
+  let service: ServiceProcess;
+  let key: JWK;
+  const tokens = new Map<string, string>();
+  const token = (sub: string) => tokens.get(sub)!;
+
+  beforeAll(async () => {
+    service = await startService(DOS_ENV);
+    key = await ingestKey(service.url);
+    for (const sub of ['attacker', 'victim', 'holder-1', 'holder-2', 'late']) tokens.set(sub, await devToken(service.url, clerk(sub)));
+  });
+  afterAll(() => service?.stop());
+
+  const victimCapture = async () => postCapture(service.url, token('victim'), await encryptedCapture(key, 'Während des Angriffs', [await jpegWithMarker(newMarker())]));
+
+  async function finishedUpload(sub: string, bytes: Buffer): Promise<string> {
+    const created = await fetch(`${service.url}/v1/uploads`, {
+      method: 'POST',
+      headers: { ...TUS, authorization: `Bearer ${token(sub)}`, 'upload-length': String(bytes.length), 'upload-metadata': tusMetadata({ filetype: 'application/jose' }) },
+    });
+    expect(created.status).toBe(201);
+    const id = created.headers.get('location')!.split('/').pop()!;
+    const patched = await fetch(`${service.url}/v1/uploads/${id}`, {
+      method: 'PATCH',
+      headers: { ...TUS, authorization: `Bearer ${token(sub)}`, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+      body: new Uint8Array(bytes),
+    });
+    expect(patched.status).toBe(204);
+    return id;
+  }
+
+  function captureOfUploads(sub: string, ids: string[]): Promise<Response> {
+    const form = new FormData();
+    form.append('metadata', JSON.stringify({ title: 'Aus Uploads' }));
+    for (const id of ids) form.append('upload', id);
+    return fetch(`${service.url}/v1/documents`, { method: 'POST', headers: { authorization: `Bearer ${token(sub)}` }, body: form });
+  }
+
+  it('item 4: one user trickling bodies is cut off (408) or held to its share (503), while another user captures', async () => {
+    const run = await underAttack(service, async () => {
+      const answers: Answer[] = [];
+      let attacking = true;
+      // Six connections at a time, each reopened when answered: the attacker never lets up.
+      const attacker = async () => {
+        while (attacking) answers.push(await slowCapture(service.url, token('attacker'), { length: MiB, bytesPerSecond: 200 }).answer);
+      };
+      const attackers = Array.from({ length: 6 }, attacker);
+      await untilAdmitted(service.url, 2);
+      const victims: number[] = [];
+      for (let i = 0; i < 3; i++) victims.push((await victimCapture()).status);
+      attacking = false;
+      await Promise.all(attackers);
+      return { answers, victims };
+    });
+    expect(run.result.victims).toEqual([201, 201, 201]);
+    expectOnlyRefusals(run.result.answers, [408, 503]);
+    expect(run.result.answers.some((a) => a.status === 408 && a.code === 'request_timeout')).toBe(true);
+    expect(run.result.answers.filter((a) => a.status === 503).every((a) => a.code === 'busy' && a.retryAfter)).toBe(true);
+    expectHealthy(run);
+  });
+
+  it('item 4: headers that never end are answered 408 within the headers timeout', async () => {
+    const run = await underAttack(service, () => Promise.all(Array.from({ length: 20 }, () => endlessHeaders(service.url))));
+    expectOnlyRefusals(run.result, [408, 'closed']);
+    expect(run.result.some((a) => a.status === 408)).toBe(true);
+    expectHealthy(run);
+    expect((await victimCapture()).status).toBe(201);
+  });
+
+  it('item 1: an upload named 100 times, or uploads summing over MAX_REQUEST_BYTES, are refused before they are read', async () => {
+    const jwe = Buffer.from(await encryptFor(key, await jpegWithMarker(newMarker(), 700, 700), 'image/jpeg'));
+    const id = await finishedUpload('attacker', jwe);
+    const run = await underAttack(service, async () => {
+      const repeated = await captureOfUploads('attacker', Array.from({ length: 100 }, () => id));
+      const declared: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const created = await fetch(`${service.url}/v1/uploads`, {
+          method: 'POST',
+          headers: { ...TUS, authorization: `Bearer ${token('attacker')}`, 'upload-length': String(2.5 * 1000 * 1000), 'upload-metadata': tusMetadata({ filetype: 'application/jose' }) },
+        });
+        declared.push(created.headers.get('location')!.split('/').pop()!);
+      }
+      const oversized = await captureOfUploads('attacker', declared);
+      return { repeated: { status: repeated.status, body: await repeated.json() }, oversized: { status: oversized.status, body: await oversized.json() } };
+    });
+    expect(run.result.repeated).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
+    expect(run.result.oversized).toMatchObject({ status: 413, body: { code: 'payload_too_large', limit: 16 * MiB } });
+    expectHealthy(run);
+    // The upload was refused, not consumed: named once it becomes a document.
+    expect((await captureOfUploads('attacker', [id])).status).toBe(201);
+  });
+
+  it('item 1: referenced bytes count against admission: they must fit beside what other requests hold', async () => {
+    const jwe = Buffer.from(await encryptFor(key, await jpegWithMarker(newMarker(), 1000, 1000), 'image/jpeg'));
+    const id = await finishedUpload('victim', jwe);
+    expect(jwe.length).toBeGreaterThan(0.5 * MiB);
+    // A slow but legal capture (above the minimum rate) holds 16 MiB of the 16.5 MiB budget.
+    const holder = slowCapture(service.url, token('holder-1'), { length: 16 * MiB, bytesPerSecond: 64 * 1024 });
+    try {
+      await untilAdmitted(service.url, 1);
+      const refused = await captureOfUploads('victim', [id]);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await refused.json()).toMatchObject({ code: 'busy' });
+    } finally {
+      holder.stop();
+      await holder.answer;
+      await untilIdle(service.url);
+    }
+    expect((await captureOfUploads('victim', [id])).status).toBe(201);
+  });
+
+  it('item 3: metadata sent as a 10 MB file part of nested arrays is refused with 413, /healthz answering throughout', async () => {
+    const run = await underAttack(service, async () => {
+      const form = new FormData();
+      form.append('metadata', new Blob(['['.repeat(5_000_000) + ']'.repeat(5_000_000)], { type: 'application/json' }), 'metadata.json');
+      form.append('file', new Blob([new Uint8Array(await jpegWithMarker(newMarker()))], { type: 'image/jpeg' }), 'a.jpg');
+      const res = await fetch(`${service.url}/v1/documents`, { method: 'POST', headers: { authorization: `Bearer ${token('attacker')}` }, body: form });
+      return { status: res.status, body: await res.json() };
+    });
+    expect(run.result).toMatchObject({ status: 413, body: { code: 'payload_too_large' } });
+    expectHealthy(run);
+  });
+
+  it('item 5: captures and tus share one admission counter, and POST /v1/uploads/<anything> passes it', async () => {
+    const holders: Trickle[] = [slowCapture(service.url, token('holder-1'), { length: MiB, bytesPerSecond: 16 * 1024 }), slowCapture(service.url, token('holder-1'), { length: MiB, bytesPerSecond: 16 * 1024 })];
+    for (let i = 0; i < 2; i++) {
+      const created = await fetch(`${service.url}/v1/uploads`, {
+        method: 'POST',
+        headers: { ...TUS, authorization: `Bearer ${token('holder-2')}`, 'upload-length': String(MiB), 'upload-metadata': tusMetadata({ filetype: 'application/jose' }) },
+      });
+      const path = new URL(created.headers.get('location')!, service.url).pathname;
+      const jweStart = Buffer.from(`${Buffer.from(JSON.stringify({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM' })).toString('base64url')}.`);
+      holders.push(
+        trickle(service.url, {
+          method: 'PATCH',
+          path,
+          headers: { ...TUS, authorization: `Bearer ${token('holder-2')}`, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+          length: MiB,
+          head: jweStart,
+          bytesPerTick: 4096,
+          everyMs: 250,
+        }),
+      );
+    }
+    const run = await underAttack(service, async () => {
+      await untilAdmitted(service.url, 4);
+      const late = { authorization: `Bearer ${token('late')}` };
+      const capture = await victimCaptureAs(late);
+      const anything = await fetch(`${service.url}/v1/uploads/anything`, { method: 'POST', headers: { ...TUS, ...late, 'content-type': 'application/offset+octet-stream', 'upload-length': '4' }, body: 'abcd' });
+      const creation = await fetch(`${service.url}/v1/uploads`, { method: 'POST', headers: { ...TUS, ...late, 'upload-length': '100', 'upload-metadata': tusMetadata({ filetype: 'application/jose' }) } });
+      return Promise.all([capture, anything, creation].map(async (res) => ({ status: res.status, code: ((await res.json()) as { code?: string }).code, retryAfter: res.headers.get('retry-after') })));
+    }).finally(() => holders.forEach((holder) => holder.stop()));
+    for (const answer of run.result) expect(answer).toMatchObject({ status: 503, code: 'busy', retryAfter: expect.stringMatching(/^\d+$/) });
+    expectHealthy(run);
+    expectOnlyRefusals(await Promise.all(holders.map((h) => h.answer)), ['closed', 408]);
+    await untilIdle(service.url);
+    const anything = await fetch(`${service.url}/v1/uploads/anything`, { method: 'POST', headers: { ...TUS, authorization: `Bearer ${token('late')}`, 'upload-length': '4' }, body: 'abcd' });
+    expect(anything.status).toBeGreaterThanOrEqual(400);
+    expect(anything.status).toBeLessThan(500);
+  });
+
+  async function victimCaptureAs(headers: Record<string, string>): Promise<Response> {
+    const body = await encryptedCapture(key, 'Zu spät', [await jpegWithMarker(newMarker())]);
+    return fetch(`${service.url}/v1/documents`, { method: 'POST', headers, body });
+  }
+});
+
+describe('denial of service: an identity provider that accepts connections and never answers', () => {
+  let service: ServiceProcess;
+  let silent: net.Server;
+  const sockets = new Set<net.Socket>();
+
+  beforeAll(async () => {
+    silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const { port } = silent.address() as net.AddressInfo;
+    service = await startService({ ...DOS_ENV, OIDC_ISSUER: `http://127.0.0.1:${port}/realms/behoerde`, OIDC_AUDIENCE: 'vs-capture', OIDC_TIMEOUT_SECONDS: '1' });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    for (const socket of sockets) socket.destroy();
+    silent?.close();
+  });
+
+  it('item 6: every authenticated request is answered 503 with Retry-After instead of hanging, /healthz answering', async () => {
+    // Well-formed, so only the provider's keys could decide it.
+    const jwt = `${Buffer.from(JSON.stringify({ alg: 'ES256', kid: 'k1' })).toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'u1' })).toString('base64url')}.c2ln`;
+    const run = await underAttack(service, () =>
+      Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const res = await fetch(`${service.url}/v1/documents${i % 2 ? '' : '?limit=1'}`, { headers: { authorization: `Bearer ${jwt}` }, signal: AbortSignal.timeout(60_000) });
+          return { status: res.status, code: ((await res.json()) as { code?: string }).code, retryAfter: res.headers.get('retry-after') };
+        }),
+      ),
+    );
+    for (const answer of run.result) expect(answer).toMatchObject({ status: 503, code: 'idp_unavailable', retryAfter: expect.stringMatching(/^\d+$/) });
+    expectHealthy(run);
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * A real OpenID Provider (npm oidc-provider, OpenID-certified) in the test process: discovery, JWKS,
+ * and JWT access tokens by the client-credentials grant, one client per persona. Key rotation
+ * swaps in a provider instance with a new signing key first; the old one stays published.
+ */
+import { once } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import Provider from 'oidc-provider';
+
+export interface Persona {
+  roles: string[];
+  units: string[];
+  name?: string;
+  /** Token audience; default the service's. */
+  audience?: string;
+  /** Token lifetime in seconds; default 600. */
+  ttlSeconds?: number;
+}
+
+export interface OpenIdProvider {
+  issuer: string;
+  /** An access token (JWT) for the persona named `clientId`. */
+  token(clientId: string): Promise<string>;
+  /** Publishes a new signing key (used from now on) beside the old ones. */
+  rotateKeys(): Promise<void>;
+  /** Stops answering (connections refused) / answers again, on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+const SECRET = 'test-client-secret-0123456789abcdef';
+/** The resource indicator under which the service's tokens are issued. */
+const RESOURCE = 'urn:vs-capture';
+
+export async function startOpenIdProvider(options: {
+  audience: string;
+  personas: Record<string, Persona>;
+  /** Serve over https with this key and certificate (PEM); the issuer's host name is `host`. */
+  tls?: { key: string; cert: string; host: string };
+}): Promise<OpenIdProvider> {
+  const keys: JWK[] = [await signingKey()];
+  let handler: http.RequestListener = () => undefined;
+  const listener: http.RequestListener = (req, res) => handler(req, res);
+  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, listener) : http.createServer(listener);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const issuer = `${options.tls ? 'https' : 'http'}://${options.tls?.host ?? '127.0.0.1'}:${port}`;
+  const build = () => {
+    const provider = new Provider(issuer, configuration(options.audience, options.personas, keys));
+    handler = provider.callback();
+  };
+  build();
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return {
+    issuer,
+    token: (clientId) => requestToken(server, issuer, clientId, options.tls?.cert),
+    async rotateKeys() {
+      keys.unshift(await signingKey());
+      build();
+    },
+    async stop() {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+      await once(server, 'close');
+    },
+    async start() {
+      server.listen(port, '127.0.0.1');
+      await once(server, 'listening');
+    },
+  };
+}
+
+async function signingKey(): Promise<JWK> {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  return { ...(await exportJWK(privateKey)), alg: 'ES256', use: 'sig', kid: `k-${Math.random().toString(36).slice(2, 10)}` };
+}
+
+function configuration(audience: string, personas: Record<string, Persona>, keys: JWK[]): Record<string, unknown> {
+  return {
+    clients: Object.keys(personas).map((id) => ({ client_id: id, client_secret: SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], id_token_signed_response_alg: 'ES256' })),
+    jwks: { keys },
+    // Each persona's token lifetime (the default function would only log a notice).
+    ttl: { ClientCredentials: (_ctx: unknown, _token: unknown, client: { clientId: string }) => personas[client.clientId]!.ttlSeconds ?? 600 },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => RESOURCE,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx: unknown, _resource: string, client: { clientId: string }) => {
+          const persona = personas[client.clientId]!;
+          return { scope: 'capture', audience: persona.audience ?? audience, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+        },
+      },
+    },
+    // Keycloak's claim shapes: realm roles under realm_access.roles, units as a plain claim.
+    extraTokenClaims: (_ctx: unknown, token: { clientId: string }) => {
+      const persona = personas[token.clientId]!;
+      return { realm_access: { roles: persona.roles }, units: persona.units, name: persona.name ?? token.clientId };
+    },
+  };
+}
+
+/** The client-credentials grant against the token endpoint, trusting `ca` when over https. */
+async function requestToken(server: http.Server, issuer: string, clientId: string, ca: string | undefined): Promise<string> {
+  const { port } = server.address() as AddressInfo;
+  const body = new URLSearchParams({ grant_type: 'client_credentials', scope: 'capture', resource: RESOURCE }).toString();
+  const send = ca ? https.request : http.request;
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = send(
+      {
+        host: '127.0.0.1',
+        port,
+        servername: new URL(issuer).hostname,
+        method: 'POST',
+        path: '/token',
+        headers: {
+          host: new URL(issuer).host,
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${clientId}:${SECRET}`).toString('base64')}`,
+        },
+        ...(ca ? { ca } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`token endpoint answered ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8')}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  return (JSON.parse(text) as { access_token: string }).access_token;
+}
