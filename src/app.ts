@@ -93,7 +93,7 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   app.use(auditRouter(deps.audit));
-  app.use(xdomeaRouter({ xdomea: deps.xdomea }));
+  app.use(xdomeaRouter({ xdomea: deps.xdomea, smallBodyAdmission: deps.smallBodyAdmission }));
   app.use(
     uploadsRouter({
       uploads: deps.uploads,

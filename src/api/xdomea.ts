@@ -5,6 +5,7 @@ import { AppError } from '../errors.ts';
 import { MAX_BATCH, type XdomeaExport, type XdomeaPackage } from '../xdomea/export.ts';
 import { parseBody, parseQuery } from '../validation.ts';
 import { principalOf } from './middleware/auth.ts';
+import type { Admission } from './middleware/admission.ts';
 import { documentId } from './documents.ts';
 
 const ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a document id (26-character ULID)');
@@ -13,7 +14,7 @@ const exportQuery = z.strictObject({ originals });
 const vorgangBody = z.strictObject({ documentIds: z.array(ulid).min(1).max(MAX_BATCH), originals: z.boolean().default(true) });
 
 /** xdomea 3.0.0 handover: GET /v1/documents/{id}/xdomea (one Dokument) and POST /v1/xdomea/vorgang (one case's documents). */
-export function xdomeaRouter(deps: { xdomea: XdomeaExport }): Router {
+export function xdomeaRouter(deps: { xdomea: XdomeaExport; smallBodyAdmission: Admission }): Router {
   const router = Router();
   // Express answers HEAD with the GET handler, which would record an export that never left.
   router.head('/v1/documents/:id/xdomea', (_req, res) => {
@@ -26,7 +27,8 @@ export function xdomeaRouter(deps: { xdomea: XdomeaExport }): Router {
     const { originals } = parseQuery(exportQuery, req);
     send(res, await deps.xdomea.document(principalOf(req), documentId(req), { originals }));
   });
-  router.post('/v1/xdomea/vorgang', express.json({ limit: '16kb' }), async (req, res) => {
+  // A body like a review's: it passes the small-body admission as every route with a body does.
+  router.post('/v1/xdomea/vorgang', deps.smallBodyAdmission.admit(), express.json({ limit: '16kb' }), async (req, res) => {
     const { documentIds, originals } = parseBody(vorgangBody, req);
     send(res, await deps.xdomea.vorgang(principalOf(req), documentIds, { originals }));
   });
