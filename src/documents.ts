@@ -10,7 +10,7 @@ import type { AuditEvent, AuditLog } from './audit/trail.ts';
 import type { ManifestSigner } from './crypto/manifest.ts';
 import type { Finding, InputFile, ProcessOptions, ProcessResult } from './processing/types.ts';
 import { ObjectNotFoundError, type ByteRange, type ObjectStore } from './storage/object-store.ts';
-import { ID_PATTERN, layout, ulidFloor } from './storage/layout.ts';
+import { cursorAtHorizon, ID_PATTERN, layout, ulidFloor } from './storage/layout.ts';
 import { walk } from './storage/walk.ts';
 
 /** What the use cases need from processing (the worker pool implements it). */
@@ -80,7 +80,7 @@ export interface Acknowledgement {
 
 export interface FeedPage {
   items: DocumentRecord[];
-  /** Continue from here next time; unchanged when nothing new was visible. */
+  /** Continue from here next time: the last item's position, or the settle horizon when up to date. */
   next: string | null;
   hasMore: boolean;
 }
@@ -278,35 +278,34 @@ export class DocumentService {
     return { record, rendition: async () => buffer(await this.openBlob(id, layout.rendition(id))) };
   }
 
-  /** The archive feed: committed documents, oldest commit first, of the caller's units. */
+  /**
+   * The archive feed: committed documents of the caller's units, oldest commit first. The scan runs
+   * until the page is full or reaches the settle horizon, and the cursor is the caller's own last item
+   * or the horizon (a time, not an entry), so neither page sizes nor cursors reveal other units' documents.
+   */
   async feed(principal: Principal, query: FeedQuery): Promise<FeedPage> {
     requireAnyRole(principal, ['export', 'audit', 'admin']);
     if (query.unit && !canSeeUnit(principal, query.unit)) {
       throw new AppError('forbidden', { detail: `You are not a member of unit '${query.unit}'.` });
     }
     // Entries below the horizon's millisecond have settled.
-    const horizon = ulidFloor(this.now() - this.deps.feedSettleMs);
-    const entries = await this.deps.store.list({
-      prefix: layout.feedPrefix,
-      startAfter: query.after ? layout.feedEntry(query.after) : undefined,
-      limit: query.limit,
-    });
-    const settled = entries.filter((e) => seqOf(e.key) < horizon);
+    const settledBefore = this.now() - this.deps.feedSettleMs;
+    const horizon = ulidFloor(settledBefore);
     const items: DocumentRecord[] = [];
     const seen = new Set<string>();
-    for (const entry of settled) {
-      const record = await this.recordOfFeedEntry(entry.key);
+    let last: string | undefined;
+    for await (const entry of walk(this.deps.store, layout.feedPrefix, query.after ? layout.feedEntry(query.after) : undefined)) {
+      const seq = seqOf(entry.key);
+      if (seq >= horizon) break;
+      const record = await this.recordOfFeedEntry(principal, entry.key);
       if (!record || seen.has(record.id) || !matches(principal, record, query)) continue;
       if (query.acknowledged !== undefined && (await this.acknowledgedBy(principal, record.id)) !== query.acknowledged) continue;
+      if (items.length === query.limit) return { items, next: last!, hasMore: true };
       seen.add(record.id);
       items.push(record);
+      last = seq;
     }
-    const last = settled.at(-1);
-    return {
-      items,
-      next: last ? seqOf(last.key) : (query.after ?? null),
-      hasMore: settled.length === query.limit,
-    };
+    return { items, next: cursorAtHorizon(settledBefore, query.after), hasMore: false };
   }
 
   /** The capture lands in the audit trail once committed; a failed append fails the request (audit fails closed). */
@@ -388,7 +387,7 @@ export class DocumentService {
       ]);
       // The feed position is taken after the blobs, so the settle window covers two small writes, not the upload.
       seq = this.newId();
-      await store.put(layout.feedEntry(seq), feedEntryBody(record.id));
+      await store.put(layout.feedEntry(seq), feedEntryBody(record));
       await store.put(layout.record(record.id), Buffer.from(JSON.stringify(record)));
     } catch (err) {
       await this.discard(record.id, seq);
@@ -396,7 +395,7 @@ export class DocumentService {
     }
     // A poll passed the entry before the record existed (it left a marker): announce again, once.
     if (await this.exists(layout.feedPassed(seq))) {
-      await store.put(layout.feedEntry(this.newId()), feedEntryBody(record.id));
+      await store.put(layout.feedEntry(this.newId()), feedEntryBody(record));
       await store.delete(layout.feedPassed(seq));
     }
   }
@@ -409,13 +408,15 @@ export class DocumentService {
   }
 
   /**
-   * The record a settled entry names. Without one, the poll leaves a passed-marker before it looks
+   * The record a settled entry names, if the caller may see it (entries name their unit, so other
+   * units' records are not even read). Without a record, the poll leaves a passed-marker before it looks
    * once more: a commit still in flight sees the marker after its record put and announces itself again.
    */
-  private async recordOfFeedEntry(key: string): Promise<DocumentRecord | undefined> {
+  private async recordOfFeedEntry(principal: Principal, key: string): Promise<DocumentRecord | undefined> {
     const entry = await this.deps.store.getBuffer(key).catch(notFoundAs(undefined));
     if (!entry) return undefined;
-    const { id } = JSON.parse(entry.toString('utf8')) as { id: string };
+    const { id, unit } = JSON.parse(entry.toString('utf8')) as { id: string; unit?: string };
+    if (unit !== undefined && !canSeeUnit(principal, unit)) return undefined;
     const record = await this.readRecord(id).catch(notFoundAs(undefined));
     if (record || (await this.exists(layout.deleted(id)))) return record;
     await this.deps.store.put(layout.feedPassed(seqOf(key)), Buffer.from('{}'));
@@ -484,8 +485,8 @@ function subjectHash(sub: string): string {
   return createHash('sha256').update(sub).digest('hex');
 }
 
-function feedEntryBody(id: string): Buffer {
-  return Buffer.from(JSON.stringify({ id }));
+function feedEntryBody(record: DocumentRecord): Buffer {
+  return Buffer.from(JSON.stringify({ id: record.id, unit: record.unit }));
 }
 
 function seqOf(feedKey: string): string {
