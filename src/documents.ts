@@ -120,11 +120,11 @@ export class DocumentService {
     }
     const unit = resolveUnit(principal, request.metadata.unit);
     const id = this.newId();
-    if (!request.idempotencyKey) return { record: await this.createAudited(principal, unit, request, id), replayed: false };
+    if (!request.idempotencyKey) return { record: await this.create(principal, unit, request, id), replayed: false };
     const claim = await this.deps.idempotency.claim(principal.sub, request.idempotencyKey, fingerprint(request), id, (doc) => this.committed(doc));
     if (claim.kind === 'replay') return { record: await this.readRecord(claim.documentId), replayed: true };
     try {
-      const record = await this.createAudited(principal, unit, request, id);
+      const record = await this.create(principal, unit, request, id);
       await claim.complete();
       return { record, replayed: false };
     } catch (err) {
@@ -308,13 +308,6 @@ export class DocumentService {
     return { items, next: cursorAtHorizon(settledBefore, query.after), hasMore: false };
   }
 
-  /** The capture lands in the audit trail once committed; a failed append fails the request (audit fails closed). */
-  private async createAudited(principal: Principal, unit: string, request: CaptureRequest, id: string): Promise<DocumentRecord> {
-    const record = await this.create(principal, unit, request, id);
-    await this.audit(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
-    return record;
-  }
-
   private async audit(principal: Principal, record: DocumentRecord, type: AuditEvent['type'], details: AuditEvent['details'] = {}): Promise<void> {
     await this.deps.audit.append({ type, documentId: record.id, unit: record.unit, actor: { sub: principal.sub, name: principal.name }, details });
   }
@@ -372,12 +365,16 @@ export class DocumentService {
         review: { status: 'pending' },
       },
     };
-    await this.commit(record, request.parts, result.rendition);
+    await this.commit(principal, record, request.parts, result.rendition);
     return record;
   }
 
-  /** Blobs first, then the feed entry, then the record that makes the document exist. */
-  private async commit(record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array): Promise<void> {
+  /**
+   * Blobs first, then the `captured` audit entry, the feed entry, and the record that makes the
+   * document exist: no committed document without its audit entry, even after a crash (audit fails
+   * closed). A failure after the entry leaves a `captured` entry of a document that never appeared.
+   */
+  private async commit(principal: Principal, record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array): Promise<void> {
     const { store } = this.deps;
     let seq: string | undefined;
     try {
@@ -385,6 +382,7 @@ export class DocumentService {
         store.put(layout.rendition(record.id), rendition),
         ...parts.map((p, i) => store.put(layout.original(record.id, i + 1), p.bytes)),
       ]);
+      await this.audit(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
       // The feed position is taken after the blobs, so the settle window covers two small writes, not the upload.
       seq = this.newId();
       await store.put(layout.feedEntry(seq), feedEntryBody(record));
