@@ -124,6 +124,20 @@ describe('view tickets and the ticket-authenticated viewer API', () => {
     expect(res.body).toMatchObject({ code: 'not_found' });
   });
 
+  it('keeps the reader id on the watermark however long the display name: readers differing only in id get different pages', async () => {
+    const name = 'Dr. Maximiliane Erika Sophie von und zu Mustermann-Beispielhausen, Regierungsdirektorin';
+    const readers = await Promise.all(['u-long-1', 'u-long-2'].map((sub) => t.token({ sub, name, roles: ['read'], units: [UNIT] })));
+    const tickets = await Promise.all(readers.map(async (r) => (await t.openView(r, docId)).ticket));
+    // The watermark prints the minute: render both within one minute.
+    for (;;) {
+      const minute = Math.floor(Date.now() / 60_000);
+      const [a, b] = await Promise.all(tickets.map(async (ticket) => (await page(ticket, 1, 800).expect(200)).body as Buffer));
+      if (Math.floor(Date.now() / 60_000) !== minute) continue;
+      expect(a.equals(b)).toBe(false);
+      return;
+    }
+  });
+
   it('logs no ticket, title or reader name', () => {
     const logs = t.logs.join('');
     expect(logs).not.toMatch(/Ticket ey|"ticket":"ey/);
