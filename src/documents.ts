@@ -116,7 +116,7 @@ export class DocumentService {
   async capture(principal: Principal, request: CaptureRequest): Promise<{ record: DocumentRecord; replayed: boolean }> {
     requireRole(principal, 'capture');
     if (request.parts.length === 0) {
-      throw new AppError('validation_failed', { detail: "Send at least one part named 'file'." });
+      throw new AppError('validation_failed', { detail: { de: "Senden Sie mindestens einen Teil namens 'file'.", en: "Send at least one part named 'file'." } });
     }
     const unit = resolveUnit(principal, request.metadata.unit);
     const id = this.newId();
@@ -149,7 +149,12 @@ export class DocumentService {
     const part = which.variant === 'original' ? which.part : 0;
     const described = which.variant === 'rendition' ? record.rendition : record.originals.find((o) => o.part === part);
     if (!described) {
-      throw new AppError('not_found', { detail: `The document has ${record.originals.length} original part(s); part ${part} does not exist.` });
+      throw new AppError('not_found', {
+        detail: {
+          de: `Das Dokument hat ${record.originals.length} Originalteil(e); Teil ${part} gibt es nicht.`,
+          en: `The document has ${record.originals.length} original part(s); part ${part} does not exist.`,
+        },
+      });
     }
     const key = which.variant === 'rendition' ? layout.rendition(id) : layout.original(id, part);
     // Recorded when bytes are opened, so a HEAD or a refused range exports nothing.
@@ -186,7 +191,12 @@ export class DocumentService {
     const record = await this.visibleRecord(principal, id);
     const current = record.transferNote.review;
     if (current.status !== 'pending') {
-      throw new AppError('conflict', { detail: `The document was already ${current.status} at ${current.at}; a review decision is final.` });
+      throw new AppError('conflict', {
+        detail: {
+          de: `Das Dokument wurde bereits am ${current.at} geprüft (${current.status}); eine Prüfentscheidung ist endgültig.`,
+          en: `The document was already ${current.status} at ${current.at}; a review decision is final.`,
+        },
+      });
     }
     const reviewed: DocumentRecord = {
       ...record,
@@ -246,7 +256,10 @@ export class DocumentService {
     const retainedUntil = Date.parse(record.createdAt) + this.deps.retentionMs;
     if (retainedUntil > this.now()) {
       throw new AppError('retention_active', {
-        detail: `The document is under retention until ${new Date(retainedUntil).toISOString()}; it cannot be deleted before then.`,
+        detail: {
+          de: `Das Dokument unterliegt der Aufbewahrung bis ${new Date(retainedUntil).toISOString()}; vorher kann es nicht gelöscht werden.`,
+          en: `The document is under retention until ${new Date(retainedUntil).toISOString()}; it cannot be deleted before then.`,
+        },
       });
     }
     const { store } = this.deps;
@@ -286,7 +299,9 @@ export class DocumentService {
   async feed(principal: Principal, query: FeedQuery): Promise<FeedPage> {
     requireAnyRole(principal, ['export', 'audit', 'admin']);
     if (query.unit && !canSeeUnit(principal, query.unit)) {
-      throw new AppError('forbidden', { detail: `You are not a member of unit '${query.unit}'.` });
+      throw new AppError('forbidden', {
+        detail: { de: `Sie gehören nicht zur Dienststelle '${query.unit}'; wählen Sie eine Ihrer Dienststellen.`, en: `You are not a member of unit '${query.unit}'; choose one of your units.` },
+      });
     }
     // Entries below the horizon's millisecond have settled.
     const settledBefore = this.now() - this.deps.feedSettleMs;
@@ -454,18 +469,24 @@ function notFoundAs<T>(value: T): (err: unknown) => T {
 }
 
 function notFound(id: string): AppError {
-  return new AppError('not_found', { detail: `No document '${id}' is visible to you. Check the id and your unit.` });
+  return new AppError('not_found', {
+    detail: { de: `Kein Dokument '${id}' ist für Sie sichtbar. Prüfen Sie die Kennung und Ihre Dienststelle.`, en: `No document '${id}' is visible to you. Check the id and your unit.` },
+  });
 }
 
 function resolveUnit(principal: Principal, requested: string | undefined): string {
   if (requested) {
     if (!canSeeUnit(principal, requested)) {
-      throw new AppError('forbidden', { detail: `You cannot capture for unit '${requested}'; use one of your units.` });
+      throw new AppError('forbidden', {
+        detail: { de: `Sie können nicht für die Dienststelle '${requested}' erfassen; verwenden Sie eine Ihrer Dienststellen.`, en: `You cannot capture for unit '${requested}'; use one of your units.` },
+      });
     }
     return requested;
   }
   const unit = principal.units[0];
-  if (!unit) throw new AppError('forbidden', { detail: 'Your account belongs to no unit (Dienststelle); ask your administrator.' });
+  if (!unit) throw new AppError('forbidden', {
+      detail: { de: 'Ihr Konto gehört zu keiner Dienststelle; wenden Sie sich an Ihre Administration.', en: 'Your account belongs to no unit (Dienststelle); ask your administrator.' },
+    });
   return unit;
 }
 

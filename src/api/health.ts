@@ -14,7 +14,10 @@ export function healthRouter(deps: { store: ObjectStore; metrics: Registry }): R
       await deps.store.ping();
       res.json({ status: 'ready' });
     } catch (err) {
-      next(new AppError('storage_unavailable', { detail: 'The document store is unreachable; the service is not ready.', cause: err }));
+      next(new AppError('storage_unavailable', {
+          detail: { de: 'Der Dokumentenspeicher ist nicht erreichbar; der Dienst ist nicht bereit.', en: 'The document store is unreachable; the service is not ready.' },
+          cause: err,
+        }));
     }
   });
   router.get('/metrics', async (_req, res) => {
