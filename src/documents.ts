@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { monotonicFactory } from 'ulid';
+import { decodeTime, monotonicFactory } from 'ulid';
 import { AppError } from './errors.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } from './auth/principal.ts';
 import type { CaptureMetadata } from './metadata.ts';
@@ -392,6 +392,7 @@ export class DocumentService {
   private async commit(principal: Principal, record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array): Promise<void> {
     const { store } = this.deps;
     let seq: string | undefined;
+    let late = false;
     try {
       await Promise.all([
         store.put(layout.rendition(record.id), rendition),
@@ -401,13 +402,15 @@ export class DocumentService {
       // The feed position is taken after the blobs, so the settle window covers two small writes, not the upload.
       seq = this.newId();
       await store.put(layout.feedEntry(seq), feedEntryBody(record));
+      // An entry that landed after its settle window may already lie behind a poll's horizon cursor, unseen.
+      late = this.deps.feedSettleMs > 0 && this.now() - decodeTime(seq) >= this.deps.feedSettleMs;
       await store.put(layout.record(record.id), Buffer.from(JSON.stringify(record)));
     } catch (err) {
       await this.discard(record.id, seq);
       throw err;
     }
-    // A poll passed the entry before the record existed (it left a marker): announce again, once.
-    if (await this.exists(layout.feedPassed(seq))) {
+    // A poll passed the entry before the record existed (it left a marker), or may have passed it unseen: announce again, once.
+    if (late || (await this.exists(layout.feedPassed(seq)))) {
       await store.put(layout.feedEntry(this.newId()), feedEntryBody(record));
       await store.delete(layout.feedPassed(seq));
     }
