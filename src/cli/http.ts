@@ -82,7 +82,7 @@ export async function withRetries(policy: RetryPolicy, request: () => Promise<Re
       if (attempt >= policy.attempts) return res;
     } catch (err) {
       if (attempt >= policy.attempts) throw err;
-      why = `network error (${(err as Error).message})`;
+      why = say(`Netzwerkfehler (${(err as Error).message})`, `network error (${(err as Error).message})`);
     }
     onRetry(why, waitMs);
     await sleep(waitMs);

@@ -5,7 +5,36 @@ import { say } from './language.ts';
 import { runUpload, type UploadCommand } from './upload.ts';
 import { CLI_VERSION } from './version.ts';
 
-const USAGE = `Usage: vs-capture upload FILE... --title TITLE [options]
+const USAGE_DE = `Aufruf: vs-capture upload DATEI... --title TITEL [Optionen]
+
+Verschlüsselt die Metadaten und jede Datei für einen Schlüssel aus GET /v1/keys (JWE, A256GCM) und
+erfasst sie als ein Dokument, Seiten in der angegebenen Reihenfolge. Große Dateien gehen über
+fortsetzbare Uploads (tus).
+
+  --title TEXT              Titel des Dokuments (Pflicht; nicht schutzbedürftig, VSA)
+  --case TEXT               Aktenzeichen
+  --classification STUFE    VS-NfD (Vorgabe) oder OFFEN
+  --office TEXT             ausstellende Dienststelle im Vermerk
+  --unit TEXT               Dienststelle, der das Dokument gehört
+  --source ART              camera | scanner | upload (Vorgabe)
+  --enhance                 Fotos als Dokument aufbereiten (grau, Kontrast); Vorgabe: nein
+  --sanitize MODUS          clean (Vorgabe: aktive Inhalte entfernen) oder rasterize (Seiten als Bild)
+  --server URL              Adresse des Dienstes (Vorgabe $VS_CAPTURE_URL oder http://127.0.0.1:8080)
+  --token T                 Bearer-Token (Vorgabe $VS_CAPTURE_TOKEN)
+  --dev-user SUB            Entwicklungsmodus: Token von POST /v1/dev/token holen
+  --dev-name NAME           Anzeigename von --dev-user, steht im Wasserzeichen des Viewers
+  --roles a,b  --units a,b  Rollen und Dienststellen von --dev-user (Vorgabe capture,read und --unit)
+  --key ART                 P-256 (Vorgabe), P-384 oder RSA-OAEP-256
+  --resumable-above BYTES   Chiffratgröße, ab der fortsetzbar hochgeladen wird (Vorgabe 8 MiB)
+  --retries N               Versuche der Erfassungsanfrage (Vorgabe 5)
+  --max-file-bytes N        größte gesendete Datei (Vorgabe 104857600, die Vorgabe des Dienstes)
+  --json                    Ergebnis als JSON ausgeben
+  --version                 Version ausgeben
+
+Die Server-URL darf auf /v1 enden. Meldungen folgen der Locale (Deutsch bei LANG=de_*).
+`;
+
+const USAGE_EN = `Usage: vs-capture upload FILE... --title TITLE [options]
 
 Encrypts the metadata and every file to a key from GET /v1/keys (JWE, A256GCM) and captures them
 as one document, pages in the order given. Large files go through resumable uploads (tus).
@@ -32,6 +61,8 @@ as one document, pages in the order given. Large files go through resumable uplo
 
 The server URL may end in /v1. Messages follow the locale (German for LANG=de_*).
 `;
+
+const USAGE = say(USAGE_DE, USAGE_EN);
 
 const HINT = say("Alle Optionen: vs-capture --help", "All options: vs-capture --help");
 
@@ -169,7 +200,7 @@ function describe(result: Awaited<ReturnType<typeof runUpload>>): string {
     `document  ${result.id}`,
     `pages     ${result.pageCount}`,
     `api       ${result.documentUrl}`,
-    `viewer    ${result.viewerUrl ?? '(no view ticket issued: it needs the role read)'}`,
+    `viewer    ${result.viewerUrl ?? say('(kein Ansichtsticket: dafür braucht es die Rolle read)', '(no view ticket issued: it needs the role read)')}`,
     '',
   ].join('\n');
 }

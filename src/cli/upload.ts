@@ -69,12 +69,13 @@ export async function runUpload(cmd: UploadCommand, log: (line: string) => void)
 
   let uploadIds = resumable ? await uploadAll(server, auth, files) : [];
   const send = () => sendCapture(`${server}/v1/documents`, { ...auth, 'Idempotency-Key': idempotencyKey }, form(metadata, files, uploadIds), resumable ? undefined : files);
-  const retryLog = (why: string, waitMs: number) => log(`retrying in ${(waitMs / 1000).toFixed(1)} s after ${why}`);
+  const retryLog = (why: string, waitMs: number) =>
+    log(say(`neuer Versuch in ${(waitMs / 1000).toFixed(1).replace('.', ',')} s nach ${why}`, `retrying in ${(waitMs / 1000).toFixed(1)} s after ${why}`));
   let res = await withRetries(cmd.retry, send, retryLog);
   if (res.status === 404 && resumable) {
     // An earlier attempt whose answer was lost may have succeeded and consumed the uploads: upload
     // again and repeat with the same key, which the server answers with that document.
-    log('uploads already consumed; uploading again to repeat the request');
+    log(say('Uploads schon verbraucht; erneut hochladen, um die Anfrage zu wiederholen', 'uploads already consumed; uploading again to repeat the request'));
     uploadIds = await uploadAll(server, auth, files);
     res = await withRetries(cmd.retry, send, retryLog);
   }

@@ -187,6 +187,8 @@ describe('vs-capture CLI against a running server', () => {
     expect(unknown.stderr).toBe("vs-capture: unknown option '--titel'\nAll options: vs-capture --help\n");
     const german = await runCli(['upload', 'x.jpg'], { LANG: 'de_DE.UTF-8' });
     expect(german.stderr).toBe("vs-capture: --title fehlt (Pflicht), z. B. --title 'Anhörungsbogen'\nAlle Optionen: vs-capture --help\n");
+    expect((await runCli(['--help'], { LANG: 'de_DE.UTF-8' })).stdout).toMatch(/^Aufruf: vs-capture upload DATEI/);
+    expect((await runCli(['--help'])).stdout).toMatch(/^Usage: vs-capture upload FILE/);
     const version = await runCli(['--version']);
     expect(version).toMatchObject({ code: 0, stdout: `vs-capture ${JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version}\n` });
   });
