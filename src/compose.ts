@@ -37,7 +37,7 @@ export interface Composition {
   close(): Promise<void>;
 }
 
-export interface ComposeOptions {
+export interface ComposeOptions extends StorageOptions {
   /** Wraps the store the document use cases write through, e.g. with one that holds writes so a test decides their order. */
   wrapDocumentStore?: (store: ObjectStore) => ObjectStore;
 }
@@ -45,7 +45,7 @@ export interface ComposeOptions {
 /** Builds every dependency of the app from the configuration: the one place that knows the concrete parts. */
 export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composition> {
   const keyDir = devKeyDir(config);
-  const { store, idempotency, uploads } = await composeStorage(config);
+  const { store, idempotency, uploads } = await composeStorage(config, options);
   const ingestKeys = await loadIngestKeys({
     ...(config.ingestKeys.json ? { jwksJson: config.ingestKeys.json } : {}),
     ...(config.ingestKeys.dir ? { dir: config.ingestKeys.dir } : {}),
@@ -130,11 +130,20 @@ function timedProcessor(pool: Processor, histogram: Histogram): Processor {
   };
 }
 
+export interface StorageOptions {
+  /** Wraps the backend under the encryption, e.g. to inject storage faults in tests. */
+  wrapStore?: (backend: ObjectStore) => ObjectStore;
+}
+
 /** The encrypted store and what lives in it besides documents; also what `npm run sweep` needs. */
-export async function composeStorage(config: Config): Promise<{ store: EncryptedStore; idempotency: IdempotencyKeys; uploads: ObjectUploadStore }> {
+export async function composeStorage(
+  config: Config,
+  options: StorageOptions = {},
+): Promise<{ store: EncryptedStore; idempotency: IdempotencyKeys; uploads: ObjectUploadStore }> {
   const keyDir = devKeyDir(config);
+  const backend = await rawStore(config);
   const store = new EncryptedStore(
-    await rawStore(config),
+    options.wrapStore ? options.wrapStore(backend) : backend,
     await loadKekRing({ ...config.storageKeys, ...(keyDir ? { devDataDir: keyDir } : {}) }),
   );
   return {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { monotonicFactory } from 'ulid';
+import { decodeTime, monotonicFactory } from 'ulid';
 import { AppError } from './errors.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } from './auth/principal.ts';
 import type { CaptureMetadata } from './metadata.ts';
@@ -10,7 +10,7 @@ import type { AuditEvent, AuditLog } from './audit/trail.ts';
 import type { ManifestSigner } from './crypto/manifest.ts';
 import type { Finding, InputFile, ProcessOptions, ProcessResult } from './processing/types.ts';
 import { ObjectNotFoundError, type ByteRange, type ObjectStore } from './storage/object-store.ts';
-import { ID_PATTERN, layout, ulidFloor } from './storage/layout.ts';
+import { cursorAtHorizon, ID_PATTERN, layout, ulidFloor } from './storage/layout.ts';
 import { walk } from './storage/walk.ts';
 
 /** What the use cases need from processing (the worker pool implements it). */
@@ -80,7 +80,7 @@ export interface Acknowledgement {
 
 export interface FeedPage {
   items: DocumentRecord[];
-  /** Continue from here next time; unchanged when nothing new was visible. */
+  /** Continue from here next time: the last item's position, or the settle horizon when up to date. */
   next: string | null;
   hasMore: boolean;
 }
@@ -116,15 +116,15 @@ export class DocumentService {
   async capture(principal: Principal, request: CaptureRequest): Promise<{ record: DocumentRecord; replayed: boolean }> {
     requireRole(principal, 'capture');
     if (request.parts.length === 0) {
-      throw new AppError('validation_failed', { detail: "Send at least one part named 'file'." });
+      throw new AppError('validation_failed', { detail: { de: "Senden Sie mindestens einen Teil namens 'file'.", en: "Send at least one part named 'file'." } });
     }
     const unit = resolveUnit(principal, request.metadata.unit);
     const id = this.newId();
-    if (!request.idempotencyKey) return { record: await this.createAudited(principal, unit, request, id), replayed: false };
+    if (!request.idempotencyKey) return { record: await this.create(principal, unit, request, id), replayed: false };
     const claim = await this.deps.idempotency.claim(principal.sub, request.idempotencyKey, fingerprint(request), id, (doc) => this.committed(doc));
     if (claim.kind === 'replay') return { record: await this.readRecord(claim.documentId), replayed: true };
     try {
-      const record = await this.createAudited(principal, unit, request, id);
+      const record = await this.create(principal, unit, request, id);
       await claim.complete();
       return { record, replayed: false };
     } catch (err) {
@@ -149,7 +149,12 @@ export class DocumentService {
     const part = which.variant === 'original' ? which.part : 0;
     const described = which.variant === 'rendition' ? record.rendition : record.originals.find((o) => o.part === part);
     if (!described) {
-      throw new AppError('not_found', { detail: `The document has ${record.originals.length} original part(s); part ${part} does not exist.` });
+      throw new AppError('not_found', {
+        detail: {
+          de: `Das Dokument hat ${record.originals.length} Originalteil(e); Teil ${part} gibt es nicht.`,
+          en: `The document has ${record.originals.length} original part(s); part ${part} does not exist.`,
+        },
+      });
     }
     const key = which.variant === 'rendition' ? layout.rendition(id) : layout.original(id, part);
     // Recorded when bytes are opened, so a HEAD or a refused range exports nothing.
@@ -186,7 +191,12 @@ export class DocumentService {
     const record = await this.visibleRecord(principal, id);
     const current = record.transferNote.review;
     if (current.status !== 'pending') {
-      throw new AppError('conflict', { detail: `The document was already ${current.status} at ${current.at}; a review decision is final.` });
+      throw new AppError('conflict', {
+        detail: {
+          de: `Das Dokument wurde bereits am ${current.at} geprüft (${current.status}); eine Prüfentscheidung ist endgültig.`,
+          en: `The document was already ${current.status} at ${current.at}; a review decision is final.`,
+        },
+      });
     }
     const reviewed: DocumentRecord = {
       ...record,
@@ -246,7 +256,10 @@ export class DocumentService {
     const retainedUntil = Date.parse(record.createdAt) + this.deps.retentionMs;
     if (retainedUntil > this.now()) {
       throw new AppError('retention_active', {
-        detail: `The document is under retention until ${new Date(retainedUntil).toISOString()}; it cannot be deleted before then.`,
+        detail: {
+          de: `Das Dokument unterliegt der Aufbewahrung bis ${new Date(retainedUntil).toISOString()}; vorher kann es nicht gelöscht werden.`,
+          en: `The document is under retention until ${new Date(retainedUntil).toISOString()}; it cannot be deleted before then.`,
+        },
       });
     }
     const { store } = this.deps;
@@ -278,42 +291,36 @@ export class DocumentService {
     return { record, rendition: async () => buffer(await this.openBlob(id, layout.rendition(id))) };
   }
 
-  /** The archive feed: committed documents, oldest commit first, of the caller's units. */
+  /**
+   * The archive feed: committed documents of the caller's units, oldest commit first. The scan runs
+   * until the page is full or reaches the settle horizon, and the cursor is the caller's own last item
+   * or the horizon (a time, not an entry), so neither page sizes nor cursors reveal other units' documents.
+   */
   async feed(principal: Principal, query: FeedQuery): Promise<FeedPage> {
     requireAnyRole(principal, ['export', 'audit', 'admin']);
     if (query.unit && !canSeeUnit(principal, query.unit)) {
-      throw new AppError('forbidden', { detail: `You are not a member of unit '${query.unit}'.` });
+      throw new AppError('forbidden', {
+        detail: { de: `Sie gehören nicht zur Dienststelle '${query.unit}'; wählen Sie eine Ihrer Dienststellen.`, en: `You are not a member of unit '${query.unit}'; choose one of your units.` },
+      });
     }
     // Entries below the horizon's millisecond have settled.
-    const horizon = ulidFloor(this.now() - this.deps.feedSettleMs);
-    const entries = await this.deps.store.list({
-      prefix: layout.feedPrefix,
-      startAfter: query.after ? layout.feedEntry(query.after) : undefined,
-      limit: query.limit,
-    });
-    const settled = entries.filter((e) => seqOf(e.key) < horizon);
+    const settledBefore = this.now() - this.deps.feedSettleMs;
+    const horizon = ulidFloor(settledBefore);
     const items: DocumentRecord[] = [];
     const seen = new Set<string>();
-    for (const entry of settled) {
-      const record = await this.recordOfFeedEntry(entry.key);
+    let last: string | undefined;
+    for await (const entry of walk(this.deps.store, layout.feedPrefix, query.after ? layout.feedEntry(query.after) : undefined)) {
+      const seq = seqOf(entry.key);
+      if (seq >= horizon) break;
+      const record = await this.recordOfFeedEntry(principal, entry.key);
       if (!record || seen.has(record.id) || !matches(principal, record, query)) continue;
       if (query.acknowledged !== undefined && (await this.acknowledgedBy(principal, record.id)) !== query.acknowledged) continue;
+      if (items.length === query.limit) return { items, next: last!, hasMore: true };
       seen.add(record.id);
       items.push(record);
+      last = seq;
     }
-    const last = settled.at(-1);
-    return {
-      items,
-      next: last ? seqOf(last.key) : (query.after ?? null),
-      hasMore: settled.length === query.limit,
-    };
-  }
-
-  /** The capture lands in the audit trail once committed; a failed append fails the request (audit fails closed). */
-  private async createAudited(principal: Principal, unit: string, request: CaptureRequest, id: string): Promise<DocumentRecord> {
-    const record = await this.create(principal, unit, request, id);
-    await this.audit(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
-    return record;
+    return { items, next: cursorAtHorizon(settledBefore, query.after), hasMore: false };
   }
 
   private async audit(principal: Principal, record: DocumentRecord, type: AuditEvent['type'], details: AuditEvent['details'] = {}): Promise<void> {
@@ -373,30 +380,38 @@ export class DocumentService {
         review: { status: 'pending' },
       },
     };
-    await this.commit(record, request.parts, result.rendition);
+    await this.commit(principal, record, request.parts, result.rendition);
     return record;
   }
 
-  /** Blobs first, then the feed entry, then the record that makes the document exist. */
-  private async commit(record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array): Promise<void> {
+  /**
+   * Blobs first, then the `captured` audit entry, the feed entry, and the record that makes the
+   * document exist: no committed document without its audit entry, even after a crash (audit fails
+   * closed). A failure after the entry leaves a `captured` entry of a document that never appeared.
+   */
+  private async commit(principal: Principal, record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array): Promise<void> {
     const { store } = this.deps;
     let seq: string | undefined;
+    let late = false;
     try {
       await Promise.all([
         store.put(layout.rendition(record.id), rendition),
         ...parts.map((p, i) => store.put(layout.original(record.id, i + 1), p.bytes)),
       ]);
+      await this.audit(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
       // The feed position is taken after the blobs, so the settle window covers two small writes, not the upload.
       seq = this.newId();
-      await store.put(layout.feedEntry(seq), feedEntryBody(record.id));
+      await store.put(layout.feedEntry(seq), feedEntryBody(record));
+      // An entry that landed after its settle window may already lie behind a poll's horizon cursor, unseen.
+      late = this.deps.feedSettleMs > 0 && this.now() - decodeTime(seq) >= this.deps.feedSettleMs;
       await store.put(layout.record(record.id), Buffer.from(JSON.stringify(record)));
     } catch (err) {
       await this.discard(record.id, seq);
       throw err;
     }
-    // A poll passed the entry before the record existed (it left a marker): announce again, once.
-    if (await this.exists(layout.feedPassed(seq))) {
-      await store.put(layout.feedEntry(this.newId()), feedEntryBody(record.id));
+    // A poll passed the entry before the record existed (it left a marker), or may have passed it unseen: announce again, once.
+    if (late || (await this.exists(layout.feedPassed(seq)))) {
+      await store.put(layout.feedEntry(this.newId()), feedEntryBody(record));
       await store.delete(layout.feedPassed(seq));
     }
   }
@@ -409,13 +424,15 @@ export class DocumentService {
   }
 
   /**
-   * The record a settled entry names. Without one, the poll leaves a passed-marker before it looks
+   * The record a settled entry names, if the caller may see it (entries name their unit, so other
+   * units' records are not even read). Without a record, the poll leaves a passed-marker before it looks
    * once more: a commit still in flight sees the marker after its record put and announces itself again.
    */
-  private async recordOfFeedEntry(key: string): Promise<DocumentRecord | undefined> {
+  private async recordOfFeedEntry(principal: Principal, key: string): Promise<DocumentRecord | undefined> {
     const entry = await this.deps.store.getBuffer(key).catch(notFoundAs(undefined));
     if (!entry) return undefined;
-    const { id } = JSON.parse(entry.toString('utf8')) as { id: string };
+    const { id, unit } = JSON.parse(entry.toString('utf8')) as { id: string; unit?: string };
+    if (unit !== undefined && !canSeeUnit(principal, unit)) return undefined;
     const record = await this.readRecord(id).catch(notFoundAs(undefined));
     if (record || (await this.exists(layout.deleted(id)))) return record;
     await this.deps.store.put(layout.feedPassed(seqOf(key)), Buffer.from('{}'));
@@ -455,18 +472,24 @@ function notFoundAs<T>(value: T): (err: unknown) => T {
 }
 
 function notFound(id: string): AppError {
-  return new AppError('not_found', { detail: `No document '${id}' is visible to you. Check the id and your unit.` });
+  return new AppError('not_found', {
+    detail: { de: `Kein Dokument '${id}' ist für Sie sichtbar. Prüfen Sie die Kennung und Ihre Dienststelle.`, en: `No document '${id}' is visible to you. Check the id and your unit.` },
+  });
 }
 
 function resolveUnit(principal: Principal, requested: string | undefined): string {
   if (requested) {
     if (!canSeeUnit(principal, requested)) {
-      throw new AppError('forbidden', { detail: `You cannot capture for unit '${requested}'; use one of your units.` });
+      throw new AppError('forbidden', {
+        detail: { de: `Sie können nicht für die Dienststelle '${requested}' erfassen; verwenden Sie eine Ihrer Dienststellen.`, en: `You cannot capture for unit '${requested}'; use one of your units.` },
+      });
     }
     return requested;
   }
   const unit = principal.units[0];
-  if (!unit) throw new AppError('forbidden', { detail: 'Your account belongs to no unit (Dienststelle); ask your administrator.' });
+  if (!unit) throw new AppError('forbidden', {
+      detail: { de: 'Ihr Konto gehört zu keiner Dienststelle; wenden Sie sich an Ihre Administration.', en: 'Your account belongs to no unit (Dienststelle); ask your administrator.' },
+    });
   return unit;
 }
 
@@ -484,8 +507,8 @@ function subjectHash(sub: string): string {
   return createHash('sha256').update(sub).digest('hex');
 }
 
-function feedEntryBody(id: string): Buffer {
-  return Buffer.from(JSON.stringify({ id }));
+function feedEntryBody(record: DocumentRecord): Buffer {
+  return Buffer.from(JSON.stringify({ id: record.id, unit: record.unit }));
 }
 
 function seqOf(feedKey: string): string {

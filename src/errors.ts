@@ -46,9 +46,15 @@ export const problemKinds = {
 
 export type ErrorCode = keyof typeof problemKinds;
 
+/** A text for a person in both languages; the problem renderer answers in the one the caller accepts (German first). */
+export interface Localized {
+  de: string;
+  en: string;
+}
+
 export interface AppErrorOptions {
   /** What was wrong and what to do, for the client; never document content or secrets. */
-  detail?: string;
+  detail?: string | Localized;
   cause?: unknown;
   /** Extra problem members (RFC 9457 extensions), e.g. `retryAfter` or a field list. */
   extra?: Record<string, unknown>;
@@ -57,15 +63,19 @@ export interface AppErrorOptions {
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** The detail in English (also the message); `texts` holds it in both languages when given so. */
   readonly detail: string | undefined;
+  readonly texts: Localized | undefined;
   readonly extra: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, options: AppErrorOptions = {}) {
-    super(options.detail ?? problemKinds[code].title, { cause: options.cause });
+    const detail = typeof options.detail === 'string' ? options.detail : options.detail?.en;
+    super(detail ?? problemKinds[code].title, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.status = problemKinds[code].status;
-    this.detail = options.detail;
+    this.detail = detail;
+    this.texts = typeof options.detail === 'object' ? options.detail : undefined;
     this.extra = options.extra;
   }
 }

@@ -37,19 +37,26 @@ export class IdempotencyKeys {
    */
   async claim(sub: string, key: string, fingerprint: string, documentId: string, committed: (id: string) => Promise<boolean>): Promise<Claim> {
     if (!KEY_PATTERN.test(key)) {
-      throw new AppError('bad_request', { detail: 'Idempotency-Key must be 1-255 visible ASCII characters, e.g. a UUID.' });
+      throw new AppError('bad_request', {
+        detail: { de: 'Der Idempotency-Key muss aus 1–255 sichtbaren ASCII-Zeichen bestehen, z. B. eine UUID.', en: 'Idempotency-Key must be 1-255 visible ASCII characters, e.g. a UUID.' },
+      });
     }
     const storeKey = layout.idempotency(createHash('sha256').update(`${sub}\n${key}`).digest('hex'));
     const existing = await this.read(storeKey);
     if (existing && existing.expiresAt > this.now()) {
       if (existing.fingerprint !== fingerprint) {
         throw new AppError('idempotency_conflict', {
-          detail: 'This Idempotency-Key was used for a different request. Use a new key for a new document.',
+          detail: {
+            de: 'Dieser Idempotency-Key wurde für eine andere Anfrage verwendet. Nehmen Sie für ein neues Dokument einen neuen Schlüssel.',
+            en: 'This Idempotency-Key was used for a different request. Use a new key for a new document.',
+          },
         });
       }
       if (existing.state === 'done' || (await committed(existing.documentId))) return { kind: 'replay', documentId: existing.documentId };
       if (this.now() - existing.claimedAt < this.leaseMs) {
-        throw new AppError('idempotency_in_progress', { detail: 'The first request with this key is still being processed; retry shortly.' });
+        throw new AppError('idempotency_in_progress', {
+          detail: { de: 'Die erste Anfrage mit diesem Schlüssel wird noch verarbeitet; versuchen Sie es gleich erneut.', en: 'The first request with this key is still being processed; retry shortly.' },
+        });
       }
     }
     return this.take(storeKey, fingerprint, documentId);
@@ -68,7 +75,9 @@ export class IdempotencyKeys {
     await this.write(storeKey, entry);
     // Read back: of two instances racing for one key, only the last writer goes on.
     if ((await this.read(storeKey))?.claimToken !== claimToken) {
-      throw new AppError('idempotency_in_progress', { detail: 'Another request with this key is being processed; retry shortly.' });
+      throw new AppError('idempotency_in_progress', {
+        detail: { de: 'Eine andere Anfrage mit diesem Schlüssel wird gerade verarbeitet; versuchen Sie es gleich erneut.', en: 'Another request with this key is being processed; retry shortly.' },
+      });
     }
     return {
       kind: 'claimed',

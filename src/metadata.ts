@@ -1,18 +1,46 @@
 import { z } from 'zod';
 import { AppError } from './errors.ts';
-import { parseWith } from './validation.ts';
+import { parseWith, says } from './validation.ts';
 
 /** Levels above VS-NfD; a VS-NfD system must refuse them (VSA). */
 const REFUSED_LEVELS = ['VS-VERTRAULICH', 'GEHEIM', 'STRENG GEHEIM'];
 
-/** Control characters other than tab/newline have no place in metadata text. */
+/** Characters that make text show differently from what it is, or nothing at all: refused, naming the field. */
+const CHARACTER_RULES: Array<{ bad: (s: string) => boolean; de: string; en: string }> = [
+  {
+    bad: (s) => /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/.test(s),
+    de: 'enthält Steuerzeichen (U+0000–U+001F außer Tab und Zeilenwechsel, U+007F–U+009F); entfernen Sie sie',
+    en: 'contains control characters (U+0000–U+001F other than tab and line breaks, U+007F–U+009F); remove them',
+  },
+  {
+    bad: (s) => /\p{Bidi_Control}/u.test(s),
+    de: 'enthält Zeichen, die die Schreibrichtung steuern (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) und Text anders anzeigen können, als er ist; entfernen Sie sie',
+    en: 'contains bidirectional control characters (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) that can make text display differently from what it is; remove them',
+  },
+  {
+    bad: (s) => /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s),
+    de: 'ist kein gültiges Unicode (ein einzelnes Surrogat wie \\ud800); senden Sie gültigen Text',
+    en: 'is not valid Unicode (a lone surrogate such as \\ud800); send valid text',
+  },
+  {
+    bad: (s) => !/[^\s\p{Z}\p{C}\p{M}\p{Default_Ignorable_Code_Point}\u2800]/u.test(s),
+    de: 'enthält kein sichtbares Zeichen; geben Sie lesbaren Text an',
+    en: 'contains no visible character; give readable text',
+  },
+];
+
+/** Metadata text: trimmed, bounded, refused when it hides or fakes what it says, stored NFC-normalized. */
 const text = (max: number) =>
   z
     .string()
     .trim()
     .min(1)
     .max(max)
-    .refine((s) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(s), 'must not contain control characters');
+    .superRefine((value, ctx) => {
+      const rule = CHARACTER_RULES.find((r) => r.bad(value));
+      if (rule) ctx.addIssue({ code: 'custom', ...says(rule.de, rule.en) });
+    })
+    .transform((value) => value.normalize('NFC'));
 
 /** What a client sends as the `metadata` part of a capture (JSON, or the plaintext of a JWE). */
 export const captureMetadataSchema = z.strictObject({
@@ -37,10 +65,12 @@ export function parseCaptureMetadata(json: string): CaptureMetadata {
   try {
     raw = JSON.parse(json);
   } catch {
-    throw new AppError('validation_failed', { detail: 'The metadata part is not valid JSON.' });
+    throw new AppError('validation_failed', {
+      detail: { de: 'Der metadata-Teil ist kein gültiges JSON; senden Sie ein JSON-Objekt wie {"title": "…"}.', en: 'The metadata part is not valid JSON; send a JSON object such as {"title": "…"}.' },
+    });
   }
   refuseHigherLevels(raw);
-  return parseWith(captureMetadataSchema, raw, 'metadata');
+  return parseWith(captureMetadataSchema, raw, { de: 'Der metadata-Teil', en: 'metadata' });
 }
 
 function refuseHigherLevels(raw: unknown): void {
@@ -49,7 +79,10 @@ function refuseHigherLevels(raw: unknown): void {
   const normalized = level.trim().toUpperCase().replace(/\s+/g, ' ');
   if (REFUSED_LEVELS.some((l) => normalized === l || normalized.startsWith(`${l} `))) {
     throw new AppError('classification_refused', {
-      detail: `Documents classified '${level}' must not be processed on a VS-NfD system. Use a system approved for that level.`,
+      detail: {
+        de: `Dokumente der Einstufung '${level}' dürfen nicht auf einem VS-NfD-System verarbeitet werden. Verwenden Sie ein für diese Einstufung zugelassenes System.`,
+        en: `Documents classified '${level}' must not be processed on a VS-NfD system. Use a system approved for that level.`,
+      },
     });
   }
 }

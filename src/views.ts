@@ -78,7 +78,9 @@ export class ViewService {
     const grant = await this.deps.tickets.verify(ticket, documentId);
     const { record, rendition } = await this.deps.documents.forViewing(documentId);
     if (!Number.isInteger(page) || page < 1 || page > record.pageCount) {
-      throw new AppError('not_found', { detail: `Page ${page} does not exist; the document has ${record.pageCount} page(s).` });
+      throw new AppError('not_found', {
+        detail: { de: `Seite ${page} gibt es nicht; das Dokument hat ${record.pageCount} Seite(n).`, en: `Page ${page} does not exist; the document has ${record.pageCount} page(s).` },
+      });
     }
     const unmarked = await this.unmarkedPage(record, rendition, page, width);
     const at = new Date(this.now());

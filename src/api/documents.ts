@@ -121,7 +121,7 @@ export function documentsRouter(deps: DocumentsRouterDeps): Router {
 
   router.post('/v1/documents/:id/acknowledgements', ...smallJson, async (req, res) => {
     // The body is optional: an acknowledgement without a reference is complete.
-    const { reference } = parseWith(acknowledgementBody, req.body ?? {}, 'request body');
+    const { reference } = parseWith(acknowledgementBody, req.body ?? {}, { de: 'Der Request-Body', en: 'request body' });
     const { acknowledgement, created } = await deps.documents.acknowledge(principalOf(req), documentId(req), reference);
     res.status(created ? 201 : 200).json(acknowledgement);
   });
@@ -129,7 +129,7 @@ export function documentsRouter(deps: DocumentsRouterDeps): Router {
   router.get('/v1/documents/:id/content', async (req, res) => {
     const query = parseQuery(contentQuery, req);
     if (query.variant === 'original' && query.part === undefined) {
-      throw new AppError('validation_failed', { detail: 'variant=original needs part=N (1-based).' });
+      throw new AppError('validation_failed', { detail: { de: 'variant=original braucht part=N (ab 1 gezählt).', en: 'variant=original needs part=N (1-based).' } });
     }
     const which = query.variant === 'original' ? { variant: 'original' as const, part: query.part! } : { variant: 'rendition' as const };
     await sendContent(req, res, deps.documents, which);
@@ -150,7 +150,9 @@ async function sendContent(
   const range = req.method === 'HEAD' ? undefined : parseRange(req.header('range'), content.size);
   if (range === 'unsatisfiable') {
     res.setHeader('Content-Range', `bytes */${content.size}`);
-    throw new AppError('range_not_satisfiable', { detail: `The object has ${content.size} bytes; request a range inside it.` });
+    throw new AppError('range_not_satisfiable', {
+      detail: { de: `Das Objekt hat ${content.size} Bytes; fordern Sie einen Bereich darin an.`, en: `The object has ${content.size} bytes; request a range inside it.` },
+    });
   }
   const body = req.method === 'HEAD' ? undefined : await content.open(range);
   // Headers go out with the first bytes, so a read that fails at once (integrity, storage) still gets its problem answer.
@@ -191,7 +193,7 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 
 export function documentId(req: Request): string {
   const parsed = idParam.safeParse(req.params.id);
-  if (!parsed.success) throw new AppError('not_found', { detail: 'Document ids are 26-character ULIDs.' });
+  if (!parsed.success) throw new AppError('not_found', { detail: { de: 'Dokumentkennungen sind 26-stellige ULIDs.', en: 'Document ids are 26-character ULIDs.' } });
   return parsed.data;
 }
 
@@ -206,7 +208,10 @@ const requireMultipart = (req: Request, _res: Response, next: (err?: unknown) =>
     req.is('multipart/form-data')
       ? undefined
       : new AppError('unsupported_media_type', {
-          detail: "Send the capture as multipart/form-data with a 'metadata' part and one or more 'file' parts.",
+          detail: {
+            de: "Senden Sie die Erfassung als multipart/form-data mit einem 'metadata'-Teil und einem oder mehreren 'file'-Teilen.",
+            en: "Send the capture as multipart/form-data with a 'metadata' part and one or more 'file' parts.",
+          },
         }),
   );
 };

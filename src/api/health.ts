@@ -13,7 +13,10 @@ export function healthRouter(deps: { store: ObjectStore }): Router {
       await deps.store.ping();
       res.json({ status: 'ready' });
     } catch (err) {
-      next(new AppError('storage_unavailable', { detail: 'The document store is unreachable; the service is not ready.', cause: err }));
+      next(new AppError('storage_unavailable', {
+          detail: { de: 'Der Dokumentenspeicher ist nicht erreichbar; der Dienst ist nicht bereit.', en: 'The document store is unreachable; the service is not ready.' },
+          cause: err,
+        }));
     }
   });
   return router;

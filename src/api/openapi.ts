@@ -8,10 +8,14 @@ const PAGE_PATH = fileURLToPath(new URL('./docs/index.html', import.meta.url));
 const INIT_PATH = fileURLToPath(new URL('./docs/init.js', import.meta.url));
 const REDOC_PATH = createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
 
-/** GET /openapi.yaml (the contract) and GET /docs (Redoc rendering it, every asset served from here). */
+/** GET /openapi.yaml (the contract), GET /docs (Redoc rendering it, every asset served from here), and GET / leading there. */
 export function openapiRouter(): Router {
   const spec = readFileSync(SPEC_PATH);
   const router = Router();
+  // A person who opens the bare address lands on the API reference.
+  router.get('/', (_req, res) => {
+    res.redirect(302, '/docs');
+  });
   router.get('/openapi.yaml', (_req, res) => {
     res.type('application/yaml').send(spec);
   });

@@ -43,7 +43,7 @@ export function viewerApiRouter(deps: Pick<ViewsRouterDeps, 'views'>): Router {
   });
   router.get('/view-api/documents/:id/pages/:page', async (req, res) => {
     const { width } = parseQuery(pageQuery, req);
-    const page = parseWith(pageNumber, req.params.page, 'page number');
+    const page = parseWith(pageNumber, req.params.page, { de: 'Die Seitennummer', en: 'page number' });
     const image = await deps.views.page(ticketOf(req), req.params.id as string, page, width);
     res.type(image.mediaType).setHeader('X-Page-Width', String(image.width)).setHeader('X-Page-Height', String(image.height));
     res.send(image.bytes);
@@ -62,7 +62,12 @@ const TICKET_HEADER = /^Ticket ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$
 function ticketOf(req: Request): string {
   const match = TICKET_HEADER.exec(req.headers.authorization ?? '');
   if (!match) {
-    throw new AppError('ticket_invalid', { detail: 'Send the view ticket as "Authorization: Ticket <ticket>"; open the document again to get one.' });
+    throw new AppError('ticket_invalid', {
+      detail: {
+        de: 'Senden Sie das Ansichtsticket als "Authorization: Ticket <ticket>"; öffnen Sie das Dokument erneut, um eines zu erhalten.',
+        en: 'Send the view ticket as "Authorization: Ticket <ticket>"; open the document again to get one.',
+      },
+    });
   }
   return match[1]!;
 }

@@ -12,7 +12,12 @@ export class AuditService {
     const entries = await this.trail.documentTrail(documentId);
     // Another unit's trail answers like a missing one, so ids cannot be probed.
     if (entries.length === 0 || !canSeeUnit(principal, entries[0]!.unit)) {
-      throw new AppError('not_found', { detail: `No audit trail of document '${documentId}' is visible to you. Check the id and your unit.` });
+      throw new AppError('not_found', {
+        detail: {
+          de: `Kein Prüfprotokoll des Dokuments '${documentId}' ist für Sie sichtbar. Prüfen Sie die Kennung und Ihre Dienststelle.`,
+          en: `No audit trail of document '${documentId}' is visible to you. Check the id and your unit.`,
+        },
+      });
     }
     return entries;
   }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { monotonicFactory, ulid } from 'ulid';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { layout, ulidFloor } from '../storage/layout.ts';
+import { cursorAtHorizon, layout, ulidFloor } from '../storage/layout.ts';
 import { walk } from '../storage/walk.ts';
 
 export const AUDIT_EVENT_TYPES = [
@@ -103,19 +103,24 @@ export class AuditTrail implements AuditLog {
     return Promise.all(keys.map(async (k) => parseEntry(await this.deps.store.getBuffer(k))));
   }
 
-  /** The global log from a cursor, oldest first; the newest `settleMs` are held back like the document feed's. */
+  /**
+   * The global log from a cursor, oldest first; the newest `settleMs` are held back like the document
+   * feed's. Like the feed, it scans until the page is full or the horizon, and its cursor is a visible
+   * entry or the horizon, so invisible entries change neither.
+   */
   async feed(query: { after?: string; limit: number; visible: (entry: HashedEntry) => boolean }) {
     const { store, settleMs } = this.deps;
-    const horizon = layout.auditEntry(ulidFloor(this.now() - settleMs));
-    const listed = await store.list({
-      prefix: layout.auditLogPrefix,
-      startAfter: query.after ? layout.auditEntry(query.after) : undefined,
-      limit: query.limit,
-    });
-    const settled = listed.filter((o) => o.key < horizon);
-    const entries = await Promise.all(settled.map(async (o) => parseEntry(await store.getBuffer(o.key))));
-    const last = entries.at(-1);
-    return { items: entries.filter(query.visible), next: last ? last.id : (query.after ?? null), hasMore: settled.length === query.limit };
+    const settledBefore = this.now() - settleMs;
+    const horizon = layout.auditEntry(ulidFloor(settledBefore));
+    const items: HashedEntry[] = [];
+    for await (const object of walk(store, layout.auditLogPrefix, query.after ? layout.auditEntry(query.after) : undefined)) {
+      if (object.key >= horizon) break;
+      const entry = parseEntry(await store.getBuffer(object.key));
+      if (!query.visible(entry)) continue;
+      if (items.length === query.limit) return { items, next: items.at(-1)!.id, hasMore: true };
+      items.push(entry);
+    }
+    return { items, next: cursorAtHorizon(settledBefore, query.after), hasMore: false };
   }
 
   private async write(event: AuditEvent): Promise<HashedEntry> {

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { z } from 'zod';
 import type { ClaimPaths } from './principal.ts';
-import { ROLES, type Authenticator } from './principal.ts';
+import { ROLES, type Authenticator, type Role } from './principal.ts';
+import { says } from '../validation.ts';
 import { verifyWith } from './oidc.ts';
 import { loadOrCreateKeyFile } from '../crypto/key-file.ts';
 
@@ -11,14 +12,37 @@ const AUDIENCE = 'vs-capture';
 const TOKEN_TTL_SECONDS = 8 * 3600;
 const ALG = 'ES256';
 
+/** A token without roles or without units can do nothing: say so instead of issuing it. */
+function nonEmpty<T>(item: z.ZodType<T>, max: number, why: { de: string; en: string }) {
+  return z
+    .array(item)
+    .max(max)
+    .optional()
+    .superRefine((list, ctx) => {
+      if (!list?.length) ctx.addIssue({ code: 'custom', ...says(why.de, why.en) });
+    })
+    .transform((list) => list ?? []);
+}
+
 /** What POST /v1/dev/token accepts. */
 export const devTokenRequestSchema = z.strictObject({
   sub: z.string().min(1).max(128),
   name: z.string().min(1).max(200).optional(),
-  roles: z.array(z.enum(ROLES)).max(ROLES.length).default([]),
-  units: z.array(z.string().min(1).max(100)).max(50).default([]),
+  roles: nonEmpty(z.enum(ROLES), ROLES.length, {
+    de: `fehlt oder ist leer: ein Token ohne Rollen darf nichts; geben Sie Rollen an, z. B. ["capture", "read"] (möglich: ${ROLES.join(', ')})`,
+    en: `is missing or empty: a token without roles may do nothing; give roles, e.g. ["capture", "read"] (possible: ${ROLES.join(', ')})`,
+  }),
+  units: nonEmpty(z.string().min(1).max(100), 50, {
+    de: 'fehlt oder ist leer: ein Token ohne Dienststelle sieht keine Dokumente; geben Sie mindestens eine an, z. B. ["BA-Musterstadt"]',
+    en: 'is missing or empty: a token without a unit sees no documents; give at least one, e.g. ["BA-Musterstadt"]',
+  }),
 });
-export type DevTokenRequest = z.infer<typeof devTokenRequestSchema>;
+export interface DevTokenRequest {
+  sub: string;
+  name?: string | undefined;
+  roles: Role[];
+  units: string[];
+}
 
 export interface DevIssuer extends Authenticator {
   issue(request: DevTokenRequest): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }>;

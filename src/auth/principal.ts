@@ -19,13 +19,17 @@ export interface Authenticator {
 
 export function requireRole(principal: Principal, role: Role): void {
   if (!principal.roles.has(role)) {
-    throw new AppError('forbidden', { detail: `This action needs the role '${role}'; ask your administrator to grant it.` });
+    throw new AppError('forbidden', {
+      detail: { de: `Dafür brauchen Sie die Rolle '${role}'; bitten Sie Ihre Administration, sie Ihnen zu geben.`, en: `This action needs the role '${role}'; ask your administrator to grant it.` },
+    });
   }
 }
 
 export function requireAnyRole(principal: Principal, roles: readonly Role[]): void {
   if (!roles.some((r) => principal.roles.has(r))) {
-    throw new AppError('forbidden', { detail: `This action needs one of the roles ${roles.join(', ')}.` });
+    throw new AppError('forbidden', {
+      detail: { de: `Dafür brauchen Sie eine der Rollen ${roles.join(', ')}; bitten Sie Ihre Administration darum.`, en: `This action needs one of the roles ${roles.join(', ')}; ask your administrator.` },
+    });
   }
 }
 
@@ -52,7 +56,7 @@ export interface ClaimPaths {
 /** Builds a principal from verified claims; unknown roles are ignored, not errors. */
 export function principalFromClaims(payload: Record<string, unknown>, paths: ClaimPaths): Principal {
   const sub = payload.sub;
-  if (typeof sub !== 'string' || !sub) throw new AppError('unauthenticated', { detail: "The token has no 'sub' claim." });
+  if (typeof sub !== 'string' || !sub) throw new AppError('unauthenticated', { detail: { de: "Das Token hat keinen 'sub'-Claim; melden Sie sich neu an.", en: "The token has no 'sub' claim; sign in again." } });
   const roles = stringList(claimAt(payload, paths.roles)).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
   const name = claimAt(payload, paths.name);
   return {

@@ -71,7 +71,9 @@ export async function createViewTickets(
     async verify(ticket, documentId) {
       const claims = await verifyClaims(ticket, verifyKey, now);
       if (claims.doc !== documentId) {
-        throw new AppError('ticket_wrong_document', { detail: 'This view ticket belongs to another document; open the document through its own link.' });
+        throw new AppError('ticket_wrong_document', {
+          detail: { de: 'Dieses Ansichtsticket gehört zu einem anderen Dokument; öffnen Sie das Dokument über seinen eigenen Link.', en: 'This view ticket belongs to another document; open the document through its own link.' },
+        });
       }
       return { ticketId: claims.jti, reader: { sub: claims.sub, name: claims.name }, documentId: claims.doc, expiresAt: new Date(claims.exp * 1000) };
     },
@@ -90,9 +92,15 @@ async function verifyClaims(ticket: string, key: CryptoKey | Uint8Array, now: ()
     return claimsSchema.parse(payload);
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) {
-      throw new AppError('ticket_expired', { detail: 'The view ticket has expired; open the document again to get a new one.', cause: err });
+      throw new AppError('ticket_expired', {
+        detail: { de: 'Das Ansichtsticket ist abgelaufen; öffnen Sie das Dokument erneut, um ein neues zu erhalten.', en: 'The view ticket has expired; open the document again to get a new one.' },
+        cause: err,
+      });
     }
-    throw new AppError('ticket_invalid', { detail: 'The view ticket is not valid; open the document again to get a new one.', cause: err });
+    throw new AppError('ticket_invalid', {
+      detail: { de: 'Das Ansichtsticket ist ungültig; öffnen Sie das Dokument erneut, um ein neues zu erhalten.', en: 'The view ticket is not valid; open the document again to get a new one.' },
+      cause: err,
+    });
   }
 }
 

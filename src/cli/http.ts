@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { acceptLanguage, say } from './language.ts';
 
 /** An answer the server gave that the client cannot get past; its message is the problem's detail. */
 export class ServerError extends Error {
   constructor(
     readonly status: number,
     readonly code: string | undefined,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`${status}${code ? ` ${code}` : ''}: ${detail}`);
     this.name = 'ServerError';
@@ -29,9 +30,38 @@ export async function serverError(res: Response): Promise<ServerError> {
   }
 }
 
+/** The server could not be reached at all: names the address and the cause, and what to check. */
+export class NetworkError extends Error {
+  constructor(url: string, err: unknown) {
+    super(describeNetworkFailure(url, err), { cause: err });
+    this.name = 'NetworkError';
+  }
+}
+
+const TLS_CODE = /^(ERR_SSL|ERR_TLS|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|EPROTO$)/;
+
+function describeNetworkFailure(url: string, err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause ?? (err as { code?: string; message?: string });
+  const code = cause?.code ?? 'unknown';
+  const where = new URL(url).origin;
+  if (code === 'ECONNREFUSED') return say(`${where} ist nicht erreichbar: Verbindung abgelehnt (ECONNREFUSED); läuft der Dienst, stimmt --server?`, `cannot reach ${where}: connection refused (ECONNREFUSED); is the service running, is --server right?`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return say(`${where} ist nicht erreichbar: Rechnername unbekannt (${code}); prüfen Sie den Namen in --server`, `cannot reach ${where}: host not found (${code}); check the host name in --server`);
+  if (TLS_CODE.test(code)) return say(`${where}: TLS fehlgeschlagen (${code}: ${cause?.message ?? ''}); prüfen Sie das Zertifikat, oder http:// statt https://`, `${where}: TLS failed (${code}: ${cause?.message ?? ''}); check the certificate, or http:// instead of https://`);
+  return say(`${where} ist nicht erreichbar (${code}: ${cause?.message ?? ''})`, `cannot reach ${where} (${code}: ${cause?.message ?? ''})`);
+}
+
+/** fetch in the user's language, with network failures named (address, cause). */
+export async function request(url: string, init: RequestInit = {}): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, headers: { 'Accept-Language': acceptLanguage, ...(init.headers as Record<string, string> | undefined) } });
+  } catch (err) {
+    throw new NetworkError(url, err);
+  }
+}
+
 /** JSON from a request that must succeed. */
 export async function fetchJson<T>(url: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(url, init);
+  const res = await request(url, init);
   if (!res.ok) throw await serverError(res);
   return (await res.json()) as T;
 }
@@ -52,7 +82,7 @@ export async function withRetries(policy: RetryPolicy, request: () => Promise<Re
       if (attempt >= policy.attempts) return res;
     } catch (err) {
       if (attempt >= policy.attempts) throw err;
-      why = `network error (${(err as Error).message})`;
+      why = say(`Netzwerkfehler (${(err as Error).message})`, `network error (${(err as Error).message})`);
     }
     onRetry(why, waitMs);
     await sleep(waitMs);

@@ -1,9 +1,12 @@
-/** A one-line progress bar on stderr; without a terminal, a line per quarter so logs stay short. */
-export function progressBar(label: string, out: NodeJS.WriteStream = process.stderr): (sent: number, total: number) => void {
+/**
+ * A one-line progress bar on stderr; without a terminal, a line per quarter so logs stay short.
+ * It shows the share of the ciphertext sent applied to `fileBytes`, the size the user knows.
+ */
+export function progressBar(label: string, fileBytes: number, out: NodeJS.WriteStream = process.stderr): (sent: number, total: number) => void {
   let lastQuarter = -1;
   return (sent, total) => {
-    const ratio = total > 0 ? sent / total : 1;
-    const line = `${bar(ratio)} ${String(Math.floor(ratio * 100)).padStart(3)}%  ${mib(sent)}/${mib(total)} MiB  ${label}`;
+    const ratio = total > 0 ? Math.min(1, sent / total) : 1;
+    const line = `${bar(ratio)} ${String(Math.floor(ratio * 100)).padStart(3)}%  ${size(ratio * fileBytes, fileBytes)}  ${label}`;
     if (out.isTTY) {
       out.write(`\r${line}${ratio >= 1 ? '\n' : ''}`);
       return;
@@ -21,6 +24,8 @@ function bar(ratio: number, width = 30): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
 
-function mib(bytes: number): string {
-  return (bytes / 2 ** 20).toFixed(1);
+/** "120/245 KiB" below one MiB, "1.5/12.0 MiB" above. */
+export function size(done: number, total: number): string {
+  if (total < 2 ** 20) return `${Math.round(done / 1024)}/${Math.round(total / 1024)} KiB`;
+  return `${(done / 2 ** 20).toFixed(1)}/${(total / 2 ** 20).toFixed(1)} MiB`;
 }

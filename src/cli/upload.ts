@@ -3,16 +3,30 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JWK } from 'jose';
 import { Upload } from 'tus-js-client';
-import { detectType, encryptFor, pickIngestKey, type KeyChoice } from './encrypt.ts';
-import { fetchJson, serverError, withRetries, type RetryPolicy } from './http.ts';
+import { CLI_VERSION } from './version.ts';
+import { encryptFor, pickIngestKey, type KeyChoice } from './encrypt.ts';
+import { checkFile, type CheckedFile } from './files.ts';
+import { fetchJson, request, serverError, ServerError, withRetries, type RetryPolicy } from './http.ts';
+import { say } from './language.ts';
 import { progressBar } from './progress.ts';
 
 export interface UploadCommand {
   server: string;
   /** A bearer token; or, in development mode, a user to get one for from POST /v1/dev/token. */
-  auth: { token: string } | { devUser: { sub: string; roles: string[]; units: string[] } };
+  auth: { token: string } | { devUser: { sub: string; name: string; roles: string[]; units: string[] } };
   files: string[];
-  metadata: { title: string; caseNumber?: string; classification?: string; issuingOffice?: string; unit?: string; source: string };
+  /** Larger files are refused before anything is encrypted (the service's MAX_FILE_BYTES). */
+  maxFileBytes: number;
+  metadata: {
+    title: string;
+    caseNumber?: string;
+    classification?: string;
+    issuingOffice?: string;
+    unit?: string;
+    source: string;
+    enhance?: 'none' | 'document';
+    sanitize?: 'clean' | 'rasterize';
+  };
   key: KeyChoice;
   /** Files whose ciphertext is larger go through tus; then all files do, since one request cannot mix both. */
   resumableAbove: number;
@@ -30,36 +44,42 @@ export interface UploadResult {
 
 interface EncryptedFile {
   label: string;
+  /** The file's own size, which its progress bar shows. */
+  size: number;
   jwe: string;
 }
 
-const APP = { app: 'vs-capture-cli', version: '0.1.0' };
+const APP = { app: 'vs-capture-cli', version: CLI_VERSION };
 /** tus-js-client's own retries of an interrupted PATCH (HEAD, then resume from the offset). */
 const TUS_RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10_000];
 
 /** Encrypts every part to a published key, uploads, captures once (idempotently) and says where the document is. */
 export async function runUpload(cmd: UploadCommand, log: (line: string) => void): Promise<UploadResult> {
-  const server = cmd.server.replace(/\/+$/, '');
+  const server = serviceBase(cmd.server);
+  // Every file is checked on this machine before anything is encrypted or sent.
+  const checked: CheckedFile[] = [];
+  for (const file of cmd.files) checked.push(await checkFile(file, cmd.maxFileBytes));
   const token = 'token' in cmd.auth ? cmd.auth.token : await devToken(server, cmd.auth.devUser);
   const key = pickIngestKey(await fetchJson<{ keys: JWK[] }>(`${server}/v1/keys`), cmd.key);
   const metadata = await encryptFor(key, Buffer.from(JSON.stringify({ ...cmd.metadata, device: APP })), 'application/json');
-  const files = await Promise.all(cmd.files.map((file) => encryptFile(key, file)));
+  const files = await Promise.all(checked.map((file) => encryptFile(key, file)));
   const resumable = files.some((f) => f.jwe.length > cmd.resumableAbove);
   const idempotencyKey = randomUUID();
   const auth = { Authorization: `Bearer ${token}` };
 
   let uploadIds = resumable ? await uploadAll(server, auth, files) : [];
-  const send = () => fetch(`${server}/v1/documents`, { method: 'POST', headers: { ...auth, 'Idempotency-Key': idempotencyKey }, body: form(metadata, files, uploadIds) });
-  const retryLog = (why: string, waitMs: number) => log(`retrying in ${(waitMs / 1000).toFixed(1)} s after ${why}`);
+  const send = () => sendCapture(`${server}/v1/documents`, { ...auth, 'Idempotency-Key': idempotencyKey }, form(metadata, files, uploadIds), resumable ? undefined : files);
+  const retryLog = (why: string, waitMs: number) =>
+    log(say(`neuer Versuch in ${(waitMs / 1000).toFixed(1).replace('.', ',')} s nach ${why}`, `retrying in ${(waitMs / 1000).toFixed(1)} s after ${why}`));
   let res = await withRetries(cmd.retry, send, retryLog);
   if (res.status === 404 && resumable) {
     // An earlier attempt whose answer was lost may have succeeded and consumed the uploads: upload
     // again and repeat with the same key, which the server answers with that document.
-    log('uploads already consumed; uploading again to repeat the request');
+    log(say('Uploads schon verbraucht; erneut hochladen, um die Anfrage zu wiederholen', 'uploads already consumed; uploading again to repeat the request'));
     uploadIds = await uploadAll(server, auth, files);
     res = await withRetries(cmd.retry, send, retryLog);
   }
-  if (res.status !== 201) throw await serverError(res);
+  if (res.status !== 201) throw naming(await serverError(res), cmd.files);
   const record = (await res.json()) as { id: string; pageCount: number };
   return {
     id: record.id,
@@ -70,7 +90,54 @@ export async function runUpload(cmd: UploadCommand, log: (line: string) => void)
   };
 }
 
-async function devToken(server: string, user: { sub: string; roles: string[]; units: string[] }): Promise<string> {
+/** The service's base URL: a URL ending in /v1 (the API's prefix) means the same service. */
+function serviceBase(url: string): string {
+  return url.replace(/\/+$/, '').replace(/\/v1$/, '');
+}
+
+/** A refusal names the file it concerns: the only one, or the part the server names. */
+function naming(err: ServerError, files: string[]): ServerError {
+  const part = /(?:part|Teil) (\d+)/.exec(err.message)?.[1];
+  const file = files.length === 1 ? files[0] : part ? files[Number(part) - 1] : undefined;
+  if (!file) return err;
+  return new ServerError(err.status, err.code, `${say('abgelehnt', 'refused')}: ${file}: ${err.detail}`);
+}
+
+/**
+ * The capture request; inline files are streamed with a progress bar of their own size. The body is
+ * built first, so its length is known (the service requires Content-Length).
+ */
+async function sendCapture(url: string, headers: Record<string, string>, body: FormData, inline: EncryptedFile[] | undefined): Promise<Response> {
+  if (!inline) return request(url, { method: 'POST', headers, body });
+  const encoded = new Response(body);
+  const blob = await encoded.blob();
+  const label = inline.length === 1 ? inline[0]!.label : say(`${inline.length} Dateien`, `${inline.length} files`);
+  const progress = progressBar(label, inline.reduce((sum, f) => sum + f.size, 0));
+  let sent = 0;
+  const counted = blob.stream().pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        for (let at = 0; at < chunk.byteLength; at += PROGRESS_STEP) {
+          const piece = chunk.subarray(at, at + PROGRESS_STEP);
+          controller.enqueue(piece);
+          sent += piece.byteLength;
+          progress(sent, blob.size);
+        }
+      },
+    }),
+  );
+  return request(url, {
+    method: 'POST',
+    headers: { ...headers, 'Content-Type': encoded.headers.get('content-type')!, 'Content-Length': String(blob.size) },
+    body: counted,
+    duplex: 'half',
+  } as RequestInit);
+}
+
+/** Bytes between progress updates of an inline capture. */
+const PROGRESS_STEP = 64 * 1024;
+
+async function devToken(server: string, user: { sub: string; name: string; roles: string[]; units: string[] }): Promise<string> {
   const issued = await fetchJson<{ access_token: string }>(`${server}/v1/dev/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
@@ -79,9 +146,9 @@ async function devToken(server: string, user: { sub: string; roles: string[]; un
   return issued.access_token;
 }
 
-async function encryptFile(key: JWK, file: string): Promise<EncryptedFile> {
-  const bytes = await readFile(file);
-  return { label: path.basename(file), jwe: await encryptFor(key, bytes, await detectType(bytes)) };
+async function encryptFile(key: JWK, file: CheckedFile): Promise<EncryptedFile> {
+  const bytes = await readFile(file.file);
+  return { label: path.basename(file.file), size: bytes.byteLength, jwe: await encryptFor(key, bytes, file.mediaType) };
 }
 
 function form(metadata: string, files: EncryptedFile[], uploadIds: string[]): FormData {
@@ -107,7 +174,7 @@ function tusUpload(endpoint: string, headers: Record<string, string>, file: Encr
       metadata: { filetype: 'application/jose' },
       retryDelays: TUS_RETRY_DELAYS_MS,
       storeFingerprintForResuming: false,
-      onProgress: progressBar(file.label),
+      onProgress: progressBar(file.label, file.size),
       onError: reject,
       onSuccess: () => resolve(upload.url!.split('/').pop()!),
     });
@@ -117,7 +184,7 @@ function tusUpload(endpoint: string, headers: Record<string, string>, file: Encr
 
 /** A short-lived viewer link when the caller may read the document. */
 async function viewerUrl(server: string, auth: Record<string, string>, id: string): Promise<{ viewerUrl?: string }> {
-  const res = await fetch(`${server}/v1/documents/${id}/views`, { method: 'POST', headers: auth });
+  const res = await request(`${server}/v1/documents/${id}/views`, { method: 'POST', headers: auth });
   if (res.status !== 201) return {};
   return { viewerUrl: ((await res.json()) as { viewerUrl: string }).viewerUrl };
 }

@@ -30,19 +30,36 @@ const berlinDateTime = new Intl.DateTimeFormat('de-DE', {
   minute: '2-digit',
 });
 
-/** The lines repeated across the page. */
+/** Longest watermark line, so one tile stays one tile. */
+const LINE_MAX = 60;
+
+/**
+ * The lines repeated across the page. The reader's id is never cut: a long name is shortened to
+ * make room for it, and an id too long for one line gets lines of its own.
+ */
 export function watermarkLines(text: WatermarkText): string[] {
-  return [`${text.readerName} (${text.readerId})`, `${berlinDateTime.format(text.at)} Uhr`, `Dokument ${text.documentId}`];
+  const id = printable(text.readerId);
+  const name = printable(text.readerName);
+  const room = LINE_MAX - id.length - 3;
+  const reader = room >= 12 ? [`${shorten(name, room)} (${id})`] : [shorten(name, LINE_MAX), ...chunks(`(${id})`, LINE_MAX)];
+  return [...reader, `${berlinDateTime.format(text.at)} Uhr`, `Dokument ${text.documentId}`];
 }
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
-/** Names are user data: keep them short and printable so one tile stays one tile. */
-function printable(text: string, max: number): string {
-  const clean = text.replace(/[\p{Cc}\p{Cf}]/gu, '');
-  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+/** Names are user data: only printable characters reach the image. */
+function printable(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}]/gu, '');
+}
+
+function shorten(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function chunks(text: string, size: number): string[] {
+  return Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.slice(i * size, (i + 1) * size));
 }
 
 /**
@@ -51,7 +68,7 @@ function printable(text: string, max: number): string {
  * grey at 24% opacity with a faint light halo stays legible on any content.
  */
 export function watermarkTile(pageWidth: number, text: WatermarkText): { svg: string; width: number; height: number } {
-  const lines = watermarkLines(text).map((line) => escapeXml(printable(line, 60)));
+  const lines = watermarkLines(text).map(escapeXml);
   const size = Math.max(10, Math.round(pageWidth / 50));
   const leading = size * 1.25;
   // DejaVu Sans digits and capitals are about 0.65 em wide; overestimating only widens the gaps.

@@ -35,5 +35,14 @@ export function ulidFloor(ms: number): string {
   return encodeTime(Math.max(0, ms), 10) + '0'.repeat(16);
 }
 
+/**
+ * The cursor of a scan that reached the settle horizon: the last possible ULID before it. It names a
+ * moment, not an entry, so it tells a caller nothing about entries it was not shown; never behind `after`.
+ */
+export function cursorAtHorizon(settledBefore: number, after: string | undefined): string {
+  const cursor = encodeTime(Math.max(0, settledBefore - 1), 10) + 'Z'.repeat(16);
+  return after !== undefined && after > cursor ? after : cursor;
+}
+
 /** ULIDs: 26 Crockford base32 characters; anything else is not one of our ids. */
 export const ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;

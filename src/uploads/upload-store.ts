@@ -131,7 +131,9 @@ export class ObjectUploadStore extends DataStore {
   async owned(id: string, sub: string): Promise<UploadInfo> {
     const info = ID_PATTERN.test(id) ? await this.info(id) : undefined;
     if (!info || info.owner !== sub) {
-      throw new AppError('not_found', { detail: `No upload '${id}' of yours exists. Create one with POST /v1/uploads.` });
+      throw new AppError('not_found', {
+        detail: { de: `Es gibt keinen Upload '${id}' von Ihnen. Legen Sie einen mit POST /v1/uploads an.`, en: `No upload '${id}' of yours exists. Create one with POST /v1/uploads.` },
+      });
     }
     return info;
   }
@@ -171,7 +173,7 @@ export class ObjectUploadStore extends DataStore {
 
   private async live(owner: string, id: string): Promise<UploadInfo> {
     const info = await this.owned(id, owner);
-    if (this.expired(info)) throw new AppError('gone', { detail: `Upload '${id}' has expired; upload the file again.` });
+    if (this.expired(info)) throw new AppError('gone', { detail: { de: `Upload '${id}' ist abgelaufen; laden Sie die Datei erneut hoch.`, en: `Upload '${id}' has expired; upload the file again.` } });
     return info;
   }
 
@@ -179,7 +181,12 @@ export class ObjectUploadStore extends DataStore {
     const info = await this.live(owner, id);
     const { end, pieces } = await this.contiguous(id);
     if (end < info.size) {
-      throw new AppError('conflict', { detail: `Upload '${id}' has ${end} of ${info.size} bytes; finish it (tus PATCH) before referencing it.` });
+      throw new AppError('conflict', {
+        detail: {
+          de: `Upload '${id}' hat ${end} von ${info.size} Bytes; schließen Sie ihn ab (tus PATCH), bevor Sie ihn verwenden.`,
+          en: `Upload '${id}' has ${end} of ${info.size} bytes; finish it (tus PATCH) before referencing it.`,
+        },
+      });
     }
     // Copied piece by piece, so memory peaks at the upload plus one chunk.
     const whole = Buffer.allocUnsafe(info.size);

@@ -211,7 +211,7 @@ describe('archive handover with the generated client', () => {
       ]).expect(201);
       const refused = await agent.delete(`/v1/documents/${created.body.id}`).set('Authorization', `Bearer ${admin}`).send({ reason: 'zu früh' }).expect(409);
       expect(refused.body.code).toBe('retention_active');
-      expect(refused.body.detail).toMatch(/until \d{4}-/);
+      expect(refused.body.detail).toMatch(/bis \d{4}-/);
       await agent.get(`/v1/documents/${created.body.id}`).set('Authorization', `Bearer ${admin}`).expect(200);
     } finally {
       await retaining.close();

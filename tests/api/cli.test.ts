@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { filesContaining, jpegWithMarker, newMarker, pdfWithText } from '../support/capture-fixtures.ts';
 import { layout } from '../../src/storage/layout.ts';
+import { size } from '../../src/cli/progress.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/vs-capture.js', import.meta.url));
 const UNIT = 'BA-Nord';
@@ -20,9 +21,10 @@ interface CliRun {
 }
 
 /** The CLI as a user runs it, in its own process, against the listening server. */
-function runCli(args: string[]): Promise<CliRun> {
+function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, VS_CAPTURE_TOKEN: '' } }, (err, stdout, stderr) => {
+    // English unless a test asks for another locale.
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, LC_ALL: '', LC_MESSAGES: '', LANG: 'C.UTF-8', VS_CAPTURE_TOKEN: '', ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -37,10 +39,13 @@ describe('vs-capture CLI against a running server', () => {
   const captureKeys: string[] = [];
   /** How many of the next capture requests are answered 503 before the app sees them. */
   let refuseNext = 0;
+  /** Every request that reached the server, as "METHOD /path". */
+  const requests: string[] = [];
 
   beforeAll(async () => {
     t = await startTestApp({ UPLOAD_CHUNK_BYTES: String(64 * 1024) });
     server = http.createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
       if (req.method === 'POST' && req.url === '/v1/documents') {
         captureKeys.push(String(req.headers['idempotency-key']));
         if (refuseNext > 0) {
@@ -91,7 +96,8 @@ describe('vs-capture CLI against a running server', () => {
     // A viewer link needs the viewer wired into the app (AppDeps.views); without it the CLI prints none.
     if ((t.deps as { views?: unknown }).views) expect(result.viewerUrl).toMatch(new RegExp(`/viewer/#ticket=.+&doc=${result.id}$`));
     else expect(result.viewerUrl).toBeUndefined();
-    expect(run.stderr).toMatch(/\[#{30}\] 100% .* scan3\.jpg/);
+    // The bar shows the file's own size, not the (larger) ciphertext's.
+    expect(run.stderr).toContain(`100%  ${size((await stat(large2)).size, (await stat(large2)).size)}  scan3.jpg`);
     expect(captureKeys).toHaveLength(2);
     expect(new Set(captureKeys).size).toBe(1);
     // The uploads were consumed by the capture.
@@ -100,24 +106,90 @@ describe('vs-capture CLI against a running server', () => {
     expect(t.logs.join('\n')).not.toContain(marker);
   });
 
-  it('sends small files inline in one request, without a progress bar, and prints a readable summary', async () => {
+  it('sends small files inline in one request, with a progress bar of the file size, and prints a readable summary', async () => {
     const scan = await input('small.jpg', await jpegWithMarker(newMarker(), 320, 240));
     const run = await runCli(['upload', scan, '--title', 'Klein', '--server', base, '--dev-user', 'u-cli', '--units', UNIT, '--key', 'RSA-OAEP-256']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^document {2}[0-9A-Z]{26}\npages {5}1\napi {7}http:\/\/127\.0\.0\.1:\d+\/v1\/documents\/[0-9A-Z]{26}\nviewer {4}\S/);
-    expect(run.stderr).not.toContain('%');
+    const bytes = (await stat(scan)).size;
+    expect(run.stderr).toContain(`[${'#'.repeat(30)}] 100%  ${size(bytes, bytes)}  small.jpg`);
   });
 
-  it('exits 1 with the server\'s reason when the capture is refused', async () => {
-    const scan = await input('refused.jpg', await jpegWithMarker(newMarker(), 64, 64));
-    const run = await runCli(['upload', scan, '--title', 'x', '--classification', 'GEHEIM', '--server', base, '--dev-user', 'u-cli', '--units', UNIT]);
+  it('exits 1 naming the file when the server refuses it', async () => {
+    const jpeg = await jpegWithMarker(newMarker(), 640, 480);
+    // A JPEG start that passes the local type check, then nothing the decoder can use.
+    const scan = await input('broken.jpg', Buffer.concat([jpeg.subarray(0, 4096), Buffer.alloc(4096)]));
+    const run = await runCli(['upload', scan, '--title', 'x', '--server', base, '--dev-user', 'u-cli', '--units', UNIT]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/vs-capture: 4\d\d .*GEHEIM/);
+    expect(run.stderr).toMatch(new RegExp(`^vs-capture: 4\\d\\d \\w+: refused: ${scan.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `, 'm'));
   });
 
-  it('exits 2 with usage on a bad command line', async () => {
-    const run = await runCli(['upload', '--server', base]);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain('Usage: vs-capture upload');
+  it('names the address and the cause when the server cannot be reached', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const scan = await input('net.jpg', await jpegWithMarker(newMarker(), 64, 64));
+    const args = (server: string) => ['upload', scan, '--title', 'x', '--server', server, '--dev-user', 'u-cli', '--units', UNIT];
+    const refused = await runCli(args(`http://127.0.0.1:${port}`));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`vs-capture: cannot reach http://127.0.0.1:${port}: connection refused (ECONNREFUSED); is the service running, is --server right?\n`);
+    const unknown = await runCli(args('http://vs-capture.invalid'));
+    expect(unknown.stderr).toMatch(/^vs-capture: cannot reach http:\/\/vs-capture\.invalid: host not found \((ENOTFOUND|EAI_AGAIN)\); check the host name in --server\n$/);
+    // TLS spoken to a plain HTTP server.
+    const tls = await runCli(args(base.replace('http:', 'https:')));
+    expect(tls.stderr).toMatch(new RegExp(`^vs-capture: ${base.replace('http:', 'https:').replace(/[.]/g, '\\.')}: TLS failed \\((ERR_SSL_\\w+|EPROTO)`));
+    const german = await runCli(args(`http://127.0.0.1:${port}`), { LANG: 'de_DE.UTF-8' });
+    expect(german.stderr).toMatch(/ist nicht erreichbar: Verbindung abgelehnt \(ECONNREFUSED\)/);
+  });
+
+  it('takes a server URL ending in /v1, captures with --enhance and --sanitize, and gives the dev user a real name', async () => {
+    const scan = await input('options.jpg', await jpegWithMarker(newMarker(), 320, 240));
+    const run = await runCli(['upload', scan, '--title', 'Optionen', '--server', `${base}/v1/`, '--dev-user', 'u-opt', '--roles', 'capture,read', '--units', UNIT, '--enhance', '--sanitize', 'rasterize', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const { id } = JSON.parse(run.stdout);
+    const reader = await t.token({ sub: 'u-read', roles: ['read'], units: [UNIT] });
+    const doc = await fetch(`${base}/v1/documents/${id}`, { headers: { Authorization: `Bearer ${reader}` } }).then((r) => r.json());
+    expect(doc.transferNote.settings).toEqual({ enhance: 'document', sanitize: 'rasterize' });
+    expect(doc.transferNote.capturedBy).toEqual({ sub: 'u-opt', name: 'Entwicklungsnutzer' });
+    const named = await runCli(['upload', scan, '--title', 'Name', '--server', base, '--dev-user', 'u-opt', '--dev-name', 'Erika Mustermann', '--units', UNIT, '--json']);
+    const second = await fetch(`${base}/v1/documents/${JSON.parse(named.stdout).id}`, { headers: { Authorization: `Bearer ${reader}` } }).then((r) => r.json());
+    expect(second.transferNote.capturedBy.name).toBe('Erika Mustermann');
+  });
+
+  it('checks files, their type and size, and the classification before anything is encrypted or sent', async () => {
+    const jpeg = await input('ok.jpg', await jpegWithMarker(newMarker(), 64, 64));
+    const text = await input('notes.txt', Buffer.from('not a scan\n'));
+    const cases: Array<[string[], RegExp]> = [
+      [[path.join(inputDir, 'missing.jpg')], /^vs-capture: file not found: .*missing\.jpg\n$/],
+      [[inputDir], /^vs-capture: .* is a directory; name the files in it, e\.g\. .*\*\.jpg\n$/],
+      [[jpeg, text], /^vs-capture: .*notes\.txt is of no recognised type; accepted are PDF, JPEG/],
+      [[jpeg, '--max-file-bytes', '100'], /^vs-capture: .*ok\.jpg has \d+ bytes; the service accepts at most 100/],
+      [[jpeg, '--classification', 'GEHEIM'], /^vs-capture: the classification 'GEHEIM' must not be processed on a VS-NfD system; nothing was sent\n/],
+      [[jpeg, '--classification', 'vs-nfd'], /^vs-capture: --classification 'vs-nfd': write 'VS-NfD'\n/],
+      [[jpeg, '--classification', 'VS-NUR FÜR DEN DIENSTGEBRAUCH'], /write 'VS-NfD'/],
+    ];
+    for (const [extra, expected] of cases) {
+      requests.length = 0;
+      const run = await runCli(['upload', ...extra, '--title', 'x', '--server', base, '--dev-user', 'u-cli', '--units', UNIT]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(expected);
+      expect(run.stderr.split('\n').filter(Boolean).length).toBeLessThanOrEqual(2);
+      expect(requests).toEqual([]);
+    }
+  });
+
+  it('answers a usage error with the one relevant line and a hint, and prints its version', async () => {
+    const noFile = await runCli(['upload', '--server', base]);
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr).toBe('vs-capture: name at least one file to upload\nAll options: vs-capture --help\n');
+    const unknown = await runCli(['upload', 'x.jpg', '--titel', 'x']);
+    expect(unknown.stderr).toBe("vs-capture: unknown option '--titel'\nAll options: vs-capture --help\n");
+    const german = await runCli(['upload', 'x.jpg'], { LANG: 'de_DE.UTF-8' });
+    expect(german.stderr).toBe("vs-capture: --title fehlt (Pflicht), z. B. --title 'Anhörungsbogen'\nAlle Optionen: vs-capture --help\n");
+    expect((await runCli(['--help'], { LANG: 'de_DE.UTF-8' })).stdout).toMatch(/^Aufruf: vs-capture upload DATEI/);
+    expect((await runCli(['--help'])).stdout).toMatch(/^Usage: vs-capture upload FILE/);
+    const version = await runCli(['--version']);
+    expect(version).toMatchObject({ code: 0, stdout: `vs-capture ${JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version}\n` });
   });
 });

@@ -95,6 +95,11 @@ describe('the service against openapi.yaml', () => {
     expect(other.headers['content-security-policy']).toMatch(/style-src 'self';/);
   });
 
+  it('leads a person who opens the bare address to the API reference', async () => {
+    const root = await request(t.app).get('/').expect(302);
+    expect(root.headers.location).toBe('/docs');
+  });
+
   it('answers operations, keys and development tokens as documented', async () => {
     await api.get('/healthz').expect(200);
     await api.get('/readyz'); // 200 or 503 with Retry-After, both documented

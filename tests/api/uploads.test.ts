@@ -125,7 +125,7 @@ describe('resumable uploads (tus 1.0 under /v1/uploads)', () => {
     const id = uploadIdOf(await createUpload(t.app, capturer, jwe.length).expect(201));
     await patchUpload(t.app, capturer, id, 0, jwe.subarray(0, 1000)).expect(204);
     const unfinished = await captureWithUploads(capturer, [id]).expect(409);
-    expect(unfinished.body.detail).toMatch(/1000 of/);
+    expect(unfinished.body.detail).toMatch(/1000 von/);
 
     const mixed = await captureWithUploads(capturer, [id]).attach('file', jwe, { filename: 'a', contentType: 'application/jose' }).expect(400);
     expect(mixed.body.detail).toMatch(/either inline/);

@@ -18,8 +18,10 @@ export interface paths {
          *     true, call again at once; when it is false, you are up to date: poll again later with
          *     the same cursor. A document never appears twice and is never skipped, even while
          *     captures arrive concurrently (the newest few seconds are held back until they settle).
-         *     Filters narrow the items of a page but do not change how the cursor advances, so a
-         *     page may hold fewer items than `limit` (even none) while `hasMore` is true.
+         *     A page holds `limit` documents unless you are up to date; filters only choose which of
+         *     your documents count. Neither the page nor the cursor reveals anything about documents
+         *     of other units: `next` is the position of your last item, or, when you are up to date,
+         *     a moment shortly before the request (never a position of someone else's document).
          *     Requires role `export`, `audit` or `admin`.
          */
         get: operations["listDocuments"];
@@ -284,7 +286,8 @@ export interface paths {
          * @description All audit entries of your units in the order they were written, with a cursor that works
          *     like the archive feed's: store `next`, pass it as `after`; while `hasMore` is true call
          *     again at once. The newest few seconds are held back until they settle, so no entry is
-         *     skipped. Requires role `audit`.
+         *     skipped. Pages are full unless you are up to date, and neither they nor the cursor reveal
+         *     entries of other units. Requires role `audit`.
          */
         get: operations["listAuditEntries"];
         put?: never;
@@ -533,7 +536,8 @@ export interface paths {
          * @description **Development only.** Exists only when no OIDC issuer is configured and the service
          *     does not run in production; everywhere else this path answers `404`. Issues an access
          *     token with the roles and units you ask for, so you can try every endpoint without an
-         *     identity provider. Never rely on it in an integration.
+         *     identity provider. Never rely on it in an integration. A request without roles or
+         *     without units is refused (`validation_failed`): such a token could do nothing.
          */
         post: operations["issueDevToken"];
         delete?: never;
@@ -693,7 +697,11 @@ export interface components {
              * @example title
              */
             field: string;
-            /** @example Too small: expected string to have >=1 characters */
+            /**
+             * @description What is wrong with the field and what to send instead, in the language of `Content-Language`.
+             * @example fehlt; dieses Feld ist erforderlich
+             * @example is an unknown field ('aktenzeichen'); did you mean 'caseNumber'? Allowed: 'title', 'caseNumber', …
+             */
             message: string;
         };
         InvalidRequestProblem: components["schemas"]["Problem"] & {
@@ -759,7 +767,11 @@ export interface components {
         ReviewStatus: "pending" | "approved" | "rejected";
         /**
          * @description What you tell the service about a capture. Do not put secrets into the title: it
-         *     should not itself be sensitive.
+         *     should not itself be sensitive. Text fields are trimmed and stored in Unicode NFC;
+         *     a text field is refused (`validation_failed`, naming the field) when it contains
+         *     control characters (C0 other than tab and line breaks, DEL, C1), bidirectional controls
+         *     (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), lone surrogates, or no visible
+         *     character at all (only spaces, zero-width or other invisible characters).
          */
         CaptureMetadata: {
             /**
@@ -951,7 +963,7 @@ export interface components {
         FeedPage: {
             /** @description Documents of this page, oldest first. */
             items: components["schemas"]["Document"][];
-            /** @description Pass as `after` next time; `null` only while the feed is still empty. */
+            /** @description Pass as `after` next time (`null` is never sent today; treat it like no cursor). */
             next: components["schemas"]["Cursor"] | null;
             /** @description `true`: call again at once with `next`; `false`: you are up to date. */
             hasMore: boolean;
@@ -1030,7 +1042,7 @@ export interface components {
         };
         AuditPage: {
             items: components["schemas"]["AuditEntry"][];
-            /** @description Pass as `after` next time; `null` only while the log is still empty. */
+            /** @description Pass as `after` next time (`null` is never sent today; treat it like no cursor). */
             next: components["schemas"]["Cursor"] | null;
             hasMore: boolean;
         };
@@ -1062,9 +1074,7 @@ export interface components {
             sub: string;
             /** @description Display name; defaults to `sub`. */
             name?: string;
-            /** @default [] */
             roles: ("capture" | "read" | "export" | "review" | "audit" | "admin")[];
-            /** @default [] */
             units: string[];
         };
         DevToken: {
@@ -1094,6 +1104,7 @@ export interface components {
          */
         XdomeaNotRepresentable: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1110,6 +1121,7 @@ export interface components {
          */
         RequestTimeout: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1127,6 +1139,7 @@ export interface components {
          */
         UploadRefused: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1139,6 +1152,7 @@ export interface components {
         /** @description No such upload of yours (another user's upload answers the same, so ids cannot be probed). */
         UploadNotFound: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1151,6 +1165,7 @@ export interface components {
         /** @description The upload expired (`gone`); start a new one. */
         UploadExpired: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1163,6 +1178,7 @@ export interface components {
         /** @description The upload is larger than the service accepts, or the body runs past `Upload-Length` (`payload_too_large`). */
         UploadTooLarge: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1175,6 +1191,7 @@ export interface components {
         /** @description The `Tus-Resumable` header is missing (`tus_version_required`); send `Tus-Resumable: 1.0.0`. */
         TusVersionRequired: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1187,6 +1204,7 @@ export interface components {
         /** @description No bearer token, or one that is invalid or expired. Obtain a new token and retry. */
         Unauthenticated: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
                 [name: string]: unknown;
             };
@@ -1200,6 +1218,7 @@ export interface components {
         /** @description No view ticket, or one that is forged (`ticket_invalid`) or expired (`ticket_expired`). Open the document again. */
         TicketRefused: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1212,6 +1231,7 @@ export interface components {
         /** @description The view ticket belongs to another document. */
         TicketWrongDocument: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1224,6 +1244,7 @@ export interface components {
         /** @description Your token lacks the role this action needs, or you asked for a unit that is not yours. */
         Forbidden: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1239,6 +1260,7 @@ export interface components {
          */
         DocumentNotFound: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1251,6 +1273,7 @@ export interface components {
         /** @description No such route (here - the service does not run in development mode). */
         RouteNotFound: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1263,6 +1286,7 @@ export interface components {
         /** @description A query parameter is invalid or unknown; `errors` names each one. */
         InvalidQuery: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1275,6 +1299,7 @@ export interface components {
         /** @description The JSON body is invalid; `errors` names each field. */
         InvalidBody: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1290,6 +1315,7 @@ export interface components {
          */
         InternalError: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 [name: string]: unknown;
             };
             content: {
@@ -1307,6 +1333,7 @@ export interface components {
          */
         Unavailable: {
             headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -1325,7 +1352,7 @@ export interface components {
         DocumentId: components["schemas"]["DocumentId"];
         /** @description The `next` cursor of the previous page; omit it to start at the oldest document. */
         After: components["schemas"]["Cursor"];
-        /** @description How many feed entries to read at most for this page. */
+        /** @description How many documents a page holds at most. */
         Limit: number;
         /**
          * @description Only documents of this unit (Dienststelle); it must be one of yours.
@@ -1343,7 +1370,7 @@ export interface components {
         Acknowledged: "true" | "false";
         /** @description The `next` cursor of the previous page; omit it to start at the oldest entry. */
         AuditAfter: components["schemas"]["Cursor"];
-        /** @description How many entries to read at most for this page. */
+        /** @description How many entries a page holds at most. */
         AuditLimit: number;
         /** @description `rendition` (the marked PDF, default) or `original` (a file as received; needs `part`). */
         Variant: "rendition" | "original";
@@ -1368,6 +1395,8 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description The language of the problem's `title`, `detail` and field messages, `de` or `en` (from `Accept-Language`). */
+        ContentLanguage: "de" | "en";
         /** @description The tus protocol version, `1.0.0`. */
         TusResumable: "1.0.0";
         /** @description The tus protocol versions this service speaks. */
@@ -1408,7 +1437,7 @@ export interface operations {
             query?: {
                 /** @description The `next` cursor of the previous page; omit it to start at the oldest document. */
                 after?: components["parameters"]["After"];
-                /** @description How many feed entries to read at most for this page. */
+                /** @description How many documents a page holds at most. */
                 limit?: components["parameters"]["Limit"];
                 /**
                  * @description Only documents of this unit (Dienststelle); it must be one of yours.
@@ -1490,6 +1519,7 @@ export interface operations {
              */
             400: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1502,6 +1532,7 @@ export interface operations {
             /** @description The first request with this `Idempotency-Key` is still being processed; retry shortly. */
             409: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1514,6 +1545,7 @@ export interface operations {
             /** @description No `Content-Length` header was sent; send one (chunked uploads are not accepted here). */
             411: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1529,6 +1561,7 @@ export interface operations {
              */
             413: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1545,6 +1578,7 @@ export interface operations {
              */
             415: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1564,6 +1598,7 @@ export interface operations {
              */
             422: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1636,6 +1671,7 @@ export interface operations {
             /** @description The retention period has not ended; `detail` says until when. */
             409: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1717,6 +1753,7 @@ export interface operations {
             /** @description Use GET; `Allow` says so. */
             405: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     Allow: "GET";
                     [name: string]: unknown;
                 };
@@ -1785,6 +1822,7 @@ export interface operations {
             /** @description The document was already reviewed; `detail` gives the earlier decision. */
             409: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1874,7 +1912,7 @@ export interface operations {
             query?: {
                 /** @description The `next` cursor of the previous page; omit it to start at the oldest entry. */
                 after?: components["parameters"]["AuditAfter"];
-                /** @description How many entries to read at most for this page. */
+                /** @description How many entries a page holds at most. */
                 limit?: components["parameters"]["AuditLimit"];
             };
             header?: never;
@@ -1963,6 +2001,7 @@ export interface operations {
             /** @description The range starts at or beyond the end; `Content-Range` gives the size (`bytes *\/<size>`). */
             416: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     /** @description The full size, e.g. `bytes *\/52311`. */
                     "Content-Range": string;
                     [name: string]: unknown;
@@ -2194,6 +2233,7 @@ export interface operations {
             /** @description The upload is not declared as `filetype application/jose` (`unsupported_media_type`). Encrypt the file and declare it. */
             415: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2325,6 +2365,7 @@ export interface operations {
             /** @description `Upload-Offset` is not the current offset (`conflict`). Ask `HEAD` and resume from its offset. */
             409: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2383,6 +2424,7 @@ export interface operations {
             /** @description The body is not valid JSON (`bad_request`) or not a valid token request (`validation_failed`). */
             400: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2394,6 +2436,7 @@ export interface operations {
             /** @description The body exceeds 16 KiB. */
             413: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2478,6 +2521,7 @@ export interface operations {
             /** @description Metrics are not served on this listener (no `METRICS_TOKEN`, or `METRICS_PORT` is set). */
             404: {
                 headers: {
+                    "Content-Language": components["headers"]["ContentLanguage"];
                     [name: string]: unknown;
                 };
                 content: {

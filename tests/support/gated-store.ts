@@ -1,5 +1,10 @@
 import type { Readable } from 'node:stream';
-import type { ByteRange, ListOptions, ObjectBody, ObjectInfo, ObjectStore } from '../../src/storage/object-store.ts';
+import { StorageUnavailableError, type ByteRange, type ListOptions, type ObjectBody, type ObjectInfo, type ObjectStore } from '../../src/storage/object-store.ts';
+
+interface Fault {
+  match: (key: string) => boolean;
+  hit: (key: string) => void;
+}
 
 interface Gate {
   match: (key: string) => boolean;
@@ -10,6 +15,7 @@ interface Gate {
 /** An ObjectStore that holds chosen puts until the test releases them, to replay slow or racing writes. */
 export class GatedStore implements ObjectStore {
   private readonly gates: Gate[] = [];
+  private readonly faults: Fault[] = [];
 
   constructor(private readonly inner: ObjectStore) {}
 
@@ -22,7 +28,20 @@ export class GatedStore implements ObjectStore {
     return { reached: reachedPromise, release };
   }
 
+  /** The next put whose key matches fails as an unreachable store does; `hit` resolves with its key. */
+  failNext(match: (key: string) => boolean): { hit: Promise<string> } {
+    let hit!: (key: string) => void;
+    const hitPromise = new Promise<string>((resolve) => (hit = resolve));
+    this.faults.push({ match, hit });
+    return { hit: hitPromise };
+  }
+
   async put(key: string, body: ObjectBody): Promise<void> {
+    const fault = this.faults.findIndex((f) => f.match(key));
+    if (fault >= 0) {
+      this.faults.splice(fault, 1)[0]!.hit(key);
+      throw new StorageUnavailableError(`injected fault at ${key}`);
+    }
     const index = this.gates.findIndex((g) => g.match(key));
     if (index >= 0) {
       const [gate] = this.gates.splice(index, 1) as [Gate];

@@ -56,6 +56,21 @@ describe('DocumentService.feed under racing commits', () => {
     expect((await drain(first.next)).ids).toEqual([aId]);
   });
 
+  it('re-announces a commit whose feed entry landed after the settle window, so a poll that moved its cursor past it by time does not lose it', async () => {
+    h = await serviceHarness({ feedSettleMs: 500 });
+    const gate = h.store.hold((key) => key.startsWith('feed/'));
+    const done = h.service.capture(capturer, captureOf('late entry'));
+    await gate.reached;
+    h.clock.now += 600;
+    // Nothing to see: the cursor moves to the horizon, past the entry still being written.
+    const first = await drain(null);
+    expect(first.ids).toEqual([]);
+    gate.release();
+    const { record } = await done;
+    h.clock.now += 600;
+    expect((await drain(first.next, 1)).ids).toEqual([record.id]);
+  });
+
   it('announces a slow commit once when no poll passed it meanwhile', async () => {
     h = await serviceHarness({ feedSettleMs: 500 });
     const a = await captureHeldBeforeRecord('A');

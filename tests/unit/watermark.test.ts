@@ -27,6 +27,17 @@ describe('watermark', () => {
     expect(watermarkLines({ ...text, at: new Date('2026-01-15T12:00:00Z') })[1]).toBe('15.01.2026, 13:00 Uhr');
   });
 
+  it('never cuts the reader id: a long name is shortened, a long id gets lines of its own', () => {
+    const name = 'Dr. Maximiliane Erika Sophie von und zu Mustermann-Beispielhausen';
+    const [line] = watermarkLines({ ...text, readerName: name, readerId: 'u-4711' });
+    expect(line).toMatch(/… \(u-4711\)$/);
+    expect(line!.length).toBeLessThanOrEqual(60);
+    const longId = 'f3c1a2b4-5d6e-4f70-8a9b-0c1d2e3f4a5b@idp.behoerde.example.de/realms/x';
+    const lines = watermarkLines({ ...text, readerName: name, readerId: longId });
+    expect(lines.slice(1, -2).join('')).toBe(`(${longId})`);
+    expect(lines[0]).toMatch(/^Dr\. Maximiliane/);
+  });
+
   it('burns a light, repeated mark into every region of the page, keeping its size', async () => {
     const out = await watermark(whitePage(1200, 1700), text);
     expect(out).toMatchObject({ mediaType: 'image/webp', width: 1200, height: 1700 });

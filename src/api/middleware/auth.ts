@@ -12,7 +12,9 @@ export function bearerAuth(authenticator: Authenticator): RequestHandler {
       const match = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
       if (!match) {
         res.setHeader('WWW-Authenticate', 'Bearer realm="vs-capture"');
-        throw new AppError('unauthenticated', { detail: 'Send an access token as "Authorization: Bearer <token>".' });
+        throw new AppError('unauthenticated', {
+          detail: { de: 'Senden Sie ein Zugangstoken als "Authorization: Bearer <token>".', en: 'Send an access token as "Authorization: Bearer <token>".' },
+        });
       }
       principals.set(req, await authenticator.authenticate(match[1]!));
       next();
@@ -25,7 +27,7 @@ export function bearerAuth(authenticator: Authenticator): RequestHandler {
 /** The principal bearerAuth attached; routes behind it can rely on it. */
 export function principalOf(req: Request): Principal {
   const principal = principalIfAny(req);
-  if (!principal) throw new AppError('unauthenticated', { detail: 'Authentication required.' });
+  if (!principal) throw new AppError('unauthenticated', { detail: { de: 'Anmeldung erforderlich: senden Sie ein Zugangstoken.', en: 'Authentication required: send an access token.' } });
   return principal;
 }
 

@@ -2,23 +2,30 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { MulterError } from 'multer';
 import { AppError, isAppError, problemKinds } from '../../errors.ts';
 import { IntegrityError, StorageUnavailableError } from '../../storage/object-store.ts';
+import { germanTitles, languageOf, localize } from './problem-language.ts';
 
 export const PROBLEM_TYPE_BASE = 'https://vs-capture.invalid/problems/';
 
 /** Seconds a client should wait before retrying a 503. */
 const RETRY_AFTER_SECONDS = 5;
 
-/** Writes an RFC 9457 problem document; the one place error responses are shaped. */
+/** Writes an RFC 9457 problem document, in the caller's language; the one place error responses are shaped. */
 export function sendProblem(res: Response, err: AppError, instance?: string): void {
-  const body: Record<string, unknown> = {
-    type: PROBLEM_TYPE_BASE + err.code,
-    title: problemKinds[err.code].title,
-    status: err.status,
-    code: err.code,
-    ...(err.detail ? { detail: err.detail } : {}),
-    ...(instance ? { instance } : {}),
-    ...err.extra,
-  };
+  const lang = languageOf(res.req);
+  const body = localize(
+    {
+      type: PROBLEM_TYPE_BASE + err.code,
+      title: lang === 'de' ? germanTitles[err.code] : problemKinds[err.code].title,
+      status: err.status,
+      code: err.code,
+      ...(err.detail ? { detail: err.texts ?? err.detail } : {}),
+      ...(instance ? { instance } : {}),
+      ...err.extra,
+    },
+    lang,
+  );
+  res.setHeader('Content-Language', lang);
+  res.vary('Accept-Language');
   if (err.status === 503) res.setHeader('Retry-After', String(err.extra?.retryAfter ?? RETRY_AFTER_SECONDS));
   res.status(err.status).type('application/problem+json').send(JSON.stringify(body));
 }
@@ -27,21 +34,30 @@ export function sendProblem(res: Response, err: AppError, instance?: string): vo
 export function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
   if (err instanceof StorageUnavailableError) {
-    return new AppError('storage_unavailable', { detail: 'The document store is unreachable. Retry later.', cause: err });
+    return new AppError('storage_unavailable', {
+      detail: { de: 'Der Dokumentenspeicher ist nicht erreichbar. Versuchen Sie es später erneut.', en: 'The document store is unreachable. Retry later.' },
+      cause: err,
+    });
   }
   if (err instanceof IntegrityError) {
-    return new AppError('integrity_error', { detail: 'A stored object failed its integrity check.', cause: err });
+    return new AppError('integrity_error', {
+      detail: { de: 'Ein gespeichertes Objekt hat die Integritätsprüfung nicht bestanden; der Betrieb ist informiert.', en: 'A stored object failed its integrity check; operations have been alerted.' },
+      cause: err,
+    });
   }
   if (err instanceof MulterError) return fromMulter(err);
   const status = (err as { status?: unknown; type?: unknown }).status;
   // body-parser errors carry a 4xx status and a safe type string.
   if (typeof status === 'number' && status === 413) {
-    return new AppError('payload_too_large', { detail: 'The request body is too large.', cause: err });
+    return new AppError('payload_too_large', { detail: { de: 'Der Request-Body ist zu groß.', en: 'The request body is too large.' }, cause: err });
   }
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new AppError('bad_request', { detail: 'The request body could not be read: check its syntax and Content-Type.', cause: err });
+    return new AppError('bad_request', {
+      detail: { de: 'Der Request-Body ist nicht lesbar: prüfen Sie seine Syntax und den Content-Type.', en: 'The request body could not be read: check its syntax and Content-Type.' },
+      cause: err,
+    });
   }
-  return new AppError('internal', { detail: 'An unexpected error occurred; it has been logged.', cause: err });
+  return new AppError('internal', { detail: { de: 'Ein unerwarteter Fehler ist aufgetreten; er wurde protokolliert.', en: 'An unexpected error occurred; it has been logged.' }, cause: err });
 }
 
 function fromMulter(err: MulterError): AppError {
@@ -73,5 +89,7 @@ export function problemHandler(log: { error: (obj: object, msg: string) => void 
 }
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
-  next(new AppError('not_found', { detail: `No route for ${req.method} ${req.path}. See /openapi.yaml for the API.` }));
+  next(new AppError('not_found', {
+      detail: { de: `Keine Route für ${req.method} ${req.path}. Die API beschreibt /docs (und /openapi.yaml).`, en: `No route for ${req.method} ${req.path}. See /docs (and /openapi.yaml) for the API.` },
+    }));
 };

@@ -1,0 +1,76 @@
+/**
+ * A committed document always has its `captured` audit entry: a storage fault exactly when that entry
+ * is written (and, separately, right after it) fails the capture with 503, and the client's retry with
+ * the same Idempotency-Key ends with one listed document whose trail holds exactly one `captured` entry.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { layout } from '../../src/storage/layout.ts';
+import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
+import { GatedStore } from '../support/gated-store.ts';
+import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
+import { startTestApp, type TestApp } from '../support/test-app.ts';
+
+const UNIT = 'BA-Fault';
+
+describe('the captured audit entry under storage faults', () => {
+  let t: TestApp;
+  let gated!: GatedStore;
+  let agent: OpenApiAgent;
+  let tokens: { capture: string; export: string; audit: string };
+  let pdf: Buffer;
+
+  beforeAll(async () => {
+    t = await startTestApp({}, { wrapStore: (backend) => (gated = new GatedStore(backend)) });
+    agent = openapiAgent(t.app);
+    tokens = {
+      capture: await t.token({ sub: 'cap', roles: ['capture'], units: [UNIT] }),
+      export: await t.token({ sub: 'arch', roles: ['export'], units: [UNIT] }),
+      audit: await t.token({ sub: 'aud', roles: ['audit'], units: [UNIT] }),
+    };
+    pdf = await pdfWithText('audit fault');
+  });
+  afterAll(() => t?.close());
+
+  const capture = (key: string) =>
+    attachCapture(
+      agent.post('/v1/documents').set('Authorization', `Bearer ${tokens.capture}`).set('Idempotency-Key', key),
+      { title: 'Audit fault' },
+      [{ body: pdf, contentType: 'application/pdf' }],
+    );
+
+  async function listedIds(): Promise<string[]> {
+    const page = await agent.get('/v1/documents?limit=100').set('Authorization', `Bearer ${tokens.export}`).expect(200);
+    return page.body.items.map((d: { id: string }) => d.id);
+  }
+
+  async function capturedEntries(id: string): Promise<number> {
+    const trail = await agent.get(`/v1/documents/${id}/audit`).set('Authorization', `Bearer ${tokens.audit}`).expect(200);
+    return trail.body.entries.filter((e: { type: string }) => e.type === 'captured').length;
+  }
+
+  it.each([
+    ['while the captured entry is written', (key: string) => key.startsWith(layout.auditDocumentsPrefix)],
+    ['right after the captured entry was written', (key: string) => key.startsWith(layout.documentsPrefix) && key.endsWith('/record')],
+  ])('a fault %s fails the capture; the idempotent retry leaves one document with its entry', async (_moment, at) => {
+    const before = await listedIds();
+    const fault = gated.failNext(at);
+    const key = `audit-fault-${before.length}`;
+    const failed = await capture(key);
+    await fault.hit;
+    expect(failed.status).toBe(503);
+    expect(failed.headers['content-type']).toMatch(/application\/problem\+json/);
+    // Whatever the failed attempt left, nothing is listed without its entry.
+    for (const id of await listedIds()) expect(await capturedEntries(id)).toBe(1);
+
+    const retried = await capture(key);
+    expect(retried.status).toBe(201);
+    const after = await listedIds();
+    expect(after.filter((id) => !before.includes(id))).toEqual([retried.body.id]);
+    expect(await capturedEntries(retried.body.id)).toBe(1);
+    // A second retry replays the same document and writes no second entry.
+    const replayed = await capture(key).expect(201);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.body.id).toBe(retried.body.id);
+    expect(await capturedEntries(retried.body.id)).toBe(1);
+  });
+});
