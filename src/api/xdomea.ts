@@ -20,7 +20,10 @@ export function xdomeaRouter(deps: { xdomea: XdomeaExport; smallBodyAdmission: A
   router.head('/v1/documents/:id/xdomea', (_req, res) => {
     res.setHeader('Allow', 'GET');
     throw new AppError('method_not_allowed', {
-      detail: 'Jeder xdomea-Export wird protokolliert und erhält eine neue ProzessID; fordern Sie ihn mit GET an. / Every xdomea export is recorded and gets a new ProzessID; request it with GET.',
+      detail: {
+        de: 'Jeder xdomea-Export wird protokolliert und erhält eine neue ProzessID; fordern Sie ihn mit GET an.',
+        en: 'Every xdomea export is recorded and gets a new ProzessID; request it with GET.',
+      },
     });
   });
   router.get('/v1/documents/:id/xdomea', async (req, res) => {

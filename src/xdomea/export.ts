@@ -83,7 +83,7 @@ export class XdomeaExport {
   /** Several documents of one case and unit as one Vorgang, in the order given. */
   async vorgang(principal: Principal, ids: string[], options: ExportOptions): Promise<XdomeaPackage> {
     if (new Set(ids).size !== ids.length) {
-      throw new AppError('validation_failed', { detail: 'Jedes Dokument nur einmal angeben. / Name each document once.' });
+      throw new AppError('validation_failed', { detail: { de: 'Jedes Dokument nur einmal angeben.', en: 'Name each document once.' } });
     }
     const prepared: Prepared[] = [];
     for (const id of ids) prepared.push(await this.prepare(principal, id, options));
@@ -223,7 +223,9 @@ function planned(baseName: string, originalName: string, stored: StoredFile, lab
 /** The file as it went into the ZIP; a digest other than the record's means the store returned other bytes. */
 function described(file: PackedFile, mediaType: string, inspection: Inspection): PackedFile {
   if (inspection.sha256 !== file.sha256) {
-    throw new AppError('integrity_error', { detail: `${file.originalName}: the stored bytes do not match the recorded SHA-256.` });
+    throw new AppError('integrity_error', {
+      detail: { de: `${file.originalName}: die gespeicherten Bytes passen nicht zum verzeichneten SHA-256.`, en: `${file.originalName}: the stored bytes do not match the recorded SHA-256.` },
+    });
   }
   return { ...file, format: fileFormat(mediaType, inspection.declared), size: inspection.size };
 }
@@ -257,6 +259,9 @@ function manifestFile(p: Prepared, jws: Buffer): PackedFile {
 
 function vorgangRefused(id: string, german: string, english: string): AppError {
   return new AppError('validation_failed', {
-    detail: `Ein Vorgang fasst Dokumente eines Aktenzeichens einer Dienststelle zusammen; Dokument ${id} ${german}. / A Vorgang holds documents of one case number and unit; document ${id} ${english}.`,
+    detail: {
+      de: `Ein Vorgang fasst Dokumente eines Aktenzeichens einer Dienststelle zusammen; Dokument ${id} ${german}.`,
+      en: `A Vorgang holds documents of one case number and unit; document ${id} ${english}.`,
+    },
   });
 }

@@ -266,11 +266,14 @@ function code(name: string, value: string, listURI: string, listVersionID: strin
 function text(field: string, value: string): string {
   const bad = firstNonLatin(value);
   if (!bad) return value;
-  const hint = bad.suggestion !== undefined ? ` Ersetzen Sie es z. B. durch '${bad.suggestion}' / Replace it, e.g. with '${bad.suggestion}'.` : '';
+  const at = bad.position + 1;
+  const char = describeChar(bad.char);
+  const replace = bad.suggestion !== undefined ? { de: ` Ersetzen Sie es z. B. durch '${bad.suggestion}'.`, en: ` Replace it, e.g. with '${bad.suggestion}'.` } : { de: '', en: '' };
   throw new AppError('xdomea_not_representable', {
-    detail:
-      `Das Feld '${field}' enthält an Position ${bad.position + 1} das Zeichen ${describeChar(bad.char)}, das xdomea (XÖV String.Latin 1.1) nicht zulässt. ` +
-      `/ Field '${field}' contains the character ${describeChar(bad.char)} at position ${bad.position + 1}, which xdomea (XÖV String.Latin 1.1) does not allow.${hint}`,
+    detail: {
+      de: `Das Feld '${field}' enthält an Position ${at} das Zeichen ${char}, das xdomea (XÖV String.Latin 1.1) nicht zulässt.${replace.de}`,
+      en: `Field '${field}' contains the character ${char} at position ${at}, which xdomea (XÖV String.Latin 1.1) does not allow.${replace.en}`,
+    },
     extra: { field, character: `U+${bad.char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` },
   });
 }
