@@ -1,4 +1,4 @@
-import { AppError } from '../errors.ts';
+import { AppError, type Localized } from '../errors.ts';
 import { parseCaptureMetadata, type CaptureMetadata } from '../metadata.ts';
 import type { CapturePart } from '../documents.ts';
 import { ID_PATTERN } from '../storage/layout.ts';
@@ -36,11 +36,11 @@ export async function toCaptureParts(
   const parts: CapturePart[] = [];
   for (const [i, file] of files.entries()) {
     if (isJose(file.mimetype)) {
-      const { plaintext, header } = await decryptAt(decryptor, file.buffer, `file part ${i + 1}`);
+      const { plaintext, header } = await decryptAt(decryptor, file.buffer, filePart(i));
       parts.push({ bytes: nonEmpty(plaintext, i), declaredType: header.cty, jwe: { alg: header.alg, kid: header.kid ?? '' } });
       continue;
     }
-    if (requireEncryption) throw unencrypted(`file part ${i + 1}`);
+    if (requireEncryption) throw unencrypted(filePart(i));
     parts.push({ bytes: nonEmpty(file.buffer, i), declaredType: GENERIC_TYPES.has(file.mimetype) ? undefined : file.mimetype });
   }
   return parts;
@@ -49,7 +49,13 @@ export async function toCaptureParts(
 /** An empty part is a client that failed to read its file; say so rather than "unknown type". */
 function nonEmpty(bytes: Buffer, index: number): Buffer {
   if (bytes.length > 0) return bytes;
-  throw new AppError('validation_failed', { detail: `file part ${index + 1} is empty; send the file's bytes.` });
+  throw new AppError('validation_failed', {
+    detail: { de: `Dateiteil ${index + 1} ist leer; senden Sie die Bytes der Datei.`, en: `file part ${index + 1} is empty; send the file's bytes.` },
+  });
+}
+
+function filePart(index: number): Localized {
+  return { de: `Dateiteil ${index + 1}`, en: `file part ${index + 1}` };
 }
 
 /** How many bytes one capture may bring (its body and the uploads it names together), and where they are counted. */
@@ -73,13 +79,19 @@ export async function receivedFiles(
   if (uploadIds.length === 0) return { files: inline, uploadIds };
   if (inline.length > 0) {
     throw new AppError('bad_request', {
-      detail: "Send the files either inline as 'file' parts or as 'upload' fields naming finished resumable uploads, not both in one request.",
+      detail: {
+        de: "Senden Sie die Dateien entweder direkt als 'file'-Teile oder als 'upload'-Felder, die abgeschlossene fortsetzbare Uploads nennen, nicht beides in einer Anfrage.",
+        en: "Send the files either inline as 'file' parts or as 'upload' fields naming finished resumable uploads, not both in one request.",
+      },
     });
   }
   const referenced = (await resolver.sizes(owner, uploadIds)).reduce((sum, size) => sum + size, 0);
   if (budget.bodyBytes + referenced > budget.maxBytes) {
     throw new AppError('payload_too_large', {
-      detail: `The uploads this capture names hold ${referenced} bytes; one capture may bring at most ${budget.maxBytes} (MAX_REQUEST_BYTES). Split the document into several captures.`,
+      detail: {
+        de: `Die Uploads dieser Erfassung haben zusammen ${referenced} Bytes; eine Erfassung darf höchstens ${budget.maxBytes} bringen (MAX_REQUEST_BYTES). Teilen Sie das Dokument auf mehrere Erfassungen auf.`,
+        en: `The uploads this capture names hold ${referenced} bytes; one capture may bring at most ${budget.maxBytes} (MAX_REQUEST_BYTES). Split the document into several captures.`,
+      },
       extra: { limit: budget.maxBytes },
     });
   }
@@ -93,7 +105,10 @@ function uploadIdsOf(field: unknown): string[] {
   const ids = values.map((value) => {
     if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
       throw new AppError('validation_failed', {
-        detail: "Each 'upload' field must be an upload id: the 26-character ULID at the end of the Location that POST /v1/uploads answered.",
+        detail: {
+          de: "Jedes 'upload'-Feld muss eine Upload-Kennung sein: die 26-stellige ULID am Ende der Location, die POST /v1/uploads geantwortet hat.",
+          en: "Each 'upload' field must be an upload id: the 26-character ULID at the end of the Location that POST /v1/uploads answered.",
+        },
       });
     }
     return value;
@@ -101,7 +116,12 @@ function uploadIdsOf(field: unknown): string[] {
   // One upload is one file: naming it twice would only multiply the memory a capture takes.
   const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
   if (repeated) {
-    throw new AppError('validation_failed', { detail: `Upload '${repeated}' is named more than once; name each upload once (one upload per file).` });
+    throw new AppError('validation_failed', {
+      detail: {
+        de: `Upload '${repeated}' ist mehrfach genannt; nennen Sie jeden Upload nur einmal (ein Upload je Datei).`,
+        en: `Upload '${repeated}' is named more than once; name each upload once (one upload per file).`,
+      },
+    });
   }
   return ids;
 }
@@ -112,31 +132,37 @@ export async function toCaptureMetadata(
   decryptor: PartDecryptor,
   requireEncryption: boolean,
 ): Promise<{ metadata: CaptureMetadata; encrypted: boolean }> {
-  const text = utf8(value, 'The metadata part').trim();
+  const text = utf8(value, METADATA_PART).trim();
   if (!text) {
-    throw new AppError('validation_failed', { detail: "Send a 'metadata' part: JSON with at least a title, or a JWE of it." });
+    throw new AppError('validation_failed', {
+      detail: { de: "Senden Sie einen 'metadata'-Teil: JSON mit mindestens einem Titel, oder ein JWE davon.", en: "Send a 'metadata' part: JSON with at least a title, or a JWE of it." },
+    });
   }
   if (!COMPACT_JWE.test(text)) {
-    if (requireEncryption) throw unencrypted('the metadata part');
-    checkJsonBounds(text, 'The metadata part');
+    if (requireEncryption) throw unencrypted(METADATA_PART);
+    checkJsonBounds(text, METADATA_PART);
     return { metadata: parseCaptureMetadata(text), encrypted: false };
   }
-  const { plaintext } = await decryptAt(decryptor, Buffer.from(text), 'the metadata part');
-  const json = utf8(plaintext, 'The decrypted metadata');
-  checkJsonBounds(json, 'The decrypted metadata');
+  const { plaintext } = await decryptAt(decryptor, Buffer.from(text), METADATA_PART);
+  const json = utf8(plaintext, DECRYPTED_METADATA);
+  checkJsonBounds(json, DECRYPTED_METADATA);
   return { metadata: parseCaptureMetadata(json), encrypted: true };
 }
 
 /** A compact JWE is base64url segments joined by dots; anything else is meant as JSON (and refused as such). */
 const COMPACT_JWE = /^[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)+$/;
+const METADATA_PART: Localized = { de: 'Der metadata-Teil', en: 'The metadata part' };
+const DECRYPTED_METADATA: Localized = { de: 'Die entschlüsselten Metadaten', en: 'The decrypted metadata' };
 
 /** Strict UTF-8: invalid bytes would otherwise become U+FFFD silently in titles and case numbers. */
-function utf8(value: string | Buffer | undefined, what: string): string {
+function utf8(value: string | Buffer | undefined, what: Localized): string {
   if (value === undefined || typeof value === 'string') return value ?? '';
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(value);
   } catch {
-    throw new AppError('validation_failed', { detail: `${what} is not valid UTF-8; send the JSON encoded as UTF-8.` });
+    throw new AppError('validation_failed', {
+      detail: { de: `${what.de}: kein gültiges UTF-8; senden Sie das JSON in UTF-8 kodiert.`, en: `${what.en} is not valid UTF-8; send the JSON encoded as UTF-8.` },
+    });
   }
 }
 
@@ -144,19 +170,23 @@ function isJose(mimetype: string): boolean {
   return mimetype.split(';')[0]!.trim().toLowerCase() === JOSE_MEDIA_TYPE;
 }
 
-async function decryptAt(decryptor: PartDecryptor, compact: Buffer, where: string) {
+async function decryptAt(decryptor: PartDecryptor, compact: Buffer, where: Localized) {
   try {
     return await decryptor.decrypt(compact);
   } catch (err) {
     if (err instanceof AppError && err.code === 'jwe_invalid') {
-      throw new AppError('jwe_invalid', { detail: `${where}: ${err.detail ?? err.message}`, cause: err, extra: err.extra });
+      const reason = err.texts ?? { de: err.message, en: err.message };
+      throw new AppError('jwe_invalid', { detail: { de: `${where.de}: ${reason.de}`, en: `${where.en}: ${reason.en}` }, cause: err, extra: err.extra });
     }
     throw err;
   }
 }
 
-function unencrypted(where: string): AppError {
+function unencrypted(where: Localized): AppError {
   return new AppError('bad_request', {
-    detail: `${where} is not encrypted, but this service requires every part as a JWE (Content-Type: application/jose). Encrypt it to a key from GET /v1/keys.`,
+    detail: {
+      de: `${where.de} ist nicht verschlüsselt, dieser Dienst verlangt aber jeden Teil als JWE (Content-Type: application/jose). Verschlüsseln Sie ihn mit einem Schlüssel aus GET /v1/keys.`,
+      en: `${where.en} is not encrypted, but this service requires every part as a JWE (Content-Type: application/jose). Encrypt it to a key from GET /v1/keys.`,
+    },
   });
 }

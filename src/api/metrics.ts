@@ -12,7 +12,12 @@ export function metricsRouter(registry: Registry, token: string | undefined): Ro
   router.get('/metrics', async (req, res) => {
     if (token !== undefined && !sameSecret(req.headers.authorization ?? '', `Bearer ${token}`)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
-      throw new AppError('unauthenticated', { detail: 'Send the metrics token (METRICS_TOKEN) as "Authorization: Bearer <token>".' });
+      throw new AppError('unauthenticated', {
+        detail: {
+          de: 'Senden Sie das Metrik-Token (METRICS_TOKEN) als "Authorization: Bearer <token>".',
+          en: 'Send the metrics token (METRICS_TOKEN) as "Authorization: Bearer <token>".',
+        },
+      });
     }
     res.type(registry.contentType).send(await registry.metrics());
   });

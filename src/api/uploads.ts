@@ -10,6 +10,7 @@ import type { ObjectUploadStore } from '../uploads/upload-store.ts';
 import { withOwner } from '../uploads/upload-store.ts';
 import { principalOf } from './middleware/auth.ts';
 import { toAppError } from './middleware/problem.ts';
+import { germanTitles } from './middleware/problem-language.ts';
 import type { Admission } from './middleware/admission.ts';
 import { JOSE_MEDIA_TYPE } from './capture-parts.ts';
 
@@ -101,7 +102,10 @@ function requireJoseFiletype(upload: Upload): void {
   const filetype = upload.metadata?.filetype?.split(';')[0]?.trim().toLowerCase();
   if (filetype !== JOSE_MEDIA_TYPE) {
     throw new AppError('unsupported_media_type', {
-      detail: `Resumable uploads carry only JWE ciphertext: encrypt the file to a key from GET /v1/keys and declare it with Upload-Metadata 'filetype' = ${JOSE_MEDIA_TYPE}.`,
+      detail: {
+        de: `Fortsetzbare Uploads enthalten nur JWE-Chiffretext: verschlüsseln Sie die Datei mit einem Schlüssel aus GET /v1/keys und geben Sie in Upload-Metadata 'filetype' = ${JOSE_MEDIA_TYPE} an.`,
+        en: `Resumable uploads carry only JWE ciphertext: encrypt the file to a key from GET /v1/keys and declare it with Upload-Metadata 'filetype' = ${JOSE_MEDIA_TYPE}.`,
+      },
     });
   }
 }
@@ -112,11 +116,19 @@ function toUploadError(failure: unknown, status: number, text: string): AppError
   const code = CODE_OF_STATUS[status];
   if (code === 'tus_extension_unsupported') {
     return new AppError(code, {
-      detail: 'This server offers the tus extensions listed in Tus-Extension only (no concatenation, no deferred length): send one upload per file with its Upload-Length.',
+      detail: {
+        de: 'Dieser Server bietet nur die in Tus-Extension genannten tus-Erweiterungen (keine Verkettung, keine nachgereichte Länge): senden Sie einen Upload je Datei mit ihrer Upload-Length.',
+        en: 'This server offers the tus extensions listed in Tus-Extension only (no concatenation, no deferred length): send one upload per file with its Upload-Length.',
+      },
     });
   }
   if (status >= 500) return toAppError(failure ?? new Error(`tus answered ${status}: ${text}`));
-  return new AppError(code ?? 'bad_request', { detail: `tus: ${text.trim() || problemKinds[code ?? 'bad_request'].title}` });
+  const refused = code ?? 'bad_request';
+  const reason = text.trim();
+  // tus's own reason is English; German callers get it behind a German lead-in.
+  return new AppError(refused, {
+    detail: { de: `Der Upload-Dienst (tus) lehnt ab: ${reason || germanTitles[refused]}`, en: `tus: ${reason || problemKinds[refused].title}` },
+  });
 }
 
 function isTusError(err: unknown): err is { status_code: number; body: string } {

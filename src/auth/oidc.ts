@@ -47,7 +47,10 @@ export async function verifyWith(
   } catch (err) {
     if (err instanceof AppError) throw err;
     if (err instanceof joseErrors.JOSEError) {
-      throw new AppError('unauthenticated', { detail: `The bearer token was rejected (${err.code}); obtain a new one.`, cause: err });
+      throw new AppError('unauthenticated', {
+        detail: { de: `Das Bearer-Token wurde abgelehnt (${err.code}); melden Sie sich neu an, um ein neues zu erhalten.`, en: `The bearer token was rejected (${err.code}); obtain a new one.` },
+        cause: err,
+      });
     }
     throw err;
   }

@@ -102,7 +102,10 @@ export class ProviderKeys {
   private unavailable(): AppError {
     const retryAfter = Math.max(1, Math.ceil((this.nextAttemptAt - this.now()) / 1000));
     return new AppError('idp_unavailable', {
-      detail: 'The identity provider cannot be reached, so the token cannot be checked right now; retry after the time in Retry-After.',
+      detail: {
+        de: 'Der Anmeldedienst ist nicht erreichbar, daher kann das Token gerade nicht geprüft werden; versuchen Sie es nach der in Retry-After genannten Zeit erneut.',
+        en: 'The identity provider cannot be reached, so the token cannot be checked right now; retry after the time in Retry-After.',
+      },
       extra: { retryAfter },
     });
   }

@@ -37,7 +37,6 @@ export interface DecryptOptions {
 export const DEFAULT_MAX_JWE_BYTES = 128 * 2 ** 20;
 
 const ALLOWED_ALGS: readonly string[] = ['ECDH-ES+A256KW', 'RSA-OAEP-256'] satisfies IngestAlg[];
-const ALLOWED_HINT = 'use ECDH-ES+A256KW or RSA-OAEP-256';
 const MAX_HEADER_CHARS = 16 * 1024;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -47,7 +46,6 @@ const AES_KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
 /** Ciphertext characters per step (a multiple of 4, so each slice decodes on its own). */
 const CHUNK_CHARS = 2 ** 20;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
-const DECRYPTION_FAILED = 'decryption failed: the part was altered or encrypted for another key';
 
 /** The compact text, readable the same way whether it arrived as a string or as bytes. */
 interface CompactText {
@@ -85,8 +83,8 @@ export async function decryptPart(
   const encryptedKey = decodeSegment(text, segments.encryptedKey, 'encrypted key');
   const iv = decodeSegment(text, segments.iv, 'iv');
   const tag = decodeSegment(text, segments.tag, 'tag');
-  if (iv.length !== IV_BYTES) refuse(`iv must be ${IV_BYTES * 8} bits, got ${iv.length * 8}`);
-  if (tag.length !== TAG_BYTES) refuse(`tag must be ${TAG_BYTES * 8} bits, got ${tag.length * 8}`);
+  if (iv.length !== IV_BYTES) refuse(`iv muss ${IV_BYTES * 8} Bit lang sein, hat aber ${iv.length * 8}`, `iv must be ${IV_BYTES * 8} bits, got ${iv.length * 8}`);
+  if (tag.length !== TAG_BYTES) refuse(`tag muss ${TAG_BYTES * 8} Bit lang sein, hat aber ${tag.length * 8}`, `tag must be ${TAG_BYTES * 8} bits, got ${tag.length * 8}`);
   // A failed unwrap continues with a random CEK so it fails exactly like a bad tag (RFC 7516 §11.5).
   const cek = unwrapCek(key, header, encryptedKey) ?? randomBytes(CEK_BYTES);
   const aad = Buffer.from(text.slice(...segments.header), 'ascii');
@@ -96,7 +94,10 @@ export async function decryptPart(
 
 function compactText(compact: string | Buffer, maxBytes: number): CompactText {
   if (compact.length > maxBytes) {
-    refuse(`the encrypted part has ${compact.length} bytes; at most ${maxBytes} are accepted`);
+    refuse(
+      `der verschlüsselte Teil hat ${compact.length} Bytes; höchstens ${maxBytes} werden angenommen`,
+      `the encrypted part has ${compact.length} bytes; at most ${maxBytes} are accepted`,
+    );
   }
   if (typeof compact === 'string') return compact;
   return {
@@ -110,8 +111,11 @@ function splitSegments(text: CompactText): Segments {
   const dots: number[] = [];
   for (let at = text.indexOf('.', 0); at !== -1 && dots.length < 5; at = text.indexOf('.', at + 1)) dots.push(at);
   if (dots.length !== 4) {
-    const found = dots.length < 5 ? `${dots.length + 1}` : 'more than 5';
-    refuse(`not a JWE compact serialization: expected 5 segments separated by '.', got ${found}`);
+    const found = dots.length < 5 ? { de: `${dots.length + 1}`, en: `${dots.length + 1}` } : { de: 'mehr als 5', en: 'more than 5' };
+    refuse(
+      `keine JWE-Compact-Serialisierung: erwartet sind 5 durch '.' getrennte Abschnitte, gefunden ${found.de}`,
+      `not a JWE compact serialization: expected 5 segments separated by '.', got ${found.en}`,
+    );
   }
   const [d1, d2, d3, d4] = dots as [number, number, number, number];
   return {
@@ -129,16 +133,16 @@ export function checkProtectedHeader(encoded: string): JweHeader {
 }
 
 function parseHeader(text: CompactText, range: Range): JweHeader {
-  if (range[1] - range[0] > MAX_HEADER_CHARS) refuse(`protected header exceeds ${MAX_HEADER_CHARS} characters`);
+  if (range[1] - range[0] > MAX_HEADER_CHARS) refuse(`der Protected Header ist länger als ${MAX_HEADER_CHARS} Zeichen`, `protected header exceeds ${MAX_HEADER_CHARS} characters`);
   const json = decodeSegment(text, range, 'protected header');
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch {
-    refuse('protected header is not UTF-8 JSON');
+    refuse('der Protected Header ist kein JSON in UTF-8', 'protected header is not UTF-8 JSON');
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    refuse('protected header is not a JSON object');
+    refuse('der Protected Header ist kein JSON-Objekt', 'protected header is not a JSON object');
   }
   return checkProfile(header as Record<string, unknown>);
 }
@@ -146,22 +150,32 @@ function parseHeader(text: CompactText, range: Range): JweHeader {
 /** The allow-list, checked before any key is touched. */
 function checkProfile(header: Record<string, unknown>): JweHeader {
   const { alg, enc, kid, zip, crit, cty } = header;
-  if (crit !== undefined) refuse(`crit ${JSON.stringify(crit)} is not supported; send no critical extensions`);
+  if (crit !== undefined) refuse(`crit ${JSON.stringify(crit)} wird nicht unterstützt; senden Sie keine kritischen Erweiterungen`, `crit ${JSON.stringify(crit)} is not supported; send no critical extensions`);
   if (typeof alg !== 'string' || !ALLOWED_ALGS.includes(alg)) {
-    refuse(`alg ${describe(alg)} is not allowed; ${ALLOWED_HINT}`);
+    refuse(`alg ${describe(alg)} ist nicht erlaubt; verwenden Sie ECDH-ES+A256KW oder RSA-OAEP-256`, `alg ${describe(alg)} is not allowed; use ECDH-ES+A256KW or RSA-OAEP-256`);
   }
-  if (enc !== 'A256GCM') refuse(`enc ${describe(enc)} is not allowed; use A256GCM`);
-  if (zip !== undefined) refuse(`zip ${describe(zip)} is not allowed; send uncompressed content`);
-  if (kid === undefined) refuse('kid missing: name the key from GET /v1/keys');
-  if (typeof kid !== 'string') refuse('kid must be a string');
-  if (cty !== undefined && typeof cty !== 'string') refuse('cty must be a string');
+  if (enc !== 'A256GCM') refuse(`enc ${describe(enc)} ist nicht erlaubt; verwenden Sie A256GCM`, `enc ${describe(enc)} is not allowed; use A256GCM`);
+  if (zip !== undefined) refuse(`zip ${describe(zip)} ist nicht erlaubt; senden Sie den Inhalt unkomprimiert`, `zip ${describe(zip)} is not allowed; send uncompressed content`);
+  if (kid === undefined) refuse('kid fehlt: nennen Sie den Schlüssel aus GET /v1/keys', 'kid missing: name the key from GET /v1/keys');
+  if (typeof kid !== 'string') refuse('kid muss eine Zeichenkette sein', 'kid must be a string');
+  if (cty !== undefined && typeof cty !== 'string') refuse('cty muss eine Zeichenkette sein', 'cty must be a string');
   return header as JweHeader;
 }
 
 function keyFor(header: JweHeader, ring: IngestKeyRing): IngestKey {
   const key = ring.get(header.kid);
-  if (key === undefined) refuse(`kid ${describe(header.kid)} is unknown; fetch the current keys from GET /v1/keys`);
-  if (key.alg !== header.alg) refuse(`key ${describe(key.kid)} is for ${key.alg}, not ${header.alg}`);
+  if (key === undefined) {
+    refuse(
+      `kid ${describe(header.kid)} ist unbekannt; holen Sie die aktuellen Schlüssel mit GET /v1/keys`,
+      `kid ${describe(header.kid)} is unknown; fetch the current keys from GET /v1/keys`,
+    );
+  }
+  if (key.alg !== header.alg) {
+    refuse(
+      `Schlüssel ${describe(key.kid)} gilt für ${key.alg}, nicht für ${header.alg}; verwenden Sie das Verfahren, das GET /v1/keys für ihn nennt`,
+      `key ${describe(key.kid)} is for ${key.alg}, not ${header.alg}; use the alg GET /v1/keys names for it`,
+    );
+  }
   return key;
 }
 
@@ -182,17 +196,25 @@ function unwrapCek(key: IngestKey, header: JweHeader, encryptedKey: Buffer): Buf
 /** The sender's ephemeral public key, only on the curve of the key it names. */
 function ephemeralKey(header: JweHeader, key: IngestKey): KeyObject {
   const { epk } = header;
-  if (typeof epk !== 'object' || epk === null) refuse('epk missing: ECDH-ES+A256KW needs an ephemeral public key');
+  if (typeof epk !== 'object' || epk === null) refuse('epk fehlt: ECDH-ES+A256KW braucht einen ephemeren öffentlichen Schlüssel', 'epk missing: ECDH-ES+A256KW needs an ephemeral public key');
   const { kty, crv } = epk as Record<string, unknown>;
   if (kty !== 'EC' || (crv !== 'P-256' && crv !== 'P-384')) {
-    refuse(`epk ${describe(kty)}/${describe(crv)} is not allowed (BSI TR-02102); use EC P-256 or P-384`);
+    refuse(
+      `epk ${describe(kty)}/${describe(crv)} ist nicht erlaubt (BSI TR-02102); verwenden Sie EC P-256 oder P-384`,
+      `epk ${describe(kty)}/${describe(crv)} is not allowed (BSI TR-02102); use EC P-256 or P-384`,
+    );
   }
-  if (crv !== key.crv) refuse(`epk curve ${crv} does not match key ${describe(key.kid)} (${key.crv})`);
+  if (crv !== key.crv) {
+    refuse(
+      `die epk-Kurve ${crv} passt nicht zum Schlüssel ${describe(key.kid)} (${key.crv}); erzeugen Sie epk auf dessen Kurve`,
+      `epk curve ${crv} does not match key ${describe(key.kid)} (${key.crv}); generate the epk on its curve`,
+    );
+  }
   const { x, y } = epk as Record<string, unknown>;
   try {
     return createPublicKey({ key: { kty, crv, x, y } as JsonWebKey, format: 'jwk' });
   } catch {
-    return refuse(`epk is not a valid ${crv} public key`);
+    return refuse(`epk ist kein gültiger öffentlicher ${crv}-Schlüssel`, `epk is not a valid ${crv} public key`);
   }
 }
 
@@ -211,7 +233,7 @@ function concatKdf(sharedSecret: Buffer, header: JweHeader): Buffer {
 
 function partyInfo(value: unknown, name: string): Buffer {
   if (value === undefined) return Buffer.alloc(0);
-  if (typeof value !== 'string' || !BASE64URL.test(value)) refuse(`${name} must be base64url`);
+  if (typeof value !== 'string' || !BASE64URL.test(value)) refuse(`${name} muss base64url-kodiert sein`, `${name} must be base64url`);
   return Buffer.from(value, 'base64url');
 }
 
@@ -230,7 +252,7 @@ interface ContentKey {
 
 /** AES-256-GCM over the ciphertext slice by slice, so memory stays near one copy of the payload. */
 async function decryptContent(text: CompactText, [start, end]: Range, { cek, iv, tag, aad }: ContentKey): Promise<Buffer> {
-  if ((end - start) % 4 === 1) refuse('ciphertext is not base64url');
+  if ((end - start) % 4 === 1) refuse('der Chiffretext ist nicht base64url-kodiert', 'ciphertext is not base64url');
   const decipher = createDecipheriv('aes-256-gcm', cek, iv, { authTagLength: TAG_BYTES });
   decipher.setAAD(aad);
   decipher.setAuthTag(tag);
@@ -242,7 +264,7 @@ async function decryptContent(text: CompactText, [start, end]: Range, { cek, iv,
     for (let at = start; at < end; at += CHUNK_CHARS) {
       const chunk = text.slice(at, Math.min(at + CHUNK_CHARS, end));
       const decoded = ciphertext.subarray(0, ciphertext.write(chunk, 'base64url'));
-      if (!isBase64url(chunk, decoded.length)) refuse('ciphertext is not base64url');
+      if (!isBase64url(chunk, decoded.length)) refuse('der Chiffretext ist nicht base64url-kodiert', 'ciphertext is not base64url');
       written += decipher.update(decoded).copy(plaintext, written);
       // Lets other requests run while a large part decrypts.
       await yieldToEventLoop();
@@ -251,7 +273,10 @@ async function decryptContent(text: CompactText, [start, end]: Range, { cek, iv,
   } catch (err) {
     plaintext.fill(0);
     if (err instanceof AppError) throw err;
-    refuse(DECRYPTION_FAILED);
+    refuse(
+      'Entschlüsselung fehlgeschlagen: der Teil wurde verändert oder für einen anderen Schlüssel verschlüsselt; verschlüsseln Sie ihn neu mit einem Schlüssel aus GET /v1/keys',
+      'decryption failed: the part was altered or encrypted for another key; encrypt it again to a key from GET /v1/keys',
+    );
   }
   return plaintext;
 }
@@ -266,7 +291,7 @@ function isBase64url(chunk: string, decodedBytes: number): boolean {
 
 function decodeSegment(text: CompactText, [start, end]: Range, name: string): Buffer {
   const encoded = text.slice(start, end);
-  if (!BASE64URL.test(encoded) || encoded.length % 4 === 1) refuse(`${name} is not base64url`);
+  if (!BASE64URL.test(encoded) || encoded.length % 4 === 1) refuse(`der JWE-Abschnitt '${name}' ist nicht base64url-kodiert`, `${name} is not base64url`);
   return Buffer.from(encoded, 'base64url');
 }
 
@@ -283,6 +308,7 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? `'${value.slice(0, 64)}'` : String(JSON.stringify(value) ?? 'missing').slice(0, 64);
 }
 
-function refuse(detail: string): never {
-  throw new AppError('jwe_invalid', { detail });
+/** Refuses the part with what was wrong, in German and English. */
+function refuse(de: string, en: string): never {
+  throw new AppError('jwe_invalid', { detail: { de, en } });
 }

@@ -18,7 +18,9 @@ export function checkJwePrefix(prefix: Buffer, complete: boolean): void {
   const partial = prefix.toString('latin1', 0, Math.min(prefix.length, MAX_HEADER_CHARS + 1));
   if (!complete && partial.length <= MAX_HEADER_CHARS && BASE64URL.test(partial)) return;
   throw new AppError('jwe_invalid', {
-    detail:
-      'The upload is not a JWE compact serialization: resumable uploads carry only ciphertext. Encrypt the file to a key from GET /v1/keys first.',
+    detail: {
+      de: 'Der Upload ist keine JWE-Compact-Serialisierung: fortsetzbare Uploads enthalten nur Chiffretext. Verschlüsseln Sie die Datei zuerst mit einem Schlüssel aus GET /v1/keys.',
+      en: 'The upload is not a JWE compact serialization: resumable uploads carry only ciphertext. Encrypt the file to a key from GET /v1/keys first.',
+    },
   });
 }

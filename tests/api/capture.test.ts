@@ -152,7 +152,7 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
       const deep = `{"title":"x","device":${'['.repeat(2000)}${']'.repeat(2000)}}`;
       const res = await capture(capturer, deep, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]).expect(400);
       expect(res.body).toMatchObject({ code: 'validation_failed' });
-      expect(res.body.detail).toMatch(/nested deeper than 8 levels/);
+      expect(res.body.detail).toMatch(/tiefer als 8 Ebenen verschachtelt/);
     });
 
     it('refuses a body without Content-Length with 411 and one over MAX_REQUEST_BYTES with 413', async () => {
@@ -181,10 +181,10 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
       const pdf = await pdfWithText('a');
       const plainFile = await attachCapture(openapiAgent(strict.app).post('/v1/documents').set('Authorization', `Bearer ${token}`),
         await joseEncrypt(key, Buffer.from('{"title":"x"}')), [{ body: pdf, contentType: 'application/pdf' }]).expect(400);
-      expect(plainFile.body.detail).toMatch(/file part 1 is not encrypted/);
+      expect(plainFile.body.detail).toMatch(/^Dateiteil 1 ist nicht verschlüsselt/);
       const plainMeta = await attachCapture(openapiAgent(strict.app).post('/v1/documents').set('Authorization', `Bearer ${token}`),
         { title: 'x' }, [{ body: await joseEncrypt(key, pdf), contentType: 'application/jose' }]).expect(400);
-      expect(plainMeta.body.detail).toMatch(/metadata part is not encrypted/);
+      expect(plainMeta.body.detail).toMatch(/^Der metadata-Teil ist nicht verschlüsselt/);
       await attachCapture(openapiAgent(strict.app).post('/v1/documents').set('Authorization', `Bearer ${token}`),
         await joseEncrypt(key, Buffer.from('{"title":"x"}')), [{ body: await joseEncrypt(key, pdf), contentType: 'application/jose' }]).expect(201);
     } finally {

@@ -2,7 +2,8 @@
  * Problems speak to the person who made the mistake: German unless the caller prefers English
  * (Accept-Language), in our own words, saying what was wrong and what to send instead.
  */
-import request from 'supertest';
+import request, { type Test } from 'supertest';
+import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
@@ -75,5 +76,67 @@ describe('problem details in the caller language', () => {
     const anonymous = await request(t.app).get('/v1/documents').expect(401);
     expect(anonymous.body.title).toBe('Anmeldung erforderlich');
     expect(anonymous.body.detail).toMatch(/Zugangstoken/);
+  });
+
+  /** Refusals from the body limit, the capture parts, the decryptor and tus, each sent once per language. */
+  const refusals: [string, (app: TestApp, bearer: string) => Test, RegExp, RegExp][] = [
+    [
+      'a body over MAX_REQUEST_BYTES',
+      (app, bearer) => attachCapture(request(app.app).post('/v1/documents').set('Authorization', `Bearer ${bearer}`), { title: 'x' }, [{ body: Buffer.alloc(4096, 1), contentType: 'application/pdf' }]),
+      /^Die Anfrage hat \d+ Bytes; höchstens 2048 werden in einer Anfrage angenommen\. Nutzen Sie/,
+      /^The request is \d+ bytes; at most 2048 are accepted in one request\. Use/,
+    ],
+    [
+      'an upload named twice',
+      (app, bearer) => {
+        const id = ulid();
+        return request(app.app).post('/v1/documents').set('Authorization', `Bearer ${bearer}`).field('metadata', '{"title":"x"}').field('upload', id).field('upload', id);
+      },
+      /^Upload '[0-9A-Z]{26}' ist mehrfach genannt; nennen Sie jeden Upload nur einmal/,
+      /^Upload '[0-9A-Z]{26}' is named more than once; name each upload once/,
+    ],
+    [
+      'a file part that is no JWE',
+      (app, bearer) => attachCapture(request(app.app).post('/v1/documents').set('Authorization', `Bearer ${bearer}`), { title: 'x' }, [{ body: Buffer.from('ab.cd.ef'), contentType: 'application/jose' }]),
+      /^Dateiteil 1: keine JWE-Compact-Serialisierung: erwartet sind 5 durch '\.' getrennte Abschnitte, gefunden 3$/,
+      /^file part 1: not a JWE compact serialization: expected 5 segments separated by '\.', got 3$/,
+    ],
+    [
+      'a tus extension not offered',
+      (app, bearer) =>
+        request(app.app)
+          .post('/v1/uploads')
+          .set('Tus-Resumable', '1.0.0')
+          .set('Authorization', `Bearer ${bearer}`)
+          .set('Upload-Concat', 'partial')
+          .set('Upload-Length', '100')
+          .set('Upload-Metadata', `filetype ${Buffer.from('application/jose').toString('base64')}`),
+      /^Dieser Server bietet nur die in Tus-Extension genannten tus-Erweiterungen .*senden Sie einen Upload je Datei/,
+      /^This server offers the tus extensions listed in Tus-Extension only .*send one upload per file/,
+    ],
+  ];
+
+  describe('refusals of the body, its parts and tus', () => {
+    let small: TestApp;
+    let bearer: string;
+    beforeAll(async () => {
+      small = await startTestApp({ MAX_REQUEST_BYTES: '2048' });
+      bearer = await small.token({ sub: 'cap', roles: ['capture'], units: ['BA-Nord'] });
+    });
+    afterAll(() => small?.close());
+
+    it.each(refusals)('says %s in German by default and in English on request', async (_name, send, german, english) => {
+      const de = await send(small, bearer).ok(() => true);
+      expect(de.status, JSON.stringify(de.body)).toBeGreaterThanOrEqual(400);
+      expect(de.status).toBeLessThan(500);
+      expect(de.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(de.headers['content-language']).toBe('de');
+      expect(de.body.detail).toMatch(german);
+      const en = await send(small, bearer).set('Accept-Language', 'en').ok(() => true);
+      expect(en.status).toBe(de.status);
+      expect(en.body.code).toBe(de.body.code);
+      expect(en.headers['content-language']).toBe('en');
+      expect(en.body.detail).toMatch(english);
+    });
   });
 });

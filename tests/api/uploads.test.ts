@@ -128,7 +128,7 @@ describe('resumable uploads (tus 1.0 under /v1/uploads)', () => {
     expect(unfinished.body.detail).toMatch(/1000 von/);
 
     const mixed = await captureWithUploads(capturer, [id]).attach('file', jwe, { filename: 'a', contentType: 'application/jose' }).expect(400);
-    expect(mixed.body.detail).toMatch(/either inline/);
+    expect(mixed.body.detail).toMatch(/entweder direkt als 'file'-Teile/);
   });
 
   it('refuses an upload named twice in one capture, before reading it', async () => {
@@ -138,7 +138,7 @@ describe('resumable uploads (tus 1.0 under /v1/uploads)', () => {
     const res = await captureWithUploads(capturer, [id, id]).expect(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ code: 'validation_failed' });
-    expect(res.body.detail).toContain(`'${id}' is named more than once`);
+    expect(res.body.detail).toContain(`'${id}' ist mehrfach genannt`);
     // Refused before anything was consumed: the upload is still there for a correct capture.
     await captureWithUploads(capturer, [id]).expect(201);
   });
@@ -159,7 +159,7 @@ describe('resumable uploads (tus 1.0 under /v1/uploads)', () => {
       for (const id of ids) req.field('upload', id);
       const res = await req.expect(413);
       expect(res.body).toMatchObject({ code: 'payload_too_large', limit: Math.ceil(first.length * 1.5) });
-      expect(res.body.detail).toMatch(/Split the document/);
+      expect(res.body.detail).toMatch(/Teilen Sie das Dokument/);
     } finally {
       await tight.close();
     }

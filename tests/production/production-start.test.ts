@@ -121,7 +121,7 @@ describe('production start from a copy installed without dev dependencies (Ceph 
     plain.append('file', new Blob([new Uint8Array(photo)], { type: 'image/jpeg' }), 'a.jpg');
     const refused = await postCapture(service.url, token, plain);
     expect(refused.status).toBe(400);
-    expect(((await refused.json()) as { detail: string }).detail).toMatch(/not encrypted/);
+    expect(((await refused.json()) as { detail: string }).detail).toMatch(/ist nicht verschlüsselt/);
   });
 
   it('refuses a provider whose discovered issuer differs from OIDC_ISSUER: 503 with Retry-After, never its tokens', async () => {

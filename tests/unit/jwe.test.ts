@@ -32,6 +32,9 @@ async function refusal(input: string | Buffer, opts?: DecryptOptions): Promise<s
   expect(err).toBeInstanceOf(AppError);
   expect((err as AppError).code).toBe('jwe_invalid');
   expect((err as AppError).status).toBe(400);
+  // Every refusal has its German text too, and it is not the English one.
+  expect((err as AppError).texts?.de).toEqual(expect.any(String));
+  expect((err as AppError).texts?.de).not.toBe((err as AppError).detail);
   return (err as AppError).detail;
 }
 
@@ -89,7 +92,7 @@ describe('decryptPart: refused before any crypto', () => {
     ['missing kid', header({ kid: undefined }), /^kid missing/],
     ['X25519 epk', () => foreignEpk({ crv: 'X25519' }), /^epk 'OKP'\/'X25519' is not allowed \(BSI TR-02102\)/],
     ['P-521 epk', () => foreignEpk({ crv: 'P-521' }), /^epk 'EC'\/'P-521' is not allowed/],
-    ['epk curve mismatch', () => foreignEpk({ crv: 'P-384' }), /^epk curve P-384 does not match key '.+' \(P-256\)$/],
+    ['epk curve mismatch', () => foreignEpk({ crv: 'P-384' }), /^epk curve P-384 does not match key '.+' \(P-256\); generate the epk on its curve$/],
     ['epk missing', header({ epk: undefined }), /^epk missing/],
     ['epk off the curve', header({ epk: { kty: 'EC', crv: 'P-256', x: 'AQ', y: 'AQ' } }), /^epk is not a valid P-256 public key$/],
     ['header not JSON', () => withSegment(valid, 0, () => Buffer.from('{alg:').toString('base64url')), /^protected header is not UTF-8 JSON$/],
@@ -111,7 +114,7 @@ describe('decryptPart: refused before any crypto', () => {
 
   it('refuses a kid whose key is for another algorithm', async () => {
     const detail = await refusal(withHeader(valid, (h) => ({ ...h, alg: 'RSA-OAEP-256' })));
-    expect(detail).toMatch(/^key '.+' is for ECDH-ES\+A256KW, not RSA-OAEP-256$/);
+    expect(detail).toMatch(/^key '.+' is for ECDH-ES\+A256KW, not RSA-OAEP-256; use the alg GET \/v1\/keys names for it$/);
   });
 
   it('refuses an oversized part by its length alone', async () => {
@@ -121,7 +124,7 @@ describe('decryptPart: refused before any crypto', () => {
 });
 
 describe('decryptPart: refused by authentication', () => {
-  const failed = /^decryption failed: the part was altered or encrypted for another key$/;
+  const failed = /^decryption failed: the part was altered or encrypted for another key; encrypt it again to a key from GET \/v1\/keys$/;
   const cases: [string, () => string | Promise<string>][] = [
     ['tampered ciphertext', () => withSegment(valid, 3, flipFirst)],
     ['tampered tag', () => withSegment(valid, 4, flipFirst)],

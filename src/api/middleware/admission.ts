@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { AppError } from '../../errors.ts';
+import { AppError, type Localized } from '../../errors.ts';
 import { principalIfAny } from './auth.ts';
 import { sendProblem } from './problem.ts';
 
@@ -45,10 +45,16 @@ export class Admission {
     return (req, res, next) => {
       const caller = callerOf(req);
       if (this.slotsTaken >= this.options.slots) {
-        return next(busy('Too many uploads are being received right now; retry after the time in Retry-After.'));
+        return next(busy({
+            de: 'Gerade werden zu viele Uploads empfangen; versuchen Sie es nach der in Retry-After genannten Zeit erneut.',
+            en: 'Too many uploads are being received right now; retry after the time in Retry-After.',
+          }));
       }
       if ((this.byCaller.get(caller) ?? 0) >= this.options.perCaller) {
-        return next(busy(`You already have ${this.options.perCaller} uploads in progress; wait for one to finish, then retry.`));
+        return next(busy({
+            de: `Sie haben schon ${this.options.perCaller} Uploads in Arbeit; warten Sie, bis einer fertig ist, und versuchen Sie es dann erneut.`,
+            en: `You already have ${this.options.perCaller} uploads in progress; wait for one to finish, then retry.`,
+          }));
       }
       const ticket: Ticket = { caller, bytes: 0 };
       this.take(ticket);
@@ -71,12 +77,18 @@ export class Admission {
     if (bytes <= 0) return;
     if (ticket.bytes + bytes > this.options.bytes) {
       throw new AppError('payload_too_large', {
-        detail: `This request would hold ${ticket.bytes + bytes} bytes; at most ${this.options.bytes} are accepted at once (MAX_BUFFERED_BYTES). Send fewer or smaller files per capture.`,
+        detail: {
+          de: `Diese Anfrage würde ${ticket.bytes + bytes} Bytes belegen; höchstens ${this.options.bytes} werden auf einmal angenommen (MAX_BUFFERED_BYTES). Senden Sie weniger oder kleinere Dateien je Erfassung.`,
+          en: `This request would hold ${ticket.bytes + bytes} bytes; at most ${this.options.bytes} are accepted at once (MAX_BUFFERED_BYTES). Send fewer or smaller files per capture.`,
+        },
         extra: { limit: this.options.bytes },
       });
     }
     if (this.bytesHeld + bytes > this.options.bytes) {
-      throw busy('Too many bytes are being received right now; retry after the time in Retry-After.');
+      throw busy({
+        de: 'Gerade werden zu viele Bytes empfangen; versuchen Sie es nach der in Retry-After genannten Zeit erneut.',
+        en: 'Too many bytes are being received right now; retry after the time in Retry-After.',
+      });
     }
     ticket.bytes += bytes;
     this.bytesHeld += bytes;
@@ -107,7 +119,7 @@ function callerOf(req: Request): string {
   return principal ? `sub:${principal.sub}` : `addr:${req.socket.remoteAddress ?? ''}`;
 }
 
-function busy(detail: string): AppError {
+function busy(detail: Localized): AppError {
   return new AppError('busy', { detail });
 }
 
@@ -137,7 +149,10 @@ function cutOff(req: Request, res: Response, minBytesPerSecond: number): void {
   sendProblem(
     res,
     new AppError('request_timeout', {
-      detail: `The request body arrived slower than ${minBytesPerSecond} bytes per second and was cut off. Retry on a better connection; resumable uploads (/v1/uploads) continue where they stopped.`,
+      detail: {
+        de: `Der Request-Body kam langsamer als ${minBytesPerSecond} Bytes pro Sekunde an und wurde abgebrochen. Versuchen Sie es über eine bessere Verbindung erneut; fortsetzbare Uploads (/v1/uploads) machen dort weiter, wo sie unterbrochen wurden.`,
+        en: `The request body arrived slower than ${minBytesPerSecond} bytes per second and was cut off. Retry on a better connection; resumable uploads (/v1/uploads) continue where they stopped.`,
+      },
     }),
   );
   // The parser still waits for the rest of the body: closing the connection ends it and frees the slot.

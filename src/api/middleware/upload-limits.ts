@@ -23,14 +23,30 @@ export function requireBoundedLength(maxRequestBytes: number): RequestHandler {
   return (req, _res, next) => {
     const header = req.headers['content-length'];
     if (header === undefined) {
-      return next(new AppError('length_required', { detail: 'Send a Content-Length header; for uploads of unknown size use the resumable upload endpoint /v1/uploads.' }));
+      return next(
+        new AppError('length_required', {
+          detail: {
+            de: 'Senden Sie einen Content-Length-Header; für Uploads unbekannter Größe nutzen Sie den fortsetzbaren Upload unter /v1/uploads.',
+            en: 'Send a Content-Length header; for uploads of unknown size use the resumable upload endpoint /v1/uploads.',
+          },
+        }),
+      );
     }
     const length = Number(header);
-    if (!Number.isSafeInteger(length) || length < 0) return next(new AppError('bad_request', { detail: 'Content-Length is not a valid number.' }));
+    if (!Number.isSafeInteger(length) || length < 0) {
+      return next(
+        new AppError('bad_request', {
+          detail: { de: 'Content-Length ist keine gültige Zahl; senden Sie die Länge des Bodys in Bytes.', en: 'Content-Length is not a valid number; send the body length in bytes.' },
+        }),
+      );
+    }
     if (length > maxRequestBytes) {
       return next(
         new AppError('payload_too_large', {
-          detail: `The request is ${length} bytes; at most ${maxRequestBytes} are accepted in one request. Use the resumable upload endpoint /v1/uploads for larger scans.`,
+          detail: {
+            de: `Die Anfrage hat ${length} Bytes; höchstens ${maxRequestBytes} werden in einer Anfrage angenommen. Nutzen Sie für größere Scans den fortsetzbaren Upload unter /v1/uploads.`,
+            en: `The request is ${length} bytes; at most ${maxRequestBytes} are accepted in one request. Use the resumable upload endpoint /v1/uploads for larger scans.`,
+          },
           extra: { limit: maxRequestBytes },
         }),
       );
@@ -64,7 +80,13 @@ export function multipartCapture(limits: UploadLimits): RequestHandler {
 /** Busboy's parse errors (bad boundary, cut-off body, broken part headers) are plain Errors: the body was malformed. */
 function malformed(err: unknown): AppError {
   const reason = err instanceof Error ? err.message : 'unreadable body';
-  return new AppError('bad_request', { detail: `The multipart body is malformed (${reason}); send multipart/form-data with a 'metadata' part and 'file' parts.`, cause: err });
+  return new AppError('bad_request', {
+    detail: {
+      de: `Der multipart-Body ist fehlerhaft (${reason}); senden Sie multipart/form-data mit einem 'metadata'-Teil und 'file'-Teilen.`,
+      en: `The multipart body is malformed (${reason}); send multipart/form-data with a 'metadata' part and 'file' parts.`,
+    },
+    cause: err,
+  });
 }
 
 /** multer's memory storage with a bound per field name, enforced while the part streams in. */
