@@ -102,6 +102,13 @@ describe('problem details in the caller language', () => {
       /^file part 1: not a JWE compact serialization: expected 5 segments separated by '\.', got 3$/,
     ],
     [
+      'a file in a part not named file',
+      (app, bearer) =>
+        request(app.app).post('/v1/documents').set('Authorization', `Bearer ${bearer}`).field('metadata', '{"title":"x"}').attach('scan', Buffer.from('%PDF-1.7'), { filename: 'a.pdf', contentType: 'application/pdf' }),
+      /^Unerwartetes Dateifeld 'scan': senden Sie Dateien in Teilen namens 'file'\.$/,
+      /^Unexpected file field 'scan'; send files in parts named 'file'\.$/,
+    ],
+    [
       'a tus extension not offered',
       (app, bearer) =>
         request(app.app)

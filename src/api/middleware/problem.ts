@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { MulterError } from 'multer';
-import { AppError, isAppError, problemKinds } from '../../errors.ts';
+import { AppError, isAppError, problemKinds, type Localized } from '../../errors.ts';
 import { IntegrityError, StorageUnavailableError } from '../../storage/object-store.ts';
 import { germanTitles, languageOf, localize } from './problem-language.ts';
 
@@ -61,19 +61,29 @@ export function toAppError(err: unknown): AppError {
 }
 
 function fromMulter(err: MulterError): AppError {
-  const details: Record<string, [AppError['code'], string]> = {
-    LIMIT_FILE_SIZE: ['payload_too_large', 'A file part exceeds the size limit (see MAX_FILE_BYTES); split or compress it, or use a resumable upload.'],
-    LIMIT_FILE_COUNT: ['payload_too_large', 'Too many file parts; send at most the configured number (MAX_FILES).'],
-    LIMIT_FIELD_VALUE: ['payload_too_large', 'A form field is too long; metadata must be at most 64 KiB.'],
-    LIMIT_FIELD_COUNT: ['bad_request', 'Too many form fields; send one metadata field.'],
-    LIMIT_PART_COUNT: ['bad_request', 'Too many multipart parts.'],
-    LIMIT_FIELD_KEY: ['bad_request', 'A form field name is too long.'],
-    LIMIT_UNEXPECTED_FILE: ['bad_request', `Unexpected file field '${err.field ?? ''}'; send files in parts named 'file'.`],
-    MISSING_FIELD_NAME: ['bad_request', 'A multipart part has no field name.'],
+  const field = err.field ?? '';
+  const details: Record<string, [AppError['code'], Localized]> = {
+    LIMIT_FILE_SIZE: [
+      'payload_too_large',
+      {
+        de: 'Ein Dateiteil überschreitet die Größengrenze (MAX_FILE_BYTES): teilen oder komprimieren Sie ihn, oder nutzen Sie einen fortsetzbaren Upload.',
+        en: 'A file part exceeds the size limit (see MAX_FILE_BYTES); split or compress it, or use a resumable upload.',
+      },
+    ],
+    LIMIT_FILE_COUNT: ['payload_too_large', { de: 'Zu viele Dateiteile: senden Sie höchstens die eingestellte Zahl (MAX_FILES).', en: 'Too many file parts; send at most the configured number (MAX_FILES).' }],
+    LIMIT_FIELD_VALUE: ['payload_too_large', { de: 'Ein Formularfeld ist zu lang: die Metadaten dürfen höchstens 64 KiB groß sein.', en: 'A form field is too long; metadata must be at most 64 KiB.' }],
+    LIMIT_FIELD_COUNT: ['bad_request', { de: 'Zu viele Formularfelder: senden Sie ein metadata-Feld.', en: 'Too many form fields; send one metadata field.' }],
+    LIMIT_PART_COUNT: ['bad_request', { de: 'Zu viele Teile im Multipart-Body.', en: 'Too many multipart parts.' }],
+    LIMIT_FIELD_KEY: ['bad_request', { de: 'Ein Feldname im Formular ist zu lang.', en: 'A form field name is too long.' }],
+    LIMIT_UNEXPECTED_FILE: [
+      'bad_request',
+      { de: `Unerwartetes Dateifeld '${field}': senden Sie Dateien in Teilen namens 'file'.`, en: `Unexpected file field '${field}'; send files in parts named 'file'.` },
+    ],
+    MISSING_FIELD_NAME: ['bad_request', { de: 'Ein Teil des Multipart-Bodys hat keinen Feldnamen.', en: 'A multipart part has no field name.' }],
   };
   // The 'file' field's maxCount is MAX_FILES, so one file too many surfaces as an unexpected 'file'.
   const key = err.code === 'LIMIT_UNEXPECTED_FILE' && err.field === 'file' ? 'LIMIT_FILE_COUNT' : err.code;
-  const [code, detail] = details[key] ?? ['bad_request', 'The multipart body is malformed.'];
+  const [code, detail] = details[key] ?? ['bad_request', { de: 'Der Multipart-Body ist fehlerhaft aufgebaut.', en: 'The multipart body is malformed.' }];
   return new AppError(code, { detail, cause: err });
 }
 
