@@ -13,6 +13,8 @@ const pdfjsRoot = dirname(createRequire(import.meta.url).resolve('pdfjs-dist/pac
 /** Rasterized pages: 300 dpi like a scan (RESISCAN), but never more than this many pixels per page. */
 const rasterDpi = 300;
 const maxPagePixels = 40_000_000;
+/** JPEG's largest side is 65 535 px; a receipt-like page is scaled down to stay below it. */
+const maxRasterSide = 65_000;
 
 export interface RenderedPage {
   jpeg: Uint8Array;
@@ -64,19 +66,21 @@ export async function openWithPdfjs(bytes: Uint8Array): Promise<PDFDocumentProxy
   }
 }
 
-async function renderToCanvas(doc: PDFDocumentProxy, pageNumber: number, scaleFor: (w: number, h: number) => number) {
+/** `canvasWidth`: a fixed canvas width with the page centred in it (the viewer's pages are always as wide as asked). */
+async function renderToCanvas(doc: PDFDocumentProxy, pageNumber: number, scaleFor: (w: number, h: number) => number, canvasWidth?: number) {
   const page = await doc.getPage(pageNumber);
   try {
     const base = page.getViewport({ scale: 1 });
     const viewport = page.getViewport({ scale: scaleFor(base.width, base.height) });
-    const width = Math.max(1, Math.round(viewport.width));
+    const width = canvasWidth ?? Math.max(1, Math.round(viewport.width));
     const height = Math.max(1, Math.round(viewport.height));
     const factory = doc.canvasFactory as CanvasFactory;
     const { canvas, context } = factory.create(width, height);
     // Transparent areas become white paper, as a scan would show them.
     context.fillStyle = '#ffffff';
     context.fillRect(0, 0, width, height);
-    await page.render({ canvas, canvasContext: context, viewport, annotationMode: 1 }).promise;
+    const transform = canvasWidth === undefined ? undefined : [1, 0, 0, 1, Math.max(0, (width - viewport.width) / 2), 0];
+    await page.render({ canvas, canvasContext: context, viewport, annotationMode: 1, ...(transform ? { transform } : {}) }).promise;
     return { canvas, context, width, height, base };
   } finally {
     page.cleanup();
@@ -92,7 +96,7 @@ interface CanvasFactory {
 
 function rasterScale(widthPt: number, heightPt: number): number {
   const scale = rasterDpi / 72;
-  return Math.min(scale, Math.sqrt(maxPagePixels / (widthPt * heightPt)));
+  return Math.min(scale, Math.sqrt(maxPagePixels / (widthPt * heightPt)), maxRasterSide / Math.max(widthPt, heightPt));
 }
 
 /** Renders every page to a 300 dpi JPEG; refuses before rendering when the page limit is exceeded. */
@@ -130,7 +134,18 @@ export interface RawPage {
   height: number;
 }
 
-/** One page (0-based) rendered `widthPx` wide, for the viewer. */
+/** WebP's largest side; a taller viewer page could not be encoded at all. */
+const maxViewerHeight = 16_383;
+/** Pixels of one viewer page (RGBA, so 4 bytes each): the bound on what one request may make the renderer hold. */
+const maxViewerPixels = 16_000_000;
+
+/** Scale for a viewer page: `widthPx` wide, unless the page is so tall that its height would break the pixel bound; then it fits that height. */
+export function viewerScale(widthPt: number, heightPt: number, widthPx: number): number {
+  const maxHeight = Math.min(maxViewerHeight, Math.floor(maxViewerPixels / widthPx));
+  return Math.min(widthPx / widthPt, maxHeight / heightPt);
+}
+
+/** One page (0-based) rendered `widthPx` wide, for the viewer; a very tall page (a receipt) is scaled to the height bound and centred. */
 export async function renderPdfPage(pdf: Uint8Array, pageIndex: number, widthPx: number): Promise<RawPage> {
   if (!Number.isInteger(widthPx) || widthPx < 16 || widthPx > 4096) {
     throw new AppError('bad_request', { detail: `Expected an integer width from 16 to 4096 px but received ${widthPx}.` });
@@ -140,7 +155,7 @@ export async function renderPdfPage(pdf: Uint8Array, pageIndex: number, widthPx:
     if (!Number.isInteger(pageIndex) || pageIndex < 0 || pageIndex >= doc.numPages) {
       throw new AppError('not_found', { detail: `Page ${pageIndex + 1} does not exist; the document has ${doc.numPages}.` });
     }
-    const { context, width, height } = await renderToCanvas(doc, pageIndex + 1, (w) => widthPx / w);
+    const { context, width, height } = await renderToCanvas(doc, pageIndex + 1, (w, h) => viewerScale(w, h, widthPx), widthPx);
     const { data } = context.getImageData(0, 0, width, height);
     return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height };
   } finally {
