@@ -81,10 +81,10 @@ export async function appendPdf(
     if (!doc) return await addFromPixels(out, pixels, reason!, part, maxPages, layout, deadline);
     // Before anything decodes a stream, here or in pdf.js: a bomb is refused, never held.
     assertStreamsBounded(doc.context);
-    deadline.check('sanitizing');
-    const findings = sanitizeFindings(doc, part);
     const tree = readerPages(doc.context, maxPages);
     if (tree.pages.length === 0) return await addFromPixels(out, pixels, 'no pages found in the page tree', part, maxPages, layout, deadline);
+    deadline.check('sanitizing');
+    const findings = sanitizeFindings(doc, part);
     if (tree.repairs.length > 0) findings.push({ code: 'page_tree_repaired', message: `page tree read as readers show it: ${tree.repairs.join('; ')}`, part });
     return await addPages(out, doc, tree.pages, pixels, { ...options, findings });
   } finally {
