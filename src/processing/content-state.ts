@@ -45,6 +45,8 @@ export interface Closing {
   saves: number;
   /** Bytes to append: ends any open lexical construct, then closes text, marked content, compatibility sections and graphics states. */
   suffix: string;
+  /** Set when the content cannot be closed unambiguously (it ends inside an inline image's data): rebuild it from pixels. */
+  unclosable?: string;
 }
 
 /** Every stand-alone occurrence of each tracked operator from `from` on, whatever lexical context it may be in. */
@@ -63,6 +65,14 @@ function countAny(content: Uint8Array, from: number): Counts {
     if (key) counts[key]++;
   }
   return counts;
+}
+
+/** Whether a stand-alone `EI` follows `from` (the end of an inline image's data). */
+function hasEndImage(content: Uint8Array, from: number): boolean {
+  for (let i = content.indexOf(0x45, from); i !== -1; i = content.indexOf(0x45, i + 1)) {
+    if (content[i + 1] === 0x49 && !isRegular(content[i - 1]) && !isRegular(content[i + 2])) return true;
+  }
+  return false;
 }
 
 /** Index after the literal string opening at `start`, and the nesting left open if it never closes. */
@@ -117,10 +127,12 @@ export function closingFor(content: Uint8Array): Closing {
       if (open.length > 0 || i - start > 3) continue;
       const op = Buffer.from(content.subarray(start, i)).toString('latin1');
       if (op === 'BI') {
-        // From here on only upper bounds are known; an `EI` ends an image still open.
+        // From here on only upper bounds are known.
         const rest = countAny(content, i);
         const saves = 0 - Math.min(lowest, depth - rest.Q);
-        return { saves, suffix: `\nEI\n${closers(text || rest.BT > 0, marked + rest.BMC, compat + rest.BX, Math.max(0, depth + saves - rest.Q))}` };
+        const suffix = `\n${closers(text || rest.BT > 0, marked + rest.BMC, compat + rest.BX, Math.max(0, depth + saves - rest.Q))}`;
+        // Without an `EI` after it, the image swallows whatever follows, and readers disagree on where it ends.
+        return hasEndImage(content, i) ? { saves, suffix } : { saves, suffix, unclosable: 'page content ends inside an inline image' };
       }
       const key = tracked.get(op);
       if (key === 'q') depth++;
@@ -138,8 +150,9 @@ export function closingFor(content: Uint8Array): Closing {
   return { saves, suffix: `${lexicalEnd}${structures ? ` ${structures}` : ''}\n${closers(text, marked, compat, depth + saves)}` };
 }
 
-/** `content` with its saves in front and its states closed after it. */
-export function closedContent(content: Uint8Array): Buffer {
-  const { saves, suffix } = closingFor(content);
+/** `content` with its saves in front and its states closed after it; undefined when it cannot be closed unambiguously. */
+export function closedContent(content: Uint8Array): Buffer | undefined {
+  const { saves, suffix, unclosable } = closingFor(content);
+  if (unclosable) return undefined;
   return Buffer.concat([Buffer.from('q\n'.repeat(saves), 'latin1'), content, Buffer.from(`\n${suffix}`, 'latin1')]);
 }

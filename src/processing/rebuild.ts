@@ -179,14 +179,15 @@ export class PageRebuilder {
 
   /** Adds the rebuilt page to the output; undefined (the page must be rebuilt from pixels) when its content cannot be read here. */
   addPage(page: SourcePage, layout: MarkingLayout): PagePlan | undefined {
-    const content = this.content(page);
+    const raw = this.content(page);
+    const content = raw && closedContent(raw);
     if (content === undefined) return undefined;
     const context = this.out.context;
     const resources = this.resources(page);
     if (!resources.has(N('XObject'))) resources.set(N('XObject'), context.obj({}));
     const annotations = this.flattenAnnotations(page, resources.lookup(N('XObject'), PDFDict));
     const g: PageGeometry = page.geometry;
-    const body = Buffer.concat([closedContent(content), Buffer.from(annotations, 'latin1')]);
+    const body = Buffer.concat([content, Buffer.from(annotations, 'latin1')]);
     const form = context.stream(deflateSync(body), {
       Type: 'XObject',
       Subtype: 'Form',
@@ -229,12 +230,14 @@ function closeNestedContent(context: PDFContext, objects: Array<[PDFRef, PDFObje
   for (const ref of new Set(contentStreams(objects))) {
     const stream = context.lookup(ref);
     if (!(stream instanceof PDFRawStream)) continue;
-    const content = decodeContent(stream);
-    if (content === undefined) return 'a content stream uses an encoding that cannot be decoded';
+    const decoded = decodeContent(stream);
+    if (decoded === undefined) return 'a content stream uses an encoding that cannot be decoded';
+    const content = closedContent(decoded);
+    if (content === undefined) return 'a form or glyph ends inside an inline image';
     const entries = new Map(stream.dict.entries());
     for (const key of ['Filter', 'DecodeParms', 'Length', 'DL']) entries.delete(N(key));
     const dict = Object.fromEntries([...entries].map(([k, v]) => [k.decodeText(), v]));
-    context.assign(ref, context.stream(deflateSync(closedContent(content)), { ...dict, Filter: 'FlateDecode' }));
+    context.assign(ref, context.stream(deflateSync(content), { ...dict, Filter: 'FlateDecode' }));
   }
   return undefined;
 }

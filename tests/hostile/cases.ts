@@ -239,7 +239,8 @@ export const cases: HostileCase[] = [
     streamObject('1 1 1 rg -10000 -10000 20000 20000 re f', '/Type /XObject /Subtype /Form /BBox [0 0 10 10]'),
   ]))]), expect: accepted(1, { text: visibleText }) },
   { group: 'pdf content', name: 'content stream ending inside a string literal', build: async () => form([pdf(onePagePdf('Q Q 3 Tr (unterminated \\) string'))]), expect: accepted(1, { text: visibleText }) },
-  { group: 'pdf content', name: 'content stream ending inside an inline image', build: async () => form([pdf(onePagePdf('Q Q 3 Tr BI /W 8 /H 8 /CS /G /BPC 8 ID \x00\x01'))]), expect: accepted(1, { text: visibleText }) },
+  // Readers disagree where the image data ends: the page is rebuilt from pixels (its text then is pixels too).
+  { group: 'pdf content', name: 'content stream ending inside an inline image', build: async () => form([pdf(onePagePdf('Q Q 3 Tr BI /W 8 /H 8 /CS /G /BPC 8 ID \x00\x01'))]), expect: accepted(1, { findings: ['page_rasterized'] }) },
   { group: 'pdf content', name: 'page content split over several streams, unbalanced across them', build: async () => form([pdf(rawPdf([
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
