@@ -18,7 +18,7 @@ function placement(turn: Quarter, x: number, y: number, w: number, h: number): [
 }
 
 /** Adds a page of the plan's size with the image fitted and centred in the area its marking leaves free; pixels are never resampled here. */
-export async function addImagePage(doc: PDFDocument, image: PageImage, plan: PagePlan): Promise<void> {
+export async function addImagePage(doc: PDFDocument, image: PageImage, plan: PagePlan, at?: number): Promise<void> {
   // pdf-lib reads the JPEG header through `.buffer` ignoring byteOffset: pooled Buffers need a copy.
   const embedded = await doc.embedJpg(image.jpeg.byteOffset === 0 ? image.jpeg : new Uint8Array(image.jpeg));
   const sideways = image.turn === 90 || image.turn === 270;
@@ -27,7 +27,7 @@ export async function addImagePage(doc: PDFDocument, image: PageImage, plan: Pag
   const [boxW, boxH] = [plan.widthPt, plan.heightPt - plan.bands.header - plan.bands.footer];
   const scale = Math.min(boxW / w, boxH / h);
   const [dw, dh] = [w * scale, h * scale];
-  const page = doc.addPage([plan.widthPt, plan.heightPt]);
+  const page = at === undefined ? doc.addPage([plan.widthPt, plan.heightPt]) : doc.insertPage(at, [plan.widthPt, plan.heightPt]);
   const name = page.node.newXObject('Image', embedded.ref);
   const [a, b, c, d, e, f] = placement(image.turn, (boxW - dw) / 2, plan.bands.footer + (boxH - dh) / 2, dw, dh);
   page.pushOperators(pushGraphicsState(), concatTransformationMatrix(a, b, c, d, e, f), drawObject(name), popGraphicsState());

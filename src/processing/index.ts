@@ -9,12 +9,14 @@ import { createDeadline, type Deadline } from './budget.ts';
 import { bulkCopyLargeStreams } from './bulk-copy.ts';
 import { sha256Hex } from './hash.ts';
 import { imageToPages, type ImageResult } from './images.ts';
-import { markDocument, markingTexts } from './marking.ts';
+import { markDocument, markingTexts, markPage, type MarkFonts, type MarkingTexts } from './marking.ts';
 import { a4Frame } from './page-layout.ts';
 import { deleteUnreachable } from './pdf-sanitize.ts';
 import { appendPdf, type AddedPages } from './pdf.ts';
 import { embedMarkFonts, makeArchiveDocument } from './pdfa.ts';
+import { openWithPdfjs, rasterizePage } from './rasterize.ts';
 import type { PagePlan } from './rebuild.ts';
+import { unmarkedPages } from './selfcheck.ts';
 import { sniffMediaType, type AcceptedType } from './sniff.ts';
 import type { Finding, InputFile, OriginalInfo, ProcessOptions, ProcessResult } from './types.ts';
 
@@ -57,6 +59,34 @@ async function addPart(out: PDFDocument, part: Part, options: ProcessOptions, pa
   return { plans, findings: images.findings };
 }
 
+async function save(out: PDFDocument, deadline: Deadline): Promise<Uint8Array> {
+  deadline.check('saving');
+  await out.flush();
+  // Pages dropped for a rebuild from pixels leave objects behind: the rendition holds only what its pages reach.
+  deleteUnreachable(out.context);
+  bulkCopyLargeStreams(out.context);
+  // Object streams make saving markedly slower with pdf-lib (STACK.md) and gain little here; no yield every 50 objects (a setTimeout each) in a worker.
+  return out.save({ useObjectStreams: false, updateFieldAppearances: false, objectsPerTick: Infinity });
+}
+
+/** Replaces each failing page by its own pixels (as pdf.js renders the rendition) under a fresh marking: nothing of its structure is left to hide it. */
+async function rebuildMarkedFromPixels(out: PDFDocument, rendition: Uint8Array, failing: number[], plans: PagePlan[], fonts: MarkFonts, texts: MarkingTexts): Promise<void> {
+  const source = await openWithPdfjs(rendition);
+  try {
+    for (const i of failing) {
+      const page = await rasterizePage(source, i + 1);
+      const plan = plans[i]!;
+      out.removePage(i);
+      // The whole sheet is the image; the marking is drawn over it.
+      const fullSheet: PagePlan = { ...plan, bands: { header: 0, footer: 0, scale: plan.bands.scale } };
+      await addImagePage(out, { jpeg: page.jpeg, widthPx: page.widthPx, heightPx: page.heightPx, turn: 0 }, fullSheet, i);
+      markPage(out.getPage(i), fonts, plan.bands, texts.header, texts.footer(i + 1, plans.length));
+    }
+  } finally {
+    await source.destroy();
+  }
+}
+
 /** Rendition page numbers for findings that were counted within their part. */
 function shiftPages(findings: Finding[], offset: number): Finding[] {
   return findings.map((f) => (f.page === undefined ? f : { ...f, page: f.page + offset }));
@@ -82,15 +112,23 @@ export async function processDocument(files: InputFile[], options: ProcessOption
   }
   const pageCount = plans.length;
   if (out.getPageCount() !== pageCount) throw new Error(`rendition has ${out.getPageCount()} pages, ${pageCount} planned`);
-  markDocument(out, await embedMarkFonts(out), plans.map((p) => p.bands), texts, deadline);
+  const fonts = await embedMarkFonts(out);
+  markDocument(out, fonts, plans.map((p) => p.bands), texts, deadline);
   const { capturedAt, documentId, title } = options.marking;
   makeArchiveDocument(out, { title: title ?? documentId, createdAt: capturedAt, documentId });
-  deadline.check('saving');
-  await out.flush();
-  // Pages dropped for a rebuild from pixels leave objects behind: the rendition holds only what its pages reach.
-  deleteUnreachable(out.context);
-  bulkCopyLargeStreams(out.context);
-  // Object streams make saving markedly slower with pdf-lib (STACK.md) and gain little here; no yield every 50 objects (a setTimeout each) in a worker.
-  const rendition = await out.save({ useObjectStreams: false, updateFieldAppearances: false, objectsPerTick: Infinity });
+  let rendition = await save(out, deadline);
+  deadline.check('checking the marking');
+  const failing = await unmarkedPages(rendition, plans, texts);
+  if (failing.length > 0) {
+    await rebuildMarkedFromPixels(out, rendition, failing, plans, fonts, texts);
+    rendition = await save(out, deadline);
+    const still = await unmarkedPages(rendition, plans, texts, failing);
+    if (still.length > 0) {
+      throw new AppError('unprocessable', {
+        detail: `The VS-NfD marking could not be shown visibly on page ${still[0]! + 1}; the document was not stored. Scan or export it again.`,
+      });
+    }
+    findings.push(...failing.map((i) => ({ code: 'marking_rebuilt', message: `page ${i + 1}: the marking was not visible; the page was rebuilt from pixels and marked again`, page: i + 1 })));
+  }
   return { rendition, renditionSha256: sha256Hex(rendition), pageCount, originals, findings };
 }

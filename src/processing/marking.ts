@@ -101,7 +101,7 @@ function centredText(font: PDFFont, key: string, text: string, size: number, wid
 const num = (v: number) => String(Math.round(v * 1000) / 1000);
 
 /** Draws the bands on a page built here (upright, at the origin, the bands left free): white under them, then the texts. */
-function markPage(page: PDFPage, fonts: MarkFonts, bands: Bands, header: string | undefined, footer: string): void {
+export function markPage(page: PDFPage, fonts: MarkFonts, bands: Bands, header: string | undefined, footer: string): void {
   const { width, height } = page.getSize();
   const context = page.doc.context;
   const resources = page.node.Resources()!;

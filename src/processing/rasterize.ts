@@ -120,6 +120,15 @@ async function renderOrRefuse<T>(pageNumber: number, render: () => Promise<T>): 
   }
 }
 
+/** Page `n` (1-based) rendered `widthPx` wide as RGBA, for the marking's self-check. */
+export async function renderRgba(doc: PDFDocumentProxy, n: number, widthPx: number): Promise<RawPage> {
+  return renderOrRefuse(n, async () => {
+    const { context, width, height } = await renderToCanvas(doc, n, (w) => widthPx / w);
+    const { data } = context.getImageData(0, 0, width, height);
+    return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height };
+  });
+}
+
 /** Unencoded pixels: the viewer burns its watermark in and encodes once, instead of encoding here and decoding there. */
 export interface RawPage {
   /** RGBA, 4 bytes a pixel, rows top to bottom. */
