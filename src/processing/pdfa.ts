@@ -3,7 +3,7 @@
  * metadata with pdfaid part 2 / conformance B that agrees with the Info dictionary, an sRGB
  * OutputIntent with its ICC profile, and a document ID. The font (DejaVu Sans, Debian
  * fonts-dejavu-core, Bitstream Vera licence) and the profile (sRGB.icc, Debian icc-profiles-free,
- * zlib licence) are read from those packages' files; FONT_DIR and ICC_PROFILE override the paths.
+ * zlib licence) are read from those packages' files (the Dockerfile installs both).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,8 +11,8 @@ import fontkit from '@pdf-lib/fontkit';
 import { PDFHexString, PDFName, PDFString, type PDFDocument } from 'pdf-lib';
 import type { MarkFonts } from './marking.ts';
 
-const fontDir = process.env.FONT_DIR ?? '/usr/share/fonts/truetype/dejavu';
-const iccPath = process.env.ICC_PROFILE ?? '/usr/share/color/icc/sRGB.icc';
+const fontDir = '/usr/share/fonts/truetype/dejavu';
+const iccPath = '/usr/share/color/icc/sRGB.icc';
 
 /** Read once per process (worker thread): a few hundred KB that every document needs. */
 let files: { regular: Buffer; bold: Buffer; icc: Buffer } | undefined;
