@@ -65,20 +65,29 @@ export async function openWithPdfjs(bytes: Uint8Array): Promise<PDFDocumentProxy
   }
 }
 
+/** Part of the page to draw: `top` to `top + height` in points from the page's top (the self-check reads only the bands). */
+interface Region {
+  top: number;
+  height: number;
+}
+
 /** `canvasWidth`: a fixed canvas width with the page centred in it (the viewer's pages are always as wide as asked). */
-async function renderToCanvas(doc: PDFDocumentProxy, pageNumber: number, scaleFor: (w: number, h: number) => number, canvasWidth?: number) {
+async function renderToCanvas(doc: PDFDocumentProxy, pageNumber: number, scaleFor: (w: number, h: number) => number, canvasWidth?: number, region?: Region) {
   const page = await doc.getPage(pageNumber);
   try {
     const base = page.getViewport({ scale: 1 });
-    const viewport = page.getViewport({ scale: scaleFor(base.width, base.height) });
+    const scale = scaleFor(base.width, base.height);
+    const viewport = page.getViewport({ scale });
     const width = canvasWidth ?? Math.max(1, Math.round(viewport.width));
-    const height = Math.max(1, Math.round(viewport.height));
+    const height = Math.max(1, Math.round(region ? region.height * scale : viewport.height));
     const factory = doc.canvasFactory as CanvasFactory;
     const { canvas, context } = factory.create(width, height);
     // Transparent areas become white paper, as a scan would show them.
     context.fillStyle = '#ffffff';
     context.fillRect(0, 0, width, height);
-    const transform = canvasWidth === undefined ? undefined : [1, 0, 0, 1, Math.max(0, (width - viewport.width) / 2), 0];
+    const shiftX = canvasWidth === undefined ? 0 : Math.max(0, (width - viewport.width) / 2);
+    const shiftY = region ? -region.top * scale : 0;
+    const transform = shiftX === 0 && shiftY === 0 ? undefined : [1, 0, 0, 1, shiftX, shiftY];
     await page.render({ canvas, canvasContext: context, viewport, annotationMode: 1, ...(transform ? { transform } : {}) }).promise;
     return { canvas, context, width, height, base };
   } finally {
@@ -120,10 +129,14 @@ async function renderOrRefuse<T>(pageNumber: number, render: () => Promise<T>): 
   }
 }
 
-/** Page `n` (1-based) rendered `widthPx` wide as RGBA, for the marking's self-check. */
-export async function renderRgba(doc: PDFDocumentProxy, n: number, widthPx: number): Promise<RawPage> {
+/** Pixels one band render may hold: a receipt-like page still gets its band drawn, at a bounded size. */
+const maxBandPixels = 4_000_000;
+
+/** A horizontal band of page `n` (1-based), `top`…`top + height` pt from its top, rendered about `widthPx` wide as RGBA (the self-check). */
+export async function renderBand(doc: PDFDocumentProxy, n: number, widthPx: number, band: Region): Promise<RawPage> {
   return renderOrRefuse(n, async () => {
-    const { context, width, height } = await renderToCanvas(doc, n, (w) => widthPx / w);
+    const scaleFor = (w: number) => Math.min(widthPx / w, Math.sqrt(maxBandPixels / (w * Math.max(1, band.height))));
+    const { context, width, height } = await renderToCanvas(doc, n, scaleFor, undefined, band);
     const { data } = context.getImageData(0, 0, width, height);
     return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height };
   });

@@ -7,7 +7,7 @@
 import { PDFDocument } from 'pdf-lib';
 import type { PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { markPage, type Bands, type MarkFonts, type MarkingTexts } from './marking.ts';
-import { openWithPdfjs, renderRgba } from './rasterize.ts';
+import { openWithPdfjs, renderBand } from './rasterize.ts';
 import { embedMarkFonts } from './pdfa.ts';
 
 /** Rendered width of a page for the check: enough for 7 pt text to leave ink (A4: 0.5 px per pt). */
@@ -26,15 +26,18 @@ interface Ink {
   bottom: number;
 }
 
+/** Dark pixels of one rendered band. */
+async function bandInk(doc: PDFDocumentProxy, n: number, top: number, height: number): Promise<number> {
+  const { pixels } = await renderBand(doc, n, checkWidthPx, { top, height });
+  let count = 0;
+  for (let i = 0; i < pixels.length; i += 4) if (pixels[i]! + pixels[i + 1]! + pixels[i + 2]! < 384) count++;
+  return count;
+}
+
+/** Only the bands are drawn (a canvas that size): a very tall page costs no more canvas than an A4 one. */
 async function inkOf(doc: PDFDocumentProxy, n: number, page: PageBands): Promise<Ink> {
-  const { pixels, width, height } = await renderRgba(doc, n, checkWidthPx);
-  const rows = (pt: number) => Math.max(1, Math.floor((pt * height) / page.heightPt));
-  const dark = (from: number, to: number) => {
-    let count = 0;
-    for (let i = from * width * 4; i < to * width * 4; i += 4) if (pixels[i]! + pixels[i + 1]! + pixels[i + 2]! < 384) count++;
-    return count;
-  };
-  return { top: dark(0, rows(page.bands.header)), bottom: dark(height - rows(page.bands.footer), height) };
+  const { header, footer } = page.bands;
+  return { top: await bandInk(doc, n, 0, header), bottom: await bandInk(doc, n, page.heightPt - footer, footer) };
 }
 
 const sizeKey = (p: PageBands) => `${p.widthPt.toFixed(2)}x${p.heightPt.toFixed(2)}`;
