@@ -118,7 +118,9 @@ export async function processDocument(files: InputFile[], options: ProcessOption
   makeArchiveDocument(out, { title: title ?? documentId, createdAt: capturedAt, documentId });
   let rendition = await save(out, deadline);
   deadline.check('checking the marking');
-  const failing = await unmarkedPages(rendition, plans, texts);
+  // Pages of only an image placed here carry no uploaded operators that could hide the marking; the others are rendered.
+  const toCheck = [...plans.keys()].filter((i) => plans[i]!.uploadedContent);
+  const failing = toCheck.length === 0 ? [] : await unmarkedPages(rendition, plans, texts, toCheck);
   if (failing.length > 0) {
     await rebuildMarkedFromPixels(out, rendition, failing, plans, fonts, texts);
     rendition = await save(out, deadline);

@@ -44,6 +44,8 @@ export interface PagePlan {
   bands: Bands;
   /** Maps reader space (the source page as seen, in points) onto the output page. */
   place: Matrix;
+  /** The page draws content taken from an uploaded PDF's structure (not only an image placed here): the self-check renders it. */
+  uploadedContent?: true;
 }
 
 /** Where a page of this reader-space size goes: its own size (fit) or grown by the bands (extend). */
@@ -207,7 +209,7 @@ export class PageRebuilder {
     out.node.set(N('Contents'), context.register(context.stream(ops)));
     const links = this.links(page, placed, { x, y, w, h });
     if (links.length > 0) out.node.set(N('Annots'), context.obj(links));
-    return plan;
+    return { ...plan, uploadedContent: true };
   }
 }
 
