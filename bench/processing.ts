@@ -24,9 +24,10 @@ import type { Enhance, ProcessOptions } from '../src/processing/types.ts';
 import { timeMedian, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
 
 const run = promisify(execFile);
-const RUNS = 7;
+/** BENCH_RUNS lowers the runs on a busy machine (the report says how many each row took). */
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 // In-process runs warm the JIT and load sharp and pdf-lib first, as a worker that has served a few documents has.
-const WARMUP = 3;
+const WARMUP = Math.min(3, RUNS);
 
 function tool(name: string, args: string[]): boolean {
   try {
