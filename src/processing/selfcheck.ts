@@ -28,16 +28,27 @@ interface Ink {
 
 /** Dark pixels of one rendered band. */
 async function bandInk(doc: PDFDocumentProxy, n: number, top: number, height: number): Promise<number> {
-  const { pixels } = await renderBand(doc, n, checkWidthPx, { top, height });
+  const raw = await renderBand(doc, n, checkWidthPx, { top, height });
+  return darkRows(raw, 0, raw.height);
+}
+
+/** Dark pixels in rows [from, to) of an RGBA render. */
+function darkRows(raw: { pixels: Uint8Array; width: number }, from: number, to: number): number {
   let count = 0;
-  for (let i = 0; i < pixels.length; i += 4) if (pixels[i]! + pixels[i + 1]! + pixels[i + 2]! < 384) count++;
+  for (let i = from * raw.width * 4; i < to * raw.width * 4; i += 4) if (raw.pixels[i]! + raw.pixels[i + 1]! + raw.pixels[i + 2]! < 384) count++;
   return count;
 }
 
-/** Only the bands are drawn (a canvas that size): a very tall page costs no more canvas than an A4 one. */
+/** One render of the page when it is of ordinary size (drawing its content is most of the cost); a very tall page gets its two bands drawn alone, on canvases that size. */
 async function inkOf(doc: PDFDocumentProxy, n: number, page: PageBands): Promise<Ink> {
   const { header, footer } = page.bands;
-  return { top: await bandInk(doc, n, 0, header), bottom: await bandInk(doc, n, page.heightPt - footer, footer) };
+  const scale = checkWidthPx / page.widthPt;
+  if (page.heightPt * scale > 4 * checkWidthPx) {
+    return { top: await bandInk(doc, n, 0, header), bottom: await bandInk(doc, n, page.heightPt - footer, footer) };
+  }
+  const raw = await renderBand(doc, n, checkWidthPx, { top: 0, height: page.heightPt });
+  const rows = (pt: number) => Math.max(1, Math.floor((pt * raw.height) / page.heightPt));
+  return { top: darkRows(raw, 0, rows(header)), bottom: darkRows(raw, raw.height - rows(footer), raw.height) };
 }
 
 const sizeKey = (p: PageBands) => `${p.widthPt.toFixed(2)}x${p.heightPt.toFixed(2)}`;
