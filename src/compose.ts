@@ -37,10 +37,7 @@ export interface Composition {
   close(): Promise<void>;
 }
 
-export interface ComposeOptions extends StorageOptions {
-  /** Wraps the store the document use cases write through, e.g. with one that holds writes so a test decides their order. */
-  wrapDocumentStore?: (store: ObjectStore) => ObjectStore;
-}
+export type ComposeOptions = StorageOptions;
 
 /** Builds every dependency of the app from the configuration: the one place that knows the concrete parts. */
 export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composition> {
@@ -70,7 +67,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   const audit = new AuditTrail({ store, settleMs: config.feedSettleMs });
   const manifests = await createManifestSigner(await loadManifestKey({ ...config.manifestKey, ...(keyDir ? { devDataDir: keyDir } : {}) }));
   const documents = new DocumentService({
-    store: options.wrapDocumentStore?.(store) ?? store,
+    store,
     processor: timedProcessor(pool, metrics.processingDuration),
     idempotency,
     limits: { maxPages: config.limits.maxPages, timeBudgetMs: config.limits.timeBudgetMs },
@@ -131,7 +128,7 @@ function timedProcessor(pool: Processor, histogram: Histogram): Processor {
 }
 
 export interface StorageOptions {
-  /** Wraps the backend under the encryption, e.g. to inject storage faults in tests. */
+  /** Wraps the backend under the encryption, e.g. to inject storage faults or hold writes in tests. */
   wrapStore?: (backend: ObjectStore) => ObjectStore;
 }
 

@@ -22,7 +22,7 @@ describe('GET /v1/documents while captures commit on two instances', () => {
   let agents: OpenApiAgent[];
 
   beforeAll(async () => {
-    const gated = { wrapDocumentStore: (store: ConstructorParameters<typeof GatedStore>[0]) => gates[gates.push(new GatedStore(store)) - 1]! };
+    const gated = { wrapStore: (backend: ConstructorParameters<typeof GatedStore>[0]) => gates[gates.push(new GatedStore(backend)) - 1]! };
     first = await startTestApp({ FEED_SETTLE_MS: '0' }, gated);
     second = await startTestApp({ FEED_SETTLE_MS: '0' }, { ...gated, dataDir: first.dataDir });
     agents = [openapiAgent(first.app), openapiAgent(second.app)];
