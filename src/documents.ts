@@ -5,12 +5,13 @@ import { monotonicFactory } from 'ulid';
 import { AppError } from './errors.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } from './auth/principal.ts';
 import type { CaptureMetadata } from './metadata.ts';
-import type { IdempotencyKeys } from './idempotency.ts';
+import { inProgress, type IdempotencyKeys } from './idempotency.ts';
 import type { AuditEvent, AuditLog } from './audit/trail.ts';
 import type { ManifestSigner } from './crypto/manifest.ts';
+import { ClaimLostError, type MetadataStore, type StoredDocument } from './metadata/metadata-store.ts';
 import type { Finding, InputFile, ProcessOptions, ProcessResult } from './processing/types.ts';
 import { ObjectNotFoundError, type ByteRange, type ObjectStore } from './storage/object-store.ts';
-import { ID_PATTERN, layout, ulidFloor } from './storage/layout.ts';
+import { ID_PATTERN, layout } from './storage/layout.ts';
 import { walk } from './storage/walk.ts';
 
 /** What the use cases need from processing (the worker pool implements it). */
@@ -60,10 +61,16 @@ export interface CaptureRequest {
 }
 
 export interface FeedQuery {
+  /** A `next` of an earlier page: the feed position of the last document it could have shown. */
   after?: string;
   limit: number;
   unit?: string;
   caseNumber?: string;
+  /** Words that must all occur in the title. */
+  q?: string;
+  /** ISO 8601 bounds on the receipt time: from inclusive, to exclusive. */
+  capturedFrom?: string;
+  capturedTo?: string;
   status?: TransferNote['review']['status'];
   /** false: only documents the caller has not acknowledged yet. */
   acknowledged?: boolean;
@@ -86,12 +93,13 @@ export interface FeedPage {
 }
 
 export interface DocumentServiceDeps {
+  /** The blobs: originals and renditions. */
   store: ObjectStore;
+  /** Records, feed order, acknowledgements, deletions and idempotency claims. */
+  metadata: MetadataStore;
   processor: Processor;
   idempotency: IdempotencyKeys;
   limits: { maxPages: number; timeBudgetMs: number };
-  /** Feed entries younger than this are not served yet, so slower concurrent commits are never skipped. */
-  feedSettleMs: number;
   audit: AuditLog;
   manifests: Pick<ManifestSigner, 'sign'>;
   /** Documents younger than this cannot be deleted; 0: none. */
@@ -121,15 +129,14 @@ export class DocumentService {
     const unit = resolveUnit(principal, request.metadata.unit);
     const id = this.newId();
     if (!request.idempotencyKey) return { record: await this.createAudited(principal, unit, request, id), replayed: false };
-    const claim = await this.deps.idempotency.claim(principal.sub, request.idempotencyKey, fingerprint(request), id, (doc) => this.committed(doc));
+    const claim = await this.deps.idempotency.claim(principal.sub, request.idempotencyKey, fingerprint(request), id);
     if (claim.kind === 'replay') return { record: await this.readRecord(claim.documentId), replayed: true };
     try {
-      const record = await this.createAudited(principal, unit, request, id);
-      await claim.complete();
-      return { record, replayed: false };
+      return { record: await this.createAudited(principal, unit, request, id, claim.keyHash), replayed: false };
     } catch (err) {
       await claim.release().catch(() => undefined);
-      throw err;
+      // Our lease ran out and another request of this key took over: it makes the document, the client retries for it.
+      throw err instanceof ClaimLostError ? inProgress() : err;
     }
   }
 
@@ -178,8 +185,8 @@ export class DocumentService {
   }
 
   /**
-   * Quality review (BSI TR-03138) by role `review`: the decision is final. The record is rewritten in
-   * one put (atomic per object); two reviewers racing both land in the audit trail, the last put wins.
+   * Quality review (BSI TR-03138) by role `review`: the decision is final. The record is replaced only
+   * while it is still pending (one conditional update), so of two racing reviewers exactly one wins.
    */
   async review(principal: Principal, id: string, review: { decision: 'approved' | 'rejected'; note?: string }): Promise<DocumentRecord> {
     requireRole(principal, 'review');
@@ -201,8 +208,10 @@ export class DocumentService {
       },
     };
     await this.audit(principal, record, 'reviewed', { decision: review.decision, ...(review.note !== undefined ? { note: review.note } : {}) });
-    await this.deps.store.put(layout.record(id), Buffer.from(JSON.stringify(reviewed)));
-    await this.takeBackIfDeleted(id, layout.record(id));
+    if (!(await this.deps.metadata.decideReview(id, review.decision, Buffer.from(JSON.stringify(reviewed))))) {
+      const now = await this.readRecord(id);
+      throw new AppError('conflict', { detail: `The document was already ${now.transferNote.review.status} at ${now.transferNote.review.at}; a review decision is final.` });
+    }
     return reviewed;
   }
 
@@ -210,34 +219,24 @@ export class DocumentService {
   async acknowledge(principal: Principal, id: string, reference: string | undefined): Promise<{ acknowledgement: Acknowledgement; created: boolean }> {
     requireRole(principal, 'export');
     const record = await this.visibleRecord(principal, id);
-    const key = layout.acknowledgement(id, subjectHash(principal.sub));
-    const existing = await this.deps.store.getBuffer(key).catch((err: unknown) => {
-      if (err instanceof ObjectNotFoundError) return undefined;
-      throw err;
-    });
-    if (existing) return { acknowledgement: JSON.parse(existing.toString('utf8')) as Acknowledgement, created: false };
     const acknowledgement: Acknowledgement = {
       documentId: id,
       by: { sub: principal.sub, name: principal.name },
       at: new Date(this.now()).toISOString(),
       ...(reference !== undefined ? { reference } : {}),
     };
+    const stored = await this.deps.metadata.acknowledge(id, subjectHash(principal.sub), acknowledgement.at, Buffer.from(JSON.stringify(acknowledgement)));
+    // Gone: a deletion committed between the read and this write.
+    if (!stored) throw notFound(id);
+    if (!stored.created) return { acknowledgement: JSON.parse(stored.body.toString('utf8')) as Acknowledgement, created: false };
     await this.audit(principal, record, 'acknowledged', reference !== undefined ? { reference } : {});
-    await this.deps.store.put(key, Buffer.from(JSON.stringify(acknowledgement)));
-    await this.takeBackIfDeleted(id, key);
     return { acknowledgement, created: true };
   }
 
-  /** A deletion that ran meanwhile must not be undone (or outlived) by a write under the document: remove it again. */
-  private async takeBackIfDeleted(id: string, key: string): Promise<void> {
-    if (!(await this.exists(layout.deleted(id)))) return;
-    await this.deps.store.delete(key);
-    throw notFound(id);
-  }
-
   /**
-   * Role `admin`, after the retention period: the audit entry first (no deletion without one), then a
-   * removal marker, the record (the document disappears in one step), then the blobs. The trail stays.
+   * Role `admin`, after the retention period: the audit entry first (no deletion without one), then the
+   * row goes and a deletion row stays (one transaction: the document disappears in one step), then
+   * the blobs. The trail stays.
    */
   async delete(principal: Principal, id: string, reason: string): Promise<void> {
     requireRole(principal, 'admin');
@@ -249,18 +248,16 @@ export class DocumentService {
         detail: `The document is under retention until ${new Date(retainedUntil).toISOString()}; it cannot be deleted before then.`,
       });
     }
-    const { store } = this.deps;
     await this.audit(principal, record, 'deleted', { reason });
-    await store.put(layout.deleted(id), Buffer.from(JSON.stringify({ id, unit: record.unit, at: new Date(this.now()).toISOString() })));
-    await store.delete(layout.record(id));
+    await this.deps.metadata.deleteDocument(id, new Date(this.now()).toISOString());
     await this.deleteBlobs(id);
   }
 
   /** A repeated DELETE after one interrupted past the record removes what is left (answering 204 again). */
   private async finishInterruptedDeletion(principal: Principal, id: string): Promise<boolean> {
-    if (!ID_PATTERN.test(id) || (await this.committed(id))) return false;
-    const marker = await this.deps.store.getBuffer(layout.deleted(id)).catch(notFoundAs(undefined));
-    if (!marker || !canSeeUnit(principal, (JSON.parse(marker.toString('utf8')) as { unit: string }).unit)) return false;
+    if (!ID_PATTERN.test(id) || (await this.deps.metadata.isCommitted(id))) return false;
+    const deletion = await this.deps.metadata.deletion(id);
+    if (!deletion || !canSeeUnit(principal, deletion.unit)) return false;
     await this.deleteBlobs(id);
     return true;
   }
@@ -278,40 +275,35 @@ export class DocumentService {
     return { record, rendition: async () => buffer(await this.openBlob(id, layout.rendition(id))) };
   }
 
-  /** The archive feed: committed documents, oldest commit first, of the caller's units. */
+  /**
+   * The archive feed and search: committed documents of the caller's units in commit order, filtered
+   * in the database. `next` is the position of the last document of the page, so it reveals nothing
+   * of other units; positions become visible in order (docs/metadata-store.md), so no poll skips a commit.
+   */
   async feed(principal: Principal, query: FeedQuery): Promise<FeedPage> {
     requireAnyRole(principal, ['export', 'audit', 'admin']);
     if (query.unit && !canSeeUnit(principal, query.unit)) {
       throw new AppError('forbidden', { detail: `You are not a member of unit '${query.unit}'.` });
     }
-    // Entries below the horizon's millisecond have settled.
-    const horizon = ulidFloor(this.now() - this.deps.feedSettleMs);
-    const entries = await this.deps.store.list({
-      prefix: layout.feedPrefix,
-      startAfter: query.after ? layout.feedEntry(query.after) : undefined,
+    const rows = await this.deps.metadata.query({
+      after: query.after ? Number(query.after) : 0,
       limit: query.limit,
+      units: principal.units,
+      ...(query.unit ? { unit: query.unit } : {}),
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.caseNumber ? { caseNumber: query.caseNumber } : {}),
+      ...(query.q ? { words: query.q } : {}),
+      ...(query.capturedFrom ? { capturedFrom: query.capturedFrom } : {}),
+      ...(query.capturedTo ? { capturedTo: query.capturedTo } : {}),
+      ...(query.acknowledged !== undefined ? { acknowledgement: { subjectHash: subjectHash(principal.sub), acknowledged: query.acknowledged } } : {}),
     });
-    const settled = entries.filter((e) => seqOf(e.key) < horizon);
-    const items: DocumentRecord[] = [];
-    const seen = new Set<string>();
-    for (const entry of settled) {
-      const record = await this.recordOfFeedEntry(entry.key);
-      if (!record || seen.has(record.id) || !matches(principal, record, query)) continue;
-      if (query.acknowledged !== undefined && (await this.acknowledgedBy(principal, record.id)) !== query.acknowledged) continue;
-      seen.add(record.id);
-      items.push(record);
-    }
-    const last = settled.at(-1);
-    return {
-      items,
-      next: last ? seqOf(last.key) : (query.after ?? null),
-      hasMore: settled.length === query.limit,
-    };
+    const last = rows.at(-1);
+    return { items: rows.map(recordOf), next: last ? String(last.seq) : (query.after ?? null), hasMore: rows.length === query.limit };
   }
 
   /** The capture lands in the audit trail once committed; a failed append fails the request (audit fails closed). */
-  private async createAudited(principal: Principal, unit: string, request: CaptureRequest, id: string): Promise<DocumentRecord> {
-    const record = await this.create(principal, unit, request, id);
+  private async createAudited(principal: Principal, unit: string, request: CaptureRequest, id: string, claimHash?: string): Promise<DocumentRecord> {
+    const record = await this.create(principal, unit, request, id, claimHash);
     await this.audit(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
     return record;
   }
@@ -320,21 +312,7 @@ export class DocumentService {
     await this.deps.audit.append({ type, documentId: record.id, unit: record.unit, actor: { sub: principal.sub, name: principal.name }, details });
   }
 
-  private acknowledgedBy(principal: Principal, id: string): Promise<boolean> {
-    return this.exists(layout.acknowledgement(id, subjectHash(principal.sub)));
-  }
-
-  private async exists(key: string): Promise<boolean> {
-    try {
-      await this.deps.store.head(key);
-      return true;
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) return false;
-      throw err;
-    }
-  }
-
-  private async create(principal: Principal, unit: string, request: CaptureRequest, id: string): Promise<DocumentRecord> {
+  private async create(principal: Principal, unit: string, request: CaptureRequest, id: string, claimHash: string | undefined): Promise<DocumentRecord> {
     const receivedAt = new Date(this.now());
     const { metadata } = request;
     const capturedAt = metadata.capturedAt ? new Date(metadata.capturedAt) : receivedAt;
@@ -373,54 +351,42 @@ export class DocumentService {
         review: { status: 'pending' },
       },
     };
-    await this.commit(record, request.parts, result.rendition);
+    await this.commit(record, request.parts, result.rendition, claimHash);
     return record;
   }
 
-  /** Blobs first, then the feed entry, then the record that makes the document exist. */
-  private async commit(record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array): Promise<void> {
-    const { store } = this.deps;
-    let seq: string | undefined;
+  /** Blobs first, durable in the object store; then one transaction makes the document exist with its feed position. */
+  private async commit(record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array, claimHash: string | undefined): Promise<void> {
+    const { store, metadata } = this.deps;
     try {
       await Promise.all([
         store.put(layout.rendition(record.id), rendition),
         ...parts.map((p, i) => store.put(layout.original(record.id, i + 1), p.bytes)),
       ]);
-      // The feed position is taken after the blobs, so the settle window covers two small writes, not the upload.
-      seq = this.newId();
-      await store.put(layout.feedEntry(seq), feedEntryBody(record.id));
-      await store.put(layout.record(record.id), Buffer.from(JSON.stringify(record)));
+      await metadata.commitDocument(
+        {
+          id: record.id,
+          unit: record.unit,
+          createdAt: record.createdAt,
+          reviewStatus: record.transferNote.review.status,
+          pageCount: record.pageCount,
+          sizeBytes: record.rendition.size + record.originals.reduce((sum, o) => sum + o.size, 0),
+          body: Buffer.from(JSON.stringify(record)),
+          search: { title: record.title, ...(record.caseNumber ? { caseNumber: record.caseNumber } : {}) },
+        },
+        claimHash,
+      );
     } catch (err) {
-      await this.discard(record.id, seq);
+      await this.discard(record.id);
       throw err;
-    }
-    // A poll passed the entry before the record existed (it left a marker): announce again, once.
-    if (await this.exists(layout.feedPassed(seq))) {
-      await store.put(layout.feedEntry(this.newId()), feedEntryBody(record.id));
-      await store.delete(layout.feedPassed(seq));
     }
   }
 
   /** Best effort; what a crash leaves behind is found later by the orphan sweep. */
-  private async discard(id: string, seq: string | undefined): Promise<void> {
+  private async discard(id: string): Promise<void> {
     const { store } = this.deps;
-    const keys = [...(seq ? [layout.feedEntry(seq)] : []), ...(await store.list({ prefix: layout.documentPrefix(id) }).catch(() => [])).map((o) => o.key)];
+    const keys = (await store.list({ prefix: layout.documentPrefix(id) }).catch(() => [])).map((o) => o.key);
     await Promise.all(keys.map((k) => store.delete(k).catch(() => undefined)));
-  }
-
-  /**
-   * The record a settled entry names. Without one, the poll leaves a passed-marker before it looks
-   * once more: a commit still in flight sees the marker after its record put and announces itself again.
-   */
-  private async recordOfFeedEntry(key: string): Promise<DocumentRecord | undefined> {
-    const entry = await this.deps.store.getBuffer(key).catch(notFoundAs(undefined));
-    if (!entry) return undefined;
-    const { id } = JSON.parse(entry.toString('utf8')) as { id: string };
-    const record = await this.readRecord(id).catch(notFoundAs(undefined));
-    if (record || (await this.exists(layout.deleted(id)))) return record;
-    await this.deps.store.put(layout.feedPassed(seqOf(key)), Buffer.from('{}'));
-    // Still none: an interrupted commit, a deleted document, or one whose commit will announce it again.
-    return this.readRecord(id).catch(notFoundAs(undefined));
   }
 
   private async visibleRecord(principal: Principal, id: string): Promise<DocumentRecord> {
@@ -430,28 +396,15 @@ export class DocumentService {
     return record;
   }
 
-  /** Whether a document's record exists, i.e. its capture committed. */
-  private committed(id: string): Promise<boolean> {
-    return this.exists(layout.record(id));
-  }
-
   private async readRecord(id: string): Promise<DocumentRecord> {
-    if (!ID_PATTERN.test(id)) throw notFound(id);
-    try {
-      return JSON.parse((await this.deps.store.getBuffer(layout.record(id))).toString('utf8')) as DocumentRecord;
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) throw notFound(id);
-      throw err;
-    }
+    const stored = ID_PATTERN.test(id) ? await this.deps.metadata.document(id) : undefined;
+    if (!stored) throw notFound(id);
+    return recordOf(stored);
   }
 }
 
-/** For `.catch`: a missing object or document becomes `value`; anything else still throws. */
-function notFoundAs<T>(value: T): (err: unknown) => T {
-  return (err) => {
-    if (err instanceof ObjectNotFoundError || (err instanceof AppError && err.code === 'not_found')) return value;
-    throw err;
-  };
+function recordOf(stored: StoredDocument): DocumentRecord {
+  return JSON.parse(stored.body.toString('utf8')) as DocumentRecord;
 }
 
 function notFound(id: string): AppError {
@@ -470,26 +423,9 @@ function resolveUnit(principal: Principal, requested: string | undefined): strin
   return unit;
 }
 
-function matches(principal: Principal, record: DocumentRecord, query: FeedQuery): boolean {
-  return (
-    canSeeUnit(principal, record.unit) &&
-    (!query.unit || record.unit === query.unit) &&
-    (!query.caseNumber || record.caseNumber === query.caseNumber) &&
-    (!query.status || record.transferNote.review.status === query.status)
-  );
-}
-
 /** Subjects are free-form strings; their hash is a safe key segment. */
 function subjectHash(sub: string): string {
   return createHash('sha256').update(sub).digest('hex');
-}
-
-function feedEntryBody(id: string): Buffer {
-  return Buffer.from(JSON.stringify({ id }));
-}
-
-function seqOf(feedKey: string): string {
-  return feedKey.slice(layout.feedPrefix.length);
 }
 
 /** Same metadata and same plaintext parts make the same request, however they were encrypted. */

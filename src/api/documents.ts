@@ -32,11 +32,16 @@ export interface DocumentsRouterDeps {
 
 const idParam = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a document id (26-character ULID)');
 
+const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with offset, e.g. 2026-03-01T00:00:00Z' });
+
 const feedQuery = z.strictObject({
-  after: idParam.optional(),
+  after: z.string().regex(/^\d{1,15}$/, "must be the 'next' value of an earlier page").optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   unit: z.string().min(1).max(100).optional(),
   caseNumber: z.string().min(1).max(100).optional(),
+  q: z.string().trim().min(1).max(200).optional(),
+  capturedFrom: instant.optional(),
+  capturedTo: instant.optional(),
   status: z.enum(['pending', 'approved', 'rejected']).optional(),
   acknowledged: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });

@@ -2,8 +2,8 @@ import { Router } from 'express';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { AppError } from '../errors.ts';
 
-/** Liveness and readiness (the store answers). */
-export function healthRouter(deps: { store: ObjectStore }): Router {
+/** Liveness and readiness (the blob store and the metadata database answer). */
+export function healthRouter(deps: { store: ObjectStore; metadata: { ping(): Promise<void> } }): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -11,10 +11,15 @@ export function healthRouter(deps: { store: ObjectStore }): Router {
   router.get('/readyz', async (_req, res, next) => {
     try {
       await deps.store.ping();
-      res.json({ status: 'ready' });
     } catch (err) {
-      next(new AppError('storage_unavailable', { detail: 'The document store is unreachable; the service is not ready.', cause: err }));
+      return next(new AppError('storage_unavailable', { detail: 'The document store is unreachable; the service is not ready.', cause: err }));
     }
+    try {
+      await deps.metadata.ping();
+    } catch (err) {
+      return next(new AppError('storage_unavailable', { detail: 'The metadata database is unreachable; the service is not ready.', cause: err }));
+    }
+    res.json({ status: 'ready' });
   });
   return router;
 }

@@ -1,9 +1,9 @@
 /**
- * The archive feed through the API, on two instances sharing one store: captures whose feed entry
- * is written but whose record is not are held there (a store that holds chosen writes), polls pass
- * them on either instance, and every document is still served exactly once. The order of writes
- * and polls is decided by the test, not by the machine's speed; the settle window's own race is
- * covered with a settable clock in tests/unit/feed.test.ts.
+ * The archive feed through the API, on two instances sharing one store and one database: captures
+ * whose blobs are still being written (a store that holds chosen writes) are not committed yet, polls
+ * on either instance neither serve them nor move past them, and once they commit every document is
+ * served exactly once. The order of writes and polls is decided by the test, not by the machine's
+ * speed; there is no settle window to wait for (docs/metadata-store.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
@@ -23,8 +23,8 @@ describe('GET /v1/documents while captures commit on two instances', () => {
 
   beforeAll(async () => {
     const gated = { wrapDocumentStore: (store: ConstructorParameters<typeof GatedStore>[0]) => gates[gates.push(new GatedStore(store)) - 1]! };
-    first = await startTestApp({ FEED_SETTLE_MS: '0' }, gated);
-    second = await startTestApp({ FEED_SETTLE_MS: '0' }, { ...gated, dataDir: first.dataDir });
+    first = await startTestApp({}, gated);
+    second = await startTestApp({}, { ...gated, sharing: first });
     agents = [openapiAgent(first.app), openapiAgent(second.app)];
   });
   afterAll(async () => {
@@ -32,7 +32,7 @@ describe('GET /v1/documents while captures commit on two instances', () => {
     await first?.close();
   });
 
-  it('serves every document exactly once when polls pass captures whose record is still being written', async () => {
+  it('serves every document exactly once when polls run while captures are still writing their blobs', async () => {
     const capturer = await first.token({ sub: 'u-cap', roles: ['capture'], units: [UNIT] });
     const archive = await first.token({ sub: 'u-arch', roles: ['export'], units: [UNIT] });
     const pdf = await pdfWithText('feed');
@@ -52,8 +52,8 @@ describe('GET /v1/documents while captures commit on two instances', () => {
 
     const created: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      // Each capture stops after its feed entry, before its record: the moment a poll can pass it.
-      const held = Array.from({ length: PER_ROUND }, (_, i) => gates[i % 2]!.hold((key) => key.endsWith('/record')));
+      // Each capture stops while writing its rendition, before its commit.
+      const held = Array.from({ length: PER_ROUND }, (_, i) => gates[i % 2]!.hold((key) => key.endsWith('/rendition')));
       // then() sends each request now (supertest sends on the first then).
       const captures = held.map((_, i) =>
         attachCapture(agents[i % 2]!.post('/v1/documents').set('Authorization', `Bearer ${capturer}`), { title: `Feed ${round}-${i}` }, [
@@ -65,8 +65,8 @@ describe('GET /v1/documents while captures commit on two instances', () => {
       await Promise.all(held.map((h) => h.reached));
       const [before, passedFrom] = [served.length, cursor];
       await poll();
-      // The poll moved past this round's entries but served none: their records do not exist yet.
-      expect(cursor).not.toBe(passedFrom);
+      // Nothing of this round is committed: the poll serves none of it and its cursor stays where it was.
+      expect(cursor).toBe(passedFrom);
       expect(served.length).toBe(before);
       held.forEach((h) => h.release());
       created.push(...(await Promise.all(captures)));

@@ -12,15 +12,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Archive feed (everything since a cursor)
-         * @description Lists committed documents of your units, oldest first. Start without `after`; store the
-         *     `next` cursor of each page and pass it as `after` on the next call. While `hasMore` is
-         *     true, call again at once; when it is false, you are up to date: poll again later with
-         *     the same cursor. A document never appears twice and is never skipped, even while
-         *     captures arrive concurrently (the newest few seconds are held back until they settle).
-         *     Filters narrow the items of a page but do not change how the cursor advances, so a
-         *     page may hold fewer items than `limit` (even none) while `hasMore` is true.
-         *     Requires role `export`, `audit` or `admin`.
+         * Archive feed and search (everything since a cursor)
+         * @description Lists committed documents of your units in commit order, oldest first. Start without
+         *     `after`; store the `next` cursor of each page and pass it as `after` on the next call.
+         *     While `hasMore` is true, call again at once; when it is false, you are up to date: poll
+         *     again later with the same cursor. A document never appears twice and is never skipped,
+         *     even while captures arrive concurrently, and nothing is held back: a document is listed
+         *     as soon as its commit is visible. The same call searches: `caseNumber`, `q` (title
+         *     words), `status` and the capture time narrow the list, in the database, so every page
+         *     holds up to `limit` matching documents. Requires role `export`, `audit` or `admin`.
          */
         get: operations["listDocuments"];
         put?: never;
@@ -715,6 +715,11 @@ export interface components {
          */
         Cursor: string;
         /**
+         * @description An opaque position in the document feed; pass the `next` of the previous page unchanged.
+         * @example 1042
+         */
+        FeedCursor: string;
+        /**
          * @description Lowercase hexadecimal SHA-256.
          * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
          */
@@ -952,7 +957,7 @@ export interface components {
             /** @description Documents of this page, oldest first. */
             items: components["schemas"]["Document"][];
             /** @description Pass as `after` next time; `null` only while the feed is still empty. */
-            next: components["schemas"]["Cursor"] | null;
+            next: components["schemas"]["FeedCursor"] | null;
             /** @description `true`: call again at once with `next`; `false`: you are up to date. */
             hasMore: boolean;
         };
@@ -1324,8 +1329,8 @@ export interface components {
         /** @description The document id, a 26-character ULID (ids sort by creation time). */
         DocumentId: components["schemas"]["DocumentId"];
         /** @description The `next` cursor of the previous page; omit it to start at the oldest document. */
-        After: components["schemas"]["Cursor"];
-        /** @description How many feed entries to read at most for this page. */
+        After: components["schemas"]["FeedCursor"];
+        /** @description How many documents to return at most in this page. */
         Limit: number;
         /**
          * @description Only documents of this unit (Dienststelle); it must be one of yours.
@@ -1333,10 +1338,28 @@ export interface components {
          */
         Unit: string;
         /**
-         * @description Only documents with exactly this case number (Aktenzeichen).
+         * @description Only documents with this case number (Aktenzeichen), compared after normalization:
+         *     Unicode compatibility forms folded (NFKC), case ignored, runs of spaces as one, leading
+         *     and trailing spaces dropped. Never a prefix or part of a number.
          * @example AZ 12-345/26
          */
         CaseNumber: string;
+        /**
+         * @description Words that must all occur in the title (whole words of letters and digits, at least two
+         *     characters, case ignored); shorter words and punctuation are ignored.
+         * @example Widerspruch Bescheid
+         */
+        TitleWords: string;
+        /**
+         * @description Only documents received at or after this time (ISO 8601 with offset).
+         * @example 2026-03-01T00:00:00Z
+         */
+        CapturedFrom: string;
+        /**
+         * @description Only documents received before this time (ISO 8601 with offset).
+         * @example 2026-04-01T00:00:00Z
+         */
+        CapturedTo: string;
         /** @description Only documents with this quality review status. */
         ReviewStatus: components["schemas"]["ReviewStatus"];
         /** @description `false`: only documents you have not acknowledged yet; `true`: only those you have. */
@@ -1408,7 +1431,7 @@ export interface operations {
             query?: {
                 /** @description The `next` cursor of the previous page; omit it to start at the oldest document. */
                 after?: components["parameters"]["After"];
-                /** @description How many feed entries to read at most for this page. */
+                /** @description How many documents to return at most in this page. */
                 limit?: components["parameters"]["Limit"];
                 /**
                  * @description Only documents of this unit (Dienststelle); it must be one of yours.
@@ -1416,10 +1439,28 @@ export interface operations {
                  */
                 unit?: components["parameters"]["Unit"];
                 /**
-                 * @description Only documents with exactly this case number (Aktenzeichen).
+                 * @description Only documents with this case number (Aktenzeichen), compared after normalization:
+                 *     Unicode compatibility forms folded (NFKC), case ignored, runs of spaces as one, leading
+                 *     and trailing spaces dropped. Never a prefix or part of a number.
                  * @example AZ 12-345/26
                  */
                 caseNumber?: components["parameters"]["CaseNumber"];
+                /**
+                 * @description Words that must all occur in the title (whole words of letters and digits, at least two
+                 *     characters, case ignored); shorter words and punctuation are ignored.
+                 * @example Widerspruch Bescheid
+                 */
+                q?: components["parameters"]["TitleWords"];
+                /**
+                 * @description Only documents received at or after this time (ISO 8601 with offset).
+                 * @example 2026-03-01T00:00:00Z
+                 */
+                capturedFrom?: components["parameters"]["CapturedFrom"];
+                /**
+                 * @description Only documents received before this time (ISO 8601 with offset).
+                 * @example 2026-04-01T00:00:00Z
+                 */
+                capturedTo?: components["parameters"]["CapturedTo"];
                 /** @description Only documents with this quality review status. */
                 status?: components["parameters"]["ReviewStatus"];
                 /** @description `false`: only documents you have not acknowledged yet; `true`: only those you have. */
