@@ -14,7 +14,7 @@ import { tusMetadata, TUS_HEADERS } from '../support/tus.ts';
 import { uniqueBucket } from '../support/s3.ts';
 import { freshDatabaseUrl } from '../support/database.ts';
 import { encryptFor } from '../../src/cli/encrypt.ts';
-import { sleep } from '../support/upload-stream.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 describe(`two service processes on one bucket and one PostgreSQL (${inject('s3').label})`, () => {
   let a: ServiceProcess;
