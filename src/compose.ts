@@ -15,7 +15,7 @@ import { composeViews } from './compose-views.ts';
 import { DocumentService, type Processor } from './documents.ts';
 import { auditViewRecorder } from './view-recorder.ts';
 import { IdempotencyKeys } from './idempotency.ts';
-import { sweepOrphans } from './maintenance/orphan-sweep.ts';
+import { sweepIfOurTurn } from './maintenance/scheduled-sweep.ts';
 import type { MetadataStore } from './metadata/metadata-store.ts';
 import { openMetadataStore, pgliteDirOf } from './metadata/open.ts';
 import { createMetrics } from './metrics.ts';
@@ -88,8 +88,9 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   // Keys are loaded once at start; the published set never changes while the process runs.
   const jwks = composeJwks(ingestKeys.publicJwks(), manifests.publicJwks());
   const sweep = setInterval(() => {
-    sweepOrphans({ store, metadata, idempotency, uploads, graceMs: config.sweep.orphanGraceMs }).then(
-      (report) => logger.info({ sweep: report }, 'sweep done'),
+    const leases = { leases: metadata, holder: audit.writer, intervalMs: config.sweep.intervalMs };
+    sweepIfOurTurn({ store, metadata, idempotency, uploads, graceMs: config.sweep.orphanGraceMs, ...leases }).then(
+      (report) => (report ? logger.info({ sweep: report }, 'sweep done') : logger.debug('sweep left to another instance')),
       (err: unknown) => logger.warn({ err }, 'sweep failed'),
     );
   }, config.sweep.intervalMs).unref();

@@ -263,6 +263,21 @@ export class MetadataStore {
     return rows.length;
   }
 
+  /**
+   * Takes the lease `name` for `holder` until `now + durationMs` when it is free, expired or already
+   * theirs; one statement, so of instances racing for it exactly one wins. True when taken.
+   */
+  async takeLease(name: string, holder: string, now: number, durationMs: number): Promise<boolean> {
+    const { rows } = await this.db.query(
+      `INSERT INTO leases (name, holder, lease_until) VALUES ($1, $2, $4)
+       ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, lease_until = EXCLUDED.lease_until
+         WHERE leases.lease_until <= $3 OR leases.holder = EXCLUDED.holder
+       RETURNING 1`,
+      [name, holder, new Date(now).toISOString(), new Date(now + durationMs).toISOString()],
+    );
+    return rows.length > 0;
+  }
+
   /** Cheap reachability probe for /readyz. */
   async ping(): Promise<void> {
     await this.db.query('SELECT 1');

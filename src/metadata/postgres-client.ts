@@ -32,6 +32,11 @@ export function openPostgres(url: string, options: { maxConnections?: number } =
         throw translate(err);
       });
       let broken = false;
+      // A checked-out client has no listener of the pool's: a server going away mid-transaction must not crash the process.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         const tx = queryable(client);
         await tx.query('BEGIN');
@@ -44,7 +49,8 @@ export function openPostgres(url: string, options: { maxConnections?: number } =
         });
         throw translate(err);
       } finally {
-        // A connection that could not roll back is not returned to the pool.
+        // A connection that failed or could not roll back is not returned to the pool.
+        client.off('error', onError);
         client.release(broken);
       }
     },

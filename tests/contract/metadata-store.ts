@@ -212,6 +212,17 @@ export function describeMetadataStoreContract(backend: MetadataBackend): void {
       expect((await claimOf(t.store, key, ulid(), T0 + 10 * 3_600_000 + 2)).kind).toBe('claimed');
     });
 
+    it('gives a lease to exactly one of racing holders, to that holder again, and to another once it expired', async () => {
+      const name = `lease-${ulid()}`;
+      const taken = await Promise.all(['a', 'b', 'c', 'd'].map((holder) => t.store.takeLease(name, holder, T0, 1_000)));
+      expect(taken.filter(Boolean)).toHaveLength(1);
+      const winner = ['a', 'b', 'c', 'd'][taken.indexOf(true)]!;
+      const other = winner === 'a' ? 'b' : 'a';
+      expect(await t.store.takeLease(name, other, T0 + 999, 1_000)).toBe(false);
+      expect(await t.store.takeLease(name, winner, T0 + 999, 1_000)).toBe(true);
+      expect(await t.store.takeLease(name, other, T0 + 1_999, 1_000)).toBe(true);
+    });
+
     it('refuses a sealed record moved to another row', async () => {
       const a = newDocument();
       const b = newDocument();

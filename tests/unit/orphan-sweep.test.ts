@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { composeStorage, type Storage } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
 import { sweepOrphans } from '../../src/maintenance/orphan-sweep.ts';
+import { sweepIfOurTurn } from '../../src/maintenance/scheduled-sweep.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { layout } from '../../src/storage/layout.ts';
 import { freshDatabaseUrl } from '../support/database.ts';
@@ -98,6 +99,16 @@ describe('orphan sweep', () => {
     expect(JSON.parse(stdout)).toEqual({ documents: 1, uploads: 0, idempotencyKeys: 0 });
     expect(await leftovers(storage.store, storage.metadata)).toEqual([]);
     expect(await keys(storage.store, layout.documentPrefix(committed))).toHaveLength(2);
+  });
+
+  it('runs once per interval across instances: the instance holding the lease sweeps, the others skip', async () => {
+    const now = Date.now();
+    await writeCommit(storage, now - 2 * HOUR, 'blobs');
+    const turn = (holder: string, at: number) => sweepIfOurTurn({ ...storage, leases: storage.metadata, holder, intervalMs: HOUR, graceMs: GRACE_MS, now: () => at });
+    const [first, second] = await Promise.all([turn('instance-a', now), turn('instance-b', now)]);
+    expect([first, second].filter((r) => r !== undefined)).toEqual([expect.objectContaining({ documents: 1 })]);
+    expect(await turn('instance-b', now + 0.5 * HOUR)).toBeUndefined();
+    expect(await turn('instance-b', now + HOUR)).toMatchObject({ documents: 0 });
   });
 
   it('refuses a grace period shorter than a capture may take', () => {
