@@ -47,7 +47,7 @@ export interface ComposeOptions {
 /** Builds every dependency of the app from the configuration: the one place that knows the concrete parts. */
 export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composition> {
   const keyDir = devKeyDir(config);
-  const { store, metadata, idempotency, uploads } = await composeStorage(config);
+  const { store, metadata, audit, idempotency, uploads } = await composeStorage(config);
   const ingestKeys = await loadIngestKeys({
     ...(config.ingestKeys.json ? { jwksJson: config.ingestKeys.json } : {}),
     ...(config.ingestKeys.dir ? { dir: config.ingestKeys.dir } : {}),
@@ -69,7 +69,6 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     ...rate,
   });
   const metrics = createMetrics(admission);
-  const audit = new AuditTrail({ store, settleMs: config.feedSettleMs });
   const manifests = await createManifestSigner(await loadManifestKey({ ...config.manifestKey, ...(keyDir ? { devDataDir: keyDir } : {}) }));
   const documents = new DocumentService({
     store: options.wrapDocumentStore?.(store) ?? store,
@@ -89,7 +88,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   const jwks = composeJwks(ingestKeys.publicJwks(), manifests.publicJwks());
   const sweep = setInterval(() => {
     const leases = { leases: metadata, holder: audit.writer, intervalMs: config.sweep.intervalMs };
-    sweepIfOurTurn({ store, metadata, idempotency, uploads, graceMs: config.sweep.orphanGraceMs, ...leases }).then(
+    sweepIfOurTurn({ store, metadata, audit, idempotency, uploads, graceMs: config.sweep.orphanGraceMs, ...leases }).then(
       (report) => (report ? logger.info({ sweep: report }, 'sweep done') : logger.debug('sweep left to another instance')),
       (err: unknown) => logger.warn({ err }, 'sweep failed'),
     );
@@ -138,6 +137,8 @@ function timedProcessor(pool: Processor, histogram: Histogram): Processor {
 export interface Storage {
   store: EncryptedStore;
   metadata: MetadataStore;
+  /** This process's audit writer on the store. */
+  audit: AuditTrail;
   idempotency: IdempotencyKeys;
   uploads: ObjectUploadStore;
 }
@@ -155,6 +156,7 @@ export async function composeStorage(config: Config): Promise<Storage> {
   return {
     store,
     metadata,
+    audit: new AuditTrail({ store, settleMs: config.feedSettleMs }),
     idempotency: new IdempotencyKeys(metadata, config.idempotencyTtlMs, config.limits.timeBudgetMs + 60_000),
     uploads: new ObjectUploadStore({ store, ttlMs: config.uploads.ttlMs, chunkBytes: config.uploads.chunkBytes }),
   };

@@ -108,6 +108,8 @@ export interface DocumentServiceDeps {
 }
 
 const READ_ROLES: Role[] = ['read', 'export', 'review', 'audit', 'admin'];
+/** How long the capturing request has to append its `captured` event before the sweep may do it. */
+export const AUDIT_APPEND_LEASE_MS = 60_000;
 
 /** The use cases: the only module that calls both processing and storage. */
 export class DocumentService {
@@ -301,18 +303,29 @@ export class DocumentService {
     return { items: rows.map(recordOf), next: last ? String(last.seq) : (query.after ?? null), hasMore: rows.length === query.limit };
   }
 
-  /** The capture lands in the audit trail once committed; a failed append fails the request (audit fails closed). */
+  /**
+   * The `captured` event is committed with the document (the outbox), then appended to the trail; a
+   * failed append still fails the request (audit fails closed), and the sweep appends the event later,
+   * so a committed document always gets its `captured` entry.
+   */
   private async createAudited(principal: Principal, unit: string, request: CaptureRequest, id: string, claimHash?: string): Promise<DocumentRecord> {
-    const record = await this.create(principal, unit, request, id, claimHash);
-    await this.audit(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
+    const { record, event, outboxId } = await this.create(principal, unit, request, id, claimHash);
+    await this.deps.audit.append(event);
+    await this.deps.metadata.completeAudit(outboxId);
     return record;
   }
 
   private async audit(principal: Principal, record: DocumentRecord, type: AuditEvent['type'], details: AuditEvent['details'] = {}): Promise<void> {
-    await this.deps.audit.append({ type, documentId: record.id, unit: record.unit, actor: { sub: principal.sub, name: principal.name }, details });
+    await this.deps.audit.append(eventOf(principal, record, type, details));
   }
 
-  private async create(principal: Principal, unit: string, request: CaptureRequest, id: string, claimHash: string | undefined): Promise<DocumentRecord> {
+  private async create(
+    principal: Principal,
+    unit: string,
+    request: CaptureRequest,
+    id: string,
+    claimHash: string | undefined,
+  ): Promise<{ record: DocumentRecord; event: AuditEvent; outboxId: number }> {
     const receivedAt = new Date(this.now());
     const { metadata } = request;
     const capturedAt = metadata.capturedAt ? new Date(metadata.capturedAt) : receivedAt;
@@ -351,19 +364,20 @@ export class DocumentService {
         review: { status: 'pending' },
       },
     };
-    await this.commit(record, request.parts, result.rendition, claimHash);
-    return record;
+    const event = eventOf(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
+    const outboxId = await this.commit(record, request.parts, result.rendition, claimHash, event);
+    return { record, event, outboxId };
   }
 
   /** Blobs first, durable in the object store; then one transaction makes the document exist with its feed position. */
-  private async commit(record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array, claimHash: string | undefined): Promise<void> {
+  private async commit(record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array, claimHash: string | undefined, event: AuditEvent): Promise<number> {
     const { store, metadata } = this.deps;
     try {
       await Promise.all([
         store.put(layout.rendition(record.id), rendition),
         ...parts.map((p, i) => store.put(layout.original(record.id, i + 1), p.bytes)),
       ]);
-      await metadata.commitDocument(
+      const committed = await metadata.commitDocument(
         {
           id: record.id,
           unit: record.unit,
@@ -375,7 +389,9 @@ export class DocumentService {
           search: { title: record.title, ...(record.caseNumber ? { caseNumber: record.caseNumber } : {}) },
         },
         claimHash,
+        { event: Buffer.from(JSON.stringify(event)), leaseUntil: this.now() + AUDIT_APPEND_LEASE_MS },
       );
+      return committed.auditOutboxId!;
     } catch (err) {
       await this.discard(record.id);
       throw err;
@@ -401,6 +417,10 @@ export class DocumentService {
     if (!stored) throw notFound(id);
     return recordOf(stored);
   }
+}
+
+function eventOf(principal: Principal, record: DocumentRecord, type: AuditEvent['type'], details: AuditEvent['details'] = {}): AuditEvent {
+  return { type, documentId: record.id, unit: record.unit, actor: { sub: principal.sub, name: principal.name }, details };
 }
 
 function recordOf(stored: StoredDocument): DocumentRecord {

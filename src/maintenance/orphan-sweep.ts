@@ -6,7 +6,9 @@
  * written since the last one.
  */
 import { decodeTime } from 'ulid';
+import type { AuditLog } from '../audit/trail.ts';
 import type { IdempotencyKeys } from '../idempotency.ts';
+import { appendPendingAudits } from './audit-outbox.ts';
 import type { MetadataStore } from '../metadata/metadata-store.ts';
 import { ObjectNotFoundError, type ObjectStore } from '../storage/object-store.ts';
 import { ID_PATTERN, layout, ulidFloor } from '../storage/layout.ts';
@@ -15,7 +17,9 @@ import { walk } from '../storage/walk.ts';
 
 export interface OrphanSweepDeps {
   store: ObjectStore;
-  metadata: Pick<MetadataStore, 'isCommitted'>;
+  metadata: Pick<MetadataStore, 'isCommitted' | 'takePendingAudits' | 'completeAudit'>;
+  /** Where committed but unappended audit events go. */
+  audit: AuditLog;
   idempotency: Pick<IdempotencyKeys, 'sweepExpired'>;
   uploads: Pick<ObjectUploadStore, 'deleteExpired'>;
   /** Writes younger than this are left alone: their commit may still be running. */
@@ -26,6 +30,8 @@ export interface OrphanSweepDeps {
 export interface SweepReport {
   /** Abandoned documents whose blobs were removed. */
   documents: number;
+  /** Audit events committed with their change whose request did not append them. */
+  auditEntries: number;
   uploads: number;
   idempotencyKeys: number;
 }
@@ -35,7 +41,7 @@ interface SweepCursor {
   documentsAfter?: string;
 }
 
-/** One sweep over blobs, uploads and idempotency keys; safe to run on several instances at once. */
+/** One sweep over blobs, unappended audit events, uploads and idempotency keys; safe to run on several instances at once. */
 export async function sweepOrphans(deps: OrphanSweepDeps): Promise<SweepReport> {
   const now = (deps.now ?? Date.now)();
   // Every id below the horizon is older than the grace period.
@@ -45,6 +51,7 @@ export async function sweepOrphans(deps: OrphanSweepDeps): Promise<SweepReport> 
   await deps.store.put(layout.sweepCursor, Buffer.from(JSON.stringify({ documentsAfter: horizon } satisfies SweepCursor)));
   return {
     documents,
+    auditEntries: await appendPendingAudits({ metadata: deps.metadata, audit: deps.audit, now: () => now }),
     uploads: await deps.uploads.deleteExpired(),
     idempotencyKeys: await deps.idempotency.sweepExpired(),
   };

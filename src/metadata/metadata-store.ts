@@ -35,6 +35,13 @@ export interface StoredDocument extends DocumentRow {
   seq: number;
 }
 
+/** An audit event committed together with a change, held for `leaseMs` by the request that will append it. */
+export interface PendingAudit {
+  documentId: string;
+  /** The event as JSON; sealed before it is written. */
+  event: Buffer;
+}
+
 export interface DocumentQuery {
   /** Only positions after this one (0: from the start). */
   after: number;
@@ -101,10 +108,14 @@ export class MetadataStore {
 
   /**
    * Makes a document exist, in one transaction: its feed position (the next number, taken under the
-   * counter's row lock so positions become visible in order), its row, its word tokens and, with an
-   * idempotency key, the claim marked done.
+   * counter's row lock so positions become visible in order), its row, its word tokens, with an
+   * idempotency key the claim marked done, and with `audit` the event in the outbox (its id returned).
    */
-  async commitDocument(doc: NewDocument, idempotencyKeyHash?: string): Promise<StoredDocument> {
+  async commitDocument(
+    doc: NewDocument,
+    idempotencyKeyHash?: string,
+    audit?: { event: Buffer; leaseUntil: number },
+  ): Promise<StoredDocument & { auditOutboxId?: number }> {
     const sealed = encryptObject(doc.body, binding.document(doc.id), this.keys.active);
     const caseToken = doc.search.caseNumber ? this.index.token('case', normalizeCaseNumber(doc.search.caseNumber)) : null;
     const words = indexWords(doc.search.title).map((w) => this.index.token('word', w));
@@ -120,9 +131,37 @@ export class MetadataStore {
       if (words.length > 0) {
         await tx.query('INSERT INTO document_words (token, document_id) SELECT unnest($1::text[]), $2', [words, doc.id]);
       }
-      return Number(seq);
+      if (!audit) return { seq: Number(seq) };
+      const { rows: outbox } = await tx.query<{ id: string }>(
+        'INSERT INTO audit_outbox (document_id, lease_until, kek_id, sealed) VALUES ($1, $2, $3, $4) RETURNING id::text AS id',
+        [doc.id, new Date(audit.leaseUntil).toISOString(), this.keys.active.id, encryptObject(audit.event, binding.auditEvent(doc.id), this.keys.active)],
+      );
+      return { seq: Number(seq), auditOutboxId: Number(outbox[0]!.id) };
     });
-    return { ...withoutSearch(doc), seq };
+    return { ...withoutSearch(doc), ...seq };
+  }
+
+  /** The event is in the audit trail now. */
+  async completeAudit(outboxId: number): Promise<void> {
+    await this.db.query('DELETE FROM audit_outbox WHERE id = $1', [outboxId]);
+  }
+
+  /**
+   * Leases up to `limit` outbox events whose lease ran out (their request failed or died), oldest
+   * first; rows another instance is taking right now are skipped, not waited for.
+   */
+  async takePendingAudits(now: number, leaseMs: number, limit: number): Promise<Array<PendingAudit & { id: number }>> {
+    const { rows } = await this.db.query<{ id: string; document_id: string; sealed: Uint8Array }>(
+      `UPDATE audit_outbox SET lease_until = $2
+       WHERE id IN (SELECT id FROM audit_outbox WHERE lease_until <= $1 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING id::text AS id, document_id, sealed`,
+      [new Date(now).toISOString(), new Date(now + leaseMs).toISOString(), limit],
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      documentId: r.document_id,
+      event: decryptObject(Buffer.from(r.sealed), binding.auditEvent(r.document_id), this.keys),
+    }));
   }
 
   async document(id: string): Promise<StoredDocument | undefined> {
@@ -311,6 +350,7 @@ async function completeClaim(tx: SqlQueryable, keyHash: string, documentId: stri
 const binding = {
   document: (id: string) => `db/documents/${id}`,
   acknowledgement: (id: string, subjectHash: string) => `db/acknowledgements/${id}/${subjectHash}`,
+  auditEvent: (id: string) => `db/audit-outbox/${id}`,
 };
 
 function withoutSearch(doc: NewDocument): DocumentRow {

@@ -223,6 +223,19 @@ export function describeMetadataStoreContract(backend: MetadataBackend): void {
       expect(await t.store.takeLease(name, other, T0 + 1_999, 1_000)).toBe(true);
     });
 
+    it('hands each pending audit event to one taker at a time, and again once its lease ran out', async () => {
+      const docs = [newDocument(), newDocument(), newDocument()];
+      const ids = await Promise.all(docs.map(async (d) => (await t.store.commitDocument(d, undefined, { event: Buffer.from(`{"d":"${d.id}"}`), leaseUntil: T0 })).auditOutboxId!));
+      const [x, y] = await Promise.all([t.store.takePendingAudits(T0, 1_000, 2), t.store.takePendingAudits(T0, 1_000, 2)]);
+      const taken = [...x, ...y].map((p) => p.id);
+      expect(taken.sort()).toEqual([...ids].sort());
+      expect(await t.store.takePendingAudits(T0 + 999, 1_000, 10)).toEqual([]);
+      const again = await t.store.takePendingAudits(T0 + 1_000, 1_000, 10);
+      expect(again.map((p) => [p.documentId, p.event.toString()])).toEqual(docs.map((d) => [d.id, `{"d":"${d.id}"}`]));
+      for (const id of ids) await t.store.completeAudit(id);
+      expect(await t.store.takePendingAudits(T0 + 5_000, 1_000, 10)).toEqual([]);
+    });
+
     it('refuses a sealed record moved to another row', async () => {
       const a = newDocument();
       const b = newDocument();

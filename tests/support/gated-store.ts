@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ByteRange, ListOptions, ObjectBody, ObjectInfo, ObjectStore } from '../../src/storage/object-store.ts';
+import { StorageUnavailableError, type ByteRange, type ListOptions, type ObjectBody, type ObjectInfo, type ObjectStore } from '../../src/storage/object-store.ts';
 
 interface Gate {
   match: (key: string) => boolean;
@@ -7,9 +7,15 @@ interface Gate {
   released: Promise<void>;
 }
 
-/** An ObjectStore that holds chosen puts until the test releases them, to replay slow or racing writes. */
+/** An ObjectStore that holds chosen puts until the test releases them, or fails them, to replay slow, racing or failing writes. */
 export class GatedStore implements ObjectStore {
   private readonly gates: Gate[] = [];
+  private readonly failures: Array<(key: string) => boolean> = [];
+
+  /** The next put whose key matches fails as in a storage outage, writing nothing. */
+  failNext(match: (key: string) => boolean): void {
+    this.failures.push(match);
+  }
 
   constructor(private readonly inner: ObjectStore) {}
 
@@ -23,6 +29,11 @@ export class GatedStore implements ObjectStore {
   }
 
   async put(key: string, body: ObjectBody): Promise<void> {
+    const failing = this.failures.findIndex((match) => match(key));
+    if (failing >= 0) {
+      this.failures.splice(failing, 1);
+      throw new StorageUnavailableError(`injected failure of put ${key}`);
+    }
     const index = this.gates.findIndex((g) => g.match(key));
     if (index >= 0) {
       const [gate] = this.gates.splice(index, 1) as [Gate];

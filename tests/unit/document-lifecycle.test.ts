@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { AUDIT_APPEND_LEASE_MS } from '../../src/documents.ts';
+import { appendPendingAudits } from '../../src/maintenance/audit-outbox.ts';
 import { layout } from '../../src/storage/layout.ts';
 import { METADATA_BACKENDS } from '../support/database.ts';
 import { captureOf, principal, serviceHarness, type ServiceHarness } from '../support/document-service.ts';
@@ -46,6 +48,26 @@ describe.each(METADATA_BACKENDS)('review, acknowledgement and deletion racing on
     await h.service.delete(admin, record.id, 'Aussonderung');
     await expect(h.service.acknowledge(archive, record.id, 'E-Akte 2')).rejects.toMatchObject({ code: 'not_found' });
     expect(await h.store.list({ prefix: layout.documentPrefix(record.id) })).toEqual([]);
+  });
+
+  it('gives a committed capture its captured entry even when the append failed: the request fails, the sweep appends it once', async () => {
+    h = await serviceHarness({}, backend);
+    h.store.failNext((key) => key.startsWith('audit/'));
+    await expect(h.service.capture(capturer, captureOf('Audit fällt aus'))).rejects.toThrow(/injected failure/);
+    const [committed] = (await h.service.feed(principal(['export']), { limit: 10 })).items;
+    expect(await h.audit.documentTrail(committed!.id)).toEqual([]);
+    const flush = () => appendPendingAudits({ metadata: h.metadata, audit: h.audit, now: () => h.clock.now });
+    // The capturing request's lease has not run out: it might still append.
+    expect(await flush()).toBe(0);
+    h.clock.now += AUDIT_APPEND_LEASE_MS;
+    expect(await flush()).toBe(1);
+    expect(await flush()).toBe(0);
+    expect((await h.audit.documentTrail(committed!.id)).map((e) => [e.type, e.actor.sub])).toEqual([['captured', 'u1']]);
+    // A capture that appended its own entry leaves nothing behind.
+    const { record } = await h.service.capture(capturer, captureOf('normal'));
+    h.clock.now += AUDIT_APPEND_LEASE_MS;
+    expect(await flush()).toBe(0);
+    expect((await h.audit.documentTrail(record.id)).map((e) => e.type)).toEqual(['captured']);
   });
 
   it('refuses deletion inside the retention period and allows it once the period is over', async () => {

@@ -96,7 +96,7 @@ describe('orphan sweep', () => {
     const committed = await writeCommit(storage, Date.now() - 2 * HOUR, 'committed');
     await writeCommit(storage, Date.now() - 2 * HOUR, 'blobs');
     const { stdout } = await run('npm', ['run', '--silent', 'sweep'], { env: { ...process.env, ...env } });
-    expect(JSON.parse(stdout)).toEqual({ documents: 1, uploads: 0, idempotencyKeys: 0 });
+    expect(JSON.parse(stdout)).toEqual({ documents: 1, auditEntries: 0, uploads: 0, idempotencyKeys: 0 });
     expect(await leftovers(storage.store, storage.metadata)).toEqual([]);
     expect(await keys(storage.store, layout.documentPrefix(committed))).toHaveLength(2);
   });
