@@ -7,6 +7,7 @@ import type { DocumentService } from './documents.ts';
 import type { AuditService } from './audit/service.ts';
 import type { JwkSet } from './crypto/ingest-keys.ts';
 import type { Metrics } from './metrics.ts';
+import type { MetadataStore } from './metadata/metadata-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import type { PartDecryptor } from './api/capture-parts.ts';
 import type { ObjectUploadStore } from './uploads/upload-store.ts';
@@ -35,6 +36,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   store: ObjectStore;
+  /** The metadata database (records, feed, claims). */
+  metadata: Pick<MetadataStore, 'ping'>;
   documents: DocumentService;
   /** Reading the tamper-evident audit trail. */
   audit: AuditService;
@@ -66,7 +69,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestLog(deps.logger));
   app.use(securityHeaders({ hsts: config.publicUrl?.startsWith('https:') ?? false }));
   app.use(timing(deps.metrics));
-  app.use(healthRouter({ store: deps.store }));
+  app.use(healthRouter({ store: deps.store, metadata: deps.metadata }));
   // On this listener only behind its token; METRICS_PORT serves it on a listener of its own (createMetricsApp).
   if (config.metrics.token !== undefined && config.metrics.port === undefined) app.use(metricsRouter(deps.metrics.registry, config.metrics.token));
   app.use(keysRouter(deps.jwks));

@@ -12,17 +12,19 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Archive feed (everything since a cursor)
-         * @description Lists committed documents of your units, oldest first. Start without `after`; store the
-         *     `next` cursor of each page and pass it as `after` on the next call. While `hasMore` is
-         *     true, call again at once; when it is false, you are up to date: poll again later with
-         *     the same cursor. A document never appears twice and is never skipped, even while
-         *     captures arrive concurrently (the newest few seconds are held back until they settle).
-         *     A page holds `limit` documents unless you are up to date; filters only choose which of
-         *     your documents count. Neither the page nor the cursor reveals anything about documents
-         *     of other units: `next` is the position of your last item, or, when you are up to date,
-         *     a moment shortly before the request (never a position of someone else's document).
-         *     Requires role `export`, `audit` or `admin`.
+         * Archive feed and search (everything since a cursor)
+         * @description Lists committed documents of your units in commit order, oldest first. Start without
+         *     `after`; store the `next` cursor of each page and pass it as `after` on the next call.
+         *     While `hasMore` is true, call again at once; when it is false, you are up to date: poll
+         *     again later with the same cursor. A document never appears twice and is never skipped,
+         *     even while captures arrive concurrently, and nothing is held back: a document is listed
+         *     as soon as its commit is visible. The same call searches: `caseNumber`, `q` (title
+         *     words), `status` and the capture time narrow the list, in the database. A page holds
+         *     `limit` documents unless you are up to date; filters only choose which of your
+         *     documents count. Neither the page nor the cursor reveals anything about documents of
+         *     other units: `next` is the id of your page's last document (unchanged when the page is
+         *     empty), and an `after` that is not one of your documents is refused with
+         *     `400 validation_failed`. Requires role `export`, `audit` or `admin`.
          */
         get: operations["listDocuments"];
         put?: never;
@@ -723,6 +725,11 @@ export interface components {
          */
         Cursor: string;
         /**
+         * @description A position in the document feed, the id of the last document you were shown (also after it was deleted); pass the `next` of the previous page unchanged.
+         * @example 01JD3Z0J5C2W8E6R4T1Y3V5K7P
+         */
+        FeedCursor: string;
+        /**
          * @description Lowercase hexadecimal SHA-256.
          * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
          */
@@ -963,8 +970,8 @@ export interface components {
         FeedPage: {
             /** @description Documents of this page, oldest first. */
             items: components["schemas"]["Document"][];
-            /** @description Pass as `after` next time (`null` is never sent today; treat it like no cursor). */
-            next: components["schemas"]["Cursor"] | null;
+            /** @description Pass as `after` next time; `null` only while none of your documents was listed yet (call again without `after`). */
+            next: components["schemas"]["FeedCursor"] | null;
             /** @description `true`: call again at once with `next`; `false`: you are up to date. */
             hasMore: boolean;
         };
@@ -1351,7 +1358,7 @@ export interface components {
         /** @description The document id, a 26-character ULID (ids sort by creation time). */
         DocumentId: components["schemas"]["DocumentId"];
         /** @description The `next` cursor of the previous page; omit it to start at the oldest document. */
-        After: components["schemas"]["Cursor"];
+        After: components["schemas"]["FeedCursor"];
         /** @description How many documents a page holds at most. */
         Limit: number;
         /**
@@ -1360,10 +1367,28 @@ export interface components {
          */
         Unit: string;
         /**
-         * @description Only documents with exactly this case number (Aktenzeichen).
+         * @description Only documents with this case number (Aktenzeichen), compared after normalization:
+         *     Unicode compatibility forms folded (NFKC), case ignored, runs of spaces as one, leading
+         *     and trailing spaces dropped. Never a prefix or part of a number.
          * @example AZ 12-345/26
          */
         CaseNumber: string;
+        /**
+         * @description Words that must all occur in the title (whole words of letters and digits, at least two
+         *     characters, case ignored); shorter words and punctuation are ignored.
+         * @example Widerspruch Bescheid
+         */
+        TitleWords: string;
+        /**
+         * @description Only documents received at or after this time (ISO 8601 with offset).
+         * @example 2026-03-01T00:00:00Z
+         */
+        CapturedFrom: string;
+        /**
+         * @description Only documents received before this time (ISO 8601 with offset).
+         * @example 2026-04-01T00:00:00Z
+         */
+        CapturedTo: string;
         /** @description Only documents with this quality review status. */
         ReviewStatus: components["schemas"]["ReviewStatus"];
         /** @description `false`: only documents you have not acknowledged yet; `true`: only those you have. */
@@ -1445,10 +1470,28 @@ export interface operations {
                  */
                 unit?: components["parameters"]["Unit"];
                 /**
-                 * @description Only documents with exactly this case number (Aktenzeichen).
+                 * @description Only documents with this case number (Aktenzeichen), compared after normalization:
+                 *     Unicode compatibility forms folded (NFKC), case ignored, runs of spaces as one, leading
+                 *     and trailing spaces dropped. Never a prefix or part of a number.
                  * @example AZ 12-345/26
                  */
                 caseNumber?: components["parameters"]["CaseNumber"];
+                /**
+                 * @description Words that must all occur in the title (whole words of letters and digits, at least two
+                 *     characters, case ignored); shorter words and punctuation are ignored.
+                 * @example Widerspruch Bescheid
+                 */
+                q?: components["parameters"]["TitleWords"];
+                /**
+                 * @description Only documents received at or after this time (ISO 8601 with offset).
+                 * @example 2026-03-01T00:00:00Z
+                 */
+                capturedFrom?: components["parameters"]["CapturedFrom"];
+                /**
+                 * @description Only documents received before this time (ISO 8601 with offset).
+                 * @example 2026-04-01T00:00:00Z
+                 */
+                capturedTo?: components["parameters"]["CapturedTo"];
                 /** @description Only documents with this quality review status. */
                 status?: components["parameters"]["ReviewStatus"];
                 /** @description `false`: only documents you have not acknowledged yet; `true`: only those you have. */

@@ -9,6 +9,8 @@ import { IdempotencyKeys } from '../../src/idempotency.ts';
 import { parseCaptureMetadata } from '../../src/metadata.ts';
 import type { Principal } from '../../src/auth/principal.ts';
 import { FsStore } from '../../src/storage/fs-store.ts';
+import type { MetadataStore } from '../../src/metadata/metadata-store.ts';
+import { freshMetadataStore, type MetadataBackend } from './database.ts';
 import { GatedStore } from './gated-store.ts';
 
 /** Turns every part into one page; the rendition is the concatenated parts (no PDF work). */
@@ -28,30 +30,47 @@ export const stubProcessor: Processor = {
 export interface ServiceHarness {
   service: DocumentService;
   store: GatedStore;
+  metadata: MetadataStore;
+  /** A second instance on the same store and database, with its own audit writer (as another process has). */
+  twin(): DocumentService;
   audit: AuditTrail;
   clock: { now: number };
   close(): Promise<void>;
 }
 
-export async function serviceHarness(overrides: Partial<DocumentServiceDeps> = {}): Promise<ServiceHarness> {
+/** The use cases on a gated filesystem store and a fresh metadata database on `backend`. */
+export async function serviceHarness(overrides: Partial<DocumentServiceDeps> = {}, backend: MetadataBackend = 'PostgreSQL'): Promise<ServiceHarness> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vsc-svc-'));
   const store = new GatedStore(new FsStore(dir));
+  const { store: metadata } = await freshMetadataStore(backend);
   const clock = { now: Date.parse('2026-03-02T09:00:00Z') };
   const now = () => clock.now;
   const audit = new AuditTrail({ store, settleMs: 0, now });
-  const service = new DocumentService({
+  const deps: DocumentServiceDeps = {
     store,
+    metadata,
     processor: stubProcessor,
-    idempotency: new IdempotencyKeys(store, 3_600_000, 60_000, now),
+    idempotency: new IdempotencyKeys(metadata, 3_600_000, 60_000, now),
     limits: { maxPages: 100, timeBudgetMs: 10_000 },
-    feedSettleMs: 500,
     audit,
     manifests: { sign: async (record) => `unsigned.${record.id}` },
     retentionMs: 0,
     now,
     ...overrides,
-  });
-  return { service, store, audit, clock, close: () => rm(dir, { recursive: true, force: true }) };
+  };
+  const service = new DocumentService(deps);
+  return {
+    service,
+    store,
+    metadata,
+    twin: () => new DocumentService({ ...deps, audit: new AuditTrail({ store, settleMs: 0, now }) }),
+    audit,
+    clock,
+    async close() {
+      await metadata.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export function principal(roles: Principal['roles'] extends ReadonlySet<infer R> ? R[] : never, units = ['BA-Nord'], sub = 'u1'): Principal {

@@ -12,7 +12,7 @@ interface Gate {
   released: Promise<void>;
 }
 
-/** An ObjectStore that holds chosen puts until the test releases them, to replay slow or racing writes. */
+/** An ObjectStore that holds chosen puts until the test releases them, or fails them, to replay slow, racing or failing writes. */
 export class GatedStore implements ObjectStore {
   private readonly gates: Gate[] = [];
   private readonly faults: Fault[] = [];

@@ -1,0 +1,3 @@
+import { describeMetadataStoreContract } from './metadata-store.ts';
+
+describeMetadataStoreContract('PostgreSQL');
