@@ -8,6 +8,7 @@
 import { decryptObject, encryptObject } from '../crypto/at-rest.ts';
 import { BlindIndex, indexWords, normalizeCaseNumber } from '../crypto/blind-index.ts';
 import type { KekLookup } from '../crypto/kek-ring.ts';
+import { JobStore } from './job-store.ts';
 import type { SqlClient, SqlQueryable } from './sql.ts';
 
 export type ReviewStatus = 'pending' | 'approved' | 'rejected';
@@ -90,6 +91,8 @@ const DOCUMENT_COLUMNS = 'id, feed_seq::text AS seq, unit, created_at, review_st
 
 export class MetadataStore {
   private readonly index: BlindIndex;
+  /** The job queue, in the same database. */
+  readonly jobs: JobStore;
 
   constructor(
     private readonly db: SqlClient,
@@ -97,6 +100,7 @@ export class MetadataStore {
     searchKeys: ConstructorParameters<typeof BlindIndex>[0],
   ) {
     this.index = new BlindIndex(searchKeys);
+    this.jobs = new JobStore(db, keys);
   }
 
   /**
