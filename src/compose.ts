@@ -12,7 +12,8 @@ import { createManifestSigner, loadManifestKey } from './crypto/manifest.ts';
 import { decryptPart } from './crypto/jwe.ts';
 import { loadKekRing, SEARCH_KEY_RING, type KekRing } from './crypto/kek-ring.ts';
 import { composeViews } from './compose-views.ts';
-import { DocumentService, type Processor } from './documents.ts';
+import { DocumentService, PURGE_JOB, type Processor } from './documents.ts';
+import { Jobs } from './jobs/worker.ts';
 import { auditViewRecorder } from './view-recorder.ts';
 import { IdempotencyKeys } from './idempotency.ts';
 import { sweepIfOurTurn } from './maintenance/scheduled-sweep.ts';
@@ -28,6 +29,11 @@ import type { ObjectStore } from './storage/object-store.ts';
 import { S3Store } from './storage/s3-store.ts';
 import { ObjectUploadStore } from './uploads/upload-store.ts';
 import { XdomeaExport } from './xdomea/export.ts';
+
+/** How often each instance looks for due jobs (an enqueue on the same instance does not wait for it). */
+const JOB_POLL_MS = 1_000;
+/** A minute's lease, renewed while a job runs; retries from 5 s doubling to 10 min. */
+const JOB_OPTIONS = { leaseMs: 60_000, backoffMs: 5_000, maxBackoffMs: 600_000, maxAttempts: 10, concurrency: 2 };
 
 /** Small JSON bodies: four slots for every upload slot, each body at most 16 KiB (express.json's limit on those routes). */
 const SMALL_BODY_SLOTS_PER_UPLOAD = 4;
@@ -65,11 +71,13 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     bytes: SMALL_BODY_SLOTS_PER_UPLOAD * config.limits.maxConcurrentUploads * SMALL_BODY_BYTES,
     ...rate,
   });
-  const metrics = createMetrics(admission);
+  const metrics = createMetrics(admission, metadata.jobs);
   const manifests = await createManifestSigner(await loadManifestKey({ ...config.manifestKey, ...(keyDir ? { devDataDir: keyDir } : {}) }));
-  const documents = new DocumentService({
+  // The use cases run jobs they queued; the worker runs the handlers the use cases offer.
+  const documents: DocumentService = new DocumentService({
     store,
     metadata,
+    jobs: { runNow: (id) => jobs.runNow(id) },
     processor: timedProcessor(pool, metrics.processingDuration),
     idempotency,
     limits: { maxPages: config.limits.maxPages, timeBudgetMs: config.limits.timeBudgetMs },
@@ -77,6 +85,8 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     manifests,
     retentionMs: config.retentionMs,
   });
+  const jobs = new Jobs(metadata.jobs, { [PURGE_JOB]: (job) => documents.purge(job.documentId!) }, { holder: audit.writer, ...JOB_OPTIONS });
+  jobs.start(JOB_POLL_MS);
   const viewer = await composeViews(config, { documents, renderer: pool, recorder: auditViewRecorder(audit) });
   const devIssuer = config.devMode ? await createDevIssuer(config.dataDir) : undefined;
   const authenticator = devIssuer ?? createOidcAuthenticator(config.oidc!, { warn: (details, message) => logger.warn(details, message) });
@@ -111,6 +121,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     },
     async close() {
       clearInterval(sweep);
+      await jobs.stop();
       await pool.close();
       await metadata.close();
     },

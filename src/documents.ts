@@ -102,12 +102,17 @@ export interface DocumentServiceDeps {
   limits: { maxPages: number; timeBudgetMs: number };
   audit: AuditLog;
   manifests: Pick<ManifestSigner, 'sign'>;
+  /** Runs a queued job here at once (the worker pool retries it if this run fails). */
+  jobs: { runNow(id: number): Promise<boolean> };
   /** Documents younger than this cannot be deleted; 0: none. */
   retentionMs: number;
   now?: () => number;
 }
 
 const READ_ROLES: Role[] = ['read', 'export', 'review', 'audit', 'admin'];
+/** The job that removes a deleted document's blobs; queued in the deletion's transaction. */
+export const PURGE_JOB = 'document.purge';
+const PURGE_ATTEMPTS = 10;
 
 /** The use cases: the only module that calls both processing and storage. */
 export class DocumentService {
@@ -237,8 +242,9 @@ export class DocumentService {
 
   /**
    * Role `admin`, after the retention period: the audit entry first (no deletion without one), then the
-   * row goes and a deletion row stays (one transaction: the document disappears in one step), then
-   * the blobs. The trail stays.
+   * row goes, a deletion row stays and the purge job is queued (one transaction: the document
+   * disappears in one step, and its blobs are sure to follow); the request runs the job at once,
+   * a failed or interrupted run is retried by any instance. The trail stays.
    */
   async delete(principal: Principal, id: string, reason: string): Promise<void> {
     requireRole(principal, 'admin');
@@ -254,7 +260,13 @@ export class DocumentService {
       });
     }
     await this.audit(principal, record, 'deleted', { reason });
-    await this.deps.metadata.deleteDocument(id, new Date(this.now()).toISOString());
+    const purge = { kind: PURGE_JOB, documentId: id, payload: null, maxAttempts: PURGE_ATTEMPTS, runAt: this.now() };
+    const deleted = await this.deps.metadata.deleteDocument(id, new Date(this.now()).toISOString(), purge);
+    if (deleted?.jobId !== undefined) await this.deps.jobs.runNow(deleted.jobId);
+  }
+
+  /** The purge job's handler: removes every blob of a deleted document; idempotent. */
+  async purge(id: string): Promise<void> {
     await this.deleteBlobs(id);
   }
 

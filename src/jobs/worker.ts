@@ -44,6 +44,14 @@ export class Jobs {
     return id;
   }
 
+  /** Runs job `id` here and now if nobody holds it; true when it finished (a failed run is retried by the workers). */
+  async runNow(id: number): Promise<boolean> {
+    const job = await this.store.claimOne(id, this.options.holder, this.now(), this.options.leaseMs);
+    if (!job) return false;
+    this.running++;
+    return this.run(job);
+  }
+
   /** Claims and runs jobs every `pollMs` (and at once after an enqueue here) until `stop()`. */
   start(pollMs: number): void {
     this.timer = setInterval(() => void this.tick(), pollMs);
@@ -76,7 +84,7 @@ export class Jobs {
     return claimed.length;
   }
 
-  private async run(job: ClaimedJob): Promise<void> {
+  private async run(job: ClaimedJob): Promise<boolean> {
     const { holder, leaseMs } = this.options;
     const renewal = setInterval(() => void this.store.renew(job.id, holder, this.now(), leaseMs).catch(() => undefined), leaseMs / 3);
     try {
@@ -84,11 +92,12 @@ export class Jobs {
       if (job.attempt > job.maxAttempts) throw new AttemptsExhaustedError();
       await this.handlers[job.kind]!(job);
       clearInterval(renewal);
-      await this.store.complete(job.id, holder, this.now());
+      return await this.store.complete(job.id, holder, this.now());
     } catch (err) {
       clearInterval(renewal);
       const backoff = Math.min(this.options.maxBackoffMs, this.options.backoffMs * 2 ** (job.attempt - 1));
       await this.store.fail(job.id, holder, err instanceof Error ? err.name : 'Error', this.now(), backoff).catch(() => undefined);
+      return false;
     } finally {
       this.running--;
       this.wakeIdle();

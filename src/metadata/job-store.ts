@@ -5,7 +5,7 @@
  */
 import { decryptObject, encryptObject } from '../crypto/at-rest.ts';
 import type { KekLookup } from '../crypto/kek-ring.ts';
-import type { SqlClient } from './sql.ts';
+import type { SqlClient, SqlQueryable } from './sql.ts';
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed';
 
@@ -48,10 +48,11 @@ export class JobStore {
     private readonly keys: KekLookup,
   ) {}
 
-  async enqueue(job: NewJob, now: number): Promise<number> {
+  /** Queues a job; inside `tx` it is queued only if that transaction commits (e.g. with the change it follows up). */
+  async enqueue(job: NewJob, now: number, tx: SqlQueryable = this.db): Promise<number> {
     // The id is not known before the insert, so the seal is bound to the kind and document instead.
     const sealed = encryptObject(Buffer.from(JSON.stringify(job.payload ?? null)), binding(job.kind, job.documentId), this.keys.active);
-    const { rows } = await this.db.query<{ id: string }>(
+    const { rows } = await tx.query<{ id: string }>(
       `INSERT INTO jobs (kind, document_id, state, max_attempts, run_at, created_at, kek_id, sealed)
        VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7) RETURNING id::text AS id`,
       [job.kind, job.documentId ?? null, job.maxAttempts, iso(job.runAt), iso(now), this.keys.active.id, sealed],
@@ -63,16 +64,24 @@ export class JobStore {
    * Leases up to `limit` jobs of `kinds` to `holder` until `now + leaseMs`: queued ones due by now, and
    * running ones whose lease ran out (their holder died). Oldest due first.
    */
-  async claim(kinds: readonly string[], holder: string, now: number, leaseMs: number, limit: number): Promise<ClaimedJob[]> {
+  claim(kinds: readonly string[], holder: string, now: number, leaseMs: number, limit: number): Promise<ClaimedJob[]> {
+    return this.take('kind = ANY($4::text[]) ORDER BY id LIMIT $5', holder, now, leaseMs, [[...kinds], limit]);
+  }
+
+  /** Leases job `id` if it is due and nobody holds it, e.g. to run it right after the request that queued it. */
+  async claimOne(id: number, holder: string, now: number, leaseMs: number): Promise<ClaimedJob | undefined> {
+    return (await this.take('id = $4', holder, now, leaseMs, [id]))[0];
+  }
+
+  private async take(selection: string, holder: string, now: number, leaseMs: number, params: unknown[]): Promise<ClaimedJob[]> {
     const { rows } = await this.db.query<JobColumns>(
-      `UPDATE jobs SET state = 'running', attempts = attempts + 1, holder = $2, lease_until = $4
+      `UPDATE jobs SET state = 'running', attempts = attempts + 1, holder = $1, lease_until = $3
        WHERE id IN (
          SELECT id FROM jobs
-         WHERE kind = ANY($1::text[])
-           AND ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND lease_until <= $3))
-         ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED)
+         WHERE ((state = 'queued' AND run_at <= $2) OR (state = 'running' AND lease_until <= $2)) AND ${selection}
+         FOR UPDATE SKIP LOCKED)
        RETURNING id::text AS id, kind, document_id, attempts, max_attempts, kek_id, sealed`,
-      [[...kinds], holder, iso(now), iso(now + leaseMs), limit],
+      [holder, iso(now), iso(now + leaseMs), ...params],
     );
     return rows
       .map((r) => ({

@@ -8,7 +8,7 @@
 import { decryptObject, encryptObject } from '../crypto/at-rest.ts';
 import { BlindIndex, indexWords, normalizeCaseNumber } from '../crypto/blind-index.ts';
 import type { KekLookup } from '../crypto/kek-ring.ts';
-import { JobStore } from './job-store.ts';
+import { JobStore, type NewJob } from './job-store.ts';
 import type { SqlClient, SqlQueryable } from './sql.ts';
 
 export type ReviewStatus = 'pending' | 'approved' | 'rejected';
@@ -174,18 +174,22 @@ export class MetadataStore {
     });
   }
 
-  /** Removes the document (with its acknowledgements and tokens) and leaves a deletion row with its feed position, in one transaction. */
-  async deleteDocument(id: string, deletedAt: string): Promise<boolean> {
+  /**
+   * Removes the document (with its acknowledgements and tokens) and leaves a deletion row with its
+   * feed position, in one transaction; with `followUp`, the job that removes what is left elsewhere
+   * (its blobs) is queued in the same transaction. The job's id, or undefined when there was no such document.
+   */
+  async deleteDocument(id: string, deletedAt: string, followUp?: NewJob): Promise<{ jobId?: number } | undefined> {
     return this.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ unit: string; feed_seq: string }>('DELETE FROM documents WHERE id = $1 RETURNING unit, feed_seq::text AS feed_seq', [id]);
-      if (rows.length === 0) return false;
+      if (rows.length === 0) return undefined;
       await tx.query('INSERT INTO deletions (document_id, unit, deleted_at, feed_seq) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
         id,
         rows[0]!.unit,
         deletedAt,
         rows[0]!.feed_seq,
       ]);
-      return true;
+      return followUp ? { jobId: await this.jobs.enqueue(followUp, Date.parse(deletedAt), tx) } : {};
     });
   }
 

@@ -159,12 +159,17 @@ export function describeMetadataStoreContract(backend: MetadataBackend): void {
       expect(ackd.map((d) => d.id)).toEqual([doc.id]);
     });
 
-    it('deletes a document with its acknowledgements and keeps a deletion row', async () => {
+    it('deletes a document with its acknowledgements, keeps a deletion row and queues its follow-up job with it', async () => {
       const doc = newDocument({ unit: 'BA-Ost' });
       await t.store.commitDocument(doc);
       await t.store.acknowledge(doc.id, 'sub-b', new Date(T0).toISOString(), Buffer.from('{}'));
-      expect(await t.store.deleteDocument(doc.id, new Date(T0).toISOString())).toBe(true);
-      expect(await t.store.deleteDocument(doc.id, new Date(T0).toISOString())).toBe(false);
+      const kind = `purge-${doc.id}`;
+      const followUp = { kind, documentId: doc.id, payload: null, maxAttempts: 3, runAt: T0 };
+      const deleted = await t.store.deleteDocument(doc.id, new Date(T0).toISOString(), followUp);
+      expect(await t.store.jobs.claim([kind], 'h', T0, 1_000, 10)).toMatchObject([{ id: deleted!.jobId, documentId: doc.id }]);
+      // A second deletion finds nothing and queues nothing.
+      expect(await t.store.deleteDocument(doc.id, new Date(T0).toISOString(), followUp)).toBeUndefined();
+      expect(await t.store.jobs.claim([kind], 'h', T0 + 5_000, 1_000, 10)).toMatchObject([{ id: deleted!.jobId, attempt: 2 }]);
       expect(await t.store.document(doc.id)).toBeUndefined();
       expect(await t.store.deletion(doc.id)).toEqual({ unit: 'BA-Ost' });
       expect(await t.store.deletion(ulid())).toBeUndefined();

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DocumentService, type DocumentServiceDeps, type Processor } from '../../src/documents.ts';
+import { DocumentService, PURGE_JOB, type DocumentServiceDeps, type Processor } from '../../src/documents.ts';
+import { Jobs } from '../../src/jobs/worker.ts';
 import { AuditTrail } from '../../src/audit/trail.ts';
 import { IdempotencyKeys } from '../../src/idempotency.ts';
 import { parseCaptureMetadata } from '../../src/metadata.ts';
@@ -34,6 +35,8 @@ export interface ServiceHarness {
   /** A second instance on the same store and database, with its own audit writer (as another process has). */
   twin(): DocumentService;
   audit: AuditTrail;
+  /** The worker the service's jobs run on (not started: tests tick it). */
+  jobs: Jobs;
   clock: { now: number };
   close(): Promise<void>;
 }
@@ -46,9 +49,11 @@ export async function serviceHarness(overrides: Partial<DocumentServiceDeps> = {
   const clock = { now: Date.parse('2026-03-02T09:00:00Z') };
   const now = () => clock.now;
   const audit = new AuditTrail({ store, settleMs: 0, now });
+  // Jobs the service queues run on this harness's own worker, on the harness's clock.
   const deps: DocumentServiceDeps = {
     store,
     metadata,
+    jobs: { runNow: (id) => jobs.runNow(id) },
     processor: stubProcessor,
     idempotency: new IdempotencyKeys(metadata, 3_600_000, 60_000, now),
     limits: { maxPages: 100, timeBudgetMs: 10_000 },
@@ -59,14 +64,25 @@ export async function serviceHarness(overrides: Partial<DocumentServiceDeps> = {
     ...overrides,
   };
   const service = new DocumentService(deps);
+  const jobs = new Jobs(metadata.jobs, { [PURGE_JOB]: (job) => service.purge(job.documentId!) }, {
+    holder: 'harness',
+    leaseMs: 60_000,
+    backoffMs: 1_000,
+    maxBackoffMs: 60_000,
+    maxAttempts: 3,
+    concurrency: 1,
+    now,
+  });
   return {
     service,
     store,
     metadata,
     twin: () => new DocumentService({ ...deps, audit: new AuditTrail({ store, settleMs: 0, now }) }),
     audit,
+    jobs,
     clock,
     async close() {
+      await jobs.stop();
       await metadata.close();
       await rm(dir, { recursive: true, force: true });
     },

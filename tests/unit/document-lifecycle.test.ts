@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { PURGE_JOB } from '../../src/documents.ts';
 import { layout } from '../../src/storage/layout.ts';
 import { METADATA_BACKENDS } from '../support/database.ts';
 import { captureOf, principal, serviceHarness, type ServiceHarness } from '../support/document-service.ts';
@@ -56,6 +57,24 @@ describe.each(METADATA_BACKENDS)('review, acknowledgement and deletion racing on
     expect(await h.store.list({ prefix: layout.documentsPrefix })).toEqual([]);
     const { record } = await h.service.capture(capturer, captureOf('normal'));
     expect((await h.audit.documentTrail(record.id)).map((e) => [e.type, e.actor.sub])).toEqual([['captured', 'u1']]);
+  });
+
+  it('deletes as a job: a blob removal that fails in the request is retried by a worker until the blobs are gone', async () => {
+    h = await serviceHarness({}, backend);
+    const { record } = await h.service.capture(capturer, captureOf('später weg'));
+    h.store.failNext((key) => key === layout.rendition(record.id), 'delete');
+    await h.service.delete(admin, record.id, 'Aussonderung');
+    // The document is gone at once; a blob is left for the job.
+    await expect(h.service.get(admin, record.id)).rejects.toMatchObject({ code: 'not_found' });
+    expect((await h.store.list({ prefix: layout.documentPrefix(record.id) })).map((o) => o.key)).toContain(layout.rendition(record.id));
+    expect(await h.metadata.jobs.counts()).toEqual([{ kind: PURGE_JOB, state: 'queued', count: 1 }]);
+    // Not before its backoff.
+    expect(await h.jobs.tick()).toBe(0);
+    h.clock.now += 1_000;
+    expect(await h.jobs.tick()).toBe(1);
+    await h.jobs.stop();
+    expect(await h.store.list({ prefix: layout.documentPrefix(record.id) })).toEqual([]);
+    expect(await h.metadata.jobs.counts()).toEqual([{ kind: PURGE_JOB, state: 'done', count: 1 }]);
   });
 
   it('refuses deletion inside the retention period and allows it once the period is over', async () => {
