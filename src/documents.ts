@@ -61,7 +61,7 @@ export interface CaptureRequest {
 }
 
 export interface FeedQuery {
-  /** A `next` of an earlier page: the feed position of the last document it could have shown. */
+  /** A `next` of an earlier page: the id of the last document it showed (one of the caller's units). */
   after?: string;
   limit: number;
   unit?: string;
@@ -87,7 +87,7 @@ export interface Acknowledgement {
 
 export interface FeedPage {
   items: DocumentRecord[];
-  /** Continue from here next time; unchanged when nothing new was visible. */
+  /** Continue from here next time: the page's last document's id; unchanged when nothing new was visible. */
   next: string | null;
   hasMore: boolean;
 }
