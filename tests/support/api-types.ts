@@ -80,8 +80,9 @@ export interface paths {
         post?: never;
         /**
          * Delete a document (after its retention period)
-         * @description Removes the document: first its record (it disappears from every listing in one step),
-         *     then the rendition, the originals and the acknowledgements. The audit trail stays and
+         * @description Removes the document: first its record (it disappears from every listing in one step,
+         *     together with its acknowledgements), then the rendition and the originals, by a job queued
+         *     in the same step: if removing them fails now, the service retries until they are gone. The audit trail stays and
          *     records the deletion with its reason. Refused with `409 retention_active` while the
          *     document is younger than the retention period (`RETENTION_DAYS`). The archive feed skips
          *     deleted documents. Requires role `admin` in the document's unit. Repeating the request
