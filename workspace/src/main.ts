@@ -70,6 +70,14 @@ async function start(): Promise<void> {
     });
   });
   window.addEventListener('hashchange', () => route());
+  // A link to the screen already shown starts it afresh (e.g. the next capture after a result).
+  $('nav').addEventListener('click', (e) => {
+    const link = (e.target as HTMLElement).closest('a');
+    if (link && link.getAttribute('href') === location.hash) {
+      e.preventDefault();
+      route();
+    }
+  });
   config = await loadConfig(() => route(t().sessionEnded));
   route();
   document.body.dataset.ready = 'true';

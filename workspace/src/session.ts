@@ -88,6 +88,8 @@ export async function signInWithProvider(): Promise<void> {
   const challenge = base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
   const url = new URL(provider!.authorization_endpoint);
   for (const [k, v] of Object.entries({ response_type: 'code', client_id: oidc.clientId, redirect_uri: redirectUri, scope: oidc.scope, state, code_challenge: challenge, code_challenge_method: 'S256' })) url.searchParams.set(k, v);
+  // OpenID Connect Core §11: a refresh token (offline_access) is granted only with prompt=consent.
+  if (oidc.scope.split(' ').includes('offline_access')) url.searchParams.set('prompt', 'consent');
   const answer = waitForCallback(state);
   popup.location.href = url.href;
   const params = await answer;

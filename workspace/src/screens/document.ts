@@ -33,7 +33,7 @@ export async function documentScreen(id: string, user: User): Promise<void> {
   const findings = note.findings.length
     ? h('ul', { class: 'findings' }, ...note.findings.map((f) => h('li', {}, f.message, f.page ? ` (${m.docPages} ${f.page})` : '')))
     : h('p', {}, m.noFindings);
-  const viewButton = h('button', { type: 'button', id: 'view' }, m.view);
+  const viewButton = h('button', { type: 'button', id: 'open-viewer' }, m.view);
   const viewStatus = h('p', { role: 'status' });
   viewButton.addEventListener('click', () => void openViewer(doc.id, viewStatus));
   show(
