@@ -13,6 +13,7 @@ import { jwcryptoDecrypt } from '../support/jwe-fixtures.ts';
 import { keysEnv, startService, type ServiceProcess } from '../support/service-process.ts';
 import { startOpenIdProvider, type OpenIdProvider } from '../support/openid-provider.ts';
 import { launchChromium, type Browser } from './support/chromium.ts';
+import { expectStrictHeaders, recordResponses } from './support/strict-headers.ts';
 import { dropFiles, multipartParts, recordingProxy, signIn, type RecordingProxy } from './support/workspace.ts';
 
 const AUDIENCE = 'vs-capture';
@@ -54,13 +55,6 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
     await idp?.stop().catch(() => undefined);
   });
 
-  /** Every response of the service the page received, with its headers. */
-  function record(page: Page): Array<{ url: string; headers: Record<string, string> }> {
-    const seen: Array<{ url: string; headers: Record<string, string> }> = [];
-    page.on('response', (res: Response) => void (res.url().startsWith(base) && seen.push({ url: res.url(), headers: res.headers() })));
-    return seen;
-  }
-
   /** Access and refresh tokens as the provider handed them to the page. */
   function tokensOf(page: Page): { all: string[]; refresh: string[] } {
     const tokens = { all: [] as string[], refresh: [] as string[] };
@@ -95,7 +89,7 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
     const photo = await jpegWithMarker(photoMarker);
     const browser = await launchChromium({ width: 1280, height: 800 });
     const page = await browser.context.newPage();
-    const seen = record(page);
+    const seen = recordResponses(page, base);
     const tokens = tokensOf(page);
     let ids: string[] = [];
     try {
@@ -197,13 +191,7 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
     try {
       // Every response of the service carried the strict headers.
       expect(seen.length).toBeGreaterThan(10);
-      for (const s of seen) {
-        expect(s.headers['cache-control'], s.url).toBe('no-store');
-        expect(s.headers['content-security-policy'], s.url).toContain("frame-ancestors 'none'");
-        expect(s.headers['content-security-policy'], s.url).toContain("script-src 'self'");
-        expect(s.headers['referrer-policy'], s.url).toBe('no-referrer');
-        expect(s.headers['content-encoding'], s.url).toBeUndefined();
-      }
+      expectStrictHeaders(seen);
       // The profile holds no metadata value, no file content and no token.
       expect(tokens.refresh.length).toBeGreaterThanOrEqual(2);
       const needles = [scanTitle, photoTitle, caseNumber, photoMarker, scan.subarray(scan.length >> 1, (scan.length >> 1) + 48).toString('latin1'), ...tokens.all.map((tk) => tk.slice(-40))];
