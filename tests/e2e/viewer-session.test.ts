@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newMarker, pdfWithText } from '../support/capture-fixtures.ts';
 import { startViewerApp, type ViewerTestApp } from './support/viewer-app.ts';
 import { launchChromium } from './support/chromium.ts';
+import { expectAccessible } from './support/axe.ts';
 
 const UNIT = 'BA-Nord';
 const TICKET_SECONDS = 20;
@@ -54,6 +55,7 @@ describe('the viewer over a reading session with a 20-second ticket', () => {
       expect(await page.textContent('#doc-title')).toBe(title);
       expect(await page.textContent('#doc-case')).toBe(caseNumber);
       expect(await page.title()).toBe('VS-Capture Dokumentansicht');
+      await expectAccessible(page, 'viewer');
       for (let second = 0; second < 120; second += TICKET_SECONDS / 2) {
         t.advanceClock((TICKET_SECONDS / 2) * 1000);
         const renewed = page.waitForResponse((res) => res.url().endsWith(`/view-api/documents/${docId}/ticket`));
@@ -83,6 +85,7 @@ describe('the viewer over a reading session with a 20-second ticket', () => {
       await page.locator('#error[data-failure="expired"]').waitFor();
       expect(await page.textContent('#error-title')).toBe('Der Link ist abgelaufen');
       expect(await page.getAttribute('#error a', 'href')).toBe('/app/');
+      await expectAccessible(page, 'viewer expired');
       expect(await page.locator('.page').count()).toBe(0);
     });
   });

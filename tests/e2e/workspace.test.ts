@@ -14,6 +14,7 @@ import { keysEnv, startService, type ServiceProcess } from '../support/service-p
 import { startOpenIdProvider, type OpenIdProvider } from '../support/openid-provider.ts';
 import { launchChromium, type Browser } from './support/chromium.ts';
 import { expectStrictHeaders, recordResponses } from './support/strict-headers.ts';
+import { expectAccessible } from './support/axe.ts';
 import { dropFiles, multipartParts, recordingProxy, signIn, type RecordingProxy } from './support/workspace.ts';
 
 const AUDIENCE = 'vs-capture';
@@ -95,6 +96,7 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
     try {
       await page.goto(`${base}/app/`);
       expect(await page.textContent('h1')).toBe('Anmelden');
+      await expectAccessible(page, 'sign-in');
       await signIn(browser.context, page, 'erika');
       expect(await page.textContent('#user')).toBe('Angemeldet: Erika Mustermann');
 
@@ -104,8 +106,10 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       await page.fill('#capture-case', caseNumber);
       await page.fill('#capture-office', 'Bürgeramt Nord');
       await dropFiles(page, '#drop-zone', [{ name: 'scan.pdf', type: 'application/pdf', bytes: scan }]);
+      await expectAccessible(page, 'capture');
       await page.click('#capture-send');
       await page.locator('#captured-link').waitFor();
+      await expectAccessible(page, 'capture result');
       expect(await page.textContent('h1')).toBe('Erfasst: 3 Seiten.');
       ids.push((await page.getAttribute('#captured-link', 'href'))!.split('/').pop()!);
 
@@ -148,11 +152,13 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       await page.click('#search button[type="submit"]');
       await expect.poll(() => page.locator('#results tbody tr').count()).toBe(2);
       expect(await page.locator('#results .doc-title').allTextContents()).toEqual([scanTitle, photoTitle]);
+      await expectAccessible(page, 'my documents');
       await page.click(`a[href="#/documents/${ids[0]}"]`);
       await page.locator('#doc-title').waitFor();
       expect(await page.textContent('#doc-title')).toBe(scanTitle);
       expect(await page.textContent('.facts .case')).toBe(caseNumber);
       expect(await page.textContent('.facts .review-status')).toBe('offen');
+      await expectAccessible(page, 'document');
       // No review or audit for a caseworker.
       expect(await page.locator('#approve').count()).toBe(0);
       expect(await page.locator('#audit').count()).toBe(0);
@@ -208,6 +214,7 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       await signIn(reviewer.context, page2, 'rita');
       await page2.click('a[href="#/review"]');
       for (const id of ids) await page2.locator(`#results tr[data-id="${id}"]`).waitFor();
+      await expectAccessible(page2, 'review queue');
       await page2.click(`a[href="#/documents/${ids[1]}"]`);
       await page2.click('#reject');
       expect(await page2.textContent('#review-result')).toBe('Bitte geben Sie eine Begründung für die Ablehnung an.');
@@ -220,6 +227,7 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       await page2.click(`a[href="#/documents/${ids[0]}"]`);
       await page2.click('#approve');
       await page2.locator('#review-result', { hasText: 'Gespeichert: freigegeben.' }).waitFor();
+      await expectAccessible(page2, 'document with review and audit trail');
       // The audit trail shows each step: captured, viewed by Erika, reviewed by Rita.
       const types = await page2.locator('#audit tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.type));
       expect(types).toEqual(expect.arrayContaining(['captured', 'view_ticket_issued', 'page_viewed', 'reviewed']));
@@ -255,6 +263,7 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       await page.click(`a[href="#/documents/${id}"]`);
       await page.locator('#doc-title').waitFor();
       expect(await page.textContent('#doc-title')).toBe(hostileTitle);
+      await expectAccessible(page, 'document with hostile values (390×844)');
       expect(await page.locator('main img, main script, main b').count()).toBe(0);
       expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
       // A long title wraps inside the phone's width instead of widening the page.
@@ -285,6 +294,7 @@ describe('the workspace in development (the built-in issuer, no OpenID provider)
       const answer = await page.goto(`${service.url}/app/`);
       expect(answer!.headers()['content-security-policy']).toContain("connect-src 'self';");
       expect(await page.textContent('h1')).toBe('Entwicklungsanmeldung');
+      await expectAccessible(page, 'development sign-in (390×844)');
       await page.fill('#dev-sub', 'max');
       await page.fill('#dev-name', 'Max Leser');
       await page.uncheck('input[value="capture"]');
