@@ -15,6 +15,8 @@ import type { ViewService } from './views.ts';
 import type { XdomeaExport } from './xdomea/export.ts';
 import type { Admission } from './api/middleware/admission.ts';
 import { viewerRouter, type ViewerAssets } from './api/viewer.ts';
+import { workspaceRouter } from './api/workspace.ts';
+import type { StaticAssets } from './api/static-app.ts';
 import { viewerApiRouter, viewTicketsRouter } from './api/views.ts';
 import { healthRouter } from './api/health.ts';
 import { metricsRouter } from './api/metrics.ts';
@@ -49,6 +51,8 @@ export interface AppDeps {
   /** The viewer's use cases (tickets, watermarked pages) and its bundled page. */
   views: ViewService;
   viewerAssets: ViewerAssets;
+  /** The workspace's bundled pages (/app). */
+  workspaceAssets: StaticAssets;
   /** Resumable uploads (tus) in the shared store. */
   uploads: ObjectUploadStore;
   /** Handover as xdomea 3.0.0 messages. */
@@ -78,6 +82,7 @@ export function createApp(deps: AppDeps): express.Express {
   // Ticket-authenticated, outside /v1's bearer auth.
   app.use(viewerRouter(deps.viewerAssets));
   app.use(viewerApiRouter({ views: deps.views }));
+  app.use(workspaceRouter(deps.workspaceAssets, workspaceSignIn(config)));
   app.use('/v1', bearerAuth(deps.authenticator));
   app.use(viewTicketsRouter({ views: deps.views, publicUrl: config.publicUrl }));
   app.use(
@@ -118,6 +123,16 @@ export function createMetricsApp(deps: Pick<AppDeps, 'config' | 'metrics' | 'log
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));
   return app;
+}
+
+/** How the workspace signs in: at the OpenID provider, or (development) through the dev issuer. */
+function workspaceSignIn(config: Config) {
+  return {
+    devLogin: config.devMode,
+    // Dev tokens name their claims plainly; a provider's paths are configured (OIDC_*_CLAIM).
+    claims: config.devMode ? { roles: 'roles', units: 'units', name: 'name' } : config.claims,
+    ...(config.oidc ? { oidc: { issuer: config.oidc.issuer, clientId: config.workspace.clientId, scope: config.workspace.scope } } : {}),
+  };
 }
 
 /** Request durations by route template (never the raw path, which holds ids). */

@@ -45,6 +45,9 @@ const envSchema = z.object({
   OIDC_TIMEOUT_SECONDS: z.coerce.number().positive().default(5),
   OIDC_JWKS_COOLDOWN_SECONDS: z.coerce.number().min(0).default(30),
   OIDC_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** The workspace's public client at the provider (authorization code + PKCE, no secret). */
+  WORKSPACE_CLIENT_ID: z.string().min(1).max(200).default('vs-capture-workspace'),
+  WORKSPACE_SCOPE: z.string().min(1).max(500).default('openid offline_access'),
 
   MAX_FILE_BYTES: z.coerce.number().int().positive().default(100 * 1024 * 1024),
   MAX_FILES: z.coerce.number().int().positive().max(1000).default(100),
@@ -133,6 +136,8 @@ export interface Config {
   requireEncryption: boolean;
   oidc: OidcConfig | undefined;
   claims: { roles: string; units: string; name: string };
+  /** The browser workspace's sign-in at the OpenID provider. */
+  workspace: { clientId: string; scope: string };
   limits: {
     maxFileBytes: number;
     maxFiles: number;
@@ -252,6 +257,7 @@ function toConfig(env: Env): Config {
     requireEncryption: env.REQUIRE_ENCRYPTION ?? env.NODE_ENV === 'production',
     oidc,
     claims: { roles: env.OIDC_ROLES_CLAIM, units: env.OIDC_UNITS_CLAIM, name: env.OIDC_NAME_CLAIM },
+    workspace: { clientId: env.WORKSPACE_CLIENT_ID, scope: env.WORKSPACE_SCOPE },
     limits: {
       maxFileBytes: env.MAX_FILE_BYTES,
       maxFiles: env.MAX_FILES,

@@ -410,6 +410,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/view-api/documents/{id}/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A fresh ticket while the reader keeps reading
+         * @description Takes a still valid ticket and answers a new one for the same reader and document, with the
+         *     same ticket id (page views in the audit trail stay linked to one session) and a full lifetime
+         *     again, but never beyond 8 hours after the session's first ticket. The viewer renews when half
+         *     the lifetime has passed and the reader did something within the last 10 minutes, so an idle
+         *     tab runs out while a reader is never cut off. An expired ticket cannot be renewed.
+         */
+        post: operations["renewViewTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/view-api/close": {
         parameters: {
             query?: never;
@@ -421,7 +448,9 @@ export interface paths {
         put?: never;
         /**
          * Clear what the browser holds for this origin
-         * @description Answers `Clear-Site-Data: "cache", "storage"`. Not `"cookies"`: the service sets none,
+         * @description Answers `Clear-Site-Data: "cache", "storage"`. Send it with credentials (`same-origin`):
+         *     Chromium ignores the header on a response to a request made with `credentials: 'omit'`.
+         *     Not `"cookies"`: the service sets none,
          *     and that directive would clear every cookie of the whole site (e.g. a single sign-on
          *     session); not `"executionContexts"`: it would reload other tabs of the service.
          */
@@ -635,6 +664,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/app/index.html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The browser workspace
+         * @description The workspace page (sign-in, my documents, a document, review, capture), also at `/app/`
+         *     (and `/app` redirects there); its script, style and
+         *     the sign-in window's landing page (`/app/callback.html`) are served beside it. Same strict
+         *     headers as every response (`Cache-Control: no-store`, a CSP allowing only this origin, plus
+         *     the OpenID provider's origin in `connect-src`). No authentication needed: the page signs in itself.
+         */
+        get: operations["getWorkspace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/app/config.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How the workspace signs in
+         * @description The OpenID provider and the workspace's public client (`WORKSPACE_CLIENT_ID`, `WORKSPACE_SCOPE`)
+         *     for the authorization code flow with PKCE, or `devLogin: true` in development, where the page
+         *     offers a login form that calls `POST /v1/dev/token`; and where the token keeps roles, units
+         *     and name. No authentication needed.
+         */
+        get: operations["getWorkspaceConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -749,6 +825,8 @@ export interface components {
         ViewInfo: {
             documentId: string;
             title: string;
+            /** @description The Aktenzeichen, when the document has one. */
+            caseNumber?: string;
             pageCount: number;
             /** @enum {string} */
             classification: "VS-NfD" | "OFFEN";
@@ -758,6 +836,31 @@ export interface components {
             };
             /** Format: date-time */
             expiresAt: string;
+            /** @description Seconds until the ticket expires, by the service's clock (the device's clock may differ). */
+            expiresInSeconds: number;
+        };
+        ViewTicketRenewal: {
+            /** @description Use it instead of the old one from now on. */
+            ticket: string;
+            /** Format: date-time */
+            expiresAt: string;
+            expiresInSeconds: number;
+        };
+        WorkspaceConfig: {
+            /** @description True in development mode (no OIDC issuer configured, not production). */
+            devLogin: boolean;
+            oidc?: {
+                /** Format: uri */
+                issuer: string;
+                clientId: string;
+                scope: string;
+            };
+            /** @description Claim paths (dotted) of roles, units and name in the access token. */
+            claims: {
+                roles: string;
+                units: string;
+                name: string;
+            };
         };
         /** @description The raw bytes. */
         Binary: string;
@@ -2218,6 +2321,33 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    renewViewTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new ticket. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewTicketRenewal"];
+                };
+            };
+            401: components["responses"]["TicketRefused"];
+            403: components["responses"]["TicketWrongDocument"];
+            404: components["responses"]["DocumentNotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     closeView: {
         parameters: {
             query?: never;
@@ -2594,6 +2724,46 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
+        };
+    };
+    getWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getWorkspaceConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sign-in configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceConfig"];
+                };
+            };
         };
     };
     getApiReference: {
