@@ -11,6 +11,7 @@ import 'sharp';
 import { AppError } from '../errors.ts';
 import type { RawPage } from './rasterize.ts';
 import type { InputFile, ProcessOptions, ProcessResult } from './types.ts';
+import type { MarkingLayout } from './rebuild.ts';
 import type { Reply, Task } from './worker.ts';
 
 export interface PoolOptions {
@@ -20,6 +21,8 @@ export interface PoolOptions {
   maxQueue: number;
   /** Budget for one page render; default 30 s. */
   renderBudgetMs?: number;
+  /** How PDF pages make room for the marking unless a task says otherwise (MARKING_LAYOUT); default `fit`. */
+  markingLayout?: MarkingLayout;
 }
 
 export interface ProcessingPool {
@@ -42,14 +45,20 @@ function workerExecArgv(): string[] {
 
 function busy(): AppError {
   return new AppError('busy', {
-    detail: 'All document processors are busy and the queue is full; retry in a few seconds.',
+    detail: {
+      de: 'Alle Dokumentverarbeiter sind belegt und die Warteschlange ist voll; versuchen Sie es in einigen Sekunden erneut.',
+      en: 'All document processors are busy and the queue is full; retry in a few seconds.',
+    },
     extra: { retryAfter: 5 },
   });
 }
 
 function overdue(budgetMs: number): AppError {
   return new AppError('processing_timeout', {
-    detail: `Processing exceeded its time budget of ${budgetMs} ms and was stopped; split the document or send fewer pages.`,
+    detail: {
+      de: `Die Verarbeitung hat ihr Zeitbudget von ${budgetMs} ms überschritten und wurde abgebrochen; teilen Sie das Dokument oder senden Sie weniger Seiten.`,
+      en: `Processing exceeded its time budget of ${budgetMs} ms and was stopped; split the document or send fewer pages.`,
+    },
   });
 }
 
@@ -87,7 +96,10 @@ export function createProcessingPool(options: PoolOptions): ProcessingPool {
 
   return {
     process: (files, processOptions) =>
-      submit<ProcessResult>({ kind: 'process', files, options: processOptions }, processOptions.limits.timeBudgetMs),
+      submit<ProcessResult>(
+        { kind: 'process', files, options: { ...processOptions, marking: { layout: options.markingLayout ?? 'fit', ...processOptions.marking } } },
+        processOptions.limits.timeBudgetMs,
+      ),
     renderPage: (pdf, pageIndex, widthPx) =>
       submit<RawPage>({ kind: 'render', pdf, pageIndex, widthPx }, options.renderBudgetMs ?? 30_000),
     close: () => piscina.destroy(),
