@@ -92,7 +92,9 @@ describe('denial of service against a service process', () => {
       return { answers, victims };
     });
     expect(run.result.victims).toEqual([201, 201, 201]);
-    expectOnlyRefusals(run.result.answers, [408, 503]);
+    // The server closes a cut-off connection whose body it will not read; a client still sending then
+    // gets a reset, which can overtake a 408 it has not read yet (seen under load): 'closed' is that.
+    expectOnlyRefusals(run.result.answers, [408, 503, 'closed']);
     expect(run.result.answers.some((a) => a.status === 408 && a.code === 'request_timeout')).toBe(true);
     expect(run.result.answers.filter((a) => a.status === 503).every((a) => a.code === 'busy' && a.retryAfter)).toBe(true);
     expectHealthy(run);
