@@ -15,7 +15,7 @@ export const $ = <T extends HTMLElement>(id: string) => document.getElementById(
 
 let leaving: (() => void) | undefined;
 
-/** What the screen on show must do before the next replaces it (e.g. turn the camera off). */
+/** What the screen on show must do before the next replaces it (e.g. turn the camera off); call after show(). */
 export function onLeave(fn: () => void): void {
   leaving = fn;
 }

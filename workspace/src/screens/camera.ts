@@ -136,13 +136,13 @@ export function cameraScreen(): void {
     void sendCapture(attempt, metadata, files, { status, progress }).finally(() => (send.disabled = false));
   });
 
+  show(h('h1', { tabindex: '-1' }, m.cameraTitle), h('p', {}, m.cameraText), live, said, pages, preview, form);
   let left = false;
   const stop = () => stream?.getTracks().forEach((track) => track.stop());
   onLeave(() => {
     left = true;
     stop();
   });
-  show(h('h1', { tabindex: '-1' }, m.cameraTitle), h('p', {}, m.cameraText), live, said, pages, preview, form);
   render();
   void navigator.mediaDevices
     ?.getUserMedia({ video: { facingMode: 'environment', width: { ideal: 1920 }, height: { ideal: 1080 } }, audio: false })
