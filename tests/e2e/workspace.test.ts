@@ -152,6 +152,12 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       await page.click('#search button[type="submit"]');
       await expect.poll(() => page.locator('#results tbody tr').count()).toBe(2);
       expect(await page.locator('#results .doc-title').allTextContents()).toEqual([scanTitle, photoTitle]);
+      // Each row shows its first page as the service's watermarked thumbnail, 128 px for 64 CSS px.
+      await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#results img.thumbnail')].every((i) => !i.hidden && i.complete && i.naturalWidth > 0), undefined, { timeout: 120_000 });
+      expect(await page.locator('#results img.thumbnail').evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth))).toEqual([128, 128]);
+      const thumbnails = seen.filter((s) => s.url.includes('/thumbnail?'));
+      expect(thumbnails.length).toBeGreaterThanOrEqual(2);
+      for (const s of thumbnails) expect(s.headers['content-type']).toBe('image/webp');
       await expectAccessible(page, 'my documents');
       await page.click(`a[href="#/documents/${ids[0]}"]`);
       await page.locator('#doc-title').waitFor();
