@@ -44,6 +44,8 @@ const ui = {
   docCaseLine: $<HTMLElement>('doc-case-line'),
   lang: $<HTMLButtonElement>('lang'),
   close: $<HTMLButtonElement>('close'),
+  more: $<HTMLButtonElement>('more'),
+  toolbar: document.querySelector<HTMLElement>('.toolbar')!,
 };
 
 const state = {
@@ -203,7 +205,8 @@ function showFailure(what: Shown): void {
   ui.pages.hidden = true;
   ui.status.textContent = '';
   for (const el of document.querySelectorAll<HTMLButtonElement | HTMLInputElement>('.toolbar button, .toolbar input')) {
-    el.disabled = el !== ui.lang;
+    // The language stays, and on phones the button that shows it.
+    el.disabled = el !== ui.lang && el !== ui.more;
   }
   const m = t();
   ui.errorTitle.textContent = m[`${what}Title`];
@@ -291,6 +294,7 @@ function wireControls(): void {
   ui.pages.addEventListener('scroll', noteActivity, { passive: true });
   ui.lang.addEventListener('click', toggleLang);
   ui.close.addEventListener('click', () => void closeViewer());
+  ui.more.addEventListener('click', () => ui.more.setAttribute('aria-expanded', String(ui.toolbar.classList.toggle('open'))));
   ui.pages.addEventListener('scroll', () => requestAnimationFrame(trackCurrent), { passive: true });
   ui.pages.addEventListener('contextmenu', (e) => e.preventDefault());
   document.addEventListener('keydown', onKey);
