@@ -5,6 +5,7 @@
  */
 import { clearSiteData, fetchInfo, fetchPage, renewTicket, ViewError, type Failure, type ViewInfo } from './api.ts';
 import { lang, setLang, t } from './i18n.ts';
+import { startReview } from './review.ts';
 
 const WIDTH = { min: 400, max: 2000, step: 200 };
 const ZOOM = { min: 0.5, max: 4, factor: 1.25 };
@@ -198,6 +199,7 @@ function showFailure(what: Shown): void {
   // After "Schließen" nothing in flight may bring anything back, not even another message.
   if (state.shown === 'closed' && what !== 'closed') return;
   state.shown = what;
+  stopReview?.();
   clearTimeout(state.renewTimer);
   clearTimeout(state.idleExpiry);
   observer.disconnect();
@@ -265,7 +267,7 @@ function toggleLang(): void {
 function onKey(e: KeyboardEvent): void {
   // Saving and printing the page would only capture placeholders, but say no early.
   if ((e.ctrlKey || e.metaKey) && ['s', 'p'].includes(e.key.toLowerCase())) return e.preventDefault();
-  if (state.shown || !state.info || e.target === ui.input || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (state.shown || !state.info || e.target instanceof HTMLInputElement || e.ctrlKey || e.metaKey || e.altKey) return;
   const actions: Record<string, () => void> = {
     ArrowRight: () => goTo(state.current + 1),
     ArrowLeft: () => goTo(state.current - 1),
@@ -305,6 +307,9 @@ function wireControls(): void {
   window.addEventListener('pagehide', () => navigator.sendBeacon('/view-api/close'));
 }
 
+/** Ends the review bar; set once the document is shown. */
+let stopReview: (() => void) | undefined;
+
 async function start(): Promise<void> {
   wireControls();
   const fragment = new URLSearchParams(location.hash.slice(1));
@@ -337,6 +342,7 @@ async function start(): Promise<void> {
   renderCount();
   buildPages(state.info);
   setCurrent(1);
+  stopReview = startReview(state.doc);
   document.body.dataset.ready = 'true';
 }
 

@@ -10,6 +10,7 @@ import { documentsScreen } from './screens/documents.ts';
 import { documentScreen } from './screens/document.ts';
 import { captureScreen } from './screens/capture.ts';
 import { cameraScreen } from './screens/camera.ts';
+import { endViewerReviews } from './viewer-review.ts';
 
 let config: SignInConfig;
 
@@ -67,6 +68,7 @@ async function start(): Promise<void> {
     route();
   });
   $('sign-out').addEventListener('click', () => {
+    endViewerReviews();
     void signOut().then(() => {
       history.replaceState(null, '', location.pathname);
       route(t().signedOut);
@@ -81,7 +83,10 @@ async function start(): Promise<void> {
       route();
     }
   });
-  config = await loadConfig(() => route(t().sessionEnded));
+  config = await loadConfig(() => {
+    endViewerReviews();
+    route(t().sessionEnded);
+  });
   route();
   document.body.dataset.ready = 'true';
 }

@@ -47,8 +47,12 @@ export function documentsScreen(filter: ListFilter, queue: boolean): void {
   void loadInto(results, filter);
 }
 
+/** Each new search (not "Weitere laden") starts a generation; answers of an older one are dropped. */
+let generation = 0;
+
 async function loadInto(results: HTMLElement, filter: ListFilter, after?: string): Promise<void> {
   const m = t();
+  const mine = after ? generation : ++generation;
   const params = new URLSearchParams({ limit: String(PAGE) });
   if (filter.caseNumber) params.set('caseNumber', filter.caseNumber);
   if (filter.status) params.set('status', filter.status);
@@ -58,9 +62,11 @@ async function loadInto(results: HTMLElement, filter: ListFilter, after?: string
   try {
     page = await getJson<FeedPage>(`/v1/documents?${params}`);
   } catch (err) {
+    if (mine !== generation) return;
     results.append(h('p', { class: 'error', role: 'alert' }, err instanceof ApiError ? err.message : m.failed));
     return;
   }
+  if (mine !== generation) return;
   let table = results.querySelector('tbody');
   if (!table && page.items.length) {
     table = h('tbody');
