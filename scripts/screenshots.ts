@@ -39,13 +39,13 @@ try {
       await page.locator('#dev-login').waitFor();
       await shot('sign-in');
       await signIn(page);
-      await page.locator('#results table').waitFor();
+      await page.locator('#results img.thumbnail:not([hidden])').waitFor();
       await shot('documents');
       await page.click(`a[href="#/documents/${doc.id}"]`);
       await page.locator('#audit table').waitFor();
       await shot('document');
       await page.click('a[href="#/review"]');
-      await page.locator('#results table').waitFor();
+      await page.locator('#results img.thumbnail:not([hidden])').waitFor();
       await shot('review');
       await page.click('a[href="#/capture"]');
       await page.locator('#capture-form').waitFor();
