@@ -10,6 +10,8 @@ import type { ViewRecorder } from './view-recorder.ts';
 
 /** Page widths the viewer may ask for: below is unreadable, above costs more than any screen shows. */
 export const PAGE_WIDTH = { min: 400, max: 2000 } as const;
+/** Thumbnail widths for lists: small enough that a row of them costs little, at most a hint of the content. */
+export const THUMBNAIL_WIDTH = { min: 80, max: 320, default: 160 } as const;
 
 /** What rendering needs from processing (the worker pool implements it). */
 export interface PageRenderer {
@@ -103,6 +105,18 @@ export class ViewService {
     const image = await watermark(unmarked, { readerName: grant.reader.name, readerId: grant.reader.sub, documentId, at });
     await this.recordPage(grant, record.unit, page, at);
     return image;
+  }
+
+  /**
+   * The first page, small, watermarked for the caller, for lists: role `read` and the document's unit,
+   * as for a view ticket. Not recorded per image (a list shows many); the watermark names the caller.
+   */
+  async thumbnail(principal: Principal, documentId: string, width: number): Promise<WatermarkedImage> {
+    requireRole(principal, 'read');
+    await this.deps.documents.get(principal, documentId);
+    const { record, rendition } = await this.deps.documents.forViewing(documentId);
+    const unmarked = await this.unmarkedPage(record, rendition, 1, width);
+    return watermark(unmarked, { readerName: principal.name, readerId: principal.sub, documentId, at: new Date(this.now()) });
   }
 
   private async unmarkedPage(record: DocumentRecord, rendition: () => Promise<Buffer>, page: number, width: number): Promise<RawPage> {

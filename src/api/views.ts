@@ -6,7 +6,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
-import { PAGE_WIDTH, type ViewService } from '../views.ts';
+import { PAGE_WIDTH, THUMBNAIL_WIDTH, type ViewService } from '../views.ts';
 import { parseQuery, parseWith } from '../validation.ts';
 import { principalOf } from './middleware/auth.ts';
 
@@ -16,7 +16,11 @@ export interface ViewsRouterDeps {
   publicUrl: string | undefined;
 }
 
-/** POST /v1/documents/{id}/views: mount behind bearerAuth. */
+const thumbnailQuery = z.strictObject({
+  width: z.coerce.number().int().min(THUMBNAIL_WIDTH.min).max(THUMBNAIL_WIDTH.max).default(THUMBNAIL_WIDTH.default),
+});
+
+/** POST /v1/documents/{id}/views and GET /v1/documents/{id}/thumbnail: mount behind bearerAuth. */
 export function viewTicketsRouter(deps: ViewsRouterDeps): Router {
   const router = Router();
   router.post('/v1/documents/:id/views', async (req, res) => {
@@ -26,6 +30,11 @@ export function viewTicketsRouter(deps: ViewsRouterDeps): Router {
     // The fragment never reaches a server: neither ours nor a referrer's.
     const viewerUrl = `${base}/viewer/#ticket=${ticket}&doc=${id}`;
     res.status(201).json({ ticket, expiresAt: expiresAt.toISOString(), viewerUrl });
+  });
+  router.get('/v1/documents/:id/thumbnail', async (req, res) => {
+    const { width } = parseQuery(thumbnailQuery, req);
+    const image = await deps.views.thumbnail(principalOf(req), req.params.id as string, width);
+    res.type(image.mediaType).send(image.bytes);
   });
   return router;
 }

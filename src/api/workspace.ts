@@ -4,7 +4,7 @@
  */
 import { Router } from 'express';
 import { loadStaticAssets, staticAppRouter, type StaticAssets } from './static-app.ts';
-import { CSP_DIRECTIVES, cspHeader } from './middleware/security-headers.ts';
+import { CSP_DIRECTIVES, cspHeader, permissionsPolicy } from './middleware/security-headers.ts';
 
 export const WORKSPACE_FILES = ['index.html', 'callback.html', 'workspace.js', 'callback.js', 'workspace.css'] as const;
 
@@ -32,6 +32,7 @@ export function workspaceRouter(assets: StaticAssets, signIn: WorkspaceSignIn): 
   router.get('/app/config.json', (_req, res) => {
     res.json(signIn);
   });
-  router.use(staticAppRouter('/app', assets, (res) => res.setHeader('Content-Security-Policy', csp)));
+  // The camera capture screen needs the device's camera; nothing else is allowed more than elsewhere.
+  router.use(staticAppRouter('/app', assets, (res) => res.setHeader('Content-Security-Policy', csp).setHeader('Permissions-Policy', permissionsPolicy({ camera: true }))));
   return router;
 }

@@ -87,7 +87,13 @@ export function watermarkTile(pageWidth: number, text: WatermarkText): { svg: st
 /** Burns the watermark into a rendered page and encodes WebP once; effort 2 is ~40% faster than the default 4 for ~3% more bytes. */
 export async function watermark(image: RawPage, text: WatermarkText, quality = 85): Promise<WatermarkedImage> {
   const { pixels, width, height } = image;
-  const tile = await sharp(Buffer.from(watermarkTile(width, text).svg)).png().toBuffer();
+  const drawn = watermarkTile(width, text);
+  // A tile larger than a small image (a thumbnail) is cut to the image around its middle, where the text crosses.
+  const cut = { width: Math.min(drawn.width, width), height: Math.min(drawn.height, height) };
+  const tile = await sharp(Buffer.from(drawn.svg))
+    .extract({ left: (drawn.width - cut.width) >> 1, top: (drawn.height - cut.height) >> 1, ...cut })
+    .png()
+    .toBuffer();
   const { data, info } = await sharp(pixels, { raw: { width, height, channels: 4 } })
     .composite([{ input: tile, tile: true, gravity: 'northwest' }])
     .webp({ quality, effort: 2 })

@@ -179,6 +179,54 @@ describe('view tickets and the ticket-authenticated viewer API', () => {
     }
   });
 
+  describe('thumbnails for lists (bearer token, as the viewer\'s pages: role read and the unit)', () => {
+    const thumb = (token: string | undefined, query = '', id = docId) => {
+      const req = request(t.app).get(`/v1/documents/${id}/thumbnail${query}`).buffer(true);
+      return token ? req.set('Authorization', `Bearer ${token}`) : req;
+    };
+
+    it('serves the first page small as WebP, with no-store and the security headers, not recorded one by one', async () => {
+      const recorded = t.recorded.length;
+      const res = await thumb(reader).expect(200);
+      expect(res.headers['content-type']).toBe('image/webp');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-encoding']).toBeUndefined();
+      const meta = await sharp(res.body as Buffer).metadata();
+      expect(meta).toMatchObject({ format: 'webp', width: 160 });
+      // A4 portrait: taller than wide.
+      expect(meta.height).toBeGreaterThan(200);
+      expect((await sharp((await thumb(reader, '?width=80').expect(200)).body as Buffer).metadata()).width).toBe(80);
+      expect(t.recorded.length).toBe(recorded);
+    });
+
+    it('burns the caller into the pixels: callers differing only in id get different thumbnails', async () => {
+      const callers = await Promise.all(['u-thumb-1', 'u-thumb-2'].map((sub) => t.token({ sub, name: 'Erika Mustermann', roles: ['read'], units: [UNIT] })));
+      // The watermark prints the minute: render both within one minute.
+      for (;;) {
+        const minute = Math.floor(Date.now() / 60_000);
+        const [a, b] = await Promise.all(callers.map(async (c) => (await thumb(c).expect(200)).body as Buffer));
+        if (Math.floor(Date.now() / 60_000) !== minute) continue;
+        expect(a!.equals(b!)).toBe(false);
+        return;
+      }
+    });
+
+    it('refuses without a token, without role read, for another unit (as not found) and at widths out of bounds', async () => {
+      expect((await thumb(undefined).expect(401)).headers['content-type']).toMatch(/^application\/problem\+json/);
+      const exporter = await t.token({ sub: 'u-exp', roles: ['export'], units: [UNIT] });
+      expect((await thumb(exporter).expect(403)).body.code).toBe('forbidden');
+      const stranger = await t.token({ sub: 'u-far', roles: ['read'], units: ['BA-Sued'] });
+      expect((await thumb(stranger).expect(404)).body.code).toBe('not_found');
+      for (const width of ['79', '321', 'klein']) expect((await thumb(reader, `?width=${width}`).expect(400)).body.code).toBe('validation_failed');
+      expect((await thumb(reader, '?size=1').expect(400)).body.code).toBe('validation_failed');
+      // A ticket is no bearer token.
+      const { ticket } = await t.openView(reader, docId);
+      await thumb(ticket).expect(401);
+    });
+  });
+
   it('logs no ticket, title or reader name', () => {
     const logs = t.logs.join('');
     expect(logs).not.toMatch(/Ticket ey|"ticket":"ey/);

@@ -34,8 +34,8 @@ describe('the viewer over a reading session with a 20-second ticket', () => {
   afterAll(() => t.close());
 
   /** The viewer on a fresh profile; `clock`: its timers on Playwright's clock (which also hides the navigation timing). */
-  async function withViewer(fn: (page: Page) => Promise<void>, clock = true): Promise<void> {
-    const browser = await launchChromium();
+  async function withViewer(fn: (page: Page) => Promise<void>, clock = true, viewport?: { width: number; height: number }): Promise<void> {
+    const browser = await launchChromium(viewport, viewport ? { phone: true } : {});
     try {
       const page = await browser.context.newPage();
       if (clock) await page.clock.install();
@@ -113,11 +113,41 @@ describe('the viewer over a reading session with a 20-second ticket', () => {
       await closing;
       await page.locator('#error[data-failure="closed"]').waitFor();
       const enabled = await page.locator('.toolbar button:enabled, .toolbar input:enabled').evaluateAll((els) => els.map((e) => e.id));
-      expect(enabled).toEqual(['lang']);
+      // Only the language (and, on phones, the ⋯ button that shows it).
+      expect(enabled).toEqual(['more', 'lang']);
       await page.keyboard.press('ArrowRight');
       expect(await page.locator('.page').count()).toBe(0);
       // Chromium applied the header instead of refusing it ("The request's credentials mode prohibits modifying cookies and other local data").
       await expect.poll(() => warnings.filter((w) => /Clear-Site-Data/.test(w))).toEqual([expect.stringContaining('Cleared data types: "cache", "storage"')]);
     });
+  });
+
+  it('on a phone (390×844) keeps its controls in one row and the rest behind ⋯, reachable by thumb and keyboard', async () => {
+    await withViewer(
+      async (page) => {
+        const height = async () => (await page.locator('.toolbar').boundingBox())!.height;
+        // One row of 44 px controls.
+        expect(await height()).toBeLessThan(60);
+        expect(await page.locator('#close').isVisible()).toBe(false);
+        expect(await page.getAttribute('#more', 'aria-expanded')).toBe('false');
+        await page.locator('.page[data-page="1"]').waitFor();
+        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+        await expectAccessible(page, 'viewer toolbar (390×844)');
+        await page.tap('#more');
+        expect(await page.getAttribute('#more', 'aria-expanded')).toBe('true');
+        await page.locator('#close').waitFor();
+        await expectAccessible(page, 'viewer toolbar opened (390×844)');
+        // Keyboard: from ⋯ the next stop is the language, then "Schließen".
+        await page.focus('#more');
+        await page.keyboard.press('Tab');
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('lang');
+        await page.keyboard.press('Tab');
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('close');
+        await page.tap('#more');
+        expect(await page.locator('#close').isVisible()).toBe(false);
+      },
+      false,
+      { width: 390, height: 844 },
+    );
   });
 });

@@ -152,6 +152,12 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       await page.click('#search button[type="submit"]');
       await expect.poll(() => page.locator('#results tbody tr').count()).toBe(2);
       expect(await page.locator('#results .doc-title').allTextContents()).toEqual([scanTitle, photoTitle]);
+      // Each row shows its first page as the service's watermarked thumbnail, 128 px for 64 CSS px.
+      await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#results img.thumbnail')].every((i) => !i.hidden && i.complete && i.naturalWidth > 0), undefined, { timeout: 120_000 });
+      expect(await page.locator('#results img.thumbnail').evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth))).toEqual([128, 128]);
+      const thumbnails = seen.filter((s) => s.url.includes('/thumbnail?'));
+      expect(thumbnails.length).toBeGreaterThanOrEqual(2);
+      for (const s of thumbnails) expect(s.headers['content-type']).toBe('image/webp');
       await expectAccessible(page, 'my documents');
       await page.click(`a[href="#/documents/${ids[0]}"]`);
       await page.locator('#doc-title').waitFor();
@@ -169,6 +175,8 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       const viewer = await viewerOpened;
       await viewer.locator('.page[data-page="1"][data-state="loaded"] img').waitFor();
       expect(await viewer.textContent('#page-count')).toBe('von 3');
+      // No role review: no review bar in the viewer.
+      expect(await viewer.locator('#review').isHidden()).toBe(true);
       await viewer.close();
 
       // English on request.
@@ -223,10 +231,22 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       await page2.locator('#review-result', { hasText: 'Gespeichert: abgelehnt.' }).waitFor();
       expect(await page2.textContent('.facts .review-status')).toMatch(/^abgelehnt von Rita Prüferin am /);
       expect(await page2.textContent('.facts .review-note')).toBe('Foto unscharf, bitte neu aufnehmen');
+      // The other one approved from inside the viewer: it asks the workspace tab, which holds the token.
       await page2.click('a[href="#/documents"]');
       await page2.click(`a[href="#/documents/${ids[0]}"]`);
-      await page2.click('#approve');
-      await page2.locator('#review-result', { hasText: 'Gespeichert: freigegeben.' }).waitFor();
+      const viewerOpened = reviewer.context.waitForEvent('page');
+      await page2.click('#open-viewer');
+      const viewer = await viewerOpened;
+      await viewer.locator('#review:not([hidden])').waitFor();
+      await expectAccessible(viewer, 'viewer with the review bar');
+      await viewer.click('#review-reject');
+      expect(await viewer.textContent('#review-result')).toBe('Bitte geben Sie eine Begründung für die Ablehnung an.');
+      await viewer.click('#review-approve');
+      await viewer.locator('#review-result', { hasText: 'Gespeichert: freigegeben.' }).waitFor();
+      await viewer.close();
+      await page2.click('a[href="#/documents"]');
+      await page2.click(`a[href="#/documents/${ids[0]}"]`);
+      await page2.locator('.facts .review-status', { hasText: /^freigegeben von Rita Prüferin am / }).waitFor();
       await expectAccessible(page2, 'document with review and audit trail');
       // The audit trail shows each step: captured, viewed by Erika, reviewed by Rita.
       const types = await page2.locator('#audit tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.type));

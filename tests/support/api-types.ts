@@ -363,6 +363,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/documents/{id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The first page, small and watermarked for the caller, for lists
+         * @description The rendition's first page rendered on the server and watermarked like the viewer's pages
+         *     (the caller's name and id, date and time, document id burned into the pixels), never
+         *     cached (`Cache-Control: no-store`). Requires role `read` and one of the document's units,
+         *     as a view ticket does. Thumbnails are not recorded one by one in the audit trail (a list
+         *     shows many); opening the document in the viewer is. Fetch it with the bearer token and show
+         *     it from memory (e.g. a `blob:` URL), since an `<img src>` cannot carry the token.
+         */
+        get: operations["getDocumentThumbnail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/view-api/documents/{id}": {
         parameters: {
             query?: never;
@@ -2253,6 +2281,38 @@ export interface operations {
                     "application/json": components["schemas"]["ViewTicket"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["DocumentNotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getDocumentThumbnail: {
+        parameters: {
+            query?: {
+                /** @description Image width in pixels. */
+                width?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thumbnail. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/webp": components["schemas"]["Binary"];
+                };
+            };
+            400: components["responses"]["InvalidQuery"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["DocumentNotFound"];

@@ -5,6 +5,7 @@
  */
 import { clearSiteData, fetchInfo, fetchPage, renewTicket, ViewError, type Failure, type ViewInfo } from './api.ts';
 import { lang, setLang, t } from './i18n.ts';
+import { startReview } from './review.ts';
 
 const WIDTH = { min: 400, max: 2000, step: 200 };
 const ZOOM = { min: 0.5, max: 4, factor: 1.25 };
@@ -44,6 +45,8 @@ const ui = {
   docCaseLine: $<HTMLElement>('doc-case-line'),
   lang: $<HTMLButtonElement>('lang'),
   close: $<HTMLButtonElement>('close'),
+  more: $<HTMLButtonElement>('more'),
+  toolbar: document.querySelector<HTMLElement>('.toolbar')!,
 };
 
 const state = {
@@ -196,6 +199,7 @@ function showFailure(what: Shown): void {
   // After "Schließen" nothing in flight may bring anything back, not even another message.
   if (state.shown === 'closed' && what !== 'closed') return;
   state.shown = what;
+  stopReview?.();
   clearTimeout(state.renewTimer);
   clearTimeout(state.idleExpiry);
   observer.disconnect();
@@ -203,7 +207,8 @@ function showFailure(what: Shown): void {
   ui.pages.hidden = true;
   ui.status.textContent = '';
   for (const el of document.querySelectorAll<HTMLButtonElement | HTMLInputElement>('.toolbar button, .toolbar input')) {
-    el.disabled = el !== ui.lang;
+    // The language stays, and on phones the button that shows it.
+    el.disabled = el !== ui.lang && el !== ui.more;
   }
   const m = t();
   ui.errorTitle.textContent = m[`${what}Title`];
@@ -262,7 +267,7 @@ function toggleLang(): void {
 function onKey(e: KeyboardEvent): void {
   // Saving and printing the page would only capture placeholders, but say no early.
   if ((e.ctrlKey || e.metaKey) && ['s', 'p'].includes(e.key.toLowerCase())) return e.preventDefault();
-  if (state.shown || !state.info || e.target === ui.input || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (state.shown || !state.info || e.target instanceof HTMLInputElement || e.ctrlKey || e.metaKey || e.altKey) return;
   const actions: Record<string, () => void> = {
     ArrowRight: () => goTo(state.current + 1),
     ArrowLeft: () => goTo(state.current - 1),
@@ -291,6 +296,7 @@ function wireControls(): void {
   ui.pages.addEventListener('scroll', noteActivity, { passive: true });
   ui.lang.addEventListener('click', toggleLang);
   ui.close.addEventListener('click', () => void closeViewer());
+  ui.more.addEventListener('click', () => ui.more.setAttribute('aria-expanded', String(ui.toolbar.classList.toggle('open'))));
   ui.pages.addEventListener('scroll', () => requestAnimationFrame(trackCurrent), { passive: true });
   ui.pages.addEventListener('contextmenu', (e) => e.preventDefault());
   document.addEventListener('keydown', onKey);
@@ -300,6 +306,9 @@ function wireControls(): void {
   // Leaving the page clears what the browser may hold for this origin, as closing does.
   window.addEventListener('pagehide', () => navigator.sendBeacon('/view-api/close'));
 }
+
+/** Ends the review bar; set once the document is shown. */
+let stopReview: (() => void) | undefined;
 
 async function start(): Promise<void> {
   wireControls();
@@ -333,6 +342,7 @@ async function start(): Promise<void> {
   renderCount();
   buildPages(state.info);
   setCurrent(1);
+  stopReview = startReview(state.doc);
   document.body.dataset.ready = 'true';
 }
 

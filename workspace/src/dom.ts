@@ -13,8 +13,17 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<s
 
 export const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
+let leaving: (() => void) | undefined;
+
+/** What the screen on show must do before the next replaces it (e.g. turn the camera off); call after show(). */
+export function onLeave(fn: () => void): void {
+  leaving = fn;
+}
+
 /** Replaces the screen's content and moves focus to its heading, so keyboard and screen reader users follow. */
 export function show(...children: Node[]): void {
+  leaving?.();
+  leaving = undefined;
   const main = $('view');
   main.replaceChildren(...children);
   main.querySelector<HTMLElement>('h1')?.focus();

@@ -1,6 +1,6 @@
 /**
  * The workspace shell: sign-in, then screens chosen by the URL fragment (#/documents, #/documents/<id>,
- * #/review, #/capture). Every value on a screen is set as text (dom.ts); nothing is stored on the device.
+ * #/review, #/capture, #/camera). Every value on a screen is set as text (dom.ts); nothing is stored on the device.
  */
 import { $, h } from './dom.ts';
 import { lang, setLang, t } from './i18n.ts';
@@ -9,6 +9,8 @@ import { loginScreen } from './screens/login.ts';
 import { documentsScreen } from './screens/documents.ts';
 import { documentScreen } from './screens/document.ts';
 import { captureScreen } from './screens/capture.ts';
+import { cameraScreen } from './screens/camera.ts';
+import { endViewerReviews } from './viewer-review.ts';
 
 let config: SignInConfig;
 
@@ -36,6 +38,7 @@ function renderShell(): void {
       link('#/documents', m.navDocuments, true),
       link('#/review', m.navReview, user.roles.includes('review')),
       link('#/capture', m.navCapture, user.roles.includes('capture')),
+      link('#/camera', m.navCamera, user.roles.includes('capture')),
     ),
   );
   for (const a of nav.querySelectorAll('a')) if (a.getAttribute('href') === currentRoute()) a.setAttribute('aria-current', 'page');
@@ -55,6 +58,7 @@ function route(notice?: string): void {
   if (doc) void documentScreen(doc[1]!, user);
   else if (hash === '#/review') documentsScreen({}, true);
   else if (hash === '#/capture') captureScreen();
+  else if (hash === '#/camera') cameraScreen();
   else documentsScreen({}, false);
 }
 
@@ -64,6 +68,7 @@ async function start(): Promise<void> {
     route();
   });
   $('sign-out').addEventListener('click', () => {
+    endViewerReviews();
     void signOut().then(() => {
       history.replaceState(null, '', location.pathname);
       route(t().signedOut);
@@ -78,7 +83,10 @@ async function start(): Promise<void> {
       route();
     }
   });
-  config = await loadConfig(() => route(t().sessionEnded));
+  config = await loadConfig(() => {
+    endViewerReviews();
+    route(t().sessionEnded);
+  });
   route();
   document.body.dataset.ready = 'true';
 }

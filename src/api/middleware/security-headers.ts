@@ -21,6 +21,11 @@ export function cspHeader(directives: Record<string, readonly string[]>): string
     .join(';');
 }
 
+/** Every powerful feature off; the workspace's pages may use the camera of the device (camera capture). */
+export function permissionsPolicy(allow: { camera: boolean }): string {
+  return `camera=(${allow.camera ? 'self' : ''}), microphone=(), geolocation=(), payment=(), usb=(), clipboard-read=(), clipboard-write=(), display-capture=(), fullscreen=(self)`;
+}
+
 /**
  * Strict defaults for every response: nothing cached, nothing framed, scripts only from self.
  * HSTS only when the public URL is https: over plain http the header is meaningless (RFC 6797 §8.1).
@@ -39,10 +44,7 @@ export function securityHeaders(options: { hsts: boolean }): RequestHandler[] {
     (_req, res, next) => {
       res.setHeader('Cache-Control', 'no-store');
       res.setHeader('Pragma', 'no-cache');
-      res.setHeader(
-        'Permissions-Policy',
-        'camera=(), microphone=(), geolocation=(), payment=(), usb=(), clipboard-read=(), clipboard-write=(), display-capture=(), fullscreen=(self)',
-      );
+      res.setHeader('Permissions-Policy', permissionsPolicy({ camera: false }));
       next();
     },
   ];

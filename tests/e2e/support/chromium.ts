@@ -23,13 +23,24 @@ export interface Browser {
   remove(): Promise<void>;
 }
 
-export async function launchChromium(viewport = { width: 1000, height: 900 }): Promise<Browser> {
+export interface LaunchOptions {
+  /** Flags beyond the usual ones (e.g. the fake camera). */
+  args?: string[];
+  /** Permissions granted to every page (e.g. `camera`). */
+  permissions?: string[];
+  /** A phone: touch events and a mobile viewport. */
+  phone?: boolean;
+}
+
+export async function launchChromium(viewport = { width: 1000, height: 900 }, options: LaunchOptions = {}): Promise<Browser> {
   const profileDir = await mkdtemp(path.join(tmpdir(), 'vsc-chromium-'));
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...(options.args ?? [])],
     viewport,
+    permissions: options.permissions ?? [],
+    ...(options.phone ? { hasTouch: true, isMobile: true } : {}),
   });
   return {
     context,

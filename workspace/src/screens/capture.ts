@@ -1,27 +1,10 @@
 /**
- * Capture from the desk: files dropped or picked, metadata typed; everything is encrypted here as JWE
- * before it leaves the browser. Large ciphertexts go through resumable uploads (tus) with progress; one
- * Idempotency-Key per capture, kept for "send again", so a retry never creates a second document.
+ * Capture from the desk: files dropped or picked, metadata typed; send-capture.ts encrypts everything
+ * here as JWE before it leaves the browser, one Idempotency-Key per capture.
  */
-import { Upload } from 'tus-js-client';
-import type { JWK } from 'jose';
-import { api, ApiError, getJson, NetworkError, type DocumentView } from '../api.ts';
-import { accessToken } from '../session.ts';
 import { h, show } from '../dom.ts';
-import { lang, t } from '../i18n.ts';
-import { encryptFor, pickIngestKey } from '../encrypt.ts';
-
-/** Ciphertexts above this go through /v1/uploads; then all files do, since one request cannot mix both. */
-const RESUMABLE_FROM_BYTES = 8 * 2 ** 20;
-/** Media types the service takes; others are sent without `cty` and left to its sniffing. */
-const KNOWN_TYPES = ['application/pdf', 'image/jpeg', 'image/png', 'image/tiff', 'image/webp', 'image/heic', 'image/heif', 'image/avif'];
-
-interface Attempt {
-  key: string;
-  /** The encrypted parts, kept so "send again" repeats exactly the same request. */
-  metadata?: string;
-  files?: string[];
-}
+import { t } from '../i18n.ts';
+import { KNOWN_TYPES, newAttempt, sendCapture, type Attempt } from '../send-capture.ts';
 
 export function captureScreen(): void {
   const m = t();
@@ -97,73 +80,9 @@ export function captureScreen(): void {
       capturedAt: new Date().toISOString(),
     };
     // The same key (and the same ciphertext) for every retry of this capture.
-    attempt ??= { key: crypto.randomUUID() };
+    attempt ??= newAttempt();
     send.disabled = true;
-    run(attempt, metadata, files.slice(), { status, progress }).finally(() => (send.disabled = false));
+    sendCapture(attempt, metadata, files.slice(), { status, progress }).finally(() => (send.disabled = false));
   });
   show(h('h1', { tabindex: '-1' }, m.captureTitle), h('p', {}, m.captureText), form);
-}
-
-async function run(attempt: Attempt, metadata: object, files: File[], ui: { status: HTMLElement; progress: HTMLProgressElement }): Promise<void> {
-  const m = t();
-  try {
-    if (!attempt.metadata || !attempt.files) {
-      ui.status.textContent = m.encrypting;
-      const key = pickIngestKey(await getJson<{ keys: JWK[] }>('/v1/keys'));
-      attempt.metadata = await encryptFor(key, new TextEncoder().encode(JSON.stringify(metadata)), 'application/json');
-      attempt.files = [];
-      for (const file of files) attempt.files.push(await encryptFor(key, new Uint8Array(await file.arrayBuffer()), KNOWN_TYPES.includes(file.type) ? file.type : undefined));
-    }
-    const form = new FormData();
-    form.append('metadata', new Blob([attempt.metadata], { type: 'application/jose' }), 'metadata.jwe');
-    const total = attempt.files.reduce((n, f) => n + f.length, 0);
-    if (attempt.files.some((f) => f.length > RESUMABLE_FROM_BYTES)) {
-      ui.status.textContent = m.uploading;
-      let done = 0;
-      for (const jwe of attempt.files) {
-        form.append('upload', await resumable(jwe, (sent) => setProgress(ui.progress, (done + sent) / total)));
-        done += jwe.length;
-      }
-    } else for (const jwe of attempt.files) form.append('file', new Blob([jwe], { type: 'application/jose' }), 'part.jwe');
-    ui.status.textContent = m.processing;
-    const doc = (await (await api('/v1/documents', { method: 'POST', headers: { 'Idempotency-Key': attempt.key }, body: form })).json()) as DocumentView;
-    setProgress(ui.progress, 1);
-    showResult(doc);
-  } catch (err) {
-    ui.status.textContent = err instanceof NetworkError || (err instanceof ApiError && err.problem.status === 503) ? m.networkFailed : err instanceof ApiError ? err.message : m.failed;
-    ui.status.setAttribute('role', 'alert');
-  }
-}
-
-function setProgress(bar: HTMLProgressElement, share: number): void {
-  bar.hidden = false;
-  bar.value = Math.round(share * 100);
-}
-
-/** One resumable upload of a ciphertext; its upload id. Nothing is fingerprinted into storage. */
-function resumable(jwe: string, onProgress: (sent: number) => void): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const upload = new Upload(new Blob([jwe], { type: 'application/jose' }), {
-      endpoint: `${location.origin}/v1/uploads`,
-      headers: { Authorization: `Bearer ${accessToken() ?? ''}`, 'Accept-Language': lang() },
-      metadata: { filetype: 'application/jose' },
-      storeFingerprintForResuming: false,
-      retryDelays: [0, 1000, 3000, 5000],
-      onProgress: (sent) => onProgress(sent),
-      onError: reject,
-      onSuccess: () => resolve(upload.url!.split('/').pop()!),
-    });
-    upload.start();
-  });
-}
-
-function showResult(doc: DocumentView): void {
-  const m = t();
-  const findings = doc.transferNote.findings;
-  show(
-    h('h1', { tabindex: '-1' }, m.captured(doc.pageCount)),
-    h('p', { id: 'captured-title', dir: 'auto' }, doc.title),
-    ...(findings.length ? [h('ul', { class: 'findings' }, ...findings.map((f) => h('li', {}, f.message)))] : [h('p', {}, m.noFindings)]),
-    h('p', {}, h('a', { href: `#/documents/${doc.id}`, id: 'captured-link' }, m.openDocument)),
-  );
 }

@@ -3,6 +3,7 @@ import { ApiError, getJson, postJson, type AuditEntry, type DocumentView } from 
 import { h, show } from '../dom.ts';
 import { t, when } from '../i18n.ts';
 import type { User } from '../session.ts';
+import { offerReviewTo } from '../viewer-review.ts';
 
 export async function documentScreen(id: string, user: User): Promise<void> {
   const m = t();
@@ -52,6 +53,7 @@ export async function documentScreen(id: string, user: User): Promise<void> {
 
 /** A ticket for this reader, then the viewer in a tab of its own (it never sees the bearer token). */
 async function openViewer(id: string, status: HTMLElement): Promise<void> {
+  offerReviewTo(id);
   // Opened in the click's own turn; the address follows once the ticket is there.
   const tab = window.open('about:blank', '_blank');
   try {

@@ -1,9 +1,14 @@
-/** My documents and the review queue: the documents list API with its filters and cursor, page by page. */
-import { ApiError, getJson, type DocumentView, type FeedPage } from '../api.ts';
+/**
+ * My documents and the review queue: the documents list API with its filters and cursor, page by page;
+ * each row with its first page as a thumbnail the service renders and watermarks for the caller.
+ */
+import { api, ApiError, getJson, type DocumentView, type FeedPage } from '../api.ts';
 import { h, show } from '../dom.ts';
 import { t, when } from '../i18n.ts';
 
 const PAGE = 20;
+/** CSS pixels; fetched at twice that for sharp phone screens (the API allows 80–320). */
+const THUMB_CSS_WIDTH = 64;
 
 export interface ListFilter {
   caseNumber?: string;
@@ -42,8 +47,12 @@ export function documentsScreen(filter: ListFilter, queue: boolean): void {
   void loadInto(results, filter);
 }
 
+/** Each new search (not "Weitere laden") starts a generation; answers of an older one are dropped. */
+let generation = 0;
+
 async function loadInto(results: HTMLElement, filter: ListFilter, after?: string): Promise<void> {
   const m = t();
+  const mine = after ? generation : ++generation;
   const params = new URLSearchParams({ limit: String(PAGE) });
   if (filter.caseNumber) params.set('caseNumber', filter.caseNumber);
   if (filter.status) params.set('status', filter.status);
@@ -53,34 +62,57 @@ async function loadInto(results: HTMLElement, filter: ListFilter, after?: string
   try {
     page = await getJson<FeedPage>(`/v1/documents?${params}`);
   } catch (err) {
+    if (mine !== generation) return;
     results.append(h('p', { class: 'error', role: 'alert' }, err instanceof ApiError ? err.message : m.failed));
     return;
   }
+  if (mine !== generation) return;
   let table = results.querySelector('tbody');
   if (!table && page.items.length) {
     table = h('tbody');
     results.append(
-      h('table', { class: 'documents' }, h('thead', {}, h('tr', {}, ...[m.colTitle, m.colCase, m.colDate, m.colPages, m.colStatus].map((c) => h('th', { scope: 'col' }, c)))), table),
+      h('table', { class: 'documents' }, h('thead', {}, h('tr', {}, ...[m.colPreview, m.colTitle, m.colCase, m.colDate, m.colPages, m.colStatus].map((c) => h('th', { scope: 'col' }, c)))), table),
     );
   }
-  for (const doc of page.items) table!.append(row(doc));
+  const rows = page.items.map(row);
+  table?.append(...rows.map((r) => r.tr));
   if (!table) results.append(h('p', {}, m.none));
   if (page.hasMore && page.next) {
     const more = h('button', { type: 'button', class: 'more' }, m.more);
     more.addEventListener('click', () => void loadInto(results, filter, page.next!));
     results.append(more);
   }
+  // One after another, so the list is usable at once and the service renders one thumbnail at a time.
+  for (const r of rows) await r.loadThumbnail();
 }
 
-function row(doc: DocumentView): HTMLTableRowElement {
+function row(doc: DocumentView): { tr: HTMLTableRowElement; loadThumbnail: () => Promise<void> } {
   const m = t();
-  return h(
+  const img = h('img', { alt: '', width: String(THUMB_CSS_WIDTH), class: 'thumbnail', hidden: true });
+  const tr = h(
     'tr',
     { 'data-id': doc.id },
+    h('td', { class: 'thumb' }, img),
     h('td', {}, h('a', { href: `#/documents/${doc.id}`, class: 'doc-title' }, doc.title)),
     h('td', { class: 'case' }, doc.caseNumber ?? '–'),
     h('td', {}, when(doc.createdAt)),
     h('td', { class: 'num' }, doc.pageCount),
     h('td', { class: `status ${doc.transferNote.review.status}` }, m.status[doc.transferNote.review.status] ?? doc.transferNote.review.status),
   );
+  return { tr, loadThumbnail: () => showThumbnail(img, doc.id) };
+}
+
+/** Fetched with the bearer token (an img src cannot carry it) and shown from memory; a failure leaves the cell empty. */
+async function showThumbnail(img: HTMLImageElement, id: string): Promise<void> {
+  // The list was left meanwhile: nothing to fetch for it.
+  if (!img.isConnected) return;
+  try {
+    const blob = await (await api(`/v1/documents/${encodeURIComponent(id)}/thumbnail?width=${THUMB_CSS_WIDTH * 2}`)).blob();
+    const url = URL.createObjectURL(blob);
+    img.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
+    img.src = url;
+    img.hidden = false;
+  } catch {
+    // The row stays usable without its picture.
+  }
 }
