@@ -8,9 +8,10 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build --if-present
 
-# Runtime stage: production dependencies only, non-root, fonts for the marking.
+# Runtime stage: production dependencies only, non-root; the marking's font (fonts-dejavu-core) and
+# the renditions' sRGB OutputIntent profile (icc-profiles-free) are read at run time (PDF/A-2b).
 FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core tini \
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core icc-profiles-free tini \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/data

@@ -6,10 +6,11 @@ set -euo pipefail
 # jwcrypto and cryptography are independent implementations that check our JWE and at-rest formats.
 # xdomea messages are validated by xmllint (libxml2-utils) and Java's javax.xml.validation (the JDK:
 # its single-file launch needs the compiler); their ZIPs are read by unzip and pdfinfo (poppler-utils) reads the rendition's XMP.
+# mupdf-tools, qpdf and python3-pikepdf (with poppler-utils) are independent readers of the renditions and the
+# benchmark's peers; fonts-dejavu-core and icc-profiles-free are run-time files of PDF/A renditions.
 # docker-compose (1.29) checks docker-compose.yml (no Docker engine is needed for that), openssl makes a test certificate.
 packages=(radosgw ceph-mon ceph-osd chromium python3-jwcrypto python3-cryptography fonts-dejavu-core libheif-examples imagemagick python3-fitz
-  libxml2-utils openjdk-17-jdk-headless unzip poppler-utils docker-compose openssl)
-if [ "${1:-test}" = bench ]; then packages+=(qpdf); fi
+  libxml2-utils openjdk-17-jdk-headless unzip poppler-utils docker-compose openssl icc-profiles-free mupdf-tools qpdf python3-pikepdf)
 
 missing=()
 for p in "${packages[@]}"; do

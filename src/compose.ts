@@ -48,7 +48,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     ...(config.ingestKeys.dir ? { dir: config.ingestKeys.dir } : {}),
     ...(keyDir ? { dataDir: keyDir } : {}),
   });
-  const pool = createProcessingPool({ threads: config.processing.threads, maxQueue: config.processing.queue });
+  const pool = createProcessingPool({ threads: config.processing.threads, maxQueue: config.processing.queue, markingLayout: config.processing.markingLayout });
   const rate = { minBytesPerSecond: config.timeouts.minBodyBytesPerSecond, windowMs: config.timeouts.bodyRateWindowMs };
   const admission = new Admission({
     slots: config.limits.maxConcurrentUploads,

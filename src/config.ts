@@ -59,6 +59,7 @@ const envSchema = z.object({
   PROCESSING_TIME_BUDGET_MS: z.coerce.number().int().positive().default(120_000),
   PROCESSING_THREADS: z.coerce.number().int().positive().max(64).optional(),
   PROCESSING_QUEUE: z.coerce.number().int().positive().default(16),
+  MARKING_LAYOUT: z.enum(['fit', 'extend']).default('fit'),
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().default(24),
   UPLOAD_TTL_HOURS: z.coerce.number().positive().default(24),
   UPLOAD_MAX_BYTES: z.coerce.number().int().positive().optional(),
@@ -138,7 +139,7 @@ export interface Config {
     maxPages: number;
     timeBudgetMs: number;
   };
-  processing: { threads: number | undefined; queue: number };
+  processing: { threads: number | undefined; queue: number; markingLayout: 'fit' | 'extend' };
   /** Slow clients: headers must arrive within `headersMs`, the whole request within `requestMs`, a body at least at `minBodyBytesPerSecond` over each `bodyRateWindowMs`. */
   timeouts: { headersMs: number; requestMs: number; keepAliveMs: number; minBodyBytesPerSecond: number; bodyRateWindowMs: number };
   idempotencyTtlMs: number;
@@ -250,7 +251,7 @@ function toConfig(env: Env): Config {
       maxPages: env.MAX_PAGES,
       timeBudgetMs: env.PROCESSING_TIME_BUDGET_MS,
     },
-    processing: { threads: env.PROCESSING_THREADS, queue: env.PROCESSING_QUEUE },
+    processing: { threads: env.PROCESSING_THREADS, queue: env.PROCESSING_QUEUE, markingLayout: env.MARKING_LAYOUT },
     timeouts: {
       headersMs: env.HEADERS_TIMEOUT_SECONDS * 1000,
       requestMs: env.REQUEST_TIMEOUT_SECONDS * 1000,

@@ -1,11 +1,7 @@
 /** Places page images on PDF pages: the camera's JPEG as is, its orientation as a PDF transform. */
 import { concatTransformationMatrix, drawObject, popGraphicsState, pushGraphicsState, type PDFDocument } from 'pdf-lib';
 import type { PageImage, Quarter } from './images.ts';
-
-export interface PageSize {
-  widthPt: number;
-  heightPt: number;
-}
+import type { PagePlan } from './rebuild.ts';
 
 /** Matrix mapping the unit square of the stored image onto the box (x, y, w, h), turned clockwise. */
 function placement(turn: Quarter, x: number, y: number, w: number, h: number): [number, number, number, number, number, number] {
@@ -21,17 +17,18 @@ function placement(turn: Quarter, x: number, y: number, w: number, h: number): [
   }
 }
 
-/** Adds a page of `size` with the image fitted and centred; pixels are never resampled here. */
-export async function addImagePage(doc: PDFDocument, image: PageImage, size: PageSize): Promise<void> {
+/** Adds a page of the plan's size with the image fitted and centred in the area its marking leaves free; pixels are never resampled here. */
+export async function addImagePage(doc: PDFDocument, image: PageImage, plan: PagePlan, at?: number): Promise<void> {
   // pdf-lib reads the JPEG header through `.buffer` ignoring byteOffset: pooled Buffers need a copy.
   const embedded = await doc.embedJpg(image.jpeg.byteOffset === 0 ? image.jpeg : new Uint8Array(image.jpeg));
   const sideways = image.turn === 90 || image.turn === 270;
   const w = sideways ? image.heightPx : image.widthPx;
   const h = sideways ? image.widthPx : image.heightPx;
-  const scale = Math.min(size.widthPt / w, size.heightPt / h);
+  const [boxW, boxH] = [plan.widthPt, plan.heightPt - plan.bands.header - plan.bands.footer];
+  const scale = Math.min(boxW / w, boxH / h);
   const [dw, dh] = [w * scale, h * scale];
-  const page = doc.addPage([size.widthPt, size.heightPt]);
+  const page = at === undefined ? doc.addPage([plan.widthPt, plan.heightPt]) : doc.insertPage(at, [plan.widthPt, plan.heightPt]);
   const name = page.node.newXObject('Image', embedded.ref);
-  const [a, b, c, d, e, f] = placement(image.turn, (size.widthPt - dw) / 2, (size.heightPt - dh) / 2, dw, dh);
+  const [a, b, c, d, e, f] = placement(image.turn, (boxW - dw) / 2, plan.bands.footer + (boxH - dh) / 2, dw, dh);
   page.pushOperators(pushGraphicsState(), concatTransformationMatrix(a, b, c, d, e, f), drawObject(name), popGraphicsState());
 }

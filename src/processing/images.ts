@@ -167,9 +167,11 @@ async function onePage(bytes: Uint8Array, input: Sharp, enhance: Enhance, part: 
   const { dpi } = a4Frame(width, height);
   const findings = [...resolutionFindings(dpi, page, part)];
   const kept = enhance === 'none' ? await guarded(() => tryPassthrough(bytes, input, meta, dpi)) : undefined;
-  const image = kept ?? (await guarded(() => reencode(input, meta, enhance, Math.min(1, targetDpi / dpi))));
+  // A scan of the sheet at 300 dpi (A4 is not a whole number of pixels at 300 dpi) keeps its pixels.
+  const capped = dpi > targetDpi + 1;
+  const image = kept ?? (await guarded(() => reencode(input, meta, enhance, capped ? targetDpi / dpi : 1)));
   if (kept) findings.push({ code: 'jpeg_kept', message: 'camera JPEG kept without re-encoding; metadata segments removed', part, page });
-  if (!kept && dpi > targetDpi) findings.push({ code: 'resolution_capped', message: `page ${page} reduced from ${Math.round(dpi)} to ${targetDpi} dpi`, part, page });
+  if (!kept && capped) findings.push({ code: 'resolution_capped', message: `page ${page} reduced from ${Math.round(dpi)} to ${targetDpi} dpi`, part, page });
   return { image, findings };
 }
 

@@ -1,5 +1,5 @@
-/** Where an image goes: A4 (German authorities' paper) in the image's orientation, minus the marking bands. */
-import { markingBands } from './marking.ts';
+/** Where an image goes: an A4 page (German authorities' paper) in the image's orientation, the marking bands left free. */
+import { planPage, type PagePlan } from './rebuild.ts';
 
 const a4 = { short: 595.28, long: 841.89 };
 
@@ -7,20 +7,16 @@ const a4 = { short: 595.28, long: 841.89 };
 export const targetDpi = 300;
 
 export interface ImageFrame {
-  /** Page size in points before marking pads the bands back on. */
-  widthPt: number;
-  heightPt: number;
-  /** Resolution of the image as placed, in dots per inch. */
+  plan: PagePlan;
+  /** Resolution of the image as a scan of the whole A4 sheet, in dots per inch: a 300 dpi A4 scan is 300 and keeps its pixels. */
   dpi: number;
 }
 
-/** The frame an upright image of this pixel size fills on its A4 page. */
+/** The frame an upright image of this pixel size fills: A4, the image scaled (never resampled) into the area the marking leaves free. */
 export function a4Frame(widthPx: number, heightPx: number): ImageFrame {
   const landscape = widthPx > heightPx;
   const pageW = landscape ? a4.long : a4.short;
   const pageH = landscape ? a4.short : a4.long;
-  const bands = markingBands(pageW, pageH);
-  const boxH = pageH - bands.header - bands.footer;
-  const ptPerPx = Math.min(pageW / widthPx, boxH / heightPx);
-  return { widthPt: pageW, heightPt: boxH, dpi: 72 / ptPerPx };
+  const ptPerPx = Math.min(pageW / widthPx, pageH / heightPx);
+  return { plan: planPage(pageW, pageH, 'fit'), dpi: 72 / ptPerPx };
 }

@@ -3,7 +3,7 @@
  * removed is written out unreferenced (pdf-lib keeps and saves unreferenced objects otherwise).
  * Hand-written because no maintained JS library sanitizes PDFs; the walk is generic over all objects.
  */
-import { PDFArray, PDFDict, PDFName, PDFRef, PDFStream, PDFString, PDFHexString, type PDFDocument, type PDFObject } from 'pdf-lib';
+import { PDFArray, PDFDict, PDFName, PDFRef, PDFStream, PDFString, PDFHexString, type PDFContext, type PDFDocument, type PDFObject } from 'pdf-lib';
 
 export type SanitizeCode =
   | 'javascript_removed'
@@ -207,37 +207,9 @@ class Sanitizer {
     if (kids instanceof PDFArray) kids.asArray().forEach((kid) => this.countNameTree(kid, code, seen));
   }
 
-  /** Visits every object reachable from the trailer, direct ones included; returns the reachable refs. */
-  private walk(visit: (dict: PDFDict) => void): Set<string> {
-    const reachable = new Set<string>();
-    const seen = new Set<PDFObject>();
-    const trailer = this.doc.context.trailerInfo;
-    const stack: PDFObject[] = [trailer.Root, trailer.Info].filter((o): o is PDFObject => o !== undefined);
-    while (stack.length > 0) {
-      const current = stack.pop()!;
-      if (current instanceof PDFRef) {
-        if (reachable.has(current.tag)) continue;
-        reachable.add(current.tag);
-        const target = this.doc.context.lookup(current);
-        if (target !== undefined) stack.push(target);
-        continue;
-      }
-      if (seen.has(current)) continue;
-      seen.add(current);
-      const dict = current instanceof PDFStream ? current.dict : current;
-      if (dict instanceof PDFDict) {
-        visit(dict);
-        stack.push(...dict.values());
-      } else if (current instanceof PDFArray) {
-        stack.push(...current.asArray());
-      }
-    }
-    return reachable;
-  }
-
   run(): void {
     this.stripCatalog();
-    this.walk((dict) => {
+    walk(this.doc.context, (dict) => {
       this.stripTriggers(dict);
       this.stripAction(dict);
       this.stripAnnotations(dict);
@@ -247,16 +219,50 @@ class Sanitizer {
   }
 
   private deleteUnreachable(): void {
-    const reachable = this.walk(() => {});
-    let deleted = 0;
-    for (const [ref] of this.doc.context.enumerateIndirectObjects()) {
-      if (!reachable.has(ref.tag)) {
-        this.doc.context.delete(ref);
-        deleted++;
-      }
-    }
+    const deleted = deleteUnreachable(this.doc.context);
     if (deleted > 0) bump(this.counts, 'unreferenced_objects_deleted', deleted);
   }
+}
+
+/** Visits every object reachable from the trailer, direct ones included; returns the reachable refs. */
+function walk(context: PDFContext, visit: (dict: PDFDict) => void): Set<string> {
+  const reachable = new Set<string>();
+  const seen = new Set<PDFObject>();
+  const trailer = context.trailerInfo;
+  const stack: PDFObject[] = [trailer.Root, trailer.Info].filter((o): o is PDFObject => o !== undefined);
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    if (current instanceof PDFRef) {
+      if (reachable.has(current.tag)) continue;
+      reachable.add(current.tag);
+      const target = context.lookup(current);
+      if (target !== undefined) stack.push(target);
+      continue;
+    }
+    if (seen.has(current)) continue;
+    seen.add(current);
+    const dict = current instanceof PDFStream ? current.dict : current;
+    if (dict instanceof PDFDict) {
+      visit(dict);
+      stack.push(...dict.values());
+    } else if (current instanceof PDFArray) {
+      stack.push(...current.asArray());
+    }
+  }
+  return reachable;
+}
+
+/** Deletes every indirect object not reachable from the trailer (pdf-lib would write them out); how many. */
+export function deleteUnreachable(context: PDFContext): number {
+  const reachable = walk(context, () => {});
+  let deleted = 0;
+  for (const [ref] of context.enumerateIndirectObjects()) {
+    if (!reachable.has(ref.tag)) {
+      context.delete(ref);
+      deleted++;
+    }
+  }
+  return deleted;
 }
 
 /** Sanitizes `doc` in place; returns how many of each kind of thing were removed. */

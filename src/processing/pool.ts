@@ -11,6 +11,7 @@ import 'sharp';
 import { AppError } from '../errors.ts';
 import type { RawPage } from './rasterize.ts';
 import type { InputFile, ProcessOptions, ProcessResult } from './types.ts';
+import type { MarkingLayout } from './rebuild.ts';
 import type { Reply, Task } from './worker.ts';
 
 export interface PoolOptions {
@@ -20,6 +21,8 @@ export interface PoolOptions {
   maxQueue: number;
   /** Budget for one page render; default 30 s. */
   renderBudgetMs?: number;
+  /** How PDF pages make room for the marking unless a task says otherwise (MARKING_LAYOUT); default `fit`. */
+  markingLayout?: MarkingLayout;
 }
 
 export interface ProcessingPool {
@@ -87,7 +90,10 @@ export function createProcessingPool(options: PoolOptions): ProcessingPool {
 
   return {
     process: (files, processOptions) =>
-      submit<ProcessResult>({ kind: 'process', files, options: processOptions }, processOptions.limits.timeBudgetMs),
+      submit<ProcessResult>(
+        { kind: 'process', files, options: { ...processOptions, marking: { layout: options.markingLayout ?? 'fit', ...processOptions.marking } } },
+        processOptions.limits.timeBudgetMs,
+      ),
     renderPage: (pdf, pageIndex, widthPx) =>
       submit<RawPage>({ kind: 'render', pdf, pageIndex, widthPx }, options.renderBudgetMs ?? 30_000),
     close: () => piscina.destroy(),

@@ -33,6 +33,10 @@ export interface MarkingOptions {
   documentId: string;
   /** Overrides of the VSA default texts. */
   templates?: Partial<MarkingTemplates>;
+  /** `fit` (default): pages keep their size, content scaled into the area the marking leaves free; `extend`: pages grow by the bands. */
+  layout?: 'fit' | 'extend';
+  /** The rendition's title (Info and XMP); the document id when absent. */
+  title?: string;
 }
 
 export interface ProcessLimits {

@@ -28,11 +28,19 @@ import {
   lyingPageCount,
   manyPages,
   onePagePdf,
+  hiddenGroup,
+  openStatePage,
+  textPage,
+  pagesWith,
   rawPdf,
   selfReferencingObjects,
   selfReferencingPageTree,
   streamObject,
+  type3Font,
+  type3Glyph,
+  untypedPages,
   visibleText,
+  zeroBomb,
   zipWith,
 } from '../fixtures/hostile-pdfs.ts';
 
@@ -85,6 +93,8 @@ export interface AcceptedExpectation {
   findings?: string[];
   /** Byte strings that must not occur anywhere in the rendition. */
   absent?: string[];
+  /** Page sizes in points (width, height, as seen), rounded; checked with poppler. */
+  sizes?: Array<[number, number]>;
 }
 
 export interface RefusedExpectation {
@@ -97,6 +107,8 @@ export interface HostileCase {
   name: string;
   build(ctx: CaseContext): Promise<FormRequest | RawRequest>;
   expect: AcceptedExpectation | RefusedExpectation;
+  /** A tighter bound on the process's RSS growth while the request runs, in MiB. */
+  maxRssGrowthMib?: number;
 }
 
 const title = { title: 'Feindliche Eingabe' };
@@ -135,6 +147,49 @@ export const cases: HostileCase[] = [
   { group: 'pdf structure', name: '5000 pages (MAX_PAGES 100)', build: async () => form([pdf(await manyPages(5000))]), expect: refused(422, 'page_limit_exceeded') },
   { group: 'pdf structure', name: 'exactly MAX_PAGES pages', build: async () => form([pdf(await manyPages(100))]), expect: accepted(100) },
   { group: 'pdf structure', name: 'zero pages', build: async () => form([pdf(await zeroPagePdf())]), expect: refused(422, 'unprocessable') },
+  // Issue #10: what readers see, not what pdf-lib sees
+  { group: 'page model', name: 'pages without /Type, with an indirect /Type, under an untyped /Pages node (inherited boxes and fonts)', build: async () => form([pdf(untypedPages())]), expect: accepted(4, { text: visibleText, findings: ['page_tree_repaired'], sizes: [[595, 842], [595, 842], [595, 842], [595, 842]] }) },
+  { group: 'page model', name: 'a page listed twice in /Kids is two pages, each with one footer', build: async () => form([pdf(rawPdf([
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R 3 0 R] /Count 2 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>',
+    streamObject(`BT /F1 14 Tf 72 420 Td (${visibleText}) Tj ET`),
+    type3Font(6),
+    type3Glyph,
+  ]))]), expect: accepted(2, { text: visibleText, findings: ['page_tree_repaired'] }) },
+  { group: 'page model', name: 'an EmbeddedFile reachable only through a made-up catalog key', build: async () => form([pdf(textPage({
+    catalog: '/VSCHidden << /Payload 7 0 R >>',
+    more: [streamObject(`MZ ${markers.file} hidden payload`, '/Type /EmbeddedFile')],
+  }))]), expect: accepted(1, { text: visibleText, absent: [markers.file, 'VSCHidden'] }) },
+  { group: 'page model', name: 'marked content left open on a hidden optional-content group (/OC BDC without EMC)', build: async () => form([pdf(openStatePage('/OC /MC0 BDC 0 0 m'))]), expect: accepted(1, { text: visibleText }) },
+  { group: 'page model', name: 'text object left open in render mode 7 (BT … 7 Tr (x) Tj without ET)', build: async () => form([pdf(openStatePage('BT /F1 12 Tf 7 Tr 10 10 Td (x) Tj'))]), expect: accepted(1, { text: visibleText }) },
+  { group: 'page model', name: 'every state left open at once, inside an unterminated array', build: async () => form([pdf(openStatePage('q /OC /MC0 BDC BX BT 7 Tr /F1 12 Tf (x) Tj [ (y'))]), expect: accepted(1, { text: visibleText }) },
+  { group: 'page model', name: 'nested form leaving hidden marked content open', build: async () => form([pdf(textPage({
+    catalog: hiddenGroup.catalog,
+    resources: '/XObject << /Fm1 8 0 R >>',
+    tail: '/Fm1 Do',
+    more: [hiddenGroup.object, streamObject('/OC /MC0 BDC', `/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << ${hiddenGroup.resources} >>`)],
+  }))]), expect: accepted(1, { text: visibleText }) },
+  { group: 'page model', name: 'Flate bomb: page content inflating to 1 GiB', build: async () => form([pdf(textPage({
+    contents: '[4 0 R 7 0 R]',
+    more: [streamObject(await zeroBomb(1024), '/Filter /FlateDecode')],
+  }))]), expect: refused(422, 'unprocessable'), maxRssGrowthMib: 300 },
+  { group: 'page model', name: 'Flate bomb: an image inflating far beyond its declared size', build: async () => form([pdf(textPage({
+    resources: '/XObject << /Im1 7 0 R >>',
+    tail: 'q 100 0 0 100 72 600 cm /Im1 Do Q',
+    more: [streamObject(await zeroBomb(512), '/Type /XObject /Subtype /Image /Width 64 /Height 64 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode')],
+  }))]), expect: refused(422, 'unprocessable'), maxRssGrowthMib: 300 },
+  { group: 'page model', name: 'empty, zero-area and inverted MediaBoxes, a CropBox outside the MediaBox', build: async () => form([pdf(pagesWith([
+    '/MediaBox []',
+    '/MediaBox [0 0 0 0]',
+    '/MediaBox [595 842 0 0]',
+    '/MediaBox [0 0 595 842] /CropBox [1000 1000 1100 1100]',
+  ]))]), expect: accepted(4, { text: visibleText, sizes: [[612, 792], [612, 792], [595, 842], [595, 842]] }) },
+  { group: 'page model', name: 'UserUnit 2, /Rotate 90 and a landscape page: sizes kept, UserUnit 1', build: async () => form([pdf(pagesWith([
+    '/MediaBox [0 0 297.5 421] /UserUnit 2',
+    '/MediaBox [0 0 595 842] /Rotate 90',
+    '/MediaBox [0 0 842 595]',
+  ]))]), expect: accepted(3, { text: visibleText, sizes: [[595, 842], [842, 595], [842, 595]] }) },
   { group: 'pdf structure', name: 'two PDFs that together exceed MAX_PAGES', build: async () => form([pdf(await manyPages(60)), pdf(await manyPages(60))]), expect: refused(422, 'page_limit_exceeded') },
 
   // Encryption and active content
@@ -146,8 +201,9 @@ export const cases: HostileCase[] = [
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>',
     streamObject(`BT /F1 14 Tf 72 420 Td (${visibleText}) Tj ET`),
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+    type3Font(7),
     `<< /S /JavaScript /JS (app.launchURL\\("https://evil.example/${markers.js}"\\)) >>`,
+    type3Glyph,
   ]))]), expect: accepted(1, { text: visibleText, findings: ['javascript_removed'], absent: activeContent }) },
   { group: 'pdf content', name: 'content stream with more Q than q (escapes the save/restore wrapping)', build: async () => form([pdf(onePagePdf(escapingContent))]), expect: accepted(1, { text: visibleText }) },
   { group: 'pdf content', name: 'surplus Q, then invisible text and a clip (no CTM change)', build: async () => form([pdf(onePagePdf('Q Q 3 Tr 0 0 1 1 re W n'))]), expect: accepted(1, { text: visibleText }) },
@@ -156,8 +212,9 @@ export const cases: HostileCase[] = [
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> /XObject << /Fm1 6 0 R >> >> /Contents 4 0 R >>',
     streamObject(`BT /F1 14 Tf 72 420 Td (${visibleText}) Tj ET /Fm1 Do`),
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+    type3Font(7),
     streamObject(escapingContent, '/Type /XObject /Subtype /Form /BBox [0 0 595 842]'),
+    type3Glyph,
   ]))]), expect: accepted(1, { text: visibleText }) },
   { group: 'pdf content', name: 'saves hidden in an array and a dictionary do not pay for surplus Q', build: async () => form([pdf(onePagePdf('[q q q q] /P << /K q /L [q q] >> BDC EMC Q Q Q Q 3 Tr 0 0 1 1 re W n'))]), expect: accepted(1, { text: visibleText }) },
   { group: 'pdf content', name: 'opaque annotation reaching over the page edge, where the marking goes', build: async () => form([pdf(onePagePdf('', '/Annots [6 0 R 7 0 R]', {}, [
@@ -166,14 +223,16 @@ export const cases: HostileCase[] = [
     streamObject('1 1 1 rg -10000 -10000 20000 20000 re f', '/Type /XObject /Subtype /Form /BBox [0 0 10 10]'),
   ]))]), expect: accepted(1, { text: visibleText }) },
   { group: 'pdf content', name: 'content stream ending inside a string literal', build: async () => form([pdf(onePagePdf('Q Q 3 Tr (unterminated \\) string'))]), expect: accepted(1, { text: visibleText }) },
-  { group: 'pdf content', name: 'content stream ending inside an inline image', build: async () => form([pdf(onePagePdf('Q Q 3 Tr BI /W 8 /H 8 /CS /G /BPC 8 ID \x00\x01'))]), expect: accepted(1, { text: visibleText }) },
+  // Readers disagree where the image data ends: the page is rebuilt from pixels (its text then is pixels too).
+  { group: 'pdf content', name: 'content stream ending inside an inline image', build: async () => form([pdf(onePagePdf('Q Q 3 Tr BI /W 8 /H 8 /CS /G /BPC 8 ID \x00\x01'))]), expect: accepted(1, { findings: ['page_rasterized'] }) },
   { group: 'pdf content', name: 'page content split over several streams, unbalanced across them', build: async () => form([pdf(rawPdf([
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents [4 0 R 6 0 R] >>',
     streamObject(`q BT /F1 14 Tf 72 420 Td (${visibleText}) Tj`),
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+    type3Font(7),
     streamObject(`ET Q ${escapingContent}`),
+    type3Glyph,
   ]))]), expect: accepted(1, { text: visibleText }) },
 
   // Polyglots and lying names/types

@@ -930,7 +930,7 @@ export interface components {
         };
         Finding: {
             /**
-             * @description A stable code, e.g. `metadata_removed`, `low_resolution`, `rasterized`, `exif_orientation_applied`.
+             * @description A stable code, e.g. `metadata_removed`, `low_resolution`, `rasterized`, `page_rasterized`, `page_tree_repaired`, `marking_rebuilt`, `exif_orientation_applied`.
              * @example metadata_removed
              */
             code: string;

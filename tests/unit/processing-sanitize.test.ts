@@ -1,3 +1,4 @@
+import { PDFName } from 'pdf-lib';
 import { describe, expect, it } from 'vitest';
 import { processDocument } from '../../src/processing/index.ts';
 import { allDicts, nameValue, readPages } from '../fixtures/inspect.ts';
@@ -5,7 +6,7 @@ import { testOptions } from '../fixtures/options.ts';
 import { hostilePdf, markers } from '../fixtures/pdfs.ts';
 
 const forbiddenActions = ['JavaScript', 'Launch', 'ImportData', 'SubmitForm', 'GoToR', 'GoToE', 'RichMediaExecute', 'Rendition'];
-const forbiddenKeys = ['JS', 'AA', 'OpenAction', 'EF', 'EmbeddedFiles', 'XFA', 'JavaScript', 'AF', 'Metadata'];
+const forbiddenKeys = ['JS', 'AA', 'OpenAction', 'EF', 'EmbeddedFiles', 'XFA', 'JavaScript', 'AF', 'PieceInfo'];
 
 describe('PDF sanitizing, checked like an attacker would', () => {
   it('leaves no active content anywhere in the file, referenced or not', async () => {
@@ -20,6 +21,9 @@ describe('PDF sanitizing, checked like an attacker would', () => {
     const raw = Buffer.from(result.rendition).toString('latin1');
     for (const marker of Object.values(markers)) expect(raw).not.toContain(marker);
     expect(raw).not.toContain('Mustermann');
+    // The one metadata stream is the rendition's own XMP (PDF/A), none of the upload's.
+    expect(dicts.filter((d) => d.has(PDFName.of('Metadata')))).toHaveLength(1);
+    expect(raw.match(/<x:xmpmeta/g)).toHaveLength(1);
   });
 
   it('keeps the text and the plain https link, drops the javascript: one', async () => {
