@@ -100,19 +100,30 @@ function centredText(font: PDFFont, key: string, text: string, size: number, wid
 
 const num = (v: number) => String(Math.round(v * 1000) / 1000);
 
-/** Draws the bands on a page built here (upright, at the origin, the bands left free): white under them, then the texts. */
-export function markPage(page: PDFPage, fonts: MarkFonts, bands: Bands, header: string | undefined, footer: string): void {
-  const { width, height } = page.getSize();
+/** Operators of the header band of a page `width`×`height` built here: white under the band, then the level (none for OFFEN). */
+export function headerOps(fonts: MarkFonts, bands: Bands, width: number, height: number, header: string | undefined): string {
+  const white = `1 1 1 rg 0 ${num(height - bands.header)} ${num(width)} ${num(bands.header)} re f\n`;
+  return white + (header === undefined ? '' : centredText(fonts.header, 'VSCMarkBold', header, 10 * bands.scale, width, height - bands.header / 2));
+}
+
+/** Operators of the footer band (at the page's bottom edge): white under the band, then the footer text. */
+export function footerOps(fonts: MarkFonts, bands: Bands, width: number, footer: string): string {
+  return `1 1 1 rg 0 0 ${num(width)} ${num(bands.footer)} re f\n` + centredText(fonts.footer, 'VSCMark', footer, 7 * bands.scale, width, bands.footer / 2);
+}
+
+/** Appends `ops` (marking operators, in plain page space) to a page built here, with the marking's fonts in its resources. */
+export function drawMarking(page: PDFPage, fonts: MarkFonts, ops: string): void {
   const context = page.doc.context;
   const resources = page.node.Resources()!;
   resources.set(PDFName.of('Font'), context.obj({ VSCMarkBold: fonts.header.ref, VSCMark: fonts.footer.ref }));
-  const ops =
-    `q 1 0 0 1 0 0 cm 1 1 1 rg 0 0 ${num(width)} ${num(bands.footer)} re f 0 ${num(height - bands.header)} ${num(width)} ${num(bands.header)} re f\n` +
-    (header === undefined ? '' : centredText(fonts.header, 'VSCMarkBold', header, 10 * bands.scale, width, height - bands.header / 2)) +
-    centredText(fonts.footer, 'VSCMark', footer, 7 * bands.scale, width, bands.footer / 2) +
-    'Q\n';
   // Uncompressed: the few hundred bytes per page cost more time to deflate (a fresh deflater each) than they save.
-  page.node.addContentStream(context.register(context.stream(ops)));
+  page.node.addContentStream(context.register(context.stream(`q 1 0 0 1 0 0 cm\n${ops}Q\n`)));
+}
+
+/** Draws the bands on a page built here (upright, at the origin, the bands left free): white under them, then the texts. */
+export function markPage(page: PDFPage, fonts: MarkFonts, bands: Bands, header: string | undefined, footer: string): void {
+  const { width, height } = page.getSize();
+  drawMarking(page, fonts, headerOps(fonts, bands, width, height, header) + footerOps(fonts, bands, width, footer));
 }
 
 /** Marks every page of `doc` (each built here, with its bands in `bands`), drawn after and outside the page's isolated content. */
