@@ -12,7 +12,11 @@ export function createDeadline(budgetMs: number, now: () => number = performance
     check(step) {
       if (now() > end) {
         throw new AppError('processing_timeout', {
-          detail: `Processing exceeded its time budget of ${budgetMs} ms (at ${step}); split the document or send fewer pages.`,
+          detail: {
+            // The step is named for the operator reading the English text; the person gets what to do.
+            de: `Die Verarbeitung hat ihr Zeitbudget von ${budgetMs} ms überschritten; teilen Sie das Dokument oder senden Sie weniger Seiten.`,
+            en: `Processing exceeded its time budget of ${budgetMs} ms (at ${step}); split the document or send fewer pages.`,
+          },
         });
       }
     },
@@ -23,7 +27,10 @@ export function createDeadline(budgetMs: number, now: () => number = performance
 export function assertPageLimit(pages: number, maxPages: number): void {
   if (pages > maxPages) {
     throw new AppError('page_limit_exceeded', {
-      detail: `The document has ${pages} pages; at most ${maxPages} are accepted. Split it into smaller documents.`,
+      detail: {
+        de: `Das Dokument hat ${pages} Seiten; angenommen werden höchstens ${maxPages}. Teilen Sie es in kleinere Dokumente.`,
+        en: `The document has ${pages} pages; at most ${maxPages} are accepted. Split it into smaller documents.`,
+      },
     });
   }
 }

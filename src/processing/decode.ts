@@ -20,7 +20,10 @@ const wrappers = new Set(['ASCIIHexDecode', 'ASCII85Decode', 'LZWDecode', 'RunLe
 
 function bomb(limit: number): AppError {
   return new AppError('unprocessable', {
-    detail: `A stream in the PDF decompresses to more than ${Math.round(limit / 2 ** 20)} MB (a compression bomb); export or scan the document again.`,
+    detail: {
+      de: `Ein Datenstrom im PDF entpackt sich auf mehr als ${Math.round(limit / 2 ** 20)} MB (eine Kompressionsbombe); exportieren oder scannen Sie das Dokument erneut.`,
+      en: `A stream in the PDF decompresses to more than ${Math.round(limit / 2 ** 20)} MB (a compression bomb); export or scan the document again.`,
+    },
   });
 }
 
@@ -85,7 +88,12 @@ function positive(context: PDFContext, dict: PDFDict, key: string): number {
 function imageBound(context: PDFContext, dict: PDFDict): number {
   const [w, h] = [positive(context, dict, 'Width'), positive(context, dict, 'Height')];
   if (w * h > maxImagePixels) {
-    throw new AppError('unprocessable', { detail: `An image in the PDF has ${w} × ${h} pixels, more than 100 million; scan the page at a lower resolution.` });
+    throw new AppError('unprocessable', {
+      detail: {
+        de: `Ein Bild im PDF hat ${w} × ${h} Pixel, mehr als 100 Millionen; scannen Sie die Seite mit geringerer Auflösung.`,
+        en: `An image in the PDF has ${w} × ${h} pixels, more than 100 million; scan the page at a lower resolution.`,
+      },
+    });
   }
   const bpc = Math.min(16, positive(context, dict, 'BitsPerComponent') || 8);
   return h * (Math.ceil((w * 4 * bpc) / 8) + 1) + imageSlack;

@@ -55,12 +55,15 @@ function refuse(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
   if (/pixel limit/i.test(message)) {
     throw new AppError('image_too_large', {
-      detail: `The image exceeds ${pixelLimit} pixels; send a smaller image (a 300 dpi A4 scan has 8.7 million).`,
+      detail: {
+        de: `Das Bild hat mehr als ${pixelLimit} Pixel; senden Sie ein kleineres Bild (ein A4-Scan mit 300 dpi hat 8,7 Millionen).`,
+        en: `The image exceeds ${pixelLimit} pixels; send a smaller image (a 300 dpi A4 scan has 8.7 million).`,
+      },
       cause: err,
     });
   }
   throw new AppError('unprocessable', {
-    detail: 'The image is damaged or truncated and cannot be decoded; send it again.',
+    detail: { de: 'Das Bild ist beschädigt oder unvollständig und lässt sich nicht dekodieren; senden Sie es erneut.', en: 'The image is damaged or truncated and cannot be decoded; send it again.' },
     cause: err,
   });
 }
@@ -182,7 +185,7 @@ async function heicToRaw(bytes: Uint8Array): Promise<Sharp> {
   const images = await guarded(() => decodeHeic.all({ buffer: bytes }));
   try {
     const primary = images[0];
-    if (!primary) throw new AppError('unprocessable', { detail: 'The HEIC file holds no image; send the photo again.' });
+    if (!primary) throw new AppError('unprocessable', { detail: { de: 'Die HEIC-Datei enthält kein Bild; senden Sie das Foto erneut.', en: 'The HEIC file holds no image; send the photo again.' } });
     if (primary.width * primary.height > pixelLimit) refuse(new Error('Input image exceeds pixel limit'));
     const { data, width, height } = await guarded(() => primary.decode());
     return sharp(data, { raw: { width, height, channels: 4 }, limitInputPixels: pixelLimit });

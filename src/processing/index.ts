@@ -32,12 +32,16 @@ interface Part {
 
 function assertOptions(files: InputFile[], options: ProcessOptions): void {
   const { maxPages, timeBudgetMs } = options.limits;
-  if (files.length === 0) throw new AppError('validation_failed', { detail: 'Send at least one file.' });
+  if (files.length === 0) throw new AppError('validation_failed', { detail: { de: 'Senden Sie mindestens eine Datei.', en: 'Send at least one file.' } });
   if (!Number.isInteger(maxPages) || maxPages < 1) {
-    throw new AppError('validation_failed', { detail: `Expected a positive integer for maxPages but received ${maxPages}.` });
+    throw new AppError('validation_failed', {
+      detail: { de: `Für maxPages wird eine positive ganze Zahl erwartet, erhalten: ${maxPages}.`, en: `Expected a positive integer for maxPages but received ${maxPages}.` },
+    });
   }
   if (!(timeBudgetMs > 0)) {
-    throw new AppError('validation_failed', { detail: `Expected a positive number for timeBudgetMs but received ${timeBudgetMs}.` });
+    throw new AppError('validation_failed', {
+      detail: { de: `Für timeBudgetMs wird eine positive Zahl erwartet, erhalten: ${timeBudgetMs}.`, en: `Expected a positive number for timeBudgetMs but received ${timeBudgetMs}.` },
+    });
   }
 }
 
@@ -127,7 +131,10 @@ export async function processDocument(files: InputFile[], options: ProcessOption
     const still = await unmarkedPages(rendition, plans, texts, failing);
     if (still.length > 0) {
       throw new AppError('unprocessable', {
-        detail: `The VS-NfD marking could not be shown visibly on page ${still[0]! + 1}; the document was not stored. Scan or export it again.`,
+        detail: {
+          de: `Die VS-NfD-Kennzeichnung ließ sich auf Seite ${still[0]! + 1} nicht sichtbar anbringen; das Dokument wurde nicht gespeichert. Scannen oder exportieren Sie es erneut.`,
+          en: `The VS-NfD marking could not be shown visibly on page ${still[0]! + 1}; the document was not stored. Scan or export it again.`,
+        },
       });
     }
     findings.push(...failing.map((i) => ({ code: 'marking_rebuilt', message: `page ${i + 1}: the marking was not visible; the page was rebuilt from pixels and marked again`, page: i + 1 })));

@@ -23,8 +23,8 @@ export function assertClassification(level: string): asserts level is Classifica
   const known = refusedLevels.includes(level.toUpperCase());
   throw new AppError('classification_refused', {
     detail: known
-      ? `${level} may not be processed on a VS-NfD system; use a system approved for that level.`
-      : `Unknown classification "${level}"; use one of: ${allowedLevels.join(', ')}.`,
+      ? { de: `${level} darf auf einem VS-NfD-System nicht verarbeitet werden; nutzen Sie ein für diesen Grad zugelassenes System.`, en: `${level} may not be processed on a VS-NfD system; use a system approved for that level.` }
+      : { de: `Unbekannte Einstufung "${level}"; verwenden Sie eine von: ${allowedLevels.join(', ')}.`, en: `Unknown classification "${level}"; use one of: ${allowedLevels.join(', ')}.` },
   });
 }
 

@@ -55,9 +55,13 @@ export function readerPages(context: PDFContext, maxPages: number): PageTree {
   const seenPages = new Set<PDFDict>();
   const visit = (node: PDFDict, inherited: Inherited, depth: number): void => {
     if (onPath.has(node)) {
-      throw new AppError('unprocessable', { detail: 'The PDF page tree contains itself (a loop); export or scan the document again.' });
+      throw new AppError('unprocessable', {
+        detail: { de: 'Der Seitenbaum des PDF enthält sich selbst (eine Schleife); exportieren oder scannen Sie das Dokument erneut.', en: 'The PDF page tree contains itself (a loop); export or scan the document again.' },
+      });
     }
-    if (depth > 64) throw new AppError('unprocessable', { detail: 'The PDF page tree is nested deeper than 64 levels; export or scan the document again.' });
+    if (depth > 64) throw new AppError('unprocessable', {
+        detail: { de: 'Der Seitenbaum des PDF ist tiefer als 64 Ebenen verschachtelt; exportieren oder scannen Sie das Dokument erneut.', en: 'The PDF page tree is nested deeper than 64 levels; export or scan the document again.' },
+      });
     const here: Inherited = { ...inherited };
     for (const key of inheritable) if (node.has(N(key))) here[key] = node.get(N(key));
     const kids = resolve(context, node.get(N('Kids')));

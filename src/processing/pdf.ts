@@ -56,7 +56,9 @@ class PixelSource {
 /** Dangerzone-style rebuild: every page rendered by pdf.js at 300 dpi, then pages of those images. */
 async function addFromPixels(out: PDFDocument, pixels: PixelSource, reason: string, part: number, maxPages: number, layout: MarkingLayout, deadline: Deadline): Promise<AddedPages> {
   const source = await pixels.open();
-  if (source.numPages === 0) throw new AppError('unprocessable', { detail: 'The PDF has no pages; send the document again with its pages.' });
+  if (source.numPages === 0) throw new AppError('unprocessable', {
+      detail: { de: 'Das PDF hat keine Seiten; senden Sie das Dokument mit seinen Seiten erneut.', en: 'The PDF has no pages; send the document again with its pages.' },
+    });
   assertPageLimit(source.numPages, maxPages);
   const plans: PagePlan[] = [];
   for (let n = 1; n <= source.numPages; n++) plans.push(await pixels.addPage(out, n, layout, deadline));
@@ -113,7 +115,12 @@ async function addPages(
     }
     // pdf.js must see the same pages, or its page n is not ours.
     if ((await pixels.open()).numPages !== pages.length) {
-      throw new AppError('unprocessable', { detail: 'The PDF page tree is read differently by different readers; export or scan the document again.' });
+      throw new AppError('unprocessable', {
+        detail: {
+          de: 'Der Seitenbaum des PDF wird von verschiedenen Programmen verschieden gelesen; exportieren oder scannen Sie das Dokument erneut.',
+          en: 'The PDF page tree is read differently by different readers; export or scan the document again.',
+        },
+      });
     }
     plans.push(await pixels.addPage(out, i + 1, layout, deadline));
     pixelPages++;

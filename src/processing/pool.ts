@@ -45,14 +45,20 @@ function workerExecArgv(): string[] {
 
 function busy(): AppError {
   return new AppError('busy', {
-    detail: 'All document processors are busy and the queue is full; retry in a few seconds.',
+    detail: {
+      de: 'Alle Dokumentverarbeiter sind belegt und die Warteschlange ist voll; versuchen Sie es in einigen Sekunden erneut.',
+      en: 'All document processors are busy and the queue is full; retry in a few seconds.',
+    },
     extra: { retryAfter: 5 },
   });
 }
 
 function overdue(budgetMs: number): AppError {
   return new AppError('processing_timeout', {
-    detail: `Processing exceeded its time budget of ${budgetMs} ms and was stopped; split the document or send fewer pages.`,
+    detail: {
+      de: `Die Verarbeitung hat ihr Zeitbudget von ${budgetMs} ms überschritten und wurde abgebrochen; teilen Sie das Dokument oder senden Sie weniger Seiten.`,
+      en: `Processing exceeded its time budget of ${budgetMs} ms and was stopped; split the document or send fewer pages.`,
+    },
   });
 }
 

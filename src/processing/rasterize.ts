@@ -54,12 +54,18 @@ export async function openWithPdfjs(bytes: Uint8Array): Promise<PDFDocumentProxy
   } catch (err) {
     if (passwordAsked || passwordNeeded(err)) {
       throw new AppError('encrypted_pdf', {
-        detail: 'The PDF needs a password to open; remove the password protection and send it again.',
+        detail: {
+          de: 'Das PDF lässt sich nur mit Passwort öffnen; entfernen Sie den Passwortschutz und senden Sie es erneut.',
+          en: 'The PDF needs a password to open; remove the password protection and send it again.',
+        },
         cause: err,
       });
     }
     throw new AppError('unprocessable', {
-      detail: 'The PDF is damaged beyond repair (pdf.js could not read it); send a new scan or export.',
+      detail: {
+        de: 'Das PDF ist nicht reparierbar beschädigt (pdf.js konnte es nicht lesen); senden Sie einen neuen Scan oder Export.',
+        en: 'The PDF is damaged beyond repair (pdf.js could not read it); send a new scan or export.',
+      },
       cause: err,
     });
   }
@@ -123,7 +129,10 @@ async function renderOrRefuse<T>(pageNumber: number, render: () => Promise<T>): 
   } catch (err) {
     if (err instanceof AppError) throw err;
     throw new AppError('unprocessable', {
-      detail: `Page ${pageNumber} of the PDF is damaged beyond repair (pdf.js could not render it); send a new scan or export.`,
+      detail: {
+        de: `Seite ${pageNumber} des PDF ist nicht reparierbar beschädigt (pdf.js konnte sie nicht darstellen); senden Sie einen neuen Scan oder Export.`,
+        en: `Page ${pageNumber} of the PDF is damaged beyond repair (pdf.js could not render it); send a new scan or export.`,
+      },
       cause: err,
     });
   }
@@ -164,12 +173,16 @@ export function viewerScale(widthPt: number, heightPt: number, widthPx: number):
 /** One page (0-based) rendered `widthPx` wide, for the viewer; a very tall page (a receipt) is scaled to the height bound and centred. */
 export async function renderPdfPage(pdf: Uint8Array, pageIndex: number, widthPx: number): Promise<RawPage> {
   if (!Number.isInteger(widthPx) || widthPx < 16 || widthPx > 4096) {
-    throw new AppError('bad_request', { detail: `Expected an integer width from 16 to 4096 px but received ${widthPx}.` });
+    throw new AppError('bad_request', {
+      detail: { de: `Erwartet wird eine ganzzahlige Breite von 16 bis 4096 px, erhalten: ${widthPx}.`, en: `Expected an integer width from 16 to 4096 px but received ${widthPx}.` },
+    });
   }
   const doc = await openWithPdfjs(pdf);
   try {
     if (!Number.isInteger(pageIndex) || pageIndex < 0 || pageIndex >= doc.numPages) {
-      throw new AppError('not_found', { detail: `Page ${pageIndex + 1} does not exist; the document has ${doc.numPages}.` });
+      throw new AppError('not_found', {
+        detail: { de: `Seite ${pageIndex + 1} gibt es nicht; das Dokument hat ${doc.numPages}.`, en: `Page ${pageIndex + 1} does not exist; the document has ${doc.numPages}.` },
+      });
     }
     const { context, width, height } = await renderToCanvas(doc, pageIndex + 1, (w, h) => viewerScale(w, h, widthPx), widthPx);
     const { data } = context.getImageData(0, 0, width, height);

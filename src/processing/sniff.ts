@@ -48,15 +48,18 @@ export async function sniffMediaType(bytes: Uint8Array, declaredType?: string): 
   const declared = declaredType === undefined ? '' : canonical(declaredType);
   if (detected === undefined || !isAccepted(detected)) {
     throw new AppError('unsupported_media_type', {
-      detail:
-        `The content is ${detected ?? 'of no recognised type'}` +
-        (declared ? ` (declared ${declared})` : '') +
-        `; send one of: ${acceptedTypes.join(', ')}.`,
+      detail: {
+        de: `Der Inhalt ist ${detected ?? 'von keinem erkannten Typ'}` + (declared ? ` (angegeben: ${declared})` : '') + `; senden Sie einen dieser Typen: ${acceptedTypes.join(', ')}.`,
+        en: `The content is ${detected ?? 'of no recognised type'}` + (declared ? ` (declared ${declared})` : '') + `; send one of: ${acceptedTypes.join(', ')}.`,
+      },
     });
   }
   if (!uninformative.has(declared) && family(declared) !== family(detected)) {
     throw new AppError('media_type_mismatch', {
-      detail: `Declared type ${declared} but the content is ${detected}; send the file with its real type.`,
+      detail: {
+        de: `Angegeben ist der Typ ${declared}, der Inhalt ist aber ${detected}; senden Sie die Datei mit ihrem tatsächlichen Typ.`,
+        en: `Declared type ${declared} but the content is ${detected}; send the file with its real type.`,
+      },
     });
   }
   return detected;

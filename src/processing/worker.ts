@@ -1,5 +1,5 @@
 /** Piscina task: runs in a worker thread. AppErrors cross the thread boundary as plain data. */
-import { isAppError, type ErrorCode } from '../errors.ts';
+import { isAppError, type ErrorCode, type Localized } from '../errors.ts';
 import { processDocument } from './index.ts';
 import { renderPdfPage } from './rasterize.ts';
 import type { InputFile, ProcessOptions } from './types.ts';
@@ -8,7 +8,7 @@ export type Task =
   | { kind: 'process'; files: InputFile[]; options: ProcessOptions }
   | { kind: 'render'; pdf: Uint8Array; pageIndex: number; widthPx: number };
 
-export type Reply<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; detail: string | undefined };
+export type Reply<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; detail: string | Localized | undefined };
 
 async function run(task: Task) {
   if (task.kind === 'process') return processDocument(task.files, task.options);
@@ -19,7 +19,7 @@ export default async function (task: Task): Promise<Reply<unknown>> {
   try {
     return { ok: true, value: await run(task) };
   } catch (err) {
-    if (isAppError(err)) return { ok: false, code: err.code, detail: err.detail };
+    if (isAppError(err)) return { ok: false, code: err.code, detail: err.texts ?? err.detail };
     throw err;
   }
 }

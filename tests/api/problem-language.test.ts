@@ -5,6 +5,7 @@
 import request, { type Test } from 'supertest';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encryptPdf, textPdf } from '../fixtures/pdfs.ts';
 import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
@@ -42,6 +43,21 @@ describe('problem details in the caller language', () => {
     const preferred = await capture({}, 'fr, de;q=0.5, en;q=0.4').expect(400);
     expect(preferred.headers['content-language']).toBe('de');
     for (const res of [german, english, preferred]) expect(JSON.stringify(res.body)).not.toMatch(RAW_VALIDATOR);
+  });
+
+  it('says a refusal of the document processing (in the worker pool) in German by default and in English on request', async () => {
+    const locked = encryptPdf(await textPdf(1), { owner: 'o', user: 'u' });
+    const send = (language?: string) => {
+      const req = request(t.app).post('/v1/documents').set('Authorization', `Bearer ${token}`);
+      if (language) req.set('Accept-Language', language);
+      return attachCapture(req, { title: 'Gesperrt' }, [{ body: locked, contentType: 'application/pdf' }]);
+    };
+    const de = await send().expect(422);
+    expect(de.body).toMatchObject({ code: 'encrypted_pdf', title: 'Passwortgeschütztes PDF' });
+    expect(de.body.detail).toBe('Das PDF lässt sich nur mit Passwort öffnen; entfernen Sie den Passwortschutz und senden Sie es erneut.');
+    const en = await send('en').expect(422);
+    expect(en.body).toMatchObject({ code: 'encrypted_pdf', title: 'Password-protected PDF' });
+    expect(en.body.detail).toBe('The PDF needs a password to open; remove the password protection and send it again.');
   });
 
   it('names the allowed keys of an unknown one, with a did-you-mean', async () => {
