@@ -87,13 +87,32 @@ function drawable(font: PDFFont, text: string): string {
   return Array.from(text, (ch) => (chars.has(ch.codePointAt(0)!) ? ch : '?')).join('');
 }
 
+/**
+ * Width (at size 1) and hex glyph string of `text`, put together from its characters, each laid out once
+ * per font: fontkit shapes a whole text in about 1 ms, and every footer differs. The sum of the glyphs'
+ * advances is where a reader puts them (a Tj string carries no kerning).
+ */
+const glyphCache = new WeakMap<PDFFont, Map<string, { width: number; hex: string }>>();
+function laidOut(font: PDFFont, text: string): { widthAtOne: number; hex: string } {
+  let known = glyphCache.get(font);
+  if (!known) glyphCache.set(font, (known = new Map()));
+  let widthAtOne = 0;
+  let hex = '';
+  for (const ch of drawable(font, text)) {
+    let glyph = known.get(ch);
+    // Encoding also adds the glyph to the font's subset.
+    if (!glyph) known.set(ch, (glyph = { width: font.widthOfTextAtSize(ch, 1), hex: font.encodeText(ch).toString().slice(1, -1) }));
+    widthAtOne += glyph.width;
+    hex += glyph.hex;
+  }
+  return { widthAtOne, hex: `<${hex}>` };
+}
+
 /** Operators drawing `text` centred on the line at `baseline`, shrunk to fit 92% of the width, in a clean text state. */
 function centredText(font: PDFFont, key: string, text: string, size: number, width: number, baseline: number): string {
-  const safe = drawable(font, text);
-  const widthAtOne = font.widthOfTextAtSize(safe, 1);
+  const { widthAtOne, hex } = laidOut(font, text);
   const fitted = Math.min(size, (width * 0.92) / Math.max(1e-6, widthAtOne));
   const x = (width - widthAtOne * fitted) / 2;
-  const hex = font.encodeText(safe).toString();
   // Text state is reset explicitly (render mode, spacing, scaling, rise): nothing the upload set may change how it shows.
   return `BT 0 Tr 0 Tc 0 Tw 100 Tz 0 Ts 0 0 0 rg /${key} ${num(fitted)} Tf ${num(x)} ${num(baseline - fitted * 0.35)} Td ${hex} Tj ET\n`;
 }

@@ -219,6 +219,6 @@ describe('hostile inputs through POST /v1/documents', () => {
       expect(answer.body.detail).toEqual(expect.any(String));
       expect(await storedKeys()).toEqual(before);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    });
+    }, c.timeoutMs);
   }
 });
