@@ -4,6 +4,7 @@
  * no active content, the page count given here.
  */
 import type { JWK } from 'jose';
+import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { joseEncrypt, withHeader, withSegment, flipFirst } from '../support/jwe-fixtures.ts';
 import { cameraJpeg, multipageTiff, pngPixelBomb, heicPhoto } from '../fixtures/images.ts';
 import { encryptPdf, hostilePdf, markers, textPdf, zeroPagePdf } from '../fixtures/pdfs.ts';
@@ -43,6 +44,13 @@ import {
   zeroBomb,
   zipWith,
 } from '../fixtures/hostile-pdfs.ts';
+
+/** One page of text in standard Helvetica, which office tools reference without embedding it. */
+async function helveticaPdf(): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  doc.addPage([595.28, 841.89]).drawText('Nicht eingebettete Schrift', { x: 100, y: 400, size: 14, font: await doc.embedFont(StandardFonts.Helvetica) });
+  return doc.save();
+}
 
 /** Limits the suite's app runs with (env of startTestApp). */
 export const hostileEnv = {
@@ -226,6 +234,7 @@ export const cases: HostileCase[] = [
   ]))]), expect: accepted(1, { text: visibleText }) },
   { group: 'pdf content', name: 'content stream ending inside a string literal', build: async () => form([pdf(onePagePdf('Q Q 3 Tr (unterminated \\) string'))]), expect: accepted(1, { text: visibleText }) },
   // Readers disagree where the image data ends: the page is rebuilt from pixels (its text then is pixels too).
+  { group: 'pdf content', name: 'text in a font that is not embedded (Helvetica): the page rebuilt from pixels for PDF/A', build: async () => form([pdf(await helveticaPdf())]), expect: accepted(1, { findings: ['page_rasterized'] }) },
   { group: 'pdf content', name: 'content stream ending inside an inline image', build: async () => form([pdf(onePagePdf('Q Q 3 Tr BI /W 8 /H 8 /CS /G /BPC 8 ID \x00\x01'))]), expect: accepted(1, { findings: ['page_rasterized'] }) },
   { group: 'pdf content', name: 'page content split over several streams, unbalanced across them', build: async () => form([pdf(rawPdf([
     '<< /Type /Catalog /Pages 2 0 R >>',
