@@ -4,7 +4,7 @@ import { buffer } from 'node:stream/consumers';
 import { decodeTime, monotonicFactory } from 'ulid';
 import { AppError } from './errors.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } from './auth/principal.ts';
-import type { CaptureMetadata } from './metadata.ts';
+import { enhanceOf, type CaptureMetadata, type Enhance } from './metadata.ts';
 import type { IdempotencyKeys } from './idempotency.ts';
 import type { AuditEvent, AuditLog } from './audit/trail.ts';
 import type { ManifestSigner } from './crypto/manifest.ts';
@@ -30,7 +30,7 @@ export interface TransferNote {
   receivedAt: string;
   source: CaptureMetadata['source'];
   device?: CaptureMetadata['device'];
-  settings: { enhance: CaptureMetadata['enhance']; sanitize: CaptureMetadata['sanitize'] };
+  settings: { enhance: Enhance; sanitize: CaptureMetadata['sanitize'] };
   transport: { encryptedParts: number; plainParts: number; metadataEncrypted: boolean };
   findings: Finding[];
   review: { status: 'pending' | 'approved' | 'rejected'; by?: { sub: string; name: string }; at?: string; note?: string };
@@ -118,6 +118,7 @@ export class DocumentService {
     if (request.parts.length === 0) {
       throw new AppError('validation_failed', { detail: { de: "Senden Sie mindestens einen Teil namens 'file'.", en: "Send at least one part named 'file'." } });
     }
+    assertCornersFit(request);
     const unit = resolveUnit(principal, request.metadata.unit);
     const id = this.newId();
     if (!request.idempotencyKey) return { record: await this.create(principal, unit, request, id), replayed: false };
@@ -346,8 +347,11 @@ export class DocumentService {
     const { metadata } = request;
     const capturedAt = metadata.capturedAt ? new Date(metadata.capturedAt) : receivedAt;
     const issuingOffice = metadata.issuingOffice ?? unit;
-    const result = await this.deps.processor.process(request.parts, {
-      enhance: metadata.enhance,
+    const enhance = enhanceOf(metadata);
+    const files = request.parts.map((part, i) => ({ ...part, ...(metadata.corners?.[i] ? { corners: metadata.corners[i] } : {}) }));
+    const result = await this.deps.processor.process(files, {
+      enhance,
+      source: metadata.source,
       sanitize: metadata.sanitize,
       marking: { classification: metadata.classification, issuingOffice, capturedAt, documentId: id },
       limits: this.deps.limits,
@@ -370,7 +374,7 @@ export class DocumentService {
         receivedAt: receivedAt.toISOString(),
         source: metadata.source,
         ...(metadata.device ? { device: metadata.device } : {}),
-        settings: { enhance: metadata.enhance, sanitize: metadata.sanitize },
+        settings: { enhance, sanitize: metadata.sanitize },
         transport: {
           encryptedParts: request.parts.filter((p) => p.jwe).length,
           plainParts: request.parts.filter((p) => !p.jwe).length,
@@ -513,6 +517,18 @@ function feedEntryBody(record: DocumentRecord): Buffer {
 
 function seqOf(feedKey: string): string {
   return feedKey.slice(layout.feedPrefix.length);
+}
+
+/** Corners are given per file part: not for more files than were sent. */
+function assertCornersFit(request: CaptureRequest): void {
+  const given = request.metadata.corners?.length ?? 0;
+  if (given <= request.parts.length) return;
+  throw new AppError('validation_failed', {
+    detail: {
+      de: `metadata.corners nennt Ecken für ${given} Dateien, gesendet wurden ${request.parts.length}; geben Sie je Datei (in Reihenfolge) vier Punkte oder null an.`,
+      en: `metadata.corners gives corners for ${given} files but ${request.parts.length} were sent; give four points or null per file, in order.`,
+    },
+  });
 }
 
 /** Same metadata and same plaintext parts make the same request, however they were encrypted. */

@@ -43,8 +43,8 @@ async function grayOf(input: Sharp, width?: number): Promise<GrayImage> {
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 }
 
-/** The page in preview pixels, scaled to the full image. */
-async function detect(input: Sharp, fullWidth: number, fullHeight: number): Promise<Detection> {
+/** The page in a photo of `fullWidth` × `fullHeight` (orientation applied), searched in a preview and scaled back. */
+export async function findPage(input: Sharp, fullWidth: number, fullHeight: number): Promise<Detection> {
   const scale = Math.min(1, previewSide / Math.max(fullWidth, fullHeight));
   const { data, info } = await input
     .clone()
@@ -95,6 +95,8 @@ async function deskew(page: GrayImage, part: number, pageNo: number): Promise<{ 
   const scale = Math.min(1, skewSide / Math.max(page.width, page.height));
   const { data, info } = await sharp(page.data, { raw: { width: page.width, height: page.height, channels: 1 } })
     .resize(Math.round(page.width * scale), Math.round(page.height * scale), { fit: 'fill' })
+    // One channel in, three out unless asked (libvips makes raw grey sRGB).
+    .toColourspace('b-w')
     .raw()
     .toBuffer({ resolveWithObject: true });
   const angle = estimateSkew({ data, width: info.width, height: info.height });
@@ -118,7 +120,7 @@ export async function documentLook(input: Sharp, meta: Metadata, hints: Document
     page = warpFlat(await grayOf(input), hints.corners);
     findings.push(finding('page_corners_applied', 'Seite mit den Ecken des Geräts entzerrt und zugeschnitten', 'page flattened and cropped with the corners the device found', part, pageNo));
   } else if (hints.camera) {
-    const found = await detect(input, width, height);
+    const found = await findPage(input, width, height);
     const gray = await grayOf(input);
     if (found.sure) {
       page = warpFlat(gray, found.corners);

@@ -148,6 +148,7 @@ async function tryPassthrough(bytes: Uint8Array, input: Sharp, meta: Metadata, d
 async function documentPage(input: Sharp, meta: Metadata, hints: DocumentHints, part: number, page: number): Promise<{ image: PageImage; findings: Finding[] }> {
   const look = await documentLook(input, meta, hints, part, page);
   const { data, info } = await sharp(look.page.data, { raw: { width: look.page.width, height: look.page.height, channels: 1 } })
+    .toColourspace('b-w')
     .jpeg({ quality: jpegQuality })
     .toBuffer({ resolveWithObject: true });
   return { image: { jpeg: data, widthPx: info.width, heightPx: info.height, turn: 0 }, findings: look.findings };

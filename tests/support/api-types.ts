@@ -803,11 +803,46 @@ export interface components {
             source: "camera" | "scanner" | "upload";
             device?: components["schemas"]["Device"];
             /**
-             * @description `document` straightens and enhances photos of paper documents.
-             * @default none
+             * @description `document` gives photos and scans the look of a scan: for `source: camera` the page is
+             *     found (or taken from `corners`), its perspective corrected and the desk cropped away; every
+             *     page is then straightened (tilts up to 15°), its shadows evened out and its paper made
+             *     white (findings `page_detected`, `page_corners_applied`, `deskewed`). When the page cannot
+             *     be found for sure (low contrast, the page filling the frame) nothing is cropped and the
+             *     finding `page_not_detected` says why. `none` keeps a camera JPEG as it was taken.
+             *     Default: `document` for `source: camera`, otherwise `none`.
              * @enum {string}
              */
-            enhance: "none" | "document";
+            enhance?: "none" | "document";
+            /**
+             * @description Page corners a client found (ML Kit, VisionKit, WeScan, the workspace's camera page), one
+             *     entry per file part in the order the parts were sent: four points `[x, y]` in pixels of
+             *     the image as displayed (EXIF orientation applied, origin top left), ordered top-left,
+             *     top-right, bottom-right, bottom-left of the page as it reads; or `null` for a file
+             *     without (its page is detected). Used instead of detection under `enhance: document`; a
+             *     quadrilateral that is not convex or lies outside the image is refused with 400 (`validation_failed`), as are corners for a PDF or
+             *     for more files than were sent.
+             * @example [
+             *       [
+             *         [
+             *           412,
+             *           230
+             *         ],
+             *         [
+             *           3620,
+             *           310
+             *         ],
+             *         [
+             *           3710,
+             *           2810
+             *         ],
+             *         [
+             *           300,
+             *           2760
+             *         ]
+             *       ]
+             *     ]
+             */
+            corners?: (null | number[][])[];
             /**
              * @description `clean` removes active content (JavaScript, embedded files, forms) from PDFs and keeps
              *     their text; `rasterize` turns every page into an image (strongest, no text layer).
@@ -930,10 +965,11 @@ export interface components {
         };
         Finding: {
             /**
-             * @description A stable code, e.g. `metadata_removed`, `low_resolution`, `rasterized`, `page_rasterized`, `page_tree_repaired`, `marking_rebuilt`, `exif_orientation_applied`.
+             * @description A stable code, e.g. `metadata_removed`, `low_resolution`, `rasterized`, `page_rasterized`, `page_tree_repaired`, `marking_rebuilt`, `exif_orientation_applied`, `page_detected`, `page_corners_applied`, `page_not_detected`, `deskewed`.
              * @example metadata_removed
              */
             code: string;
+            /** @description What happened, for people; newer findings say it in German, then " / ", then in English. */
             message: string;
             /** @description The uploaded file it concerns (1-based). */
             part?: number;
