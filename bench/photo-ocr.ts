@@ -85,7 +85,8 @@ async function ocr(dir: string): Promise<string[]> {
     return f;
   });
   const input = join(dir, 'pages.pdf');
-  execFileSync('img2pdf', ['--pagesize', 'A4', '-o', input, ...pngs]);
+  // The same page images as a plain image PDF, as a scanner writes it (img2pdf: no re-encoding).
+  execFileSync('/usr/bin/python3', ['-c', 'import sys, img2pdf; open(sys.argv[1], "wb").write(img2pdf.convert(sys.argv[2:], layout_fun=img2pdf.get_layout_fun((img2pdf.mm_to_pt(210), img2pdf.mm_to_pt(297)))))', input, ...pngs]);
   const peer = await timed(
     async () => execFileSync('ocrmypdf', ['-q', '--jobs', '1', '-l', 'deu+eng', '--output-type', 'pdf', '--optimize', '0', input, join(dir, 'out.pdf')], { env: { ...process.env, OMP_THREAD_LIMIT: '1' } }),
     Math.min(RUNS, 3),
