@@ -18,25 +18,10 @@ import { flatSize, warpToPage } from '../src/processing/perspective.ts';
 import { addTextLayer } from '../src/processing/text-layer.ts';
 import { testOptions } from '../tests/fixtures/options.ts';
 import { germanPage, photoCase, photograph } from '../tests/fixtures/photos.ts';
+import { timeMedian } from './report.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PAGES = Number(process.env.BENCH_PAGES ?? 4);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function timed(fn: () => Promise<unknown>, runs: number): Promise<number> {
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await fn();
-    times.push(performance.now() - start);
-  }
-  return median(times);
-}
 
 const cvScript = `
 import sys, time, json, numpy as np, cv2
@@ -61,11 +46,11 @@ async function perspective(dir: string): Promise<string[]> {
   const found = await findPage(sharp(photo), 4000, 3000);
   if (!found.sure) throw new Error('page not found in the benchmark photo');
   const { width, height } = flatSize(found.corners);
-  const ours = await timed(async () => {
+  const ours = await timeMedian(async () => {
     const { data, info } = await sharp(photo).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
     warpToPage({ data, width: info.width, height: info.height }, found.corners, width, height);
   }, RUNS);
-  const detect = await timed(() => findPage(sharp(photo), 4000, 3000), RUNS);
+  const detect = await timeMedian(() => findPage(sharp(photo), 4000, 3000), RUNS);
   const file = join(dir, 'photo.jpg');
   writeFileSync(file, photo);
   const cv = Number(execFileSync('/usr/bin/python3', ['-c', cvScript, file, JSON.stringify(found.corners), String(width), String(height), String(RUNS)]).toString());
@@ -78,7 +63,7 @@ async function perspective(dir: string): Promise<string[]> {
 async function ocr(dir: string): Promise<string[]> {
   const pages = Array.from({ length: PAGES }, () => germanPage(2480));
   const rendition = (await processDocument(pages.map((bytes) => ({ bytes })), testOptions())).rendition;
-  const ours = await timed(() => addTextLayer(rendition, { concurrency: 1, deadline: createDeadline(3_600_000) }), Math.min(RUNS, 3));
+  const ours = await timeMedian(() => addTextLayer(rendition, { concurrency: 1, deadline: createDeadline(3_600_000) }), Math.min(RUNS, 3));
   const pngs = pages.map((p, i) => {
     const f = join(dir, `p${i}.png`);
     writeFileSync(f, p);
@@ -87,7 +72,7 @@ async function ocr(dir: string): Promise<string[]> {
   const input = join(dir, 'pages.pdf');
   // The same page images as a plain image PDF, as a scanner writes it (img2pdf: no re-encoding).
   execFileSync('/usr/bin/python3', ['-c', 'import sys, img2pdf; open(sys.argv[1], "wb").write(img2pdf.convert(sys.argv[2:], layout_fun=img2pdf.get_layout_fun((img2pdf.mm_to_pt(210), img2pdf.mm_to_pt(297)))))', input, ...pngs]);
-  const peer = await timed(
+  const peer = await timeMedian(
     async () => execFileSync('ocrmypdf', ['-q', '--jobs', '1', '-l', 'deu+eng', '--output-type', 'pdf', '--optimize', '0', input, join(dir, 'out.pdf')], { env: { ...process.env, OMP_THREAD_LIMIT: '1' } }),
     Math.min(RUNS, 3),
   );
