@@ -1,10 +1,9 @@
 /**
  * OCR engine: tesseract 5 (Debian tesseract-ocr, tesseract-ocr-deu), one process per page, the image
- * on stdin and TSV on stdout, so no page image or text ever touches the disk. One thread per process
- * (OMP_THREAD_LIMIT=1: two threads contended, 1.3 s → 4.9 s a page); time, memory and output bounded.
+ * on stdin and TSV on stdout (pipe.ts), so no page image or text ever touches the disk. One thread per
+ * process (OMP_THREAD_LIMIT=1: two threads contended, 1.3 s → 4.9 s a page); time, memory and output bounded.
  */
-import { spawn } from 'node:child_process';
-import { AppError } from '../errors.ts';
+import { pipeThrough } from './pipe.ts';
 
 export interface OcrWord {
   text: string;
@@ -53,42 +52,15 @@ export function parseTsv(tsv: string): OcrWord[] {
   return words;
 }
 
-/** Reads one page image (PNG, JPEG or TIFF bytes). */
-export function recognize(image: Uint8Array, options: OcrOptions): Promise<OcrWord[]> {
+/** Reads one page image (PNG, PNM, JPEG or TIFF bytes). */
+export async function recognize(image: Uint8Array, options: OcrOptions): Promise<OcrWord[]> {
   const languages = options.languages ?? 'deu+eng';
-  const memoryKb = Math.floor((options.memoryBytes ?? 1024 ** 3) / 1024);
-  // ulimit bounds the process's memory; the arguments are ours, never the caller's text.
-  if (!/^[a-z_+]+$/.test(languages)) throw new Error(`bad tesseract languages: ${languages}`);
-  const command = `ulimit -v ${memoryKb} && exec tesseract stdin stdout -l ${languages} --dpi ${Math.round(options.dpi)} --psm 3 tsv`;
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', OMP_THREAD_LIMIT: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: options.timeoutMs ?? 60_000,
-      killSignal: 'SIGKILL',
-    });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxOutputBytes) child.kill('SIGKILL');
-      else chunks.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      if (stderr.length < 2000) stderr += chunk.toString();
-    });
-    // A process that dies early closes stdin under us; its exit status says what happened.
-    child.stdin.on('error', () => undefined);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code === 0) return resolve(parseTsv(Buffer.concat(chunks).toString('utf8')));
-      reject(
-        new AppError('unprocessable', {
-          detail: `Text recognition failed (${signal ? `stopped by ${signal}` : `exit ${code}`}): ${stderr.split('\n').find((l) => /error/i.test(l)) ?? 'no reason given'}.`,
-        }),
-      );
-    });
-    child.stdin.end(image);
+  const args = ['stdin', 'stdout', '-l', languages, '--dpi', String(Math.round(options.dpi)), '--psm', '3', 'tsv'];
+  const tsv = await pipeThrough('tesseract', args, image, {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    memoryBytes: options.memoryBytes ?? 1024 ** 3,
+    maxOutputBytes,
+    step: 'Text recognition',
   });
+  return parseTsv(tsv.toString('utf8'));
 }

@@ -64,6 +64,8 @@ export function warpToPage(source: GrayImage, quad: Quad, width: number, height:
   const h = rectToQuad(width, height, quad);
   const { data: src, width: sw, height: sh } = source;
   const out = new Uint8Array(width * height);
+  const maxU = sw - 1;
+  const maxV = sh - 1;
   const [h0, h1, h2, h3, h4, h5, h6, h7, h8] = h as unknown as number[];
   for (let y = 0; y < height; y++) {
     const cy = y + 0.5;
@@ -73,22 +75,26 @@ export function warpToPage(source: GrayImage, quad: Quad, width: number, height:
     let dw = h6! * 0.5 + h7! * cy + h8!;
     let o = y * width;
     for (let x = 0; x < width; x++, o++) {
-      const u = nu / dw - 0.5;
-      const v = nv / dw - 0.5;
+      const inv = 1 / dw;
+      const u = nu * inv - 0.5;
+      const v = nv * inv - 0.5;
       nu += h0!;
       nv += h3!;
       dw += h6!;
-      const x0 = Math.floor(u);
-      const y0 = Math.floor(v);
-      if (x0 < 0 || y0 < 0 || x0 >= sw - 1 || y0 >= sh - 1) {
+      if (!(u >= 0 && v >= 0 && u < maxU && v < maxV)) {
         out[o] = 255;
         continue;
       }
+      // Non-negative here, so truncation is the floor.
+      const x0 = u | 0;
+      const y0 = v | 0;
       const fx = u - x0;
       const fy = v - y0;
       const i = y0 * sw + x0;
-      const top = src[i]! + (src[i + 1]! - src[i]!) * fx;
-      const bottom = src[i + sw]! + (src[i + sw + 1]! - src[i + sw]!) * fx;
+      const a = src[i]!;
+      const c = src[i + sw]!;
+      const top = a + (src[i + 1]! - a) * fx;
+      const bottom = c + (src[i + sw + 1]! - c) * fx;
       out[o] = top + (bottom - top) * fy + 0.5;
     }
   }

@@ -13,6 +13,8 @@ import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 const UNIT = 'BA-Nord';
+/** A hang guard for a loaded CI machine; never a speed check. */
+const slow = 300_000;
 const pageWidth = 1700;
 const shot = photoCase({ photoWidth: 3000, photoHeight: 2250, pageWidth, degrees: 5, scale: 0.9, keystone: 0.04 });
 const photo = photograph(germanPage(pageWidth), shot, pageWidth, Math.round(pageWidth * Math.SQRT2));
@@ -52,16 +54,16 @@ describe('camera photos through POST /v1/documents', () => {
     expect(res.body.transferNote.settings.enhance).toBe('document');
     const codes = res.body.transferNote.findings.map((f: { code: string }) => f.code);
     expect(codes).toContain('page_detected');
-    const layered = await pool.addTextLayer(await rendition(res.body.id), 120_000);
+    const layered = await pool.addTextLayer(await rendition(res.body.id), slow);
     const text = execFileSync('pdftotext', ['-', '-'], { input: layered.pdf }).toString();
     const body = text.split('\n').filter((l) => !l.includes('DIENSTGEBRAUCH') && !l.includes('Seite 1 von 1')).join('\n');
     expect(characterErrorRate(germanText.join('\n'), body)).toBeLessThanOrEqual(0.02);
-  });
+  }, slow);
 
   it('uses the corners the client found', async () => {
     const res = await capture({ title: 'Aushang', source: 'camera', corners: [shot.corners] }).expect(201);
     expect(res.body.transferNote.findings.map((f: { code: string }) => f.code)).toContain('page_corners_applied');
-  });
+  }, slow);
 
   it('keeps the camera JPEG as taken with enhance none', async () => {
     const res = await capture({ title: 'Aushang', source: 'camera', enhance: 'none' }).expect(201);

@@ -13,6 +13,9 @@ import { embeddedJpegs } from '../fixtures/inspect.ts';
 import { testOptions } from '../fixtures/options.ts';
 import { characterErrorRate, germanPage, germanText, photoCase, photograph } from '../fixtures/photos.ts';
 
+/** A hang guard for a loaded CI machine (ImageMagick, OCR and processing share two cores with others); never a speed check. */
+const slow = 300_000;
+
 const pageWidth = 1100;
 const pageHeight = Math.round(pageWidth * Math.SQRT2);
 const page = germanPage(pageWidth);
@@ -38,7 +41,7 @@ describe('page detection on generated photos', () => {
       const truth = shot.corners[i]!;
       expect(Math.hypot(corner[0] - truth[0], corner[1] - truth[1]) / diagonal).toBeLessThan(0.01);
     }
-  });
+  }, slow);
 
   it('flattens, crops and whitens the photographed page so that OCR reads it within 2 % character error rate', async () => {
     const shot = photoCase({ photoWidth: 3000, photoHeight: 2250, pageWidth: 1700, degrees: 6, scale: 0.9, keystone: 0.04 });
@@ -52,7 +55,7 @@ describe('page detection on generated photos', () => {
     const corner = await sharp(jpeg!).extract({ left: 5, top: meta.height! - 40, width: 30, height: 30 }).raw().toBuffer();
     expect(Math.min(...corner)).toBeGreaterThan(200);
     expect(characterErrorRate(germanText.join('\n'), ocr(Buffer.from(jpeg!)))).toBeLessThanOrEqual(0.02);
-  });
+  }, slow);
 
   it.each([
     { what: 'low contrast (a white desk)', desk: '#f4f4f4', scale: 0.85, degrees: 4, reason: 'nicht sicher erkannt' },
@@ -68,7 +71,7 @@ describe('page detection on generated photos', () => {
     const meta = await sharp(jpeg!).metadata();
     // Nothing cropped: the photo's whole frame (at most grown by a deskew's canvas).
     expect([meta.width! >= 2000, meta.height! >= 1500]).toEqual([true, true]);
-  });
+  }, slow);
 
   it('uses corners a client sends instead of detecting, and refuses corners that are no page', async () => {
     const shot = photoCase({ photoWidth: 2000, photoHeight: 1500, pageWidth, scale: 0.85, degrees: -4, keystone: 0.03 });
@@ -82,7 +85,7 @@ describe('page detection on generated photos', () => {
     const refusal = await processDocument([{ bytes: photo, corners: crossed }], testOptions({ enhance: 'document', source: 'camera' })).catch((e: unknown) => e);
     expect(isAppError(refusal) && refusal.code).toBe('validation_failed');
     expect(isAppError(refusal) && refusal.texts?.de).toContain('oben links');
-  });
+  }, slow);
 });
 
 describe('deskew for scans', () => {
@@ -96,5 +99,5 @@ describe('deskew for scans', () => {
     expect(degrees).toBeLessThan(3.2);
     const [jpeg] = await embeddedJpegs(result.rendition);
     expect(characterErrorRate(germanText.join('\n'), ocr(Buffer.from(jpeg!)))).toBeLessThanOrEqual(0.01);
-  });
+  }, slow);
 });
