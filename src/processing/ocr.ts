@@ -60,7 +60,7 @@ export async function recognize(image: Uint8Array, options: OcrOptions): Promise
     timeoutMs: options.timeoutMs ?? 60_000,
     memoryBytes: options.memoryBytes ?? 1024 ** 3,
     maxOutputBytes,
-    step: 'Text recognition',
+    step: { de: 'Die Texterkennung', en: 'Text recognition' },
   });
   return parseTsv(tsv.toString('utf8'));
 }

@@ -10,8 +10,8 @@ export interface PipeLimits {
   timeoutMs: number;
   memoryBytes: number;
   maxOutputBytes: number;
-  /** For the refusal's detail: what the process was doing. */
-  step: string;
+  /** For the refusal's detail: what the process was doing, in German and English. */
+  step: { de: string; en: string };
 }
 
 /** Runs `program args…` with `input` on stdin; resolves with its stdout when it exits 0. */
@@ -41,9 +41,10 @@ export function pipeThrough(program: string, args: string[], input: Uint8Array, 
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code === 0) return resolve(Buffer.concat(chunks));
-      const why = size > limits.maxOutputBytes ? 'too much output' : signal ? `stopped by ${signal}` : `exit ${code}`;
+      const why = size > limits.maxOutputBytes ? { de: 'zu viel Ausgabe', en: 'too much output' } : signal ? { de: `durch ${signal} beendet`, en: `stopped by ${signal}` } : { de: `Status ${code}`, en: `exit ${code}` };
       const line = stderr.split('\n').find((l) => /error/i.test(l));
-      reject(new AppError('unprocessable', { detail: `${limits.step} failed (${why})${line ? `: ${line.trim()}` : ''}.` }));
+      const said = line ? `: ${line.trim()}` : '';
+      reject(new AppError('unprocessable', { detail: { de: `${limits.step.de} ist gescheitert (${why.de})${said}.`, en: `${limits.step.en} failed (${why.en})${said}.` } }));
     });
     child.stdin.end(input);
   });

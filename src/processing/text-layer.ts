@@ -135,7 +135,7 @@ function renderDpi(widthPt: number, heightPt: number): number {
 /** Page `n` (1-based) as grey pixels, rendered by pdftoppm from stdin to stdout (binary PGM). */
 async function renderGray(pdf: Uint8Array, n: number, dpi: number): Promise<RawPage> {
   const args = ['-gray', '-r', String(dpi), '-f', String(n), '-l', String(n), '-'];
-  const out = await pipeThrough('pdftoppm', args, pdf, { timeoutMs: 60_000, memoryBytes: 2 * 1024 ** 3, maxOutputBytes: maxPagePixels + 64, step: `Rendering page ${n} for text recognition` });
+  const out = await pipeThrough('pdftoppm', args, pdf, { timeoutMs: 60_000, memoryBytes: 2 * 1024 ** 3, maxOutputBytes: maxPagePixels + 64, step: { de: `Das Rendern von Seite ${n} für die Texterkennung`, en: `Rendering page ${n} for text recognition` } });
   const header = /^P5\s+(\d+)\s+(\d+)\s+255\s/.exec(out.subarray(0, 64).toString('latin1'));
   if (!header) throw new Error(`pdftoppm wrote no grey page for page ${n}`);
   const [whole, width, height] = [header[0].length, Number(header[1]), Number(header[2])];

@@ -5,12 +5,13 @@ import { recognize } from '../../src/processing/ocr.ts';
 import { pipeThrough } from '../../src/processing/pipe.ts';
 import { germanPage } from '../fixtures/photos.ts';
 
-const limits = { timeoutMs: 600_000, memoryBytes: 1024 ** 3, maxOutputBytes: 1024 ** 2, step: 'Test step' };
+const limits = { timeoutMs: 600_000, memoryBytes: 1024 ** 3, maxOutputBytes: 1024 ** 2, step: { de: 'Der Testschritt', en: 'Test step' } };
 
 async function refusal(work: Promise<unknown>): Promise<string> {
   const err = await work.then(() => undefined, (e: unknown) => e);
   if (!isAppError(err)) throw new Error(`expected a refusal, got ${String(err)}`);
   expect(err.code).toBe('unprocessable');
+  expect(err.texts?.de).toMatch(/ist gescheitert/);
   return err.detail ?? '';
 }
 
