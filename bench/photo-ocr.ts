@@ -79,6 +79,45 @@ async function perspective(dir: string): Promise<Measured> {
   };
 }
 
+const cvCornersScript = `
+import sys, json, numpy as np, cv2
+img = cv2.imread(sys.argv[1])
+s = 1000 / max(img.shape[:2]); small = cv2.resize(img, None, fx=s, fy=s)
+g = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
+edges = cv2.dilate(cv2.Canny(g, 50, 150), None)
+contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+best = None
+for c in sorted(contours, key=cv2.contourArea, reverse=True)[:5]:
+    a = cv2.approxPolyDP(c, 0.02 * cv2.arcLength(c, True), True)
+    if len(a) == 4: best = (a.reshape(4, 2) / s).tolist(); break
+print(json.dumps(best))
+`;
+
+/** Corner accuracy on generated photos: ours against the usual OpenCV recipe (Canny, largest 4-point contour), as the worst corner's distance in % of the page diagonal. */
+async function cornerAccuracy(dir: string): Promise<string> {
+  const page = germanPage(1100);
+  const cases = [
+    [3, 0.03, 0.6],
+    [-5.5, 0.05, 0.5],
+    [8, 0.02, 0.7],
+    [-7, 0.06, 0.45],
+  ] as const;
+  const cells: string[] = [];
+  for (const [degrees, keystone, shadow] of cases) {
+    const shot = photoCase({ photoWidth: 2000, photoHeight: 1500, pageWidth: 1100, degrees, scale: 0.85, keystone, shadow });
+    const photo = photograph(page, shot, 1100, Math.round(1100 * Math.SQRT2));
+    const file = join(dir, 'corners.jpg');
+    writeFileSync(file, photo);
+    const diagonal = Math.hypot(shot.corners[0][0] - shot.corners[2][0], shot.corners[0][1] - shot.corners[2][1]);
+    const worst = (points: ReadonlyArray<readonly [number, number]> | null) =>
+      points ? `${((Math.max(...shot.corners.map((t) => Math.min(...points.map((p) => Math.hypot(p[0] - t[0], p[1] - t[1]))))) / diagonal) * 100).toFixed(2)} %` : 'not found';
+    const ours = await findPage(sharp(photo), 2000, 1500);
+    const cv = JSON.parse(execFileSync('/usr/bin/python3', ['-c', cvCornersScript, file]).toString()) as Array<[number, number]> | null;
+    cells.push(`${degrees}°, keystone ${keystone}, shadow ${shadow}: ours ${ours.sure ? worst(ours.corners) : 'unsure'}, OpenCV ${worst(cv)}`);
+  }
+  return `Corner accuracy (worst corner, % of the page diagonal; target ≤ 1 %): ${cells.join('; ')}.`;
+}
+
 function cvVersion(): string {
   return execFileSync('/usr/bin/python3', ['-c', 'import cv2; print(cv2.__version__)']).toString().trim();
 }
@@ -127,12 +166,13 @@ export async function bench(): Promise<BenchSection> {
   const dir = mkdtempSync(join(tmpdir(), 'vsc-bench-photo-'));
   try {
     const parts = [await perspective(dir), await ocr(dir)];
+    const accuracy = await cornerAccuracy(dir);
     return {
       title: 'Photos and OCR (issue #13): perspective correction vs OpenCV, text layer vs OCRmyPDF',
       command: 'npx tsx bench/photo-ocr.ts',
       rows: parts.flatMap((p) => p.rows),
       comparisons: parts.flatMap((p) => p.comparisons),
-      notes: ['Generated cases (tests/fixtures/photos.ts): a German letter rendered with DejaVu Sans, photographed synthetically with ImageMagick (5°, keystone, shadow, brown desk).'],
+      notes: ['Generated cases (tests/fixtures/photos.ts): a German letter rendered with DejaVu Sans, photographed synthetically with ImageMagick (rotation, keystone, shadow, brown desk).', accuracy],
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
