@@ -819,8 +819,8 @@ export interface components {
              *     the image as displayed (EXIF orientation applied, origin top left), ordered top-left,
              *     top-right, bottom-right, bottom-left of the page as it reads; or `null` for a file
              *     without (its page is detected); for a multi-page TIFF they concern its first page. Used
-             *     instead of detection under `enhance: document`; a
-             *     quadrilateral that is not convex or lies outside the image is refused with 400 (`validation_failed`), as are corners for a PDF or
+             *     instead of detection under `enhance: document`; a quadrilateral that is not convex or lies
+             *     outside the image is refused with 400 (`validation_failed`), as are corners for a PDF or
              *     for more files than were sent.
              * @example [
              *       [
