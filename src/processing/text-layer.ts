@@ -182,6 +182,9 @@ export async function addTextLayer(rendition: Uint8Array, options: TextLayerOpti
   } finally {
     await source.destroy();
   }
+  const pages = perPage.map((words) => words.map((w) => w.text));
+  // Nothing to add: the rendition stays byte for byte (and holds no unused font).
+  if (pages.every((words) => words.length === 0)) return { pdf: rendition, pages, findings: [] };
   const doc = await PDFDocument.load(rendition, { updateMetadata: false });
   doc.registerFontkit(fontkit);
   const font = await doc.embedFont(readFileSync(fontPath), { subset: true });
@@ -194,5 +197,5 @@ export async function addTextLayer(rendition: Uint8Array, options: TextLayerOpti
   });
   options.deadline.check('saving the text layer');
   const pdf = await doc.save({ useObjectStreams: false, updateFieldAppearances: false });
-  return { pdf, pages: perPage.map((words) => words.map((w) => w.text)), findings };
+  return { pdf, pages, findings };
 }

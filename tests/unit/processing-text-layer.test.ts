@@ -65,6 +65,7 @@ describe('OCR text layer', () => {
     const textOnly = (await processDocument([{ bytes: await textPdf(1) }], testOptions())).rendition;
     const kept = await pool.addTextLayer(textOnly, slow);
     expect(kept.pages).toEqual([[]]);
+    expect(Buffer.from(kept.pdf).equals(Buffer.from(textOnly))).toBe(true);
     expect(pdftotext(kept.pdf, 1).match(/Inhalt Seite 1/g)).toHaveLength(1);
   }, slow);
 });
