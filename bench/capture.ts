@@ -135,7 +135,7 @@ async function runService(app: TestApp, photo: Buffer, enhance: Enhance): Promis
 
 /** The service in this process, the client in a child process, so its encryption and garbage never run on the service's event loop. */
 export async function measure(backend: Backend, photo: Buffer, enhance: Enhance = 'none'): Promise<Timings> {
-  const app = await startTestApp({ LOG_LEVEL: 'warn', METRICS_TOKEN, ...backend.env });
+  const app = await startTestApp({ LOG_LEVEL: 'warn', METRICS_TOKEN, ...backend.env }, { metadata: 'PGlite' });
   try {
     const decryptMs: number[] = [];
     const useCaseMs: number[] = [];

@@ -3,6 +3,7 @@
 # Usage: scripts/system-deps.sh test|bench
 set -euo pipefail
 # Tests make fixtures with heif-enc (HEIC), ImageMagick (EXIF orientation) and PyMuPDF (encrypted PDFs);
+# postgresql-15 is the metadata database server (tests run the suites on it and on PGlite);
 # jwcrypto and cryptography are independent implementations that check our JWE and at-rest formats.
 # xdomea messages are validated by xmllint (libxml2-utils) and Java's javax.xml.validation (the JDK:
 # its single-file launch needs the compiler); their ZIPs are read by unzip and pdfinfo (poppler-utils) reads the rendition's XMP.
@@ -11,7 +12,7 @@ set -euo pipefail
 # tesseract-ocr with its German and English data is the OCR engine (run time too); ocrmypdf and python3-opencv are the
 # benchmark's peers for OCR and perspective correction.
 # docker-compose (1.29) checks docker-compose.yml (no Docker engine is needed for that), openssl makes a test certificate.
-packages=(radosgw ceph-mon ceph-osd chromium python3-jwcrypto python3-cryptography fonts-dejavu-core libheif-examples imagemagick python3-fitz
+packages=(postgresql-15 radosgw ceph-mon ceph-osd chromium python3-jwcrypto python3-cryptography fonts-dejavu-core libheif-examples imagemagick python3-fitz
   libxml2-utils openjdk-17-jdk-headless unzip poppler-utils docker-compose openssl icc-profiles-free mupdf-tools qpdf python3-pikepdf
   tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng ocrmypdf python3-opencv)
 

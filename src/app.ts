@@ -7,6 +7,7 @@ import type { DocumentService } from './documents.ts';
 import type { AuditService } from './audit/service.ts';
 import type { JwkSet } from './crypto/ingest-keys.ts';
 import type { Metrics } from './metrics.ts';
+import type { MetadataStore } from './metadata/metadata-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import type { PartDecryptor } from './api/capture-parts.ts';
 import type { ObjectUploadStore } from './uploads/upload-store.ts';
@@ -14,6 +15,8 @@ import type { ViewService } from './views.ts';
 import type { XdomeaExport } from './xdomea/export.ts';
 import type { Admission } from './api/middleware/admission.ts';
 import { viewerRouter, type ViewerAssets } from './api/viewer.ts';
+import { workspaceRouter } from './api/workspace.ts';
+import type { StaticAssets } from './api/static-app.ts';
 import { viewerApiRouter, viewTicketsRouter } from './api/views.ts';
 import { healthRouter } from './api/health.ts';
 import { metricsRouter } from './api/metrics.ts';
@@ -35,6 +38,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   store: ObjectStore;
+  /** The metadata database (records, feed, claims). */
+  metadata: Pick<MetadataStore, 'ping'>;
   documents: DocumentService;
   /** Reading the tamper-evident audit trail. */
   audit: AuditService;
@@ -46,6 +51,8 @@ export interface AppDeps {
   /** The viewer's use cases (tickets, watermarked pages) and its bundled page. */
   views: ViewService;
   viewerAssets: ViewerAssets;
+  /** The workspace's bundled pages (/app). */
+  workspaceAssets: StaticAssets;
   /** Resumable uploads (tus) in the shared store. */
   uploads: ObjectUploadStore;
   /** Handover as xdomea 3.0.0 messages. */
@@ -66,7 +73,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestLog(deps.logger));
   app.use(securityHeaders({ hsts: config.publicUrl?.startsWith('https:') ?? false }));
   app.use(timing(deps.metrics));
-  app.use(healthRouter({ store: deps.store }));
+  app.use(healthRouter({ store: deps.store, metadata: deps.metadata }));
   // On this listener only behind its token; METRICS_PORT serves it on a listener of its own (createMetricsApp).
   if (config.metrics.token !== undefined && config.metrics.port === undefined) app.use(metricsRouter(deps.metrics.registry, config.metrics.token));
   app.use(keysRouter(deps.jwks));
@@ -75,6 +82,7 @@ export function createApp(deps: AppDeps): express.Express {
   // Ticket-authenticated, outside /v1's bearer auth.
   app.use(viewerRouter(deps.viewerAssets));
   app.use(viewerApiRouter({ views: deps.views }));
+  app.use(workspaceRouter(deps.workspaceAssets, workspaceSignIn(config)));
   app.use('/v1', bearerAuth(deps.authenticator));
   app.use(viewTicketsRouter({ views: deps.views, publicUrl: config.publicUrl }));
   app.use(
@@ -115,6 +123,16 @@ export function createMetricsApp(deps: Pick<AppDeps, 'config' | 'metrics' | 'log
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));
   return app;
+}
+
+/** How the workspace signs in: at the OpenID provider, or (development) through the dev issuer. */
+function workspaceSignIn(config: Config) {
+  return {
+    devLogin: config.devMode,
+    // Dev tokens name their claims plainly; a provider's paths are configured (OIDC_*_CLAIM).
+    claims: config.devMode ? { roles: 'roles', units: 'units', name: 'name' } : config.claims,
+    ...(config.oidc ? { oidc: { issuer: config.oidc.issuer, clientId: config.workspace.clientId, scope: config.workspace.scope } } : {}),
+  };
 }
 
 /** Request durations by route template (never the raw path, which holds ids). */

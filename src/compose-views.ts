@@ -3,6 +3,8 @@ import type { DocumentService } from './documents.ts';
 import { createViewTickets, loadViewTicketKey } from './auth/view-tickets.ts';
 import { ByteCache } from './byte-cache.ts';
 import { loadViewerAssets, type ViewerAssets } from './api/viewer.ts';
+import { loadWorkspaceAssets } from './api/workspace.ts';
+import type { StaticAssets } from './api/static-app.ts';
 import type { ViewRecorder } from './view-recorder.ts';
 import { ViewService, type PageRenderer } from './views.ts';
 
@@ -15,8 +17,8 @@ export interface ViewParts {
   now?: () => number;
 }
 
-/** The viewer's dependencies of the app, from the configuration. */
-export async function composeViews(config: Config, parts: ViewParts): Promise<{ views: ViewService; viewerAssets: ViewerAssets }> {
+/** The viewer's and the workspace's dependencies of the app, from the configuration. */
+export async function composeViews(config: Config, parts: ViewParts): Promise<{ views: ViewService; viewerAssets: ViewerAssets; workspaceAssets: StaticAssets }> {
   const production = config.env === 'production';
   const key = await loadViewTicketKey({ ...config.viewTicketKey, ...(production ? {} : { devDataDir: config.dataDir }) });
   const views = new ViewService({
@@ -27,5 +29,5 @@ export async function composeViews(config: Config, parts: ViewParts): Promise<{ 
     cache: new ByteCache(config.viewCacheBytes),
     ...(parts.now ? { now: parts.now } : {}),
   });
-  return { views, viewerAssets: await loadViewerAssets(production) };
+  return { views, viewerAssets: await loadViewerAssets(production), workspaceAssets: await loadWorkspaceAssets(production) };
 }

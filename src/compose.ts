@@ -10,12 +10,15 @@ import { AuditTrail } from './audit/trail.ts';
 import { composeJwks, loadIngestKeys } from './crypto/ingest-keys.ts';
 import { createManifestSigner, loadManifestKey } from './crypto/manifest.ts';
 import { decryptPart } from './crypto/jwe.ts';
-import { loadKekRing } from './crypto/kek-ring.ts';
+import { loadKekRing, SEARCH_KEY_RING, type KekRing } from './crypto/kek-ring.ts';
 import { composeViews } from './compose-views.ts';
-import { DocumentService, type Processor } from './documents.ts';
+import { DocumentService, PURGE_JOB, type Processor } from './documents.ts';
+import { Jobs } from './jobs/worker.ts';
 import { auditViewRecorder } from './view-recorder.ts';
 import { IdempotencyKeys } from './idempotency.ts';
-import { sweepOrphans } from './maintenance/orphan-sweep.ts';
+import { sweepIfOurTurn } from './maintenance/scheduled-sweep.ts';
+import type { MetadataStore } from './metadata/metadata-store.ts';
+import { openMetadataStore, pgliteDirOf } from './metadata/open.ts';
 import { createMetrics } from './metrics.ts';
 import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
 import { Admission } from './api/middleware/admission.ts';
@@ -26,6 +29,11 @@ import type { ObjectStore } from './storage/object-store.ts';
 import { S3Store } from './storage/s3-store.ts';
 import { ObjectUploadStore } from './uploads/upload-store.ts';
 import { XdomeaExport } from './xdomea/export.ts';
+
+/** How often each instance looks for due jobs (an enqueue on the same instance does not wait for it). */
+const JOB_POLL_MS = 1_000;
+/** A minute's lease, renewed while a job runs; retries from 5 s doubling to 10 min. */
+const JOB_OPTIONS = { leaseMs: 60_000, backoffMs: 5_000, maxBackoffMs: 600_000, maxAttempts: 10, concurrency: 2 };
 
 /** Small JSON bodies: four slots for every upload slot, each body at most 16 KiB (express.json's limit on those routes). */
 const SMALL_BODY_SLOTS_PER_UPLOAD = 4;
@@ -42,7 +50,7 @@ export type ComposeOptions = StorageOptions;
 /** Builds every dependency of the app from the configuration: the one place that knows the concrete parts. */
 export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composition> {
   const keyDir = devKeyDir(config);
-  const { store, idempotency, uploads } = await composeStorage(config, options);
+  const { store, metadata, audit, idempotency, uploads } = await composeStorage(config, options);
   const ingestKeys = await loadIngestKeys({
     ...(config.ingestKeys.json ? { jwksJson: config.ingestKeys.json } : {}),
     ...(config.ingestKeys.dir ? { dir: config.ingestKeys.dir } : {}),
@@ -63,19 +71,22 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     bytes: SMALL_BODY_SLOTS_PER_UPLOAD * config.limits.maxConcurrentUploads * SMALL_BODY_BYTES,
     ...rate,
   });
-  const metrics = createMetrics(admission);
-  const audit = new AuditTrail({ store, settleMs: config.feedSettleMs });
+  const metrics = createMetrics(admission, metadata.jobs);
   const manifests = await createManifestSigner(await loadManifestKey({ ...config.manifestKey, ...(keyDir ? { devDataDir: keyDir } : {}) }));
-  const documents = new DocumentService({
+  // The use cases run jobs they queued; the worker runs the handlers the use cases offer.
+  const documents: DocumentService = new DocumentService({
     store,
+    metadata,
+    jobs: { runNow: (id) => jobs.runNow(id) },
     processor: timedProcessor(pool, metrics.processingDuration),
     idempotency,
     limits: { maxPages: config.limits.maxPages, timeBudgetMs: config.limits.timeBudgetMs },
-    feedSettleMs: config.feedSettleMs,
     audit,
     manifests,
     retentionMs: config.retentionMs,
   });
+  const jobs = new Jobs(metadata.jobs, { [PURGE_JOB]: (job) => documents.purge(job.documentId!) }, { holder: audit.writer, ...JOB_OPTIONS });
+  jobs.start(JOB_POLL_MS);
   const viewer = await composeViews(config, { documents, renderer: pool, recorder: auditViewRecorder(audit) });
   const devIssuer = config.devMode ? await createDevIssuer(config.dataDir) : undefined;
   const authenticator = devIssuer ?? createOidcAuthenticator(config.oidc!, { warn: (details, message) => logger.warn(details, message) });
@@ -83,8 +94,9 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   // Keys are loaded once at start; the published set never changes while the process runs.
   const jwks = composeJwks(ingestKeys.publicJwks(), manifests.publicJwks());
   const sweep = setInterval(() => {
-    sweepOrphans({ store, idempotency, uploads, graceMs: config.sweep.orphanGraceMs }).then(
-      (report) => logger.info({ sweep: report }, 'sweep done'),
+    const leases = { leases: metadata, holder: audit.writer, intervalMs: config.sweep.intervalMs };
+    sweepIfOurTurn({ store, metadata, idempotency, uploads, graceMs: config.sweep.orphanGraceMs, ...leases }).then(
+      (report) => (report ? logger.info({ sweep: report }, 'sweep done') : logger.debug('sweep left to another instance')),
       (err: unknown) => logger.warn({ err }, 'sweep failed'),
     );
   }, config.sweep.intervalMs).unref();
@@ -94,6 +106,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
       logger,
       metrics,
       store,
+      metadata,
       documents,
       authenticator,
       ...(devIssuer ? { devIssuer } : {}),
@@ -108,7 +121,9 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     },
     async close() {
       clearInterval(sweep);
+      await jobs.stop();
       await pool.close();
+      await metadata.close();
     },
   };
 }
@@ -128,26 +143,44 @@ function timedProcessor(pool: Processor, histogram: Histogram): Processor {
 }
 
 export interface StorageOptions {
-  /** Wraps the backend under the encryption, e.g. to inject storage faults or hold writes in tests. */
+  /** Wraps the blob backend under the encryption, e.g. to inject storage faults or hold writes in tests. */
   wrapStore?: (backend: ObjectStore) => ObjectStore;
 }
 
-/** The encrypted store and what lives in it besides documents; also what `npm run sweep` needs. */
-export async function composeStorage(
-  config: Config,
-  options: StorageOptions = {},
-): Promise<{ store: EncryptedStore; idempotency: IdempotencyKeys; uploads: ObjectUploadStore }> {
+export interface Storage {
+  store: EncryptedStore;
+  metadata: MetadataStore;
+  /** This process's audit writer on the store. */
+  audit: AuditTrail;
+  idempotency: IdempotencyKeys;
+  uploads: ObjectUploadStore;
+}
+
+/** The encrypted blob store, the metadata database and what lives in them besides documents; also what `npm run sweep` needs. */
+export async function composeStorage(config: Config, options: StorageOptions = {}): Promise<Storage> {
+  const { store, keys } = await composeBlobStore(config, options);
   const keyDir = devKeyDir(config);
-  const backend = await rawStore(config);
-  const store = new EncryptedStore(
-    options.wrapStore ? options.wrapStore(backend) : backend,
-    await loadKekRing({ ...config.storageKeys, ...(keyDir ? { devDataDir: keyDir } : {}) }),
+  const dev = keyDir ? { devDataDir: keyDir } : {};
+  const metadata = await openMetadataStore(
+    config.databaseUrl ? { databaseUrl: config.databaseUrl } : { pgliteDir: pgliteDirOf(config.dataDir) },
+    keys,
+    await loadKekRing({ ...config.searchKeys, ...dev }, SEARCH_KEY_RING),
   );
   return {
     store,
-    idempotency: new IdempotencyKeys(store, config.idempotencyTtlMs, config.limits.timeBudgetMs + 60_000),
+    metadata,
+    audit: new AuditTrail({ store, settleMs: config.feedSettleMs }),
+    idempotency: new IdempotencyKeys(metadata, config.idempotencyTtlMs, config.limits.timeBudgetMs + 60_000),
     uploads: new ObjectUploadStore({ store, ttlMs: config.uploads.ttlMs, chunkBytes: config.uploads.chunkBytes }),
   };
+}
+
+/** Only the encrypted blob store (and its keys), e.g. for `npm run audit:verify`, which needs no database. */
+export async function composeBlobStore(config: Config, options: StorageOptions = {}): Promise<{ store: EncryptedStore; keys: KekRing }> {
+  const keyDir = devKeyDir(config);
+  const keys = await loadKekRing({ ...config.storageKeys, ...(keyDir ? { devDataDir: keyDir } : {}) });
+  const backend = await rawStore(config);
+  return { store: new EncryptedStore(options.wrapStore ? options.wrapStore(backend) : backend, keys), keys };
 }
 
 /** Outside production, missing keys are generated once into the data directory. */

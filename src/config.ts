@@ -24,6 +24,9 @@ const envSchema = z.object({
   S3_SECRET_KEY: z.string().min(1).optional(),
   STORAGE_KEYS: z.string().min(1).optional(),
   STORAGE_KEYS_FILE: z.string().min(1).optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  SEARCH_KEYS: z.string().min(1).optional(),
+  SEARCH_KEYS_FILE: z.string().min(1).optional(),
 
   INGEST_KEYS: z.string().min(1).optional(),
   INGEST_KEYS_DIR: z.string().min(1).optional(),
@@ -42,6 +45,9 @@ const envSchema = z.object({
   OIDC_TIMEOUT_SECONDS: z.coerce.number().positive().default(5),
   OIDC_JWKS_COOLDOWN_SECONDS: z.coerce.number().min(0).default(30),
   OIDC_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** The workspace's public client at the provider (authorization code + PKCE, no secret). */
+  WORKSPACE_CLIENT_ID: z.string().min(1).max(200).default('vs-capture-workspace'),
+  WORKSPACE_SCOPE: z.string().min(1).max(500).default('openid offline_access'),
 
   MAX_FILE_BYTES: z.coerce.number().int().positive().default(100 * 1024 * 1024),
   MAX_FILES: z.coerce.number().int().positive().max(1000).default(100),
@@ -123,10 +129,16 @@ export interface Config {
   dataDir: string;
   storage: { backend: 'fs' } | { backend: 's3'; s3: S3Config };
   storageKeys: { json?: string; file?: string };
+  /** PostgreSQL server for the metadata; unset: PGlite under DATA_DIR/metadata. */
+  databaseUrl: string | undefined;
+  /** Keys of the blind indexes (search), same JSON form as the storage keys. */
+  searchKeys: { json?: string; file?: string };
   ingestKeys: { json?: string; dir?: string };
   requireEncryption: boolean;
   oidc: OidcConfig | undefined;
   claims: { roles: string; units: string; name: string };
+  /** The browser workspace's sign-in at the OpenID provider. */
+  workspace: { clientId: string; scope: string };
   limits: {
     maxFileBytes: number;
     maxFiles: number;
@@ -145,6 +157,7 @@ export interface Config {
   idempotencyTtlMs: number;
   /** Resumable uploads (tus): lifetime from creation, size bound (unset: the JWE bound of MAX_FILE_BYTES), stored chunk size. */
   uploads: { ttlMs: number; maxBytes: number | undefined; chunkBytes: number };
+  /** Age an audit log entry must reach before the audit feed serves it (the document feed needs none). */
   feedSettleMs: number;
   viewTicketTtlMs: number;
   /** ES256 signing key of view tickets (private JWK JSON, or a file holding it); generated in development. */
@@ -200,6 +213,9 @@ function toConfig(env: Env): Config {
   if (production && !env.STORAGE_KEYS && !env.STORAGE_KEYS_FILE) {
     problems.push('STORAGE_KEYS or STORAGE_KEYS_FILE: required in production (generated keys are for development)');
   }
+  if (production && !env.SEARCH_KEYS && !env.SEARCH_KEYS_FILE) {
+    problems.push('SEARCH_KEYS or SEARCH_KEYS_FILE: required in production (generated keys are for development)');
+  }
   if (production && !env.INGEST_KEYS && !env.INGEST_KEYS_DIR) {
     problems.push('INGEST_KEYS or INGEST_KEYS_DIR: required in production (generated keys are for development)');
   }
@@ -236,10 +252,13 @@ function toConfig(env: Env): Config {
     dataDir: path.resolve(env.DATA_DIR),
     storage,
     storageKeys: { json: env.STORAGE_KEYS, file: env.STORAGE_KEYS_FILE },
+    databaseUrl: env.DATABASE_URL,
+    searchKeys: { json: env.SEARCH_KEYS, file: env.SEARCH_KEYS_FILE },
     ingestKeys: { json: env.INGEST_KEYS, dir: env.INGEST_KEYS_DIR },
     requireEncryption: env.REQUIRE_ENCRYPTION ?? env.NODE_ENV === 'production',
     oidc,
     claims: { roles: env.OIDC_ROLES_CLAIM, units: env.OIDC_UNITS_CLAIM, name: env.OIDC_NAME_CLAIM },
+    workspace: { clientId: env.WORKSPACE_CLIENT_ID, scope: env.WORKSPACE_SCOPE },
     limits: {
       maxFileBytes: env.MAX_FILE_BYTES,
       maxFiles: env.MAX_FILES,

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { decodeTime, monotonicFactory } from 'ulid';
+import { monotonicFactory } from 'ulid';
 import { AppError } from './errors.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } from './auth/principal.ts';
 import { enhanceOf, type CaptureMetadata, type Enhance } from './metadata.ts';
-import type { IdempotencyKeys } from './idempotency.ts';
+import { inProgress, type IdempotencyKeys } from './idempotency.ts';
 import type { AuditEvent, AuditLog } from './audit/trail.ts';
 import type { ManifestSigner } from './crypto/manifest.ts';
+import { ClaimLostError, type MetadataStore, type StoredDocument } from './metadata/metadata-store.ts';
 import type { Finding, InputFile, ProcessOptions, ProcessResult } from './processing/types.ts';
 import { ObjectNotFoundError, type ByteRange, type ObjectStore } from './storage/object-store.ts';
-import { cursorAtHorizon, ID_PATTERN, layout, ulidFloor } from './storage/layout.ts';
+import { ID_PATTERN, layout } from './storage/layout.ts';
 import { walk } from './storage/walk.ts';
 
 /** What the use cases need from processing (the worker pool implements it). */
@@ -60,10 +61,16 @@ export interface CaptureRequest {
 }
 
 export interface FeedQuery {
+  /** A `next` of an earlier page: the id of the last document it showed (one of the caller's units). */
   after?: string;
   limit: number;
   unit?: string;
   caseNumber?: string;
+  /** Words that must all occur in the title. */
+  q?: string;
+  /** ISO 8601 bounds on the receipt time: from inclusive, to exclusive. */
+  capturedFrom?: string;
+  capturedTo?: string;
   status?: TransferNote['review']['status'];
   /** false: only documents the caller has not acknowledged yet. */
   acknowledged?: boolean;
@@ -80,26 +87,32 @@ export interface Acknowledgement {
 
 export interface FeedPage {
   items: DocumentRecord[];
-  /** Continue from here next time: the last item's position, or the settle horizon when up to date. */
+  /** Continue from here next time: the page's last document's id; unchanged when nothing new was visible. */
   next: string | null;
   hasMore: boolean;
 }
 
 export interface DocumentServiceDeps {
+  /** The blobs: originals and renditions. */
   store: ObjectStore;
+  /** Records, feed order, acknowledgements, deletions and idempotency claims. */
+  metadata: MetadataStore;
   processor: Processor;
   idempotency: IdempotencyKeys;
   limits: { maxPages: number; timeBudgetMs: number };
-  /** Feed entries younger than this are not served yet, so slower concurrent commits are never skipped. */
-  feedSettleMs: number;
   audit: AuditLog;
   manifests: Pick<ManifestSigner, 'sign'>;
+  /** Runs a queued job here at once (the worker pool retries it if this run fails). */
+  jobs: { runNow(id: number): Promise<boolean> };
   /** Documents younger than this cannot be deleted; 0: none. */
   retentionMs: number;
   now?: () => number;
 }
 
 const READ_ROLES: Role[] = ['read', 'export', 'review', 'audit', 'admin'];
+/** The job that removes a deleted document's blobs; queued in the deletion's transaction. */
+export const PURGE_JOB = 'document.purge';
+const PURGE_ATTEMPTS = 10;
 
 /** The use cases: the only module that calls both processing and storage. */
 export class DocumentService {
@@ -121,16 +134,15 @@ export class DocumentService {
     assertCornersFit(request);
     const unit = resolveUnit(principal, request.metadata.unit);
     const id = this.newId();
-    if (!request.idempotencyKey) return { record: await this.create(principal, unit, request, id), replayed: false };
-    const claim = await this.deps.idempotency.claim(principal.sub, request.idempotencyKey, fingerprint(request), id, (doc) => this.committed(doc));
+    if (!request.idempotencyKey) return { record: await this.create(principal, unit, request, id, undefined), replayed: false };
+    const claim = await this.deps.idempotency.claim(principal.sub, request.idempotencyKey, fingerprint(request), id);
     if (claim.kind === 'replay') return { record: await this.readRecord(claim.documentId), replayed: true };
     try {
-      const record = await this.create(principal, unit, request, id);
-      await claim.complete();
-      return { record, replayed: false };
+      return { record: await this.create(principal, unit, request, id, claim.keyHash), replayed: false };
     } catch (err) {
       await claim.release().catch(() => undefined);
-      throw err;
+      // Our lease ran out and another request of this key took over: it makes the document, the client retries for it.
+      throw err instanceof ClaimLostError ? inProgress() : err;
     }
   }
 
@@ -184,21 +196,14 @@ export class DocumentService {
   }
 
   /**
-   * Quality review (BSI TR-03138) by role `review`: the decision is final. The record is rewritten in
-   * one put (atomic per object); two reviewers racing both land in the audit trail, the last put wins.
+   * Quality review (BSI TR-03138) by role `review`: the decision is final. The record is replaced only
+   * while it is still pending (one conditional update), so of two racing reviewers exactly one wins.
    */
   async review(principal: Principal, id: string, review: { decision: 'approved' | 'rejected'; note?: string }): Promise<DocumentRecord> {
     requireRole(principal, 'review');
     const record = await this.visibleRecord(principal, id);
     const current = record.transferNote.review;
-    if (current.status !== 'pending') {
-      throw new AppError('conflict', {
-        detail: {
-          de: `Das Dokument wurde bereits am ${current.at} geprüft (${current.status}); eine Prüfentscheidung ist endgültig.`,
-          en: `The document was already ${current.status} at ${current.at}; a review decision is final.`,
-        },
-      });
-    }
+    if (current.status !== 'pending') throw alreadyReviewed(current);
     const reviewed: DocumentRecord = {
       ...record,
       transferNote: {
@@ -212,8 +217,9 @@ export class DocumentService {
       },
     };
     await this.audit(principal, record, 'reviewed', { decision: review.decision, ...(review.note !== undefined ? { note: review.note } : {}) });
-    await this.deps.store.put(layout.record(id), Buffer.from(JSON.stringify(reviewed)));
-    await this.takeBackIfDeleted(id, layout.record(id));
+    if (!(await this.deps.metadata.decideReview(id, review.decision, Buffer.from(JSON.stringify(reviewed))))) {
+      throw alreadyReviewed((await this.readRecord(id)).transferNote.review);
+    }
     return reviewed;
   }
 
@@ -221,34 +227,25 @@ export class DocumentService {
   async acknowledge(principal: Principal, id: string, reference: string | undefined): Promise<{ acknowledgement: Acknowledgement; created: boolean }> {
     requireRole(principal, 'export');
     const record = await this.visibleRecord(principal, id);
-    const key = layout.acknowledgement(id, subjectHash(principal.sub));
-    const existing = await this.deps.store.getBuffer(key).catch((err: unknown) => {
-      if (err instanceof ObjectNotFoundError) return undefined;
-      throw err;
-    });
-    if (existing) return { acknowledgement: JSON.parse(existing.toString('utf8')) as Acknowledgement, created: false };
     const acknowledgement: Acknowledgement = {
       documentId: id,
       by: { sub: principal.sub, name: principal.name },
       at: new Date(this.now()).toISOString(),
       ...(reference !== undefined ? { reference } : {}),
     };
+    const stored = await this.deps.metadata.acknowledge(id, subjectHash(principal.sub), acknowledgement.at, Buffer.from(JSON.stringify(acknowledgement)));
+    // Gone: a deletion committed between the read and this write.
+    if (!stored) throw notFound(id);
+    if (!stored.created) return { acknowledgement: JSON.parse(stored.body.toString('utf8')) as Acknowledgement, created: false };
     await this.audit(principal, record, 'acknowledged', reference !== undefined ? { reference } : {});
-    await this.deps.store.put(key, Buffer.from(JSON.stringify(acknowledgement)));
-    await this.takeBackIfDeleted(id, key);
     return { acknowledgement, created: true };
   }
 
-  /** A deletion that ran meanwhile must not be undone (or outlived) by a write under the document: remove it again. */
-  private async takeBackIfDeleted(id: string, key: string): Promise<void> {
-    if (!(await this.exists(layout.deleted(id)))) return;
-    await this.deps.store.delete(key);
-    throw notFound(id);
-  }
-
   /**
-   * Role `admin`, after the retention period: the audit entry first (no deletion without one), then a
-   * removal marker, the record (the document disappears in one step), then the blobs. The trail stays.
+   * Role `admin`, after the retention period: the audit entry first (no deletion without one), then the
+   * row goes, a deletion row stays and the purge job is queued (one transaction: the document
+   * disappears in one step, and its blobs are sure to follow); the request runs the job at once,
+   * a failed or interrupted run is retried by any instance. The trail stays.
    */
   async delete(principal: Principal, id: string, reason: string): Promise<void> {
     requireRole(principal, 'admin');
@@ -263,18 +260,22 @@ export class DocumentService {
         },
       });
     }
-    const { store } = this.deps;
     await this.audit(principal, record, 'deleted', { reason });
-    await store.put(layout.deleted(id), Buffer.from(JSON.stringify({ id, unit: record.unit, at: new Date(this.now()).toISOString() })));
-    await store.delete(layout.record(id));
+    const purge = { kind: PURGE_JOB, documentId: id, payload: null, maxAttempts: PURGE_ATTEMPTS, runAt: this.now() };
+    const deleted = await this.deps.metadata.deleteDocument(id, new Date(this.now()).toISOString(), purge);
+    if (deleted?.jobId !== undefined) await this.deps.jobs.runNow(deleted.jobId);
+  }
+
+  /** The purge job's handler: removes every blob of a deleted document; idempotent. */
+  async purge(id: string): Promise<void> {
     await this.deleteBlobs(id);
   }
 
   /** A repeated DELETE after one interrupted past the record removes what is left (answering 204 again). */
   private async finishInterruptedDeletion(principal: Principal, id: string): Promise<boolean> {
-    if (!ID_PATTERN.test(id) || (await this.committed(id))) return false;
-    const marker = await this.deps.store.getBuffer(layout.deleted(id)).catch(notFoundAs(undefined));
-    if (!marker || !canSeeUnit(principal, (JSON.parse(marker.toString('utf8')) as { unit: string }).unit)) return false;
+    if (!ID_PATTERN.test(id) || (await this.deps.metadata.isCommitted(id))) return false;
+    const deletion = await this.deps.metadata.deletion(id);
+    if (!deletion || !canSeeUnit(principal, deletion.unit)) return false;
     await this.deleteBlobs(id);
     return true;
   }
@@ -293,9 +294,10 @@ export class DocumentService {
   }
 
   /**
-   * The archive feed: committed documents of the caller's units, oldest commit first. The scan runs
-   * until the page is full or reaches the settle horizon, and the cursor is the caller's own last item
-   * or the horizon (a time, not an entry), so neither page sizes nor cursors reveal other units' documents.
+   * The archive feed and search: committed documents of the caller's units in commit order, filtered
+   * in the database. `next` is the id of the page's last document, so neither it nor `hasMore`
+   * reveals anything of other units; positions become visible in order (docs/metadata-store.md), so
+   * no poll skips a commit.
    */
   async feed(principal: Principal, query: FeedQuery): Promise<FeedPage> {
     requireAnyRole(principal, ['export', 'audit', 'admin']);
@@ -304,45 +306,49 @@ export class DocumentService {
         detail: { de: `Sie gehören nicht zur Dienststelle '${query.unit}'; wählen Sie eine Ihrer Dienststellen.`, en: `You are not a member of unit '${query.unit}'; choose one of your units.` },
       });
     }
-    // Entries below the horizon's millisecond have settled.
-    const settledBefore = this.now() - this.deps.feedSettleMs;
-    const horizon = ulidFloor(settledBefore);
-    const items: DocumentRecord[] = [];
-    const seen = new Set<string>();
-    let last: string | undefined;
-    for await (const entry of walk(this.deps.store, layout.feedPrefix, query.after ? layout.feedEntry(query.after) : undefined)) {
-      const seq = seqOf(entry.key);
-      if (seq >= horizon) break;
-      const record = await this.recordOfFeedEntry(principal, entry.key);
-      if (!record || seen.has(record.id) || !matches(principal, record, query)) continue;
-      if (query.acknowledged !== undefined && (await this.acknowledgedBy(principal, record.id)) !== query.acknowledged) continue;
-      if (items.length === query.limit) return { items, next: last!, hasMore: true };
-      seen.add(record.id);
-      items.push(record);
-      last = seq;
+    const after = query.after ? await this.feedPosition(principal, query.after) : 0;
+    // One more than asked, so `hasMore` is exact.
+    const rows = await this.deps.metadata.query({
+      after,
+      limit: query.limit + 1,
+      units: principal.units,
+      ...(query.unit ? { unit: query.unit } : {}),
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.caseNumber ? { caseNumber: query.caseNumber } : {}),
+      ...(query.q ? { words: query.q } : {}),
+      ...(query.capturedFrom ? { capturedFrom: query.capturedFrom } : {}),
+      ...(query.capturedTo ? { capturedTo: query.capturedTo } : {}),
+      ...(query.acknowledged !== undefined ? { acknowledgement: { subjectHash: subjectHash(principal.sub), acknowledged: query.acknowledged } } : {}),
+    });
+    const page = rows.slice(0, query.limit);
+    return { items: page.map(recordOf), next: page.at(-1)?.id ?? query.after ?? null, hasMore: rows.length > query.limit };
+  }
+
+  /** A cursor names one of the caller's documents (also a deleted one); any other id is refused alike. */
+  private async feedPosition(principal: Principal, cursor: string): Promise<number> {
+    const position = ID_PATTERN.test(cursor) ? await this.deps.metadata.feedPosition(cursor, principal.units) : undefined;
+    if (position === undefined) {
+      throw new AppError('validation_failed', {
+        detail: {
+          de: `'after' ist kein Cursor dieses Feeds. Übergeben Sie das 'next' einer früheren Seite oder lassen Sie 'after' weg, um von vorn zu beginnen.`,
+          en: `'after' is not a cursor of this feed. Pass the 'next' of an earlier page, or leave 'after' out to start from the beginning.`,
+        },
+      });
     }
-    return { items, next: cursorAtHorizon(settledBefore, query.after), hasMore: false };
+    return position;
   }
 
   private async audit(principal: Principal, record: DocumentRecord, type: AuditEvent['type'], details: AuditEvent['details'] = {}): Promise<void> {
-    await this.deps.audit.append({ type, documentId: record.id, unit: record.unit, actor: { sub: principal.sub, name: principal.name }, details });
+    await this.deps.audit.append(eventOf(principal, record, type, details));
   }
 
-  private acknowledgedBy(principal: Principal, id: string): Promise<boolean> {
-    return this.exists(layout.acknowledgement(id, subjectHash(principal.sub)));
-  }
-
-  private async exists(key: string): Promise<boolean> {
-    try {
-      await this.deps.store.head(key);
-      return true;
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) return false;
-      throw err;
-    }
-  }
-
-  private async create(principal: Principal, unit: string, request: CaptureRequest, id: string): Promise<DocumentRecord> {
+  private async create(
+    principal: Principal,
+    unit: string,
+    request: CaptureRequest,
+    id: string,
+    claimHash: string | undefined,
+  ): Promise<DocumentRecord> {
     const receivedAt = new Date(this.now());
     const { metadata } = request;
     const capturedAt = metadata.capturedAt ? new Date(metadata.capturedAt) : receivedAt;
@@ -384,64 +390,48 @@ export class DocumentService {
         review: { status: 'pending' },
       },
     };
-    await this.commit(principal, record, request.parts, result.rendition);
+    await this.commit(principal, record, request.parts, result.rendition, claimHash);
     return record;
   }
 
   /**
-   * Blobs first, then the `captured` audit entry, the feed entry, and the record that makes the
-   * document exist: no committed document without its audit entry, even after a crash (audit fails
-   * closed). A failure after the entry leaves a `captured` entry of a document that never appeared.
+   * Blobs first, durable in the object store; then the `captured` audit entry; then one transaction
+   * makes the document exist with its feed position (and marks the idempotency claim done). No
+   * committed document lacks its entry, even after a crash (audit fails closed); a failure after the
+   * entry leaves a `captured` entry of a document that never appeared.
    */
-  private async commit(principal: Principal, record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array): Promise<void> {
-    const { store } = this.deps;
-    let seq: string | undefined;
-    let late = false;
+  private async commit(principal: Principal, record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array, claimHash: string | undefined): Promise<void> {
+    const { store, metadata } = this.deps;
     try {
       await Promise.all([
         store.put(layout.rendition(record.id), rendition),
         ...parts.map((p, i) => store.put(layout.original(record.id, i + 1), p.bytes)),
       ]);
       await this.audit(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
-      // The feed position is taken after the blobs, so the settle window covers two small writes, not the upload.
-      seq = this.newId();
-      await store.put(layout.feedEntry(seq), feedEntryBody(record));
-      // An entry that landed after its settle window may already lie behind a poll's horizon cursor, unseen.
-      late = this.deps.feedSettleMs > 0 && this.now() - decodeTime(seq) >= this.deps.feedSettleMs;
-      await store.put(layout.record(record.id), Buffer.from(JSON.stringify(record)));
+      await metadata.commitDocument(
+        {
+          id: record.id,
+          unit: record.unit,
+          createdAt: record.createdAt,
+          reviewStatus: record.transferNote.review.status,
+          pageCount: record.pageCount,
+          sizeBytes: record.rendition.size + record.originals.reduce((sum, o) => sum + o.size, 0),
+          body: Buffer.from(JSON.stringify(record)),
+          search: { title: record.title, ...(record.caseNumber ? { caseNumber: record.caseNumber } : {}) },
+        },
+        claimHash,
+      );
     } catch (err) {
-      await this.discard(record.id, seq);
+      await this.discard(record.id);
       throw err;
-    }
-    // A poll passed the entry before the record existed (it left a marker), or may have passed it unseen: announce again, once.
-    if (late || (await this.exists(layout.feedPassed(seq)))) {
-      await store.put(layout.feedEntry(this.newId()), feedEntryBody(record));
-      await store.delete(layout.feedPassed(seq));
     }
   }
 
   /** Best effort; what a crash leaves behind is found later by the orphan sweep. */
-  private async discard(id: string, seq: string | undefined): Promise<void> {
+  private async discard(id: string): Promise<void> {
     const { store } = this.deps;
-    const keys = [...(seq ? [layout.feedEntry(seq)] : []), ...(await store.list({ prefix: layout.documentPrefix(id) }).catch(() => [])).map((o) => o.key)];
+    const keys = (await store.list({ prefix: layout.documentPrefix(id) }).catch(() => [])).map((o) => o.key);
     await Promise.all(keys.map((k) => store.delete(k).catch(() => undefined)));
-  }
-
-  /**
-   * The record a settled entry names, if the caller may see it (entries name their unit, so other
-   * units' records are not even read). Without a record, the poll leaves a passed-marker before it looks
-   * once more: a commit still in flight sees the marker after its record put and announces itself again.
-   */
-  private async recordOfFeedEntry(principal: Principal, key: string): Promise<DocumentRecord | undefined> {
-    const entry = await this.deps.store.getBuffer(key).catch(notFoundAs(undefined));
-    if (!entry) return undefined;
-    const { id, unit } = JSON.parse(entry.toString('utf8')) as { id: string; unit?: string };
-    if (unit !== undefined && !canSeeUnit(principal, unit)) return undefined;
-    const record = await this.readRecord(id).catch(notFoundAs(undefined));
-    if (record || (await this.exists(layout.deleted(id)))) return record;
-    await this.deps.store.put(layout.feedPassed(seqOf(key)), Buffer.from('{}'));
-    // Still none: an interrupted commit, a deleted document, or one whose commit will announce it again.
-    return this.readRecord(id).catch(notFoundAs(undefined));
   }
 
   private async visibleRecord(principal: Principal, id: string): Promise<DocumentRecord> {
@@ -451,28 +441,28 @@ export class DocumentService {
     return record;
   }
 
-  /** Whether a document's record exists, i.e. its capture committed. */
-  private committed(id: string): Promise<boolean> {
-    return this.exists(layout.record(id));
-  }
-
   private async readRecord(id: string): Promise<DocumentRecord> {
-    if (!ID_PATTERN.test(id)) throw notFound(id);
-    try {
-      return JSON.parse((await this.deps.store.getBuffer(layout.record(id))).toString('utf8')) as DocumentRecord;
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) throw notFound(id);
-      throw err;
-    }
+    const stored = ID_PATTERN.test(id) ? await this.deps.metadata.document(id) : undefined;
+    if (!stored) throw notFound(id);
+    return recordOf(stored);
   }
 }
 
-/** For `.catch`: a missing object or document becomes `value`; anything else still throws. */
-function notFoundAs<T>(value: T): (err: unknown) => T {
-  return (err) => {
-    if (err instanceof ObjectNotFoundError || (err instanceof AppError && err.code === 'not_found')) return value;
-    throw err;
-  };
+function alreadyReviewed(review: TransferNote['review']): AppError {
+  return new AppError('conflict', {
+    detail: {
+      de: `Das Dokument wurde bereits am ${review.at} geprüft (${review.status}); eine Prüfentscheidung ist endgültig.`,
+      en: `The document was already ${review.status} at ${review.at}; a review decision is final.`,
+    },
+  });
+}
+
+function eventOf(principal: Principal, record: DocumentRecord, type: AuditEvent['type'], details: AuditEvent['details'] = {}): AuditEvent {
+  return { type, documentId: record.id, unit: record.unit, actor: { sub: principal.sub, name: principal.name }, details };
+}
+
+function recordOf(stored: StoredDocument): DocumentRecord {
+  return JSON.parse(stored.body.toString('utf8')) as DocumentRecord;
 }
 
 function notFound(id: string): AppError {
@@ -491,32 +481,17 @@ function resolveUnit(principal: Principal, requested: string | undefined): strin
     return requested;
   }
   const unit = principal.units[0];
-  if (!unit) throw new AppError('forbidden', {
+  if (!unit) {
+    throw new AppError('forbidden', {
       detail: { de: 'Ihr Konto gehört zu keiner Dienststelle; wenden Sie sich an Ihre Administration.', en: 'Your account belongs to no unit (Dienststelle); ask your administrator.' },
     });
+  }
   return unit;
-}
-
-function matches(principal: Principal, record: DocumentRecord, query: FeedQuery): boolean {
-  return (
-    canSeeUnit(principal, record.unit) &&
-    (!query.unit || record.unit === query.unit) &&
-    (!query.caseNumber || record.caseNumber === query.caseNumber) &&
-    (!query.status || record.transferNote.review.status === query.status)
-  );
 }
 
 /** Subjects are free-form strings; their hash is a safe key segment. */
 function subjectHash(sub: string): string {
   return createHash('sha256').update(sub).digest('hex');
-}
-
-function feedEntryBody(record: DocumentRecord): Buffer {
-  return Buffer.from(JSON.stringify({ id: record.id, unit: record.unit }));
-}
-
-function seqOf(feedKey: string): string {
-  return feedKey.slice(layout.feedPrefix.length);
 }
 
 /** Corners are given per file part: not for more files than were sent. */

@@ -7,8 +7,13 @@ export interface Metrics {
   processingDuration: Histogram;
 }
 
-/** A registry per app instance, so tests never share counters; `admission` is read at each scrape. */
-export function createMetrics(admission: { inFlight: number; heldBytes: number }): Metrics {
+/** What the job gauge reads at each scrape (the job queue in the metadata database). */
+export interface JobCounts {
+  counts(): Promise<Array<{ kind: string; state: string; count: number }>>;
+}
+
+/** A registry per app instance, so tests never share counters; `admission` and `jobs` are read at each scrape. */
+export function createMetrics(admission: { inFlight: number; heldBytes: number }, jobs: JobCounts): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({
@@ -25,6 +30,18 @@ export function createMetrics(admission: { inFlight: number; heldBytes: number }
     registers: [registry],
     collect() {
       this.set(admission.heldBytes);
+    },
+  });
+  new Gauge({
+    name: 'vsc_jobs',
+    help: 'Background jobs in the queue by kind and state (queued, running, done, failed)',
+    labelNames: ['kind', 'state'],
+    registers: [registry],
+    async collect() {
+      // A database outage leaves the gauge empty for this scrape; /readyz reports the outage.
+      const counts = await jobs.counts().catch(() => []);
+      this.reset();
+      for (const { kind, state, count } of counts) this.set({ kind, state }, count);
     },
   });
   return {

@@ -29,10 +29,13 @@ export interface ViewServiceDeps {
 export interface ViewInfo {
   documentId: string;
   title: string;
+  caseNumber?: string;
   pageCount: number;
   classification: DocumentRecord['classification'];
   reader: { sub: string; name: string };
   expiresAt: string;
+  /** By the service's clock, so the viewer plans its renewal without trusting the device's clock. */
+  expiresInSeconds: number;
 }
 
 export class ViewService {
@@ -66,11 +69,24 @@ export class ViewService {
     return {
       documentId,
       title: record.title,
+      ...(record.caseNumber !== undefined ? { caseNumber: record.caseNumber } : {}),
       pageCount: record.pageCount,
       classification: record.classification,
       reader: grant.reader,
       expiresAt: grant.expiresAt.toISOString(),
+      expiresInSeconds: this.secondsUntil(grant.expiresAt),
     };
+  }
+
+  /** A fresh ticket while the reader keeps reading; the document must still exist. */
+  async renewTicket(ticket: string, documentId: string): Promise<{ ticket: string; expiresAt: Date; expiresInSeconds: number }> {
+    const renewed = await this.deps.tickets.renew(ticket, documentId);
+    await this.deps.documents.forViewing(documentId);
+    return { ticket: renewed.ticket, expiresAt: renewed.grant.expiresAt, expiresInSeconds: this.secondsUntil(renewed.grant.expiresAt) };
+  }
+
+  private secondsUntil(at: Date): number {
+    return Math.max(0, Math.floor((at.getTime() - this.now()) / 1000));
   }
 
   /** Page `page` (1-based) `width` px wide, with the ticket's reader burned in as a watermark. */

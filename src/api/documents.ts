@@ -32,11 +32,16 @@ export interface DocumentsRouterDeps {
 
 const idParam = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a document id (26-character ULID)');
 
+const instant = z.iso.datetime({ offset: true });
+
 const feedQuery = z.strictObject({
   after: idParam.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   unit: z.string().min(1).max(100).optional(),
   caseNumber: z.string().min(1).max(100).optional(),
+  q: z.string().trim().min(1).max(200).optional(),
+  capturedFrom: instant.optional(),
+  capturedTo: instant.optional(),
   status: z.enum(['pending', 'approved', 'rejected']).optional(),
   acknowledged: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });

@@ -41,6 +41,10 @@ export function viewerApiRouter(deps: Pick<ViewsRouterDeps, 'views'>): Router {
   router.get('/view-api/documents/:id', async (req, res) => {
     res.json(await deps.views.info(ticketOf(req), req.params.id as string));
   });
+  router.post('/view-api/documents/:id/ticket', async (req, res) => {
+    const renewed = await deps.views.renewTicket(ticketOf(req), req.params.id as string);
+    res.json({ ticket: renewed.ticket, expiresAt: renewed.expiresAt.toISOString(), expiresInSeconds: renewed.expiresInSeconds });
+  });
   router.get('/view-api/documents/:id/pages/:page', async (req, res) => {
     const { width } = parseQuery(pageQuery, req);
     const page = parseWith(pageNumber, req.params.page, { de: 'Die Seitennummer', en: 'page number' });

@@ -29,8 +29,16 @@ export interface TicketGrant {
   expiresAt: Date;
 }
 
+/** A reading session renews its ticket at most this long after the first one was issued. */
+export const MAX_VIEW_SESSION_MS = 8 * 3600_000;
+
 export interface ViewTickets {
   issue(reader: Reader, documentId: string): Promise<{ ticket: string; grant: TicketGrant }>;
+  /**
+   * A fresh ticket for a still valid one: same reader, document and ticket id (so the audit trail's page
+   * views stay linked), within MAX_VIEW_SESSION_MS of the session's first ticket.
+   */
+  renew(ticket: string, documentId: string): Promise<{ ticket: string; grant: TicketGrant }>;
   /** Throws ticket_invalid, ticket_expired or ticket_wrong_document. */
   verify(ticket: string, documentId: string): Promise<TicketGrant>;
 }
@@ -41,6 +49,9 @@ const claimsSchema = z.object({
   name: z.string().min(1),
   doc: z.string().min(1),
   exp: z.number(),
+  iat: z.number(),
+  /** When the session's first ticket was issued (seconds); tickets issued before renewal existed lack it. */
+  ses: z.number().optional(),
 });
 
 /** Signs and verifies tickets with one P-256 key; `now` is injectable for expiry tests. */
@@ -52,30 +63,48 @@ export async function createViewTickets(
   const signingKey = await importJWK(privateJwk, ALG);
   const { d: _private, ...publicJwk } = privateJwk;
   const verifyKey = await importJWK(publicJwk, ALG);
+  const sign = async (grant: TicketGrant, sessionStart: number) => {
+    const ticket = await new SignJWT({ name: grant.reader.name, doc: grant.documentId, ses: sessionStart })
+      .setProtectedHeader({ alg: ALG, typ: TYPE })
+      .setJti(grant.ticketId)
+      .setSubject(grant.reader.sub)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(Math.floor(now() / 1000))
+      .setExpirationTime(grant.expiresAt.getTime() / 1000)
+      .sign(signingKey);
+    return { ticket, grant };
+  };
+  /** The ticket's claims, checked against the document it is used for. */
+  const verified = async (ticket: string, documentId: string) => {
+    const claims = await verifyClaims(ticket, verifyKey, now);
+    if (claims.doc !== documentId) {
+      throw new AppError('ticket_wrong_document', {
+        detail: { de: 'Dieses Ansichtsticket gehört zu einem anderen Dokument; öffnen Sie das Dokument über seinen eigenen Link.', en: 'This view ticket belongs to another document; open the document through its own link.' },
+      });
+    }
+    const grant: TicketGrant = { ticketId: claims.jti, reader: { sub: claims.sub, name: claims.name }, documentId: claims.doc, expiresAt: new Date(claims.exp * 1000) };
+    return { claims, grant };
+  };
+  // Whole seconds, as the `exp` claim carries them.
+  const wholeSeconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
   return {
-    async issue(reader, documentId) {
-      // Whole seconds, as the `exp` claim carries it.
-      const expiresAt = new Date(Math.floor((now() + ttlMs) / 1000) * 1000);
-      const grant: TicketGrant = { ticketId: randomUUID(), reader, documentId, expiresAt };
-      const ticket = await new SignJWT({ name: reader.name, doc: documentId })
-        .setProtectedHeader({ alg: ALG, typ: TYPE })
-        .setJti(grant.ticketId)
-        .setSubject(reader.sub)
-        .setIssuer(ISSUER)
-        .setAudience(AUDIENCE)
-        .setIssuedAt(Math.floor(now() / 1000))
-        .setExpirationTime(expiresAt.getTime() / 1000)
-        .sign(signingKey);
-      return { ticket, grant };
+    issue(reader, documentId) {
+      return sign({ ticketId: randomUUID(), reader, documentId, expiresAt: wholeSeconds(now() + ttlMs) }, Math.floor(now() / 1000));
     },
-    async verify(ticket, documentId) {
-      const claims = await verifyClaims(ticket, verifyKey, now);
-      if (claims.doc !== documentId) {
-        throw new AppError('ticket_wrong_document', {
-          detail: { de: 'Dieses Ansichtsticket gehört zu einem anderen Dokument; öffnen Sie das Dokument über seinen eigenen Link.', en: 'This view ticket belongs to another document; open the document through its own link.' },
+    async renew(ticket, documentId) {
+      const { claims, grant } = await verified(ticket, documentId);
+      const sessionStart = claims.ses ?? claims.iat;
+      const sessionEnd = sessionStart * 1000 + MAX_VIEW_SESSION_MS;
+      if (now() >= sessionEnd) {
+        throw new AppError('ticket_expired', {
+          detail: { de: 'Die Lesesitzung ist zu Ende; öffnen Sie das Dokument erneut.', en: 'The reading session has ended; open the document again.' },
         });
       }
-      return { ticketId: claims.jti, reader: { sub: claims.sub, name: claims.name }, documentId: claims.doc, expiresAt: new Date(claims.exp * 1000) };
+      return sign({ ...grant, expiresAt: wholeSeconds(Math.min(now() + ttlMs, sessionEnd)) }, sessionStart);
+    },
+    async verify(ticket, documentId) {
+      return (await verified(ticket, documentId)).grant;
     },
   };
 }

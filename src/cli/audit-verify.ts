@@ -6,14 +6,14 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { verifyAuditTrail, type AuditFinding, type AuditReport } from '../audit/verify.ts';
-import { composeStorage } from '../compose.ts';
+import { composeBlobStore } from '../compose.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } } });
   let report: AuditReport;
   try {
-    const { store } = await composeStorage(loadConfig());
+    const { store } = await composeBlobStore(loadConfig());
     report = await verifyAuditTrail(store);
   } catch (err) {
     // Config errors name variables, never values: safe to print as they are.

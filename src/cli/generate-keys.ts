@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadKekRing } from '../crypto/kek-ring.ts';
+import { loadKekRing, SEARCH_KEY_RING } from '../crypto/kek-ring.ts';
 import { generateIngestJwks } from '../crypto/ingest-keys.ts';
 import { loadOrCreateKeyFile } from '../crypto/key-file.ts';
 import { loadManifestKey } from '../crypto/manifest.ts';
@@ -15,6 +15,7 @@ import { loadViewTicketKey } from '../auth/view-tickets.ts';
 export function keyFiles(dir: string) {
   return {
     STORAGE_KEYS_FILE: path.join(dir, 'keys', 'storage-keks.json'),
+    SEARCH_KEYS_FILE: SEARCH_KEY_RING.devFile(dir),
     INGEST_KEYS_DIR: path.join(dir, 'ingest'),
     VIEW_TICKET_KEY_FILE: path.join(dir, 'keys', 'view-tickets.json'),
     MANIFEST_SIGNING_KEY_FILE: path.join(dir, 'keys', 'manifest-signing.json'),
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   if (!dir) throw new Error('usage: npm run keys:generate -- <directory>');
   // The development loaders generate exactly these files when they are missing, and only then.
   await loadKekRing({ devDataDir: dir });
+  await loadKekRing({ devDataDir: dir }, SEARCH_KEY_RING);
   await loadViewTicketKey({ devDataDir: dir });
   await loadManifestKey({ devDataDir: dir });
   await loadOrCreateKeyFile(path.join(keyFiles(dir).INGEST_KEYS_DIR, 'ingest.jwks.json'), async () => ({ keys: await generateIngestJwks() }));

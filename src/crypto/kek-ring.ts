@@ -99,11 +99,21 @@ export function devKekFile(dataDir: string): string {
   return path.join(dataDir, 'keys', 'storage-keks.json');
 }
 
-export async function loadKekRing(source: KekSource): Promise<KekRing> {
-  if (source.json !== undefined) return parseKekRing(source.json, 'STORAGE_KEYS');
-  if (source.file !== undefined) return parseKekRing(await readFile(source.file, 'utf8'), `STORAGE_KEYS_FILE (${source.file})`);
-  if (source.devDataDir === undefined) throw new Error('no storage keys configured: set STORAGE_KEYS or STORAGE_KEYS_FILE');
-  const file = devKekFile(source.devDataDir);
+/** Which ring: the variable naming it and its development file (the search keys share the format). */
+export interface RingKind {
+  variable: string;
+  devFile: (dataDir: string) => string;
+}
+
+export const STORAGE_KEY_RING: RingKind = { variable: 'STORAGE_KEYS', devFile: devKekFile };
+export const SEARCH_KEY_RING: RingKind = { variable: 'SEARCH_KEYS', devFile: (dataDir) => path.join(dataDir, 'keys', 'search-keys.json') };
+
+export async function loadKekRing(source: KekSource, kind: RingKind = STORAGE_KEY_RING): Promise<KekRing> {
+  const { variable } = kind;
+  if (source.json !== undefined) return parseKekRing(source.json, variable);
+  if (source.file !== undefined) return parseKekRing(await readFile(source.file, 'utf8'), `${variable}_FILE (${source.file})`);
+  if (source.devDataDir === undefined) throw new Error(`no keys configured: set ${variable} or ${variable}_FILE`);
+  const file = kind.devFile(source.devDataDir);
   const json = await loadOrCreateKeyFile<KekRingJson>(file, async () => new KekRing([generateKek(devKekId())]).toJSON());
   return parseKekRing(JSON.stringify(json), file);
 }

@@ -5,8 +5,13 @@ import { sweepOrphans } from './orphan-sweep.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const report = await sweepOrphans({ ...(await composeStorage(config)), graceMs: config.sweep.orphanGraceMs });
-  process.stdout.write(`${JSON.stringify(report)}\n`);
+  const storage = await composeStorage(config);
+  try {
+    const report = await sweepOrphans({ ...storage, graceMs: config.sweep.orphanGraceMs });
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } finally {
+    await storage.metadata.close();
+  }
 }
 
 main().catch((err: unknown) => {

@@ -1,21 +1,12 @@
 import { encodeTime } from 'ulid';
 
-/** Where things live in the object store. Keys carry ids only, never document content. */
+/** Where things live in the object store (blobs only; metadata is in the database). Keys carry ids only, never document content. */
 export const layout = {
-  record: (id: string) => `documents/${id}/record`,
   rendition: (id: string) => `documents/${id}/rendition`,
   original: (id: string, part: number) => `documents/${id}/original/${part}`,
   originalsPrefix: (id: string) => `documents/${id}/original/`,
   documentPrefix: (id: string) => `documents/${id}/`,
   documentsPrefix: 'documents/',
-  feedEntry: (seq: string) => `feed/${seq}`,
-  feedPrefix: 'feed/',
-  // Left by a poll that found no record for an entry; the committer then announces the document again.
-  feedPassed: (seq: string) => `feed-passed/${seq}`,
-  idempotency: (hash: string) => `idempotency/${hash}`,
-  // Removal marker: a review racing a deletion sees it and takes its record rewrite back.
-  deleted: (id: string) => `deleted/${id}`,
-  acknowledgement: (id: string, subHash: string) => `documents/${id}/acknowledgements/${subHash}`,
   auditEntry: (entryId: string) => `audit/log/${entryId}`,
   auditLogPrefix: 'audit/log/',
   auditDocumentEntry: (id: string, entryId: string) => `audit/documents/${id}/${entryId}`,

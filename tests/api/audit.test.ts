@@ -30,7 +30,7 @@ describe('audit trail written by two instances on one store', () => {
 
   beforeAll(async () => {
     first = await startTestApp();
-    second = await startTestApp({}, { dataDir: first.dataDir });
+    second = await startTestApp({}, { sharing: first });
     agents = [openapiAgent(first.app), openapiAgent(second.app)];
     raw = new FsStore(path.join(first.dataDir, 'objects'));
     const capturer = await first.token({ sub: 'cap', roles: ['capture'], units: [UNIT] });

@@ -1,11 +1,13 @@
 /**
  * A committed document always has its `captured` audit entry: a storage fault exactly when that entry
- * is written (and, separately, right after it) fails the capture with 503, and the client's retry with
- * the same Idempotency-Key ends with one listed document whose trail holds exactly one `captured` entry.
+ * is written (and, separately, a database connection lost in the commit right after it) fails the
+ * capture with 503, and the client's retry with the same Idempotency-Key ends with one listed
+ * document whose trail holds exactly one `captured` entry.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layout } from '../../src/storage/layout.ts';
 import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
+import { dropConnectionAtNextInsert } from '../support/database.ts';
 import { GatedStore } from '../support/gated-store.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
@@ -49,14 +51,26 @@ describe('the captured audit entry under storage faults', () => {
   }
 
   it.each([
-    ['while the captured entry is written', (key: string) => key.startsWith(layout.auditDocumentsPrefix)],
-    ['right after the captured entry was written', (key: string) => key.startsWith(layout.documentsPrefix) && key.endsWith('/record')],
-  ])('a fault %s fails the capture; the idempotent retry leaves one document with its entry', async (_moment, at) => {
+    [
+      'while the captured entry is written',
+      async () => {
+        const fault = gated.failNext((key) => key.startsWith(layout.auditDocumentsPrefix));
+        return async () => Boolean(await fault.hit);
+      },
+    ],
+    [
+      'in the commit right after the captured entry was written',
+      async () => {
+        const fault = await dropConnectionAtNextInsert(t.databaseUrl!, 'documents');
+        return () => fault.fired();
+      },
+    ],
+  ])('a fault %s fails the capture; the idempotent retry leaves one document with its entry', async (_moment, arm) => {
     const before = await listedIds();
-    const fault = gated.failNext(at);
+    const fired = await arm();
     const key = `audit-fault-${before.length}`;
     const failed = await capture(key);
-    await fault.hit;
+    expect(await fired()).toBe(true);
     expect(failed.status).toBe(503);
     expect(failed.headers['content-type']).toMatch(/application\/problem\+json/);
     // Whatever the failed attempt left, nothing is listed without its entry.

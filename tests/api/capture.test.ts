@@ -23,7 +23,7 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
   let archivist: string;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({}, { metadata: 'PGlite' });
     // Every request and response below is checked against openapi.yaml.
     api = openapiAgent(t.app);
     jwks = (await api.get('/v1/keys').expect(200)).body;

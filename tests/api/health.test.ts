@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { StorageUnavailableError, type ObjectStore } from '../../src/storage/object-store.ts';
@@ -45,6 +46,11 @@ describe('health, readiness and metrics', () => {
     try {
       const api = openapiAgent(secured.app);
       await api.get('/healthz').expect(200);
+      // A job of a kind no worker here takes stays queued.
+      const db = new pg.Client({ connectionString: secured.databaseUrl! });
+      await db.connect();
+      await db.query(`INSERT INTO jobs (kind, state, max_attempts, run_at, created_at, kek_id, sealed) VALUES ('test.metrics', 'queued', 1, now(), now(), 'k', '\\x00')`);
+      await db.end();
       const refused = await api.get('/metrics').expect(401);
       expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
       await api.get('/metrics').set('Authorization', `Bearer ${TOKEN}x`).expect(401);
@@ -52,6 +58,7 @@ describe('health, readiness and metrics', () => {
       expect(text).toMatch(/vsc_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\}/);
       expect(text).toMatch(/nodejs_eventloop_lag_p99_seconds/);
       expect(text).toMatch(/^vsc_admission_in_flight 0$/m);
+      expect(text).toMatch(/^vsc_jobs\{kind="test.metrics",state="queued"\} 1$/m);
     } finally {
       await secured.close();
     }

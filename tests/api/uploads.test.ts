@@ -229,7 +229,7 @@ describe.each([
     const env = { ...ENV, ...backendEnv() };
     a = await startTestApp(env);
     // Started after A, so it loads the keys A generated into the shared data directory.
-    b = await startTestApp(env, { dataDir: a.dataDir });
+    b = await startTestApp(env, { sharing: a });
   });
   afterAll(async () => {
     await b?.close();

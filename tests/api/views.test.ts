@@ -98,6 +98,47 @@ describe('view tickets and the ticket-authenticated viewer API', () => {
     }
   });
 
+  it('renews a valid ticket with the same ticket id and a full lifetime, within 8 hours of the first; never an expired, forged or foreign one', async () => {
+    const renew = (ticket: string, id = docId) => request(t.app).post(`/view-api/documents/${id}/ticket`).set('Authorization', `Ticket ${ticket}`);
+    const jti = (ticket: string) => JSON.parse(Buffer.from(ticket.split('.')[1]!, 'base64url').toString()).jti as string;
+    const { ticket } = await t.openView(reader, docId);
+    expect((await info(ticket).expect(200)).body).toMatchObject({ expiresInSeconds: expect.any(Number) });
+    let advanced = 0;
+    const advanceMinutes = (minutes: number) => {
+      t.advanceClock(minutes * 60_000);
+      advanced += minutes * 60_000;
+    };
+    try {
+      advanceMinutes(9);
+      const res = await renew(ticket).expect(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.body.expiresInSeconds).toBeGreaterThanOrEqual(599);
+      expect(jti(res.body.ticket)).toBe(jti(ticket));
+      let current = res.body.ticket as string;
+      // The old ticket has expired by now; the new one still reads pages.
+      advanceMinutes(2);
+      expect((await info(ticket).expect(401)).body.code).toBe('ticket_expired');
+      await page(current, 1).expect(200);
+      expect((await renew(current, otherDocId).expect(403)).body.code).toBe('ticket_wrong_document');
+      expect((await renew(reader).expect(401)).body.code).toBe('ticket_invalid');
+      expect((await renew(ticket).expect(401)).body.code).toBe('ticket_expired');
+      // Renewed all day, the session still ends 8 hours after its first ticket.
+      let last = res.body;
+      for (let elapsed = 11; elapsed + 7 < 8 * 60; elapsed += 7) {
+        advanceMinutes(7);
+        last = (await renew(current).expect(200)).body;
+        current = last.ticket;
+      }
+      expect(last.expiresInSeconds).toBeLessThan(600);
+      const firstIssued = (JSON.parse(Buffer.from(ticket.split('.')[1]!, 'base64url').toString()) as { iat: number }).iat * 1000;
+      expect(Date.parse(last.expiresAt)).toBe(firstIssued + 8 * 3600_000);
+      advanceMinutes(10);
+      expect((await renew(current).expect(401)).body.code).toBe('ticket_expired');
+    } finally {
+      t.advanceClock(-advanced);
+    }
+  });
+
   it('closing answers Clear-Site-Data for cache and storage', async () => {
     const res = await request(t.app).post('/view-api/close').expect(204);
     expect(res.headers['clear-site-data']).toBe('"cache", "storage"');

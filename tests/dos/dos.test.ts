@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptFor } from '../../src/cli/encrypt.ts';
 import { jpegWithMarker, newMarker } from '../support/capture-fixtures.ts';
 import { clerk, devToken, encryptedCapture, ingestKey, postCapture } from '../support/service-client.ts';
+import { freshDatabaseUrl } from '../support/database.ts';
 import { startService, type ServiceProcess } from '../support/service-process.ts';
 import { tusMetadata } from '../support/tus.ts';
 import { admittedNow, DOS_ENV, endlessHeaders, slowCapture, trickle, underAttack, untilAdmitted, type Answer, type Trickle } from './attacks.ts';
@@ -42,7 +43,8 @@ describe('denial of service against a service process', () => {
   const token = (sub: string) => tokens.get(sub)!;
 
   beforeAll(async () => {
-    service = await startService(DOS_ENV);
+    // On a PostgreSQL server: the bound is on what the attacks cost; the embedded PGlite's WASM heap grows with its first queries whatever the load (with it, growth passed the bound here).
+    service = await startService({ ...DOS_ENV, DATABASE_URL: await freshDatabaseUrl() });
     key = await ingestKey(service.url);
     for (const sub of ['attacker', 'victim', 'holder-1', 'holder-2', 'late']) tokens.set(sub, await devToken(service.url, clerk(sub)));
   });

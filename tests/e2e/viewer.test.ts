@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filesContaining, newMarker, pdfWithText } from '../support/capture-fixtures.ts';
 import { startViewerApp, type ViewerTestApp } from './support/viewer-app.ts';
 import { launchChromium, type Browser } from './support/chromium.ts';
+import { expectStrictHeaders } from './support/strict-headers.ts';
 import { renderedPagePng } from '../fixtures/inspect.ts';
 
 const UNIT = 'BA-Nord';
@@ -122,14 +123,8 @@ describe('the viewer in a real Chromium (Debian package, driven by playwright-co
       // blob: URLs are the page's own object URLs, not responses of the service.
       const own = seen.filter((s) => s.url.startsWith(base));
       expect(own.length).toBeGreaterThan(5);
-      for (const s of own) {
-        expect(s.headers['cache-control'], s.url).toBe('no-store');
-        expect(s.headers['content-security-policy'], s.url).toContain("frame-ancestors 'none'");
-        expect(s.headers['referrer-policy'], s.url).toBe('no-referrer');
-        expect(s.headers['x-content-type-options'], s.url).toBe('nosniff');
-        expect(s.headers['permissions-policy'], s.url).toContain('camera=()');
-        expect(s.headers['content-encoding'], s.url).toBeUndefined();
-      }
+      expectStrictHeaders(own);
+      for (const s of own) expect(s.headers['permissions-policy'], s.url).toContain('camera=()');
     } finally {
       await browser.close();
     }

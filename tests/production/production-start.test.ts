@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bundleViewer } from '../../viewer/build.ts';
+import { bundleWorkspace } from '../../workspace/build.ts';
 import { jpegWithMarker, newMarker } from '../support/capture-fixtures.ts';
 import { encryptedCapture, ingestKey, postCapture } from '../support/service-client.ts';
 import { s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
@@ -35,8 +36,10 @@ async function productionCopy(dir: string): Promise<void> {
   }
   await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: dir, maxBuffer: 64 * 2 ** 20 });
   // `npm run build` in the image's build stage; written here by the same function.
-  await mkdir(path.join(dir, 'viewer/dist'), { recursive: true });
-  for (const [name, { body }] of await bundleViewer()) await writeFile(path.join(dir, 'viewer/dist', name), body);
+  for (const [app, bundle] of [['viewer', bundleViewer], ['workspace', bundleWorkspace]] as const) {
+    await mkdir(path.join(dir, app, 'dist'), { recursive: true });
+    for (const [name, { body }] of await bundle()) await writeFile(path.join(dir, app, 'dist', name), body);
+  }
 }
 
 /** A self-signed certificate for `localhost` (openssl), which the service process is told to trust. */

@@ -7,6 +7,7 @@ import { keysEnv, s3Env, startService, type ServiceProcess } from '../support/se
 import { clerk, devToken, ingestKey } from '../support/service-client.ts';
 import { expectAcknowledgedIntact, expectFeedWhole, expectSweepRemovesLeftovers, startUploadStream, type UploadOutcome } from '../support/upload-stream.ts';
 import { uniqueBucket } from '../support/s3.ts';
+import { freshDatabaseUrl } from '../support/database.ts';
 
 describe(`service killed (SIGKILL) during uploads (${inject('s3').label})`, () => {
   let dataDir: string;
@@ -18,7 +19,7 @@ describe(`service killed (SIGKILL) during uploads (${inject('s3').label})`, () =
   beforeAll(async () => {
     // Kept across the restart: the development token issuer's key lives there.
     dataDir = await mkdtemp(path.join(tmpdir(), 'vsc-crash-'));
-    env = { ...s3Env(inject('s3'), uniqueBucket('crash')), ...(await keysEnv()), DATA_DIR: dataDir };
+    env = { ...s3Env(inject('s3'), uniqueBucket('crash')), ...(await keysEnv()), DATA_DIR: dataDir, DATABASE_URL: await freshDatabaseUrl() };
     service = await startService(env);
     token = await devToken(service.url, clerk('crash-clerk'));
     const stream = startUploadStream({ url: () => service.url, token: () => token, key: await ingestKey(service.url) }, 3);

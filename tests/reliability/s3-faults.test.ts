@@ -9,6 +9,7 @@ import { keysEnv, s3Env, startService, type ServiceProcess } from '../support/se
 import { clerk, devToken, ingestKey } from '../support/service-client.ts';
 import { expectAcknowledgedIntact, expectFeedWhole, expectSweepRemovesLeftovers, startUploadStream, type UploadOutcome } from '../support/upload-stream.ts';
 import { uniqueBucket } from '../support/s3.ts';
+import { freshDatabaseUrl } from '../support/database.ts';
 
 describe('S3 gateway outage during uploads (Ceph RGW)', () => {
   let rgw: CephRgw;
@@ -20,7 +21,7 @@ describe('S3 gateway outage during uploads (Ceph RGW)', () => {
 
   beforeAll(async () => {
     rgw = await startCephRgw();
-    env = { ...s3Env(rgw, uniqueBucket('faults')), ...(await keysEnv()) };
+    env = { ...s3Env(rgw, uniqueBucket('faults')), ...(await keysEnv()), DATABASE_URL: await freshDatabaseUrl() };
     service = await startService(env);
     token = await devToken(service.url, clerk('fault-clerk'));
     const key = await ingestKey(service.url);

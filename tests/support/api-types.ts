@@ -12,17 +12,19 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Archive feed (everything since a cursor)
-         * @description Lists committed documents of your units, oldest first. Start without `after`; store the
-         *     `next` cursor of each page and pass it as `after` on the next call. While `hasMore` is
-         *     true, call again at once; when it is false, you are up to date: poll again later with
-         *     the same cursor. A document never appears twice and is never skipped, even while
-         *     captures arrive concurrently (the newest few seconds are held back until they settle).
-         *     A page holds `limit` documents unless you are up to date; filters only choose which of
-         *     your documents count. Neither the page nor the cursor reveals anything about documents
-         *     of other units: `next` is the position of your last item, or, when you are up to date,
-         *     a moment shortly before the request (never a position of someone else's document).
-         *     Requires role `export`, `audit` or `admin`.
+         * Archive feed and search (everything since a cursor)
+         * @description Lists committed documents of your units in commit order, oldest first. Start without
+         *     `after`; store the `next` cursor of each page and pass it as `after` on the next call.
+         *     While `hasMore` is true, call again at once; when it is false, you are up to date: poll
+         *     again later with the same cursor. A document never appears twice and is never skipped,
+         *     even while captures arrive concurrently, and nothing is held back: a document is listed
+         *     as soon as its commit is visible. The same call searches: `caseNumber`, `q` (title
+         *     words), `status` and the capture time narrow the list, in the database. A page holds
+         *     `limit` documents unless you are up to date; filters only choose which of your
+         *     documents count. Neither the page nor the cursor reveals anything about documents of
+         *     other units: `next` is the id of your page's last document (unchanged when the page is
+         *     empty), and an `after` that is not one of your documents is refused with
+         *     `400 validation_failed`. Requires role `export`, `audit` or `admin`.
          */
         get: operations["listDocuments"];
         put?: never;
@@ -78,8 +80,9 @@ export interface paths {
         post?: never;
         /**
          * Delete a document (after its retention period)
-         * @description Removes the document: first its record (it disappears from every listing in one step),
-         *     then the rendition, the originals and the acknowledgements. The audit trail stays and
+         * @description Removes the document: first its record (it disappears from every listing in one step,
+         *     together with its acknowledgements), then the rendition and the originals, by a job queued
+         *     in the same step: if removing them fails now, the service retries until they are gone. The audit trail stays and
          *     records the deletion with its reason. Refused with `409 retention_active` while the
          *     document is younger than the retention period (`RETENTION_DAYS`). The archive feed skips
          *     deleted documents. Requires role `admin` in the document's unit. Repeating the request
@@ -407,6 +410,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/view-api/documents/{id}/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A fresh ticket while the reader keeps reading
+         * @description Takes a still valid ticket and answers a new one for the same reader and document, with the
+         *     same ticket id (page views in the audit trail stay linked to one session) and a full lifetime
+         *     again, but never beyond 8 hours after the session's first ticket. The viewer renews when half
+         *     the lifetime has passed and the reader did something within the last 10 minutes, so an idle
+         *     tab runs out while a reader is never cut off. An expired ticket cannot be renewed.
+         */
+        post: operations["renewViewTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/view-api/close": {
         parameters: {
             query?: never;
@@ -418,7 +448,9 @@ export interface paths {
         put?: never;
         /**
          * Clear what the browser holds for this origin
-         * @description Answers `Clear-Site-Data: "cache", "storage"`. Not `"cookies"`: the service sets none,
+         * @description Answers `Clear-Site-Data: "cache", "storage"`. Send it with credentials (`same-origin`):
+         *     Chromium ignores the header on a response to a request made with `credentials: 'omit'`.
+         *     Not `"cookies"`: the service sets none,
          *     and that directive would clear every cookie of the whole site (e.g. a single sign-on
          *     session); not `"executionContexts"`: it would reload other tabs of the service.
          */
@@ -632,6 +664,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/app/index.html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The browser workspace
+         * @description The workspace page (sign-in, my documents, a document, review, capture), also at `/app/`
+         *     (and `/app` redirects there); its script, style and
+         *     the sign-in window's landing page (`/app/callback.html`) are served beside it. Same strict
+         *     headers as every response (`Cache-Control: no-store`, a CSP allowing only this origin, plus
+         *     the OpenID provider's origin in `connect-src`). No authentication needed: the page signs in itself.
+         */
+        get: operations["getWorkspace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/app/config.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How the workspace signs in
+         * @description The OpenID provider and the workspace's public client (`WORKSPACE_CLIENT_ID`, `WORKSPACE_SCOPE`)
+         *     for the authorization code flow with PKCE, or `devLogin: true` in development, where the page
+         *     offers a login form that calls `POST /v1/dev/token`; and where the token keeps roles, units
+         *     and name. No authentication needed.
+         */
+        get: operations["getWorkspaceConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -723,6 +802,11 @@ export interface components {
          */
         Cursor: string;
         /**
+         * @description A position in the document feed, the id of the last document you were shown (also after it was deleted); pass the `next` of the previous page unchanged.
+         * @example 01JD3Z0J5C2W8E6R4T1Y3V5K7P
+         */
+        FeedCursor: string;
+        /**
          * @description Lowercase hexadecimal SHA-256.
          * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
          */
@@ -741,6 +825,8 @@ export interface components {
         ViewInfo: {
             documentId: string;
             title: string;
+            /** @description The Aktenzeichen, when the document has one. */
+            caseNumber?: string;
             pageCount: number;
             /** @enum {string} */
             classification: "VS-NfD" | "OFFEN";
@@ -750,6 +836,31 @@ export interface components {
             };
             /** Format: date-time */
             expiresAt: string;
+            /** @description Seconds until the ticket expires, by the service's clock (the device's clock may differ). */
+            expiresInSeconds: number;
+        };
+        ViewTicketRenewal: {
+            /** @description Use it instead of the old one from now on. */
+            ticket: string;
+            /** Format: date-time */
+            expiresAt: string;
+            expiresInSeconds: number;
+        };
+        WorkspaceConfig: {
+            /** @description True in development mode (no OIDC issuer configured, not production). */
+            devLogin: boolean;
+            oidc?: {
+                /** Format: uri */
+                issuer: string;
+                clientId: string;
+                scope: string;
+            };
+            /** @description Claim paths (dotted) of roles, units and name in the access token. */
+            claims: {
+                roles: string;
+                units: string;
+                name: string;
+            };
         };
         /** @description The raw bytes. */
         Binary: string;
@@ -1000,8 +1111,8 @@ export interface components {
         FeedPage: {
             /** @description Documents of this page, oldest first. */
             items: components["schemas"]["Document"][];
-            /** @description Pass as `after` next time (`null` is never sent today; treat it like no cursor). */
-            next: components["schemas"]["Cursor"] | null;
+            /** @description Pass as `after` next time; `null` only while none of your documents was listed yet (call again without `after`). */
+            next: components["schemas"]["FeedCursor"] | null;
             /** @description `true`: call again at once with `next`; `false`: you are up to date. */
             hasMore: boolean;
         };
@@ -1388,7 +1499,7 @@ export interface components {
         /** @description The document id, a 26-character ULID (ids sort by creation time). */
         DocumentId: components["schemas"]["DocumentId"];
         /** @description The `next` cursor of the previous page; omit it to start at the oldest document. */
-        After: components["schemas"]["Cursor"];
+        After: components["schemas"]["FeedCursor"];
         /** @description How many documents a page holds at most. */
         Limit: number;
         /**
@@ -1397,10 +1508,28 @@ export interface components {
          */
         Unit: string;
         /**
-         * @description Only documents with exactly this case number (Aktenzeichen).
+         * @description Only documents with this case number (Aktenzeichen), compared after normalization:
+         *     Unicode compatibility forms folded (NFKC), case ignored, runs of spaces as one, leading
+         *     and trailing spaces dropped. Never a prefix or part of a number.
          * @example AZ 12-345/26
          */
         CaseNumber: string;
+        /**
+         * @description Words that must all occur in the title (whole words of letters and digits, at least two
+         *     characters, case ignored); shorter words and punctuation are ignored.
+         * @example Widerspruch Bescheid
+         */
+        TitleWords: string;
+        /**
+         * @description Only documents received at or after this time (ISO 8601 with offset).
+         * @example 2026-03-01T00:00:00Z
+         */
+        CapturedFrom: string;
+        /**
+         * @description Only documents received before this time (ISO 8601 with offset).
+         * @example 2026-04-01T00:00:00Z
+         */
+        CapturedTo: string;
         /** @description Only documents with this quality review status. */
         ReviewStatus: components["schemas"]["ReviewStatus"];
         /** @description `false`: only documents you have not acknowledged yet; `true`: only those you have. */
@@ -1482,10 +1611,28 @@ export interface operations {
                  */
                 unit?: components["parameters"]["Unit"];
                 /**
-                 * @description Only documents with exactly this case number (Aktenzeichen).
+                 * @description Only documents with this case number (Aktenzeichen), compared after normalization:
+                 *     Unicode compatibility forms folded (NFKC), case ignored, runs of spaces as one, leading
+                 *     and trailing spaces dropped. Never a prefix or part of a number.
                  * @example AZ 12-345/26
                  */
                 caseNumber?: components["parameters"]["CaseNumber"];
+                /**
+                 * @description Words that must all occur in the title (whole words of letters and digits, at least two
+                 *     characters, case ignored); shorter words and punctuation are ignored.
+                 * @example Widerspruch Bescheid
+                 */
+                q?: components["parameters"]["TitleWords"];
+                /**
+                 * @description Only documents received at or after this time (ISO 8601 with offset).
+                 * @example 2026-03-01T00:00:00Z
+                 */
+                capturedFrom?: components["parameters"]["CapturedFrom"];
+                /**
+                 * @description Only documents received before this time (ISO 8601 with offset).
+                 * @example 2026-04-01T00:00:00Z
+                 */
+                capturedTo?: components["parameters"]["CapturedTo"];
                 /** @description Only documents with this quality review status. */
                 status?: components["parameters"]["ReviewStatus"];
                 /** @description `false`: only documents you have not acknowledged yet; `true`: only those you have. */
@@ -2211,6 +2358,33 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    renewViewTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document id, a 26-character ULID (ids sort by creation time). */
+                id: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new ticket. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewTicketRenewal"];
+                };
+            };
+            401: components["responses"]["TicketRefused"];
+            403: components["responses"]["TicketWrongDocument"];
+            404: components["responses"]["DocumentNotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     closeView: {
         parameters: {
             query?: never;
@@ -2587,6 +2761,46 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
+        };
+    };
+    getWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getWorkspaceConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sign-in configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceConfig"];
+                };
+            };
         };
     };
     getApiReference: {

@@ -3,12 +3,15 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DocumentService, type DocumentServiceDeps, type Processor } from '../../src/documents.ts';
+import { DocumentService, PURGE_JOB, type DocumentServiceDeps, type Processor } from '../../src/documents.ts';
+import { Jobs } from '../../src/jobs/worker.ts';
 import { AuditTrail } from '../../src/audit/trail.ts';
 import { IdempotencyKeys } from '../../src/idempotency.ts';
 import { parseCaptureMetadata } from '../../src/metadata.ts';
 import type { Principal } from '../../src/auth/principal.ts';
 import { FsStore } from '../../src/storage/fs-store.ts';
+import type { MetadataStore } from '../../src/metadata/metadata-store.ts';
+import { freshMetadataStore, type MetadataBackend } from './database.ts';
 import { GatedStore } from './gated-store.ts';
 
 /** Turns every part into one page; the rendition is the concatenated parts (no PDF work). */
@@ -28,30 +31,62 @@ export const stubProcessor: Processor = {
 export interface ServiceHarness {
   service: DocumentService;
   store: GatedStore;
+  metadata: MetadataStore;
+  /** A second instance on the same store and database, with its own audit writer (as another process has). */
+  twin(): DocumentService;
   audit: AuditTrail;
+  /** The worker the service's jobs run on (not started: tests tick it). */
+  jobs: Jobs;
   clock: { now: number };
   close(): Promise<void>;
 }
 
-export async function serviceHarness(overrides: Partial<DocumentServiceDeps> = {}): Promise<ServiceHarness> {
+/** The use cases on a gated filesystem store and a fresh metadata database on `backend`. */
+export async function serviceHarness(overrides: Partial<DocumentServiceDeps> = {}, backend: MetadataBackend = 'PostgreSQL'): Promise<ServiceHarness> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vsc-svc-'));
   const store = new GatedStore(new FsStore(dir));
+  const { store: metadata } = await freshMetadataStore(backend);
   const clock = { now: Date.parse('2026-03-02T09:00:00Z') };
   const now = () => clock.now;
   const audit = new AuditTrail({ store, settleMs: 0, now });
-  const service = new DocumentService({
+  // Jobs the service queues run on this harness's own worker, on the harness's clock.
+  const deps: DocumentServiceDeps = {
     store,
+    metadata,
+    jobs: { runNow: (id) => jobs.runNow(id) },
     processor: stubProcessor,
-    idempotency: new IdempotencyKeys(store, 3_600_000, 60_000, now),
+    idempotency: new IdempotencyKeys(metadata, 3_600_000, 60_000, now),
     limits: { maxPages: 100, timeBudgetMs: 10_000 },
-    feedSettleMs: 500,
     audit,
     manifests: { sign: async (record) => `unsigned.${record.id}` },
     retentionMs: 0,
     now,
     ...overrides,
+  };
+  const service = new DocumentService(deps);
+  const jobs = new Jobs(metadata.jobs, { [PURGE_JOB]: (job) => service.purge(job.documentId!) }, {
+    holder: 'harness',
+    leaseMs: 60_000,
+    backoffMs: 1_000,
+    maxBackoffMs: 60_000,
+    maxAttempts: 3,
+    concurrency: 1,
+    now,
   });
-  return { service, store, audit, clock, close: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    service,
+    store,
+    metadata,
+    twin: () => new DocumentService({ ...deps, audit: new AuditTrail({ store, settleMs: 0, now }) }),
+    audit,
+    jobs,
+    clock,
+    async close() {
+      await jobs.stop();
+      await metadata.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export function principal(roles: Principal['roles'] extends ReadonlySet<infer R> ? R[] : never, units = ['BA-Nord'], sub = 'u1'): Principal {

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { StorageUnavailableError, type ByteRange, type ListOptions, type ObjectBody, type ObjectInfo, type ObjectStore } from '../../src/storage/object-store.ts';
 
 interface Fault {
+  op: 'put' | 'delete';
   match: (key: string) => boolean;
   hit: (key: string) => void;
 }
@@ -12,7 +13,7 @@ interface Gate {
   released: Promise<void>;
 }
 
-/** An ObjectStore that holds chosen puts until the test releases them, to replay slow or racing writes. */
+/** An ObjectStore that holds chosen puts until the test releases them, or fails them, to replay slow, racing or failing writes. */
 export class GatedStore implements ObjectStore {
   private readonly gates: Gate[] = [];
   private readonly faults: Fault[] = [];
@@ -28,20 +29,23 @@ export class GatedStore implements ObjectStore {
     return { reached: reachedPromise, release };
   }
 
-  /** The next put whose key matches fails as an unreachable store does; `hit` resolves with its key. */
-  failNext(match: (key: string) => boolean): { hit: Promise<string> } {
+  /** The next put (or delete) whose key matches fails as an unreachable store does; `hit` resolves with its key. */
+  failNext(match: (key: string) => boolean, op: Fault['op'] = 'put'): { hit: Promise<string> } {
     let hit!: (key: string) => void;
     const hitPromise = new Promise<string>((resolve) => (hit = resolve));
-    this.faults.push({ match, hit });
+    this.faults.push({ op, match, hit });
     return { hit: hitPromise };
   }
 
+  private injectFault(op: Fault['op'], key: string): void {
+    const fault = this.faults.findIndex((f) => f.op === op && f.match(key));
+    if (fault < 0) return;
+    this.faults.splice(fault, 1)[0]!.hit(key);
+    throw new StorageUnavailableError(`injected fault at ${op} ${key}`);
+  }
+
   async put(key: string, body: ObjectBody): Promise<void> {
-    const fault = this.faults.findIndex((f) => f.match(key));
-    if (fault >= 0) {
-      this.faults.splice(fault, 1)[0]!.hit(key);
-      throw new StorageUnavailableError(`injected fault at ${key}`);
-    }
+    this.injectFault('put', key);
     const index = this.gates.findIndex((g) => g.match(key));
     if (index >= 0) {
       const [gate] = this.gates.splice(index, 1) as [Gate];
@@ -63,7 +67,8 @@ export class GatedStore implements ObjectStore {
   list(options?: ListOptions): Promise<ObjectInfo[]> {
     return this.inner.list(options);
   }
-  delete(key: string): Promise<void> {
+  async delete(key: string): Promise<void> {
+    this.injectFault('delete', key);
     return this.inner.delete(key);
   }
   ping(): Promise<void> {

@@ -1,7 +1,9 @@
 /**
  * A real OpenID Provider (npm oidc-provider, OpenID-certified) in the test process: discovery, JWKS,
- * and JWT access tokens by the client-credentials grant, one client per persona. Key rotation
- * swaps in a provider instance with a new signing key first; the old one stays published.
+ * and JWT access tokens by the client-credentials grant, one client per persona; for browsers also the
+ * authorization code flow with PKCE (a public client, oidc-provider's own login and consent pages,
+ * where each persona's name is a login). Key rotation swaps in a provider instance with a new signing
+ * key first; the old one stays published.
  */
 import { once } from 'node:events';
 import http from 'node:http';
@@ -24,6 +26,8 @@ export interface OpenIdProvider {
   issuer: string;
   /** An access token (JWT) for the persona named `clientId`. */
   token(clientId: string): Promise<string>;
+  /** Registers the browser workspace as a public client (code + PKCE, refresh tokens) for this redirect URI. */
+  addBrowserClient(clientId: string, redirectUri: string): void;
   /** Publishes a new signing key (used from now on) beside the old ones. */
   rotateKeys(): Promise<void>;
   /** Stops answering (connections refused) / answers again, on the same port. */
@@ -49,8 +53,9 @@ export async function startOpenIdProvider(options: {
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const issuer = `${options.tls ? 'https' : 'http'}://${options.tls?.host ?? '127.0.0.1'}:${port}`;
+  const browserClients: BrowserClient[] = [];
   const build = () => {
-    const provider = new Provider(issuer, configuration(options.audience, options.personas, keys));
+    const provider = new Provider(issuer, configuration(options.audience, options.personas, keys, browserClients));
     handler = provider.callback();
   };
   build();
@@ -62,6 +67,10 @@ export async function startOpenIdProvider(options: {
   return {
     issuer,
     token: (clientId) => requestToken(server, issuer, clientId, options.tls?.cert),
+    addBrowserClient(clientId, redirectUri) {
+      browserClients.push({ clientId, redirectUri });
+      build();
+    },
     async rotateKeys() {
       keys.unshift(await signingKey());
       build();
@@ -83,29 +92,51 @@ async function signingKey(): Promise<JWK> {
   return { ...(await exportJWK(privateKey)), alg: 'ES256', use: 'sig', kid: `k-${Math.random().toString(36).slice(2, 10)}` };
 }
 
-function configuration(audience: string, personas: Record<string, Persona>, keys: JWK[]): Record<string, unknown> {
+interface BrowserClient {
+  clientId: string;
+  redirectUri: string;
+}
+
+function configuration(audience: string, personas: Record<string, Persona>, keys: JWK[], browserClients: BrowserClient[]): Record<string, unknown> {
+  const personaOf = (token: { clientId: string; accountId?: string }) => personas[token.accountId ?? token.clientId]!;
   return {
-    clients: Object.keys(personas).map((id) => ({ client_id: id, client_secret: SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], id_token_signed_response_alg: 'ES256' })),
+    clients: [
+      ...Object.keys(personas).map((id) => ({ client_id: id, client_secret: SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], id_token_signed_response_alg: 'ES256' })),
+      ...browserClients.map((c) => ({
+        client_id: c.clientId,
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: [c.redirectUri],
+        id_token_signed_response_alg: 'ES256',
+      })),
+    ],
     jwks: { keys },
-    // Each persona's token lifetime (the default function would only log a notice).
-    ttl: { ClientCredentials: (_ctx: unknown, _token: unknown, client: { clientId: string }) => personas[client.clientId]!.ttlSeconds ?? 600 },
+    // A persona's name is its login (the development login page takes any name, any password).
+    findAccount: (_ctx: unknown, id: string) => (personas[id] ? { accountId: id, claims: () => ({ sub: id, name: personas[id]!.name ?? id }) } : undefined),
+    // Each persona's token lifetime (the default functions would only log a notice).
+    ttl: {
+      ClientCredentials: (_ctx: unknown, token: { clientId: string }) => personaOf(token).ttlSeconds ?? 600,
+      AccessToken: (_ctx: unknown, token: { clientId: string; accountId?: string }) => personaOf(token).ttlSeconds ?? 600,
+    },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => RESOURCE,
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx: unknown, _resource: string, client: { clientId: string }) => {
-          const persona = personas[client.clientId]!;
+        getResourceServerInfo: (ctx: { oidc: { account?: { accountId: string } } }, _resource: string, client: { clientId: string }) => {
+          const persona = personas[ctx.oidc.account?.accountId ?? client.clientId] ?? { roles: [], units: [] };
           return { scope: 'capture', audience: persona.audience ?? audience, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
         },
       },
     },
     // Keycloak's claim shapes: realm roles under realm_access.roles, units as a plain claim.
-    extraTokenClaims: (_ctx: unknown, token: { clientId: string }) => {
-      const persona = personas[token.clientId]!;
-      return { realm_access: { roles: persona.roles }, units: persona.units, name: persona.name ?? token.clientId };
+    extraTokenClaims: (_ctx: unknown, token: { clientId: string; accountId?: string }) => {
+      const persona = personaOf(token);
+      return { realm_access: { roles: persona.roles }, units: persona.units, name: persona.name ?? token.accountId ?? token.clientId };
     },
   };
 }

@@ -120,11 +120,12 @@ export function s3Env(target: Pick<S3Target, 'endpoint' | 'accessKey' | 'secretK
   };
 }
 
-/** Fresh storage, ingest and view-ticket keys as environment values, the way production hands them to every instance. */
+/** Fresh storage, search, ingest and view-ticket keys as environment values, the way production hands them to every instance. */
 export async function keysEnv(): Promise<Record<string, string>> {
   const viewKey = await generateKeyPair('ES256', { extractable: true });
   return {
     STORAGE_KEYS: JSON.stringify(new KekRing([generateKek('test-1')]).toJSON()),
+    SEARCH_KEYS: JSON.stringify(new KekRing([generateKek('search-1')]).toJSON()),
     INGEST_KEYS: JSON.stringify({ keys: await generateIngestJwks() }),
     VIEW_TICKET_KEY: JSON.stringify(await exportJWK(viewKey.privateKey)),
   };

@@ -9,12 +9,15 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { DevTokenRequest } from '../../src/auth/dev-issuer.ts';
 import { HEADER_BYTES } from '../../src/crypto/at-rest.ts';
+import { freshDatabaseUrl, type MetadataBackend } from './database.ts';
 
 export interface TestApp {
   app: Express;
   deps: AppDeps;
   /** Holds only ciphertext and generated keys; removed by close(). */
   dataDir: string;
+  /** The metadata database on the run's PostgreSQL server; undefined on PGlite (inside dataDir). */
+  databaseUrl: string | undefined;
   /** Every log line the app wrote, for checks that logs carry no document data. */
   logs: string[];
   token(request: Partial<DevTokenRequest> & { sub: string }): Promise<string>;
@@ -22,14 +25,24 @@ export interface TestApp {
 }
 
 export interface TestAppOptions extends ComposeOptions {
-  /** Share another app's data directory (its store and generated keys), as a second instance would; not removed by close(). */
-  dataDir?: string;
+  /** Share another app's data directory (its store and generated keys) and database, as a second instance would; not removed by close(). */
+  sharing?: Pick<TestApp, 'dataDir' | 'databaseUrl'>;
+  /** Where the metadata lives: a fresh database on the run's PostgreSQL server (default), or PGlite in the data directory. */
+  metadata?: MetadataBackend;
 }
 
-/** The real app (encrypted store, processing pool, dev issuer) on a fresh data directory. */
+/** The real app (encrypted store, metadata database, processing pool, dev issuer) on a fresh data directory. */
 export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
-  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'vsc-test-')));
-  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'info', FEED_SETTLE_MS: '0', ...env });
+  const dataDir = options.sharing?.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'vsc-test-')));
+  const databaseUrl = options.metadata === 'PGlite' ? undefined : options.sharing ? options.sharing.databaseUrl : await freshDatabaseUrl();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    FEED_SETTLE_MS: '0',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...env,
+  });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -42,6 +55,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     app: createApp(deps),
     deps,
     dataDir,
+    databaseUrl,
     logs,
     async token(request) {
       if (!deps.devIssuer) throw new Error('test app has no dev issuer');
@@ -50,7 +64,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     },
     async close() {
       await close();
-      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+      if (!options.sharing) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -11,6 +11,7 @@ import { encryptedCapture, feedIds, postCapture, readBack, sha256 } from './serv
 import { composeStorage } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
 import { sweepOrphans } from '../../src/maintenance/orphan-sweep.ts';
+import type { MetadataStore } from '../../src/metadata/metadata-store.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { layout } from '../../src/storage/layout.ts';
 import { walk } from '../../src/storage/walk.ts';
@@ -117,28 +118,25 @@ export async function expectFeedWhole(url: string, token: string, outcomes: Uplo
   for (const id of new Set(listed)) await readBack(url, token, id);
 }
 
-/** Uncommitted leftovers: ids with blobs but no record, and feed entries whose document has no record. */
-export async function leftovers(store: ObjectStore): Promise<{ documents: string[]; feedEntries: string[] }> {
-  const byId = new Map<string, string[]>();
-  for await (const { key } of walk(store, layout.documentsPrefix)) {
-    const id = key.split('/')[1]!;
-    byId.set(id, [...(byId.get(id) ?? []), key]);
-  }
-  const documents = [...byId].filter(([id, keys]) => !keys.includes(layout.record(id))).map(([id]) => id);
-  const feedEntries: string[] = [];
-  for await (const { key } of walk(store, layout.feedPrefix)) {
-    const { id } = JSON.parse((await store.getBuffer(key)).toString('utf8')) as { id: string };
-    if (!byId.get(id)?.includes(layout.record(id))) feedEntries.push(key);
-  }
-  return { documents, feedEntries };
+/** Uncommitted leftovers: ids with blobs in the store but no committed row in the database. */
+export async function leftovers(store: ObjectStore, metadata: Pick<MetadataStore, 'isCommitted'>): Promise<string[]> {
+  const ids = new Set<string>();
+  for await (const { key } of walk(store, layout.documentsPrefix)) ids.add(key.split('/')[1]!);
+  const uncommitted: string[] = [];
+  for (const id of ids) if (!(await metadata.isCommitted(id))) uncommitted.push(id);
+  return uncommitted;
 }
 
-/** Runs the sweep on the service's store as it will once the grace period is over: it removes exactly the leftovers. */
+/** Runs the sweep on the service's storage as it will once the grace period is over: it removes exactly the leftovers. */
 export async function expectSweepRemovesLeftovers(serviceEnv: Record<string, string>): Promise<void> {
-  const { store, idempotency, uploads } = await composeStorage(loadConfig({ ...serviceEnv, NODE_ENV: 'test' }));
-  const before = await leftovers(store);
-  const graceMs = 3_600_000;
-  const report = await sweepOrphans({ store, idempotency, uploads, graceMs, now: () => Date.now() + graceMs + 1000 });
-  expect(report).toMatchObject({ documents: before.documents.length, feedEntries: before.feedEntries.length });
-  expect(await leftovers(store)).toEqual({ documents: [], feedEntries: [] });
+  const storage = await composeStorage(loadConfig({ ...serviceEnv, NODE_ENV: 'test' }));
+  try {
+    const before = await leftovers(storage.store, storage.metadata);
+    const graceMs = 3_600_000;
+    const report = await sweepOrphans({ ...storage, graceMs, now: () => Date.now() + graceMs + 1000 });
+    expect(report).toMatchObject({ documents: before.length });
+    expect(await leftovers(storage.store, storage.metadata)).toEqual([]);
+  } finally {
+    await storage.metadata.close();
+  }
 }

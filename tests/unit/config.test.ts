@@ -8,6 +8,8 @@ const PRODUCTION = {
   OIDC_ISSUER: 'https://idp.example/realms/behoerde',
   OIDC_AUDIENCE: 'vs-capture',
   STORAGE_KEYS_FILE: '/run/secrets/keks.json',
+  SEARCH_KEYS_FILE: '/run/secrets/search-keys.json',
+  DATABASE_URL: 'postgres://vs-capture@db.behoerde.example/vs_capture',
   INGEST_KEYS_DIR: '/run/secrets/ingest',
   VIEW_TICKET_KEY_FILE: '/run/secrets/view-ticket.jwk',
   MANIFEST_SIGNING_KEY_FILE: '/run/secrets/manifest.jwk',
@@ -32,10 +34,11 @@ describe('config', () => {
   it('refuses production without an OIDC issuer and configured keys, and requires encryption there', () => {
     const err = captureError(() => loadConfig({ NODE_ENV: 'production' }));
     expect(err.problems.map((p) => p.split(':')[0])).toEqual(
-      expect.arrayContaining(['OIDC_ISSUER', 'STORAGE_KEYS or STORAGE_KEYS_FILE', 'INGEST_KEYS or INGEST_KEYS_DIR', 'MANIFEST_SIGNING_KEY or MANIFEST_SIGNING_KEY_FILE']),
+      expect.arrayContaining(['OIDC_ISSUER', 'STORAGE_KEYS or STORAGE_KEYS_FILE', 'SEARCH_KEYS or SEARCH_KEYS_FILE', 'INGEST_KEYS or INGEST_KEYS_DIR', 'MANIFEST_SIGNING_KEY or MANIFEST_SIGNING_KEY_FILE']),
     );
     const config = loadConfig(PRODUCTION);
-    expect(config).toMatchObject({ devMode: false, requireEncryption: true });
+    expect(config).toMatchObject({ devMode: false, requireEncryption: true, databaseUrl: PRODUCTION.DATABASE_URL });
+    expect(captureError(() => loadConfig({ ...PRODUCTION, DATABASE_URL: 'mysql://db/x' })).problems.join()).toMatch(/^DATABASE_URL/);
   });
 
   it('refuses REQUIRE_ENCRYPTION=false in production: plaintext parts would be accepted there', () => {

@@ -3,9 +3,11 @@
 export interface ViewInfo {
   documentId: string;
   title: string;
+  caseNumber?: string;
   pageCount: number;
   reader: { sub: string; name: string };
   expiresAt: string;
+  expiresInSeconds: number;
 }
 
 /** What went wrong, as the viewer explains it. */
@@ -26,10 +28,10 @@ const failureByCode: Record<string, Failure> = {
   not_found: 'notFound',
 };
 
-async function call(ticket: string, path: string): Promise<Response> {
+async function call(ticket: string, path: string, method = 'GET'): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(path, { headers: { Authorization: `Ticket ${ticket}` }, cache: 'no-store', credentials: 'omit' });
+    res = await fetch(path, { method, headers: { Authorization: `Ticket ${ticket}` }, cache: 'no-store', credentials: 'omit' });
   } catch {
     throw new ViewError('failed');
   }
@@ -46,7 +48,16 @@ export async function fetchPage(ticket: string, doc: string, page: number, width
   return (await call(ticket, `/view-api/documents/${encodeURIComponent(doc)}/pages/${page}?width=${width}`)).blob();
 }
 
-/** Asks the browser to drop this origin's cache and storage (Clear-Site-Data); best effort. */
+/** A fresh ticket for the one still valid, while the reader keeps reading. */
+export async function renewTicket(ticket: string, doc: string): Promise<{ ticket: string; expiresInSeconds: number }> {
+  return (await call(ticket, `/view-api/documents/${encodeURIComponent(doc)}/ticket`, 'POST')).json() as Promise<{ ticket: string; expiresInSeconds: number }>;
+}
+
+/**
+ * Asks the browser to drop this origin's cache and storage (Clear-Site-Data); best effort. Chromium
+ * ignores the header on a response to a request sent without credentials, so this one is same-origin
+ * (the service sets no cookies and this endpoint reads none).
+ */
 export function clearSiteData(): Promise<unknown> {
-  return fetch('/view-api/close', { method: 'POST', keepalive: true, credentials: 'omit' }).catch(() => undefined);
+  return fetch('/view-api/close', { method: 'POST', keepalive: true, credentials: 'same-origin' }).catch(() => undefined);
 }

@@ -3,11 +3,17 @@
  * blob URL that is revoked once decoded, and nothing is written to storage. Printing, saving and
  * dragging are discouraged; the watermark is what makes a photo of the screen attributable.
  */
-import { clearSiteData, fetchInfo, fetchPage, ViewError, type Failure, type ViewInfo } from './api.ts';
+import { clearSiteData, fetchInfo, fetchPage, renewTicket, ViewError, type Failure, type ViewInfo } from './api.ts';
 import { lang, setLang, t } from './i18n.ts';
 
 const WIDTH = { min: 400, max: 2000, step: 200 };
 const ZOOM = { min: 0.5, max: 4, factor: 1.25 };
+/** The ticket is renewed when half its lifetime has passed, if the reader did something within IDLE_MS. */
+const RENEW_AT = 0.5;
+const IDLE_MS = 10 * 60_000;
+
+/** What the error panel can explain. */
+type Shown = Failure | 'closed' | 'reloaded';
 
 interface PageView {
   number: number;
@@ -31,6 +37,11 @@ const ui = {
   zoomOut: $<HTMLButtonElement>('zoom-out'),
   zoomLevel: $<HTMLOutputElement>('zoom-level'),
   fitWidth: $<HTMLButtonElement>('fit-width'),
+  fitPage: $<HTMLButtonElement>('fit-page'),
+  docInfo: $<HTMLElement>('doc-info'),
+  docTitle: $<HTMLElement>('doc-title'),
+  docCase: $<HTMLElement>('doc-case'),
+  docCaseLine: $<HTMLElement>('doc-case-line'),
   lang: $<HTMLButtonElement>('lang'),
   close: $<HTMLButtonElement>('close'),
 };
@@ -46,7 +57,13 @@ const state = {
   /** Page 1, requested together with the document info to save a round trip. */
   prefetch: undefined as { width: number; blob: Promise<Blob> } | undefined,
   /** The failure on screen, or 'closed'; re-rendered when the language changes. */
-  shown: undefined as Failure | 'closed' | undefined,
+  shown: undefined as Shown | undefined,
+  /** Height / width of the pages seen so far (for "ganze Seite"); A4 until one is loaded. */
+  aspect: 1.414,
+  renewTimer: undefined as ReturnType<typeof setTimeout> | undefined,
+  /** Set while the reader is idle: the ticket runs out then, unless the reader comes back first. */
+  idleExpiry: undefined as ReturnType<typeof setTimeout> | undefined,
+  lastActivity: Date.now(),
 };
 
 const observer = new IntersectionObserver(
@@ -95,6 +112,8 @@ async function load(page: PageView): Promise<void> {
     // The decoded image stays on screen; the blob URL goes, so nothing can re-read or save it.
     URL.revokeObjectURL(url);
   }
+  if (state.shown) return;
+  state.aspect = img.naturalHeight / img.naturalWidth;
   page.el.style.aspectRatio = `${img.naturalWidth} / ${img.naturalHeight}`;
   page.el.replaceChildren(img);
   page.el.dataset.state = 'loaded';
@@ -136,6 +155,11 @@ function visiblePages(): PageView[] {
   });
 }
 
+/** The zoom at which a whole page fits the view's height. */
+function fitPageZoom(): number {
+  return (ui.pages.clientHeight - 16) / state.aspect / (ui.pages.clientWidth - 16);
+}
+
 function zoomTo(zoom: number): void {
   const keep = state.current;
   state.zoom = Math.min(ZOOM.max, Math.max(ZOOM.min, zoom));
@@ -168,8 +192,12 @@ function renderCount(): void {
   ui.count.textContent = state.info ? t().pageOf(state.info.pageCount) : '';
 }
 
-function showFailure(what: Failure | 'closed'): void {
+function showFailure(what: Shown): void {
+  // After "Schließen" nothing in flight may bring anything back, not even another message.
+  if (state.shown === 'closed' && what !== 'closed') return;
   state.shown = what;
+  clearTimeout(state.renewTimer);
+  clearTimeout(state.idleExpiry);
   observer.disconnect();
   ui.pages.replaceChildren();
   ui.pages.hidden = true;
@@ -183,6 +211,37 @@ function showFailure(what: Failure | 'closed'): void {
   ui.error.hidden = false;
   ui.error.dataset.failure = what;
   ui.error.focus();
+}
+
+function scheduleRenewal(expiresInSeconds: number): void {
+  clearTimeout(state.renewTimer);
+  state.renewTimer = setTimeout(() => void renewOrExpire(expiresInSeconds), expiresInSeconds * RENEW_AT * 1000);
+}
+
+/** While the reader reads, a fresh ticket; when idle, the ticket runs out and the viewer says why. */
+async function renewOrExpire(expiresInSeconds: number): Promise<void> {
+  if (state.shown) return;
+  if (Date.now() - state.lastActivity > IDLE_MS) {
+    state.idleExpiry = setTimeout(() => showFailure('expired'), expiresInSeconds * (1 - RENEW_AT) * 1000);
+    return;
+  }
+  try {
+    const renewed = await renewTicket(state.ticket, state.doc);
+    state.ticket = renewed.ticket;
+    document.body.dataset.renewals = String(Number(document.body.dataset.renewals ?? 0) + 1);
+    scheduleRenewal(renewed.expiresInSeconds);
+  } catch (err) {
+    showFailure(err instanceof ViewError ? err.failure : 'failed');
+  }
+}
+
+function noteActivity(): void {
+  state.lastActivity = Date.now();
+  if (state.idleExpiry === undefined) return;
+  // Back before the ticket ran out: renew at once.
+  clearTimeout(state.idleExpiry);
+  state.idleExpiry = undefined;
+  void renewOrExpire(0);
 }
 
 async function closeViewer(): Promise<void> {
@@ -227,6 +286,9 @@ function wireControls(): void {
   ui.zoomIn.addEventListener('click', () => zoomTo(state.zoom * ZOOM.factor));
   ui.zoomOut.addEventListener('click', () => zoomTo(state.zoom / ZOOM.factor));
   ui.fitWidth.addEventListener('click', () => zoomTo(1));
+  ui.fitPage.addEventListener('click', () => zoomTo(fitPageZoom()));
+  for (const type of ['keydown', 'pointerdown', 'wheel', 'touchstart']) document.addEventListener(type, noteActivity, { passive: true });
+  ui.pages.addEventListener('scroll', noteActivity, { passive: true });
   ui.lang.addEventListener('click', toggleLang);
   ui.close.addEventListener('click', () => void closeViewer());
   ui.pages.addEventListener('scroll', () => requestAnimationFrame(trackCurrent), { passive: true });
@@ -247,7 +309,9 @@ async function start(): Promise<void> {
   state.ticket = fragment.get('ticket') ?? '';
   state.doc = fragment.get('doc') ?? '';
   if (fragment.get('lang') === 'en') toggleLang();
-  if (!state.ticket || !state.doc) return showFailure('noAccess');
+  // A reload finds the address bar without the ticket (removed above on the first load): say so.
+  const reloaded = (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined)?.type === 'reload';
+  if (!state.ticket || !state.doc) return showFailure(reloaded ? 'reloaded' : 'noAccess');
   const width = wantedWidth();
   state.prefetch = { width, blob: fetchPage(state.ticket, state.doc, 1, width) };
   // A failure shows through the info request (same ticket) or when page 1 is shown.
@@ -258,7 +322,13 @@ async function start(): Promise<void> {
     return showFailure(err instanceof ViewError ? err.failure : 'failed');
   }
   ui.status.textContent = '';
-  for (const el of [ui.input, ui.zoomIn, ui.zoomOut, ui.fitWidth]) el.disabled = false;
+  scheduleRenewal(state.info.expiresInSeconds);
+  // Title and Aktenzeichen on the page only; the window title stays neutral for the browser's history.
+  ui.docTitle.textContent = state.info.title;
+  ui.docCase.textContent = state.info.caseNumber ?? '';
+  ui.docCaseLine.hidden = state.info.caseNumber === undefined;
+  ui.docInfo.hidden = false;
+  for (const el of [ui.input, ui.zoomIn, ui.zoomOut, ui.fitWidth, ui.fitPage]) el.disabled = false;
   ui.input.max = String(state.info.pageCount);
   renderCount();
   buildPages(state.info);

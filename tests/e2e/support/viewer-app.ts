@@ -19,7 +19,7 @@ export interface ViewerTestApp extends TestApp {
   /** Moves the viewer's clock (tickets, watermark time) forward. */
   advanceClock(ms: number): void;
   /** Captures `pdf` through the capture API as a VS-NfD document; its id. */
-  capture(token: string, pdf: Buffer, title: string): Promise<string>;
+  capture(token: string, pdf: Buffer, title: string, metadata?: Record<string, string>): Promise<string>;
   /** A ticket and viewer URL through POST /v1/documents/{id}/views. */
   openView(token: string, documentId: string): Promise<{ ticket: string; expiresAt: string; viewerUrl: string }>;
   /** Listens on an ephemeral loopback port; its base URL. */
@@ -47,9 +47,9 @@ export async function startViewerApp(env: Record<string, string> = {}): Promise<
     app,
     recorded,
     advanceClock: (ms) => void (offset += ms),
-    async capture(token, pdf, title) {
+    async capture(token, pdf, title, metadata = {}) {
       const req = request(app).post('/v1/documents').set('Authorization', `Bearer ${token}`);
-      const res = await attachCapture(req, { title, source: 'scanner' }, [{ body: pdf, contentType: 'application/pdf' }]);
+      const res = await attachCapture(req, { title, source: 'scanner', ...metadata }, [{ body: pdf, contentType: 'application/pdf' }]);
       if (res.status !== 201) throw new Error(`capture failed: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.id as string;
     },

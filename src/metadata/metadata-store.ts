@@ -1,0 +1,342 @@
+/**
+ * The metadata store (docs/metadata-store.md): documents, their feed order, acknowledgements,
+ * deletions and idempotency claims in PostgreSQL — PGlite embedded or a server, one SQL for both.
+ * Every metadata value is sealed with the at-rest envelope before it reaches the database; plain
+ * columns hold only ids, unit, timestamps, status, sizes and key ids, and searchable values only
+ * as blind index tokens.
+ */
+import { decryptObject, encryptObject } from '../crypto/at-rest.ts';
+import { BlindIndex, indexWords, normalizeCaseNumber } from '../crypto/blind-index.ts';
+import type { KekLookup } from '../crypto/kek-ring.ts';
+import { JobStore, type NewJob } from './job-store.ts';
+import type { SqlClient, SqlQueryable } from './sql.ts';
+
+export type ReviewStatus = 'pending' | 'approved' | 'rejected';
+
+/** A document as the store keeps it: plain facts for ordering and authorization, the record as opaque bytes. */
+export interface DocumentRow {
+  id: string;
+  unit: string;
+  /** ISO 8601. */
+  createdAt: string;
+  reviewStatus: ReviewStatus;
+  pageCount: number;
+  sizeBytes: number;
+  /** The whole record (JSON); sealed before it is written. */
+  body: Buffer;
+}
+
+export interface NewDocument extends DocumentRow {
+  /** Indexed blindly, never stored as given. */
+  search: { caseNumber?: string; title: string };
+}
+
+export interface StoredDocument extends DocumentRow {
+  /** Position in the feed: commit order, without gaps. */
+  seq: number;
+}
+
+export interface DocumentQuery {
+  /** Only positions after this one (0: from the start). */
+  after: number;
+  limit: number;
+  /** The caller's units: nothing outside them is ever returned. */
+  units: readonly string[];
+  unit?: string;
+  status?: ReviewStatus;
+  caseNumber?: string;
+  /** Every word must occur in the title. */
+  words?: string;
+  capturedFrom?: string;
+  capturedTo?: string;
+  /** Only documents this subject has (true) or has not (false) acknowledged. */
+  acknowledgement?: { subjectHash: string; acknowledged: boolean };
+}
+
+export type ClaimDecision =
+  | { kind: 'claimed' }
+  | { kind: 'replay'; documentId: string }
+  | { kind: 'conflict' }
+  | { kind: 'in_progress' };
+
+export interface ClaimRequest {
+  keyHash: string;
+  fingerprint: string;
+  documentId: string;
+  now: number;
+  ttlMs: number;
+  leaseMs: number;
+}
+
+/** The claim a commit was made under went to another request (its lease had run out): nothing was committed. */
+export class ClaimLostError extends Error {
+  constructor() {
+    super('idempotency claim lost');
+    this.name = 'ClaimLostError';
+  }
+}
+
+interface DocumentColumns {
+  id: string;
+  seq: string;
+  unit: string;
+  created_at: Date | string;
+  review_status: ReviewStatus;
+  page_count: number;
+  size_bytes: string | number;
+  sealed: Uint8Array;
+}
+
+const DOCUMENT_COLUMNS = 'id, feed_seq::text AS seq, unit, created_at, review_status, page_count, size_bytes::text AS size_bytes, sealed';
+
+export class MetadataStore {
+  private readonly index: BlindIndex;
+  /** The job queue, in the same database. */
+  readonly jobs: JobStore;
+
+  constructor(
+    private readonly db: SqlClient,
+    private readonly keys: KekLookup,
+    searchKeys: ConstructorParameters<typeof BlindIndex>[0],
+  ) {
+    this.index = new BlindIndex(searchKeys);
+    this.jobs = new JobStore(db, keys);
+  }
+
+  /**
+   * Makes a document exist, in one transaction: its feed position (the next number, taken under the
+   * counter's row lock so positions become visible in order), its row, its word tokens, and with an
+   * idempotency key the claim marked done.
+   */
+  async commitDocument(doc: NewDocument, idempotencyKeyHash?: string): Promise<StoredDocument> {
+    const sealed = encryptObject(doc.body, binding.document(doc.id), this.keys.active);
+    const caseToken = doc.search.caseNumber ? this.index.token('case', normalizeCaseNumber(doc.search.caseNumber)) : null;
+    const words = indexWords(doc.search.title).map((w) => this.index.token('word', w));
+    const seq = await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ seq: string }>('UPDATE feed_counter SET last_seq = last_seq + 1 RETURNING last_seq::text AS seq');
+      const seq = rows[0]!.seq;
+      await tx.query(
+        `INSERT INTO documents (id, feed_seq, unit, created_at, review_status, page_count, size_bytes, case_token, search_key_id, kek_id, sealed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [doc.id, seq, doc.unit, doc.createdAt, doc.reviewStatus, doc.pageCount, doc.sizeBytes, caseToken, this.index.activeKeyId, this.keys.active.id, sealed],
+      );
+      if (words.length > 0) {
+        await tx.query('INSERT INTO document_words (token, document_id) SELECT unnest($1::text[]), $2', [words, doc.id]);
+      }
+      if (idempotencyKeyHash) await completeClaim(tx, idempotencyKeyHash, doc.id);
+      return Number(seq);
+    });
+    return { ...withoutSearch(doc), seq };
+  }
+
+  async document(id: string): Promise<StoredDocument | undefined> {
+    const { rows } = await this.db.query<DocumentColumns>(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE id = $1`, [id]);
+    return rows[0] && this.open(rows[0]);
+  }
+
+  async isCommitted(id: string): Promise<boolean> {
+    const { rows } = await this.db.query('SELECT 1 FROM documents WHERE id = $1', [id]);
+    return rows.length > 0;
+  }
+
+  /** Which of `ids` are committed documents; for the sweep, which judges blobs in batches. */
+  async committedAmong(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const { rows } = await this.db.query<{ id: string }>('SELECT id FROM documents WHERE id = ANY($1::text[])', [ids]);
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Records a review decision if the document is still pending; false when it is not (decided or gone). */
+  async decideReview(id: string, status: Exclude<ReviewStatus, 'pending'>, body: Buffer): Promise<boolean> {
+    const sealed = encryptObject(body, binding.document(id), this.keys.active);
+    const { rows } = await this.db.query(
+      `UPDATE documents SET review_status = $2, kek_id = $3, sealed = $4 WHERE id = $1 AND review_status = 'pending' RETURNING id`,
+      [id, status, this.keys.active.id, sealed],
+    );
+    return rows.length > 0;
+  }
+
+  /** The subject's acknowledgement: the first one stays. Undefined when the document does not exist (any more). */
+  async acknowledge(id: string, subjectHash: string, createdAt: string, body: Buffer): Promise<{ created: boolean; body: Buffer } | undefined> {
+    const key = binding.acknowledgement(id, subjectHash);
+    return this.db.transaction(async (tx) => {
+      // The share lock keeps a concurrent deletion waiting until this acknowledgement is in (and then removes it with the document).
+      const { rows: present } = await tx.query('SELECT 1 FROM documents WHERE id = $1 FOR SHARE', [id]);
+      if (present.length === 0) return undefined;
+      const { rows: inserted } = await tx.query(
+        `INSERT INTO acknowledgements (document_id, subject_hash, created_at, kek_id, sealed) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (document_id, subject_hash) DO NOTHING RETURNING 1`,
+        [id, subjectHash, createdAt, this.keys.active.id, encryptObject(body, key, this.keys.active)],
+      );
+      if (inserted.length > 0) return { created: true, body };
+      const { rows } = await tx.query<{ sealed: Uint8Array }>('SELECT sealed FROM acknowledgements WHERE document_id = $1 AND subject_hash = $2', [id, subjectHash]);
+      return { created: false, body: decryptObject(Buffer.from(rows[0]!.sealed), key, this.keys) };
+    });
+  }
+
+  /**
+   * Removes the document (with its acknowledgements and tokens) and leaves a deletion row with its
+   * feed position, in one transaction; with `followUp`, the job that removes what is left elsewhere
+   * (its blobs) is queued in the same transaction. The job's id, or undefined when there was no such document.
+   */
+  async deleteDocument(id: string, deletedAt: string, followUp?: NewJob): Promise<{ jobId?: number } | undefined> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ unit: string; feed_seq: string }>('DELETE FROM documents WHERE id = $1 RETURNING unit, feed_seq::text AS feed_seq', [id]);
+      if (rows.length === 0) return undefined;
+      await tx.query('INSERT INTO deletions (document_id, unit, deleted_at, feed_seq) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+        id,
+        rows[0]!.unit,
+        deletedAt,
+        rows[0]!.feed_seq,
+      ]);
+      return followUp ? { jobId: await this.jobs.enqueue(followUp, Date.parse(deletedAt), tx) } : {};
+    });
+  }
+
+  async deletion(id: string): Promise<{ unit: string } | undefined> {
+    const { rows } = await this.db.query<{ unit: string }>('SELECT unit FROM deletions WHERE document_id = $1', [id]);
+    return rows[0];
+  }
+
+  /** The feed position of a document of `units`, also of one deleted since (a cursor may name it); undefined for any other id. */
+  async feedPosition(id: string, units: readonly string[]): Promise<number | undefined> {
+    const { rows } = await this.db.query<{ seq: string }>(
+      `SELECT feed_seq::text AS seq FROM documents WHERE id = $1 AND unit = ANY($2::text[])
+       UNION ALL SELECT feed_seq::text FROM deletions WHERE document_id = $1 AND unit = ANY($2::text[])`,
+      [id, [...units]],
+    );
+    return rows[0] ? Number(rows[0].seq) : undefined;
+  }
+
+  /** Documents in feed order after a position, filtered in SQL: every condition is on a plain column or a token. */
+  async query(q: DocumentQuery): Promise<StoredDocument[]> {
+    const params: unknown[] = [q.after, [...q.units]];
+    const where = ['feed_seq > $1', 'unit = ANY($2::text[])'];
+    const add = (condition: (p: string) => string, value: unknown) => {
+      params.push(value);
+      where.push(condition(`$${params.length}`));
+    };
+    if (q.unit) add((p) => `unit = ${p}`, q.unit);
+    if (q.status) add((p) => `review_status = ${p}`, q.status);
+    if (q.capturedFrom) add((p) => `created_at >= ${p}`, q.capturedFrom);
+    if (q.capturedTo) add((p) => `created_at < ${p}`, q.capturedTo);
+    if (q.caseNumber) add((p) => `case_token = ANY(${p}::text[])`, this.index.tokens('case', normalizeCaseNumber(q.caseNumber)));
+    for (const word of q.words ? indexWords(q.words) : []) {
+      add((p) => `EXISTS (SELECT 1 FROM document_words w WHERE w.document_id = documents.id AND w.token = ANY(${p}::text[]))`, this.index.tokens('word', word));
+    }
+    if (q.acknowledgement) {
+      const negate = q.acknowledgement.acknowledged ? '' : 'NOT ';
+      add((p) => `${negate}EXISTS (SELECT 1 FROM acknowledgements a WHERE a.document_id = documents.id AND a.subject_hash = ${p})`, q.acknowledgement.subjectHash);
+    }
+    params.push(q.limit);
+    const { rows } = await this.db.query<DocumentColumns>(
+      `SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE ${where.join(' AND ')} ORDER BY feed_seq LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r) => this.open(r));
+  }
+
+  /**
+   * Claims an idempotency key atomically (the primary key decides between racing requests), or says
+   * what became of the request that holds it. An expired entry, or a lease of a request that never
+   * committed, is taken over.
+   */
+  async claim(request: ClaimRequest): Promise<ClaimDecision> {
+    const now = new Date(request.now).toISOString();
+    const lease = new Date(request.now + request.leaseMs).toISOString();
+    const expiry = new Date(request.now + request.ttlMs).toISOString();
+    return this.db.transaction(async (tx) => {
+      const { rows: inserted } = await tx.query(
+        `INSERT INTO idempotency_keys (key_hash, fingerprint, document_id, lease_until, expires_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (key_hash) DO NOTHING RETURNING 1`,
+        [request.keyHash, request.fingerprint, request.documentId, lease, expiry],
+      );
+      if (inserted.length > 0) return { kind: 'claimed' };
+      const { rows } = await tx.query<{ fingerprint: string; document_id: string; done: boolean; lease_active: boolean; expired: boolean; committed: boolean }>(
+        `SELECT fingerprint, document_id, done, lease_until > $2 AS lease_active, expires_at <= $2 AS expired,
+                EXISTS (SELECT 1 FROM documents d WHERE d.id = k.document_id) AS committed
+         FROM idempotency_keys k WHERE key_hash = $1 FOR UPDATE`,
+        [request.keyHash, now],
+      );
+      const existing = rows[0]!;
+      if (!existing.expired) {
+        if (existing.fingerprint !== request.fingerprint) return { kind: 'conflict' };
+        if (existing.done || existing.committed) return { kind: 'replay', documentId: existing.document_id };
+        if (existing.lease_active) return { kind: 'in_progress' };
+      }
+      await tx.query(
+        'UPDATE idempotency_keys SET fingerprint = $2, document_id = $3, lease_until = $4, expires_at = $5, done = false WHERE key_hash = $1',
+        [request.keyHash, request.fingerprint, request.documentId, lease, expiry],
+      );
+      return { kind: 'claimed' };
+    });
+  }
+
+  /** Ends a failed request's lease at once; the entry stays, so a retry still finds the document if it did commit. */
+  async releaseClaim(keyHash: string, documentId: string, now: number): Promise<void> {
+    await this.db.query('UPDATE idempotency_keys SET lease_until = $3 WHERE key_hash = $1 AND document_id = $2 AND NOT done', [
+      keyHash,
+      documentId,
+      new Date(now).toISOString(),
+    ]);
+  }
+
+  async deleteExpiredClaims(now: number): Promise<number> {
+    const { rows } = await this.db.query('DELETE FROM idempotency_keys WHERE expires_at <= $1 RETURNING 1', [new Date(now).toISOString()]);
+    return rows.length;
+  }
+
+  /**
+   * Takes the lease `name` for `holder` until `now + durationMs` when it is free, expired or already
+   * theirs; one statement, so of instances racing for it exactly one wins. True when taken.
+   */
+  async takeLease(name: string, holder: string, now: number, durationMs: number): Promise<boolean> {
+    const { rows } = await this.db.query(
+      `INSERT INTO leases (name, holder, lease_until) VALUES ($1, $2, $4)
+       ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, lease_until = EXCLUDED.lease_until
+         WHERE leases.lease_until <= $3 OR leases.holder = EXCLUDED.holder
+       RETURNING 1`,
+      [name, holder, new Date(now).toISOString(), new Date(now + durationMs).toISOString()],
+    );
+    return rows.length > 0;
+  }
+
+  /** Cheap reachability probe for /readyz. */
+  async ping(): Promise<void> {
+    await this.db.query('SELECT 1');
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  private open(row: DocumentColumns): StoredDocument {
+    return {
+      id: row.id,
+      seq: Number(row.seq),
+      unit: row.unit,
+      createdAt: new Date(row.created_at).toISOString(),
+      reviewStatus: row.review_status,
+      pageCount: row.page_count,
+      sizeBytes: Number(row.size_bytes),
+      body: decryptObject(Buffer.from(row.sealed), binding.document(row.id), this.keys),
+    };
+  }
+}
+
+/** Marks the claim done inside the commit; a claim taken over meanwhile aborts the commit. */
+async function completeClaim(tx: SqlQueryable, keyHash: string, documentId: string): Promise<void> {
+  const { rows } = await tx.query('UPDATE idempotency_keys SET done = true WHERE key_hash = $1 AND document_id = $2 RETURNING 1', [keyHash, documentId]);
+  if (rows.length === 0) throw new ClaimLostError();
+}
+
+/** What a sealed value is bound to (the envelope's associated data), so a value moved to another row fails to open. */
+const binding = {
+  document: (id: string) => `db/documents/${id}`,
+  acknowledgement: (id: string, subjectHash: string) => `db/acknowledgements/${id}/${subjectHash}`,
+};
+
+function withoutSearch(doc: NewDocument): DocumentRow {
+  const { search: _search, ...row } = doc;
+  return row;
+}
