@@ -116,7 +116,7 @@ export function describeMetadataStoreContract(backend: MetadataBackend): void {
       expect(await find({ words: 'gebühren' })).toEqual([b.id]);
       expect(await find({ capturedFrom: '2026-03-02T00:00:00Z' })).toEqual([b.id]);
       expect(await find({ capturedTo: '2026-03-02T00:00:00Z' })).toEqual([a.id]);
-      await t.store.decideReview(b.id, 'approved', b.body);
+      await t.store.decideReview(b.id, 'approved', () => b.body);
       expect(await find({ status: 'approved' })).toEqual([b.id]);
     });
 
@@ -140,9 +140,9 @@ export function describeMetadataStoreContract(backend: MetadataBackend): void {
     it('decides a review once: of two racing decisions exactly one wins', async () => {
       const doc = newDocument();
       await t.store.commitDocument(doc);
-      const results = await Promise.all([t.store.decideReview(doc.id, 'approved', doc.body), t.store.decideReview(doc.id, 'rejected', doc.body)]);
+      const results = await Promise.all([t.store.decideReview(doc.id, 'approved', () => doc.body), t.store.decideReview(doc.id, 'rejected', () => doc.body)]);
       expect(results.filter(Boolean)).toHaveLength(1);
-      expect(await t.store.decideReview(ulid(), 'approved', doc.body)).toBe(false);
+      expect(await t.store.decideReview(ulid(), 'approved', () => doc.body)).toBe(false);
     });
 
     it('keeps the first acknowledgement of a subject, also when two race; none for a missing document', async () => {
