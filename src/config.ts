@@ -63,6 +63,7 @@ const envSchema = z.object({
   FEED_SETTLE_MS: z.coerce.number().int().min(0).default(5000),
   MAX_PAGES: z.coerce.number().int().positive().default(1000),
   PROCESSING_TIME_BUDGET_MS: z.coerce.number().int().positive().default(120_000),
+  OCR: z.enum(['on', 'off']).default('on'),
   OCR_TIME_BUDGET_MS: z.coerce.number().int().positive().default(600_000),
   OCR_ATTEMPTS: z.coerce.number().int().positive().max(100).default(5),
   JOB_LEASE_MS: z.coerce.number().int().min(1000).default(60_000),
@@ -156,8 +157,8 @@ export interface Config {
     timeBudgetMs: number;
   };
   processing: { threads: number | undefined; queue: number; markingLayout: 'fit' | 'extend' };
-  /** The text layer job after the 201: its time budget per run and how many runs before it is `failed`. */
-  ocr: { budgetMs: number; attempts: number };
+  /** The text layer job after the 201 (off: captures get none): its time budget per run and how many runs before it is `failed`. */
+  ocr: { enabled: boolean; budgetMs: number; attempts: number };
   /** Background jobs: how long a claim is an instance's without renewal, and the first retry delay (doubled per failure). */
   jobs: { leaseMs: number; backoffMs: number };
   /** Slow clients: headers must arrive within `headersMs`, the whole request within `requestMs`, a body at least at `minBodyBytesPerSecond` over each `bodyRateWindowMs`. */
@@ -279,7 +280,7 @@ function toConfig(env: Env): Config {
       timeBudgetMs: env.PROCESSING_TIME_BUDGET_MS,
     },
     processing: { threads: env.PROCESSING_THREADS, queue: env.PROCESSING_QUEUE, markingLayout: env.MARKING_LAYOUT },
-    ocr: { budgetMs: env.OCR_TIME_BUDGET_MS, attempts: env.OCR_ATTEMPTS },
+    ocr: { enabled: env.OCR === 'on', budgetMs: env.OCR_TIME_BUDGET_MS, attempts: env.OCR_ATTEMPTS },
     jobs: { leaseMs: env.JOB_LEASE_MS, backoffMs: env.JOB_BACKOFF_MS },
     timeouts: {
       headersMs: env.HEADERS_TIMEOUT_SECONDS * 1000,

@@ -123,8 +123,8 @@ export interface DocumentServiceDeps {
   manifests: Pick<ManifestSigner, 'sign'>;
   /** Runs a queued job here at once (the worker pool retries it if this run fails); `wake` lets this instance's workers claim what was queued. */
   jobs: { runNow(id: number): Promise<boolean>; wake(): void };
-  /** The text layer job: time budget of one run and runs before it is `failed`. */
-  ocr: { budgetMs: number; attempts: number };
+  /** The text layer job (off: captures get none): time budget of one run and runs before it is `failed`. */
+  ocr: { enabled: boolean; budgetMs: number; attempts: number };
   /** Documents younger than this cannot be deleted; 0: none. */
   retentionMs: number;
   now?: () => number;
@@ -456,7 +456,7 @@ export class DocumentService {
       pageCount: result.pageCount,
       rendition: { mediaType: 'application/pdf', size: result.rendition.byteLength, sha256: result.renditionSha256 },
       originals: result.originals.map((o, i) => ({ part: i + 1, ...o, encrypted: Boolean(request.parts[i]?.jwe) })),
-      textLayer: { status: 'pending' },
+      ...(this.deps.ocr.enabled ? { textLayer: { status: 'pending' as const } } : {}),
       transferNote: {
         capturedBy: { sub: principal.sub, name: principal.name },
         capturedAt: capturedAt.toISOString(),
@@ -491,7 +491,7 @@ export class DocumentService {
         ...parts.map((p, i) => store.put(layout.original(record.id, i + 1), p.bytes)),
       ]);
       await this.audit(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
-      const ocr = { kind: OCR_JOB, documentId: record.id, payload: null, maxAttempts: this.deps.ocr.attempts, runAt: this.now() };
+      const ocr = record.textLayer ? { kind: OCR_JOB, documentId: record.id, payload: null, maxAttempts: this.deps.ocr.attempts, runAt: this.now() } : undefined;
       await metadata.commitDocument(
         {
           id: record.id,
@@ -502,7 +502,7 @@ export class DocumentService {
           sizeBytes: record.rendition.size + record.originals.reduce((sum, o) => sum + o.size, 0),
           body: serialize(record),
           search: { title: record.title, ...(record.caseNumber ? { caseNumber: record.caseNumber } : {}) },
-          textLayer: 'pending',
+          textLayer: record.textLayer ? 'pending' : 'none',
         },
         claimHash,
         ocr,

@@ -58,7 +58,7 @@ export async function serviceHarness(overrides: Partial<DocumentServiceDeps> = {
     store,
     metadata,
     jobs: { runNow: (id) => jobs.runNow(id), wake: () => undefined },
-    ocr: { budgetMs: 10_000, attempts: 3 },
+    ocr: { enabled: true, budgetMs: 10_000, attempts: 3 },
     processor: stubProcessor,
     idempotency: new IdempotencyKeys(metadata, 3_600_000, 60_000, now),
     limits: { maxPages: 100, timeBudgetMs: 10_000 },
