@@ -120,6 +120,27 @@ export function describeMetadataStoreContract(backend: MetadataBackend): void {
       expect(await find({ status: 'approved' })).toEqual([b.id]);
     });
 
+    it('hands documents over final and in order: none past a pending text layer; its page words become searchable once', async () => {
+      const unit = `U-${ulid()}`;
+      const pending = newDocument({ unit, title: 'Eingang', textLayer: 'pending' });
+      const plain = newDocument({ unit, title: 'Eingang' });
+      const elsewhere = newDocument({ unit: `U-${ulid()}`, title: 'Eingang', textLayer: 'pending' });
+      for (const doc of [pending, plain, elsewhere]) await t.store.commitDocument(doc);
+      const final = async () => (await t.store.query({ after: 0, limit: 100, units: [unit], final: true })).map((d) => d.id);
+      expect(await final()).toEqual([]);
+      expect((await t.store.query({ after: 0, limit: 100, units: [unit] })).map((d) => d.id)).toEqual([pending.id, plain.id]);
+      expect(await t.store.query({ after: 0, limit: 100, units: [unit], words: 'ordnungsamt' })).toEqual([]);
+
+      const revise = (body: Buffer) => Buffer.from(JSON.stringify({ ...JSON.parse(body.toString('utf8')), textLayer: 'ready' }));
+      const results = await Promise.all([t.store.finishTextLayer(pending.id, 'ready', revise, 'Ordnungsamt der Stadt'), t.store.finishTextLayer(pending.id, 'failed', revise, '')]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await t.store.finishTextLayer(plain.id, 'ready', revise, 'Stadt')).toBe(false);
+      expect(await final()).toEqual([pending.id, plain.id]);
+      expect(JSON.parse((await t.store.document(pending.id))!.body.toString('utf8'))).toMatchObject({ textLayer: 'ready', title: 'Eingang' });
+      const won = results[0] ? [pending.id] : [];
+      expect((await t.store.query({ after: 0, limit: 100, units: [unit], words: 'ordnungsamt eingang' })).map((d) => d.id)).toEqual(won);
+    });
+
     it('keeps finding rows indexed under an older search key after a new one is appended', async () => {
       const old = generateKek('s-old');
       const dir = await mkdtemp(path.join(tmpdir(), 'vsc-meta-'));
