@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Histogram } from 'prom-client';
 import type { AppDeps } from './app.ts';
@@ -127,7 +128,8 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     },
     async close() {
       clearInterval(sweep);
-      await jobs.stop();
+      // Running jobs get the shutdown grace to finish; an OCR run still going then ends with the pool, and its lease lets another instance redo it.
+      await Promise.race([jobs.stop(), sleep(config.shutdownGraceMs, undefined, { ref: false })]);
       await pool.close();
       await metadata.close();
     },

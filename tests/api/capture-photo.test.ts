@@ -2,7 +2,7 @@
  * Camera photos through the capture API: `document` is the default look for `source: camera` (page
  * found, flattened, cropped), client corners are used instead of detection, `none` keeps the JPEG, and
  * unfit corners are refused in German (English on request). The rendition's text layer, as the OCR job
- * will add it after the 201, reads the photographed page within 2 % character error rate in pdftotext.
+ * adds it after the 201 (tests/api/ocr-job.test.ts), reads the photographed page within 2 % character error rate in pdftotext.
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
