@@ -58,7 +58,8 @@ export async function serviceHarness(overrides: Partial<DocumentServiceDeps> = {
     store,
     metadata,
     jobs: { runNow: (id) => jobs.runNow(id), wake: () => undefined },
-    ocr: { enabled: true, budgetMs: 10_000, attempts: 3 },
+    // No OCR jobs unless a test asks for them (as the test apps).
+    ocr: { enabled: false, budgetMs: 10_000, attempts: 3 },
     processor: stubProcessor,
     idempotency: new IdempotencyKeys(metadata, 3_600_000, 60_000, now),
     limits: { maxPages: 100, timeBudgetMs: 10_000 },
