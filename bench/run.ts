@@ -21,6 +21,7 @@ const sections: Section[] = [
   { file: 'storage.ts', load: () => import('./storage.ts') },
   { file: 'jwe.ts', load: () => import('./jwe.ts') },
   { file: 'processing.ts', load: () => import('./processing.ts') },
+  { file: 'photo-ocr.ts', load: () => import('./photo-ocr.ts') },
   { file: 'capture.ts', load: () => import('./capture.ts') },
   { file: 'viewer.ts', load: () => import('./viewer.ts') },
   { file: 'dos.ts', load: () => import('./dos.ts') },

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Histogram } from 'prom-client';
 import type { AppDeps } from './app.ts';
@@ -12,7 +13,7 @@ import { createManifestSigner, loadManifestKey } from './crypto/manifest.ts';
 import { decryptPart } from './crypto/jwe.ts';
 import { loadKekRing, SEARCH_KEY_RING, type KekRing } from './crypto/kek-ring.ts';
 import { composeViews } from './compose-views.ts';
-import { DocumentService, PURGE_JOB, type Processor } from './documents.ts';
+import { DocumentService, OCR_JOB, PURGE_JOB, type Processor } from './documents.ts';
 import { Jobs } from './jobs/worker.ts';
 import { auditViewRecorder } from './view-recorder.ts';
 import { IdempotencyKeys } from './idempotency.ts';
@@ -22,7 +23,7 @@ import { openMetadataStore, pgliteDirOf } from './metadata/open.ts';
 import { createMetrics } from './metrics.ts';
 import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
 import { Admission } from './api/middleware/admission.ts';
-import { createProcessingPool } from './processing/pool.ts';
+import { createProcessingPool, type ProcessingPool } from './processing/pool.ts';
 import { EncryptedStore } from './storage/encrypted-store.ts';
 import { FsStore } from './storage/fs-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
@@ -32,8 +33,8 @@ import { XdomeaExport } from './xdomea/export.ts';
 
 /** How often each instance looks for due jobs (an enqueue on the same instance does not wait for it). */
 const JOB_POLL_MS = 1_000;
-/** A minute's lease, renewed while a job runs; retries from 5 s doubling to 10 min. */
-const JOB_OPTIONS = { leaseMs: 60_000, backoffMs: 5_000, maxBackoffMs: 600_000, maxAttempts: 10, concurrency: 2 };
+/** Retries double up to 10 min; two jobs at a time per instance. */
+const JOB_OPTIONS = { maxBackoffMs: 600_000, maxAttempts: 10, concurrency: 2 };
 
 /** Small JSON bodies: four slots for every upload slot, each body at most 16 KiB (express.json's limit on those routes). */
 const SMALL_BODY_SLOTS_PER_UPLOAD = 4;
@@ -77,7 +78,8 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   const documents: DocumentService = new DocumentService({
     store,
     metadata,
-    jobs: { runNow: (id) => jobs.runNow(id) },
+    jobs: { runNow: (id) => jobs.runNow(id), wake: () => void jobs.tick() },
+    ocr: config.ocr,
     processor: timedProcessor(pool, metrics.processingDuration),
     idempotency,
     limits: { maxPages: config.limits.maxPages, timeBudgetMs: config.limits.timeBudgetMs },
@@ -85,7 +87,12 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     manifests,
     retentionMs: config.retentionMs,
   });
-  const jobs = new Jobs(metadata.jobs, { [PURGE_JOB]: (job) => documents.purge(job.documentId!) }, { holder: audit.writer, ...JOB_OPTIONS });
+  const jobs = new Jobs(
+    metadata.jobs,
+    { [PURGE_JOB]: (job) => documents.purge(job.documentId!), [OCR_JOB]: (job) => documents.addTextLayer(job) },
+    { holder: audit.writer, ...config.jobs, ...JOB_OPTIONS },
+    { [OCR_JOB]: (job) => documents.giveUpTextLayer(job) },
+  );
   jobs.start(JOB_POLL_MS);
   const viewer = await composeViews(config, { documents, renderer: pool, recorder: auditViewRecorder(audit) });
   const devIssuer = config.devMode ? await createDevIssuer(config.dataDir) : undefined;
@@ -121,7 +128,8 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     },
     async close() {
       clearInterval(sweep);
-      await jobs.stop();
+      // Running jobs get the shutdown grace to finish; an OCR run still going then ends with the pool, and its lease lets another instance redo it.
+      await Promise.race([jobs.stop(), sleep(config.shutdownGraceMs, undefined, { ref: false })]);
       await pool.close();
       await metadata.close();
     },
@@ -129,7 +137,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
 }
 
 /** Every processing call's duration (failures too) in the histogram, so /metrics shows what share of a capture processing takes. */
-function timedProcessor(pool: Processor, histogram: Histogram): Processor {
+function timedProcessor(pool: ProcessingPool, histogram: Histogram): Processor {
   return {
     async process(files, options) {
       const end = histogram.startTimer();
@@ -139,6 +147,7 @@ function timedProcessor(pool: Processor, histogram: Histogram): Processor {
         end();
       }
     },
+    addTextLayer: (pdf, budgetMs) => pool.addTextLayer(pdf, budgetMs),
   };
 }
 

@@ -63,6 +63,11 @@ const envSchema = z.object({
   FEED_SETTLE_MS: z.coerce.number().int().min(0).default(5000),
   MAX_PAGES: z.coerce.number().int().positive().default(1000),
   PROCESSING_TIME_BUDGET_MS: z.coerce.number().int().positive().default(120_000),
+  OCR: z.enum(['on', 'off']).default('on'),
+  OCR_TIME_BUDGET_MS: z.coerce.number().int().positive().default(600_000),
+  OCR_ATTEMPTS: z.coerce.number().int().positive().max(100).default(5),
+  JOB_LEASE_MS: z.coerce.number().int().min(1000).default(60_000),
+  JOB_BACKOFF_MS: z.coerce.number().int().positive().default(5_000),
   PROCESSING_THREADS: z.coerce.number().int().positive().max(64).optional(),
   PROCESSING_QUEUE: z.coerce.number().int().positive().default(16),
   MARKING_LAYOUT: z.enum(['fit', 'extend']).default('fit'),
@@ -152,6 +157,10 @@ export interface Config {
     timeBudgetMs: number;
   };
   processing: { threads: number | undefined; queue: number; markingLayout: 'fit' | 'extend' };
+  /** The text layer job after the 201 (off: captures get none): its time budget per run and how many runs before it is `failed`. */
+  ocr: { enabled: boolean; budgetMs: number; attempts: number };
+  /** Background jobs: how long a claim is an instance's without renewal, and the first retry delay (doubled per failure). */
+  jobs: { leaseMs: number; backoffMs: number };
   /** Slow clients: headers must arrive within `headersMs`, the whole request within `requestMs`, a body at least at `minBodyBytesPerSecond` over each `bodyRateWindowMs`. */
   timeouts: { headersMs: number; requestMs: number; keepAliveMs: number; minBodyBytesPerSecond: number; bodyRateWindowMs: number };
   idempotencyTtlMs: number;
@@ -271,6 +280,8 @@ function toConfig(env: Env): Config {
       timeBudgetMs: env.PROCESSING_TIME_BUDGET_MS,
     },
     processing: { threads: env.PROCESSING_THREADS, queue: env.PROCESSING_QUEUE, markingLayout: env.MARKING_LAYOUT },
+    ocr: { enabled: env.OCR === 'on', budgetMs: env.OCR_TIME_BUDGET_MS, attempts: env.OCR_ATTEMPTS },
+    jobs: { leaseMs: env.JOB_LEASE_MS, backoffMs: env.JOB_BACKOFF_MS },
     timeouts: {
       headersMs: env.HEADERS_TIMEOUT_SECONDS * 1000,
       requestMs: env.REQUEST_TIMEOUT_SECONDS * 1000,

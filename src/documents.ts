@@ -4,11 +4,13 @@ import { buffer } from 'node:stream/consumers';
 import { monotonicFactory } from 'ulid';
 import { AppError } from './errors.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } from './auth/principal.ts';
-import type { CaptureMetadata } from './metadata.ts';
+import { enhanceOf, type CaptureMetadata, type Enhance } from './metadata.ts';
 import { inProgress, type IdempotencyKeys } from './idempotency.ts';
 import type { AuditEvent, AuditLog } from './audit/trail.ts';
 import type { ManifestSigner } from './crypto/manifest.ts';
 import { ClaimLostError, type MetadataStore, type StoredDocument } from './metadata/metadata-store.ts';
+import type { ClaimedJob } from './metadata/job-store.ts';
+import type { TextLayerResult } from './processing/text-layer.ts';
 import type { Finding, InputFile, ProcessOptions, ProcessResult } from './processing/types.ts';
 import { ObjectNotFoundError, type ByteRange, type ObjectStore } from './storage/object-store.ts';
 import { ID_PATTERN, layout } from './storage/layout.ts';
@@ -17,6 +19,8 @@ import { walk } from './storage/walk.ts';
 /** What the use cases need from processing (the worker pool implements it). */
 export interface Processor {
   process(files: InputFile[], options: ProcessOptions): Promise<ProcessResult>;
+  /** The rendition with its invisible OCR text layer, within `budgetMs`. */
+  addTextLayer(pdf: Uint8Array, budgetMs: number): Promise<TextLayerResult>;
 }
 
 /** One uploaded part after decryption, with how it arrived. */
@@ -31,7 +35,7 @@ export interface TransferNote {
   receivedAt: string;
   source: CaptureMetadata['source'];
   device?: CaptureMetadata['device'];
-  settings: { enhance: CaptureMetadata['enhance']; sanitize: CaptureMetadata['sanitize'] };
+  settings: { enhance: Enhance; sanitize: CaptureMetadata['sanitize'] };
   transport: { encryptedParts: number; plainParts: number; metadataEncrypted: boolean };
   findings: Finding[];
   review: { status: 'pending' | 'approved' | 'rejected'; by?: { sub: string; name: string }; at?: string; note?: string };
@@ -48,9 +52,22 @@ export interface DocumentRecord {
   issuingOffice: string;
   createdAt: string;
   pageCount: number;
-  rendition: { mediaType: 'application/pdf'; size: number; sha256: string };
+  /** The current rendition: the first one until the text layer is in, then the one with it (`textLayer: true`). */
+  rendition: { mediaType: 'application/pdf'; size: number; sha256: string; textLayer?: true };
+  /** The OCR text layer added after the 201 (docs/audit.md); absent on documents from before it existed. */
+  textLayer?: TextLayer;
   originals: Array<{ part: number; mediaType: string; size: number; sha256: string; pages: number; encrypted: boolean }>;
   transferNote: TransferNote;
+}
+
+export interface TextLayer {
+  status: 'pending' | 'ready' | 'failed';
+  /** When it became ready or failed. */
+  at?: string;
+  /** Words added over all pages (ready). */
+  words?: number;
+  /** Why it failed, German / English (failed). */
+  reason?: string;
 }
 
 export interface CaptureRequest {
@@ -66,8 +83,10 @@ export interface FeedQuery {
   limit: number;
   unit?: string;
   caseNumber?: string;
-  /** Words that must all occur in the title. */
+  /** Words that must all occur in the title or on the pages (their text layer). */
   q?: string;
+  /** Only final documents (text layer ready or failed), handed over in order: none past one still pending. */
+  final?: boolean;
   /** ISO 8601 bounds on the receipt time: from inclusive, to exclusive. */
   capturedFrom?: string;
   capturedTo?: string;
@@ -102,8 +121,10 @@ export interface DocumentServiceDeps {
   limits: { maxPages: number; timeBudgetMs: number };
   audit: AuditLog;
   manifests: Pick<ManifestSigner, 'sign'>;
-  /** Runs a queued job here at once (the worker pool retries it if this run fails). */
-  jobs: { runNow(id: number): Promise<boolean> };
+  /** Runs a queued job here at once (the worker pool retries it if this run fails); `wake` lets this instance's workers claim what was queued. */
+  jobs: { runNow(id: number): Promise<boolean>; wake(): void };
+  /** The text layer job (off: captures get none): time budget of one run and runs before it is `failed`. */
+  ocr: { enabled: boolean; budgetMs: number; attempts: number };
   /** Documents younger than this cannot be deleted; 0: none. */
   retentionMs: number;
   now?: () => number;
@@ -113,6 +134,10 @@ const READ_ROLES: Role[] = ['read', 'export', 'review', 'audit', 'admin'];
 /** The job that removes a deleted document's blobs; queued in the deletion's transaction. */
 export const PURGE_JOB = 'document.purge';
 const PURGE_ATTEMPTS = 10;
+/** The job that adds the text layer after the 201; queued in the capture's commit. */
+export const OCR_JOB = 'document.ocr';
+/** Who the audit trail names for what the OCR job changes. */
+const OCR_ACTOR = { sub: 'system:ocr', name: 'Texterkennung / text recognition' };
 
 /** The use cases: the only module that calls both processing and storage. */
 export class DocumentService {
@@ -131,6 +156,7 @@ export class DocumentService {
     if (request.parts.length === 0) {
       throw new AppError('validation_failed', { detail: { de: "Senden Sie mindestens einen Teil namens 'file'.", en: "Send at least one part named 'file'." } });
     }
+    assertCornersFit(request);
     const unit = resolveUnit(principal, request.metadata.unit);
     const id = this.newId();
     if (!request.idempotencyKey) return { record: await this.create(principal, unit, request, id, undefined), replayed: false };
@@ -168,7 +194,7 @@ export class DocumentService {
         },
       });
     }
-    const key = which.variant === 'rendition' ? layout.rendition(id) : layout.original(id, part);
+    const key = which.variant === 'rendition' ? renditionKey(record) : layout.original(id, part);
     // Recorded when bytes are opened, so a HEAD or a refused range exports nothing.
     const open = async (range?: ByteRange) => {
       await this.audit(principal, record, 'content_exported', { ...which, ...(range ? { range: `${range.start}-${range.end ?? ''}` } : {}) });
@@ -203,22 +229,20 @@ export class DocumentService {
     const record = await this.visibleRecord(principal, id);
     const current = record.transferNote.review;
     if (current.status !== 'pending') throw alreadyReviewed(current);
-    const reviewed: DocumentRecord = {
-      ...record,
-      transferNote: {
-        ...record.transferNote,
-        review: {
-          status: review.decision,
-          by: { sub: principal.sub, name: principal.name },
-          at: new Date(this.now()).toISOString(),
-          ...(review.note !== undefined ? { note: review.note } : {}),
-        },
-      },
+    const decision: TransferNote['review'] = {
+      status: review.decision,
+      by: { sub: principal.sub, name: principal.name },
+      at: new Date(this.now()).toISOString(),
+      ...(review.note !== undefined ? { note: review.note } : {}),
     };
     await this.audit(principal, record, 'reviewed', { decision: review.decision, ...(review.note !== undefined ? { note: review.note } : {}) });
-    if (!(await this.deps.metadata.decideReview(id, review.decision, Buffer.from(JSON.stringify(reviewed))))) {
-      throw alreadyReviewed((await this.readRecord(id)).transferNote.review);
-    }
+    let reviewed = record;
+    const decided = await this.deps.metadata.decideReview(id, review.decision, (body) => {
+      const current = recordOf({ body });
+      reviewed = { ...current, transferNote: { ...current.transferNote, review: decision } };
+      return serialize(reviewed);
+    });
+    if (!decided) throw alreadyReviewed((await this.readRecord(id)).transferNote.review);
     return reviewed;
   }
 
@@ -270,6 +294,64 @@ export class DocumentService {
     await this.deleteBlobs(id);
   }
 
+  /**
+   * The OCR job's handler: the current rendition gets its text layer, stored beside the first one, the
+   * audit entry first, then the record points to it and the page words join the blind index (one
+   * transaction). Idempotent: a document no longer pending is left alone. A failure is retried; the
+   * last attempt's failure marks the document `failed` with the reason (it stays readable as it was).
+   */
+  async addTextLayer(job: Pick<ClaimedJob, 'documentId' | 'attempt' | 'maxAttempts'>): Promise<void> {
+    const id = job.documentId!;
+    const record = await this.pendingRecord(id);
+    if (!record) return;
+    try {
+      const result = await this.deps.processor.addTextLayer(await buffer(await this.openBlob(id, layout.rendition(id))), this.deps.ocr.budgetMs);
+      await this.finishTextLayer(record, result);
+    } catch (err) {
+      if (job.attempt >= job.maxAttempts) await this.failTextLayer(record, reasonOf(err));
+      throw err;
+    }
+  }
+
+  /** A job whose every run was cut off (its instances died) ends `failed` too, so the document does not stay pending. */
+  async giveUpTextLayer(job: Pick<ClaimedJob, 'documentId'>): Promise<void> {
+    const record = await this.pendingRecord(job.documentId!);
+    if (record) await this.failTextLayer(record, 'Die Texterkennung wurde bei jedem Versuch unterbrochen / text recognition was interrupted on every attempt');
+  }
+
+  private async pendingRecord(id: string): Promise<DocumentRecord | undefined> {
+    const stored = await this.deps.metadata.document(id);
+    const record = stored && recordOf(stored);
+    return record?.textLayer?.status === 'pending' ? record : undefined;
+  }
+
+  private async finishTextLayer(record: DocumentRecord, result: TextLayerResult): Promise<void> {
+    const { id } = record;
+    const words = result.pages.flat();
+    // Nothing was added (every page had its text): the first rendition stays the current one.
+    const changed = words.length > 0;
+    const rendition = changed ? { mediaType: 'application/pdf' as const, size: result.pdf.byteLength, sha256: sha256(result.pdf), textLayer: true as const } : record.rendition;
+    if (changed) await this.deps.store.put(layout.textRendition(id), result.pdf);
+    const at = new Date(this.now()).toISOString();
+    await this.deps.audit.append({
+      ...eventOf(OCR_ACTOR, record, 'text_layer_added'),
+      details: { words: words.length, previousSha256: record.rendition.sha256, renditionSha256: rendition.sha256 },
+    });
+    const done = await this.deps.metadata.finishTextLayer(id, 'ready', (body) => {
+      const current = recordOf({ body });
+      const findings = [...current.transferNote.findings, ...result.findings];
+      return serialize({ ...current, rendition, textLayer: { status: 'ready', at, words: words.length }, transferNote: { ...current.transferNote, findings } });
+    }, words.join(' '));
+    // Deleted meanwhile: what this run wrote goes too.
+    if (!done && changed && !(await this.deps.metadata.isCommitted(id))) await this.deps.store.delete(layout.textRendition(id));
+  }
+
+  private async failTextLayer(record: DocumentRecord, reason: string): Promise<void> {
+    const at = new Date(this.now()).toISOString();
+    await this.deps.audit.append({ ...eventOf(OCR_ACTOR, record, 'text_layer_failed'), details: { reason } });
+    await this.deps.metadata.finishTextLayer(record.id, 'failed', (body) => serialize({ ...recordOf({ body }), textLayer: { status: 'failed', at, reason } }), '');
+  }
+
   /** A repeated DELETE after one interrupted past the record removes what is left (answering 204 again). */
   private async finishInterruptedDeletion(principal: Principal, id: string): Promise<boolean> {
     if (!ID_PATTERN.test(id) || (await this.deps.metadata.isCommitted(id))) return false;
@@ -289,7 +371,7 @@ export class DocumentService {
    */
   async forViewing(id: string): Promise<{ record: DocumentRecord; rendition(): Promise<Buffer> }> {
     const record = await this.readRecord(id);
-    return { record, rendition: async () => buffer(await this.openBlob(id, layout.rendition(id))) };
+    return { record, rendition: async () => buffer(await this.openBlob(id, renditionKey(record))) };
   }
 
   /**
@@ -315,6 +397,7 @@ export class DocumentService {
       ...(query.status ? { status: query.status } : {}),
       ...(query.caseNumber ? { caseNumber: query.caseNumber } : {}),
       ...(query.q ? { words: query.q } : {}),
+      ...(query.final ? { final: true } : {}),
       ...(query.capturedFrom ? { capturedFrom: query.capturedFrom } : {}),
       ...(query.capturedTo ? { capturedTo: query.capturedTo } : {}),
       ...(query.acknowledged !== undefined ? { acknowledgement: { subjectHash: subjectHash(principal.sub), acknowledged: query.acknowledged } } : {}),
@@ -337,7 +420,7 @@ export class DocumentService {
     return position;
   }
 
-  private async audit(principal: Principal, record: DocumentRecord, type: AuditEvent['type'], details: AuditEvent['details'] = {}): Promise<void> {
+  private async audit(principal: Pick<Principal, 'sub' | 'name'>, record: DocumentRecord, type: AuditEvent['type'], details: AuditEvent['details'] = {}): Promise<void> {
     await this.deps.audit.append(eventOf(principal, record, type, details));
   }
 
@@ -352,8 +435,11 @@ export class DocumentService {
     const { metadata } = request;
     const capturedAt = metadata.capturedAt ? new Date(metadata.capturedAt) : receivedAt;
     const issuingOffice = metadata.issuingOffice ?? unit;
-    const result = await this.deps.processor.process(request.parts, {
-      enhance: metadata.enhance,
+    const enhance = enhanceOf(metadata);
+    const files = request.parts.map((part, i) => ({ ...part, ...(metadata.corners?.[i] ? { corners: metadata.corners[i] } : {}) }));
+    const result = await this.deps.processor.process(files, {
+      enhance,
+      source: metadata.source,
       sanitize: metadata.sanitize,
       marking: { classification: metadata.classification, issuingOffice, capturedAt, documentId: id },
       limits: this.deps.limits,
@@ -370,13 +456,14 @@ export class DocumentService {
       pageCount: result.pageCount,
       rendition: { mediaType: 'application/pdf', size: result.rendition.byteLength, sha256: result.renditionSha256 },
       originals: result.originals.map((o, i) => ({ part: i + 1, ...o, encrypted: Boolean(request.parts[i]?.jwe) })),
+      ...(this.deps.ocr.enabled ? { textLayer: { status: 'pending' as const } } : {}),
       transferNote: {
         capturedBy: { sub: principal.sub, name: principal.name },
         capturedAt: capturedAt.toISOString(),
         receivedAt: receivedAt.toISOString(),
         source: metadata.source,
         ...(metadata.device ? { device: metadata.device } : {}),
-        settings: { enhance: metadata.enhance, sanitize: metadata.sanitize },
+        settings: { enhance, sanitize: metadata.sanitize },
         transport: {
           encryptedParts: request.parts.filter((p) => p.jwe).length,
           plainParts: request.parts.filter((p) => !p.jwe).length,
@@ -404,6 +491,7 @@ export class DocumentService {
         ...parts.map((p, i) => store.put(layout.original(record.id, i + 1), p.bytes)),
       ]);
       await this.audit(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
+      const ocr = record.textLayer ? { kind: OCR_JOB, documentId: record.id, payload: null, maxAttempts: this.deps.ocr.attempts, runAt: this.now() } : undefined;
       await metadata.commitDocument(
         {
           id: record.id,
@@ -412,15 +500,19 @@ export class DocumentService {
           reviewStatus: record.transferNote.review.status,
           pageCount: record.pageCount,
           sizeBytes: record.rendition.size + record.originals.reduce((sum, o) => sum + o.size, 0),
-          body: Buffer.from(JSON.stringify(record)),
+          body: serialize(record),
           search: { title: record.title, ...(record.caseNumber ? { caseNumber: record.caseNumber } : {}) },
+          textLayer: record.textLayer ? 'pending' : 'none',
         },
         claimHash,
+        ocr,
       );
     } catch (err) {
       await this.discard(record.id);
       throw err;
     }
+    // The 201 does not wait for it: this instance's workers claim the job now, any other may take it over.
+    this.deps.jobs.wake();
   }
 
   /** Best effort; what a crash leaves behind is found later by the orphan sweep. */
@@ -453,12 +545,30 @@ function alreadyReviewed(review: TransferNote['review']): AppError {
   });
 }
 
-function eventOf(principal: Principal, record: DocumentRecord, type: AuditEvent['type'], details: AuditEvent['details'] = {}): AuditEvent {
+function eventOf(principal: Pick<Principal, 'sub' | 'name'>, record: DocumentRecord, type: AuditEvent['type'], details: AuditEvent['details'] = {}): AuditEvent {
   return { type, documentId: record.id, unit: record.unit, actor: { sub: principal.sub, name: principal.name }, details };
 }
 
-function recordOf(stored: StoredDocument): DocumentRecord {
+function recordOf(stored: Pick<StoredDocument, 'body'>): DocumentRecord {
   return JSON.parse(stored.body.toString('utf8')) as DocumentRecord;
+}
+
+function serialize(record: DocumentRecord): Buffer {
+  return Buffer.from(JSON.stringify(record));
+}
+
+function renditionKey(record: DocumentRecord): string {
+  return record.rendition.textLayer ? layout.textRendition(record.id) : layout.rendition(record.id);
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** A failed run's reason for the record: our refusals say it in both languages; anything else by its kind only (no message could quote content). */
+function reasonOf(err: unknown): string {
+  if (err instanceof AppError && err.texts) return `${err.texts.de} / ${err.texts.en}`;
+  return `Die Texterkennung ist fehlgeschlagen (${err instanceof Error ? err.name : 'Error'}) / text recognition failed (${err instanceof Error ? err.name : 'Error'})`;
 }
 
 function notFound(id: string): AppError {
@@ -488,6 +598,18 @@ function resolveUnit(principal: Principal, requested: string | undefined): strin
 /** Subjects are free-form strings; their hash is a safe key segment. */
 function subjectHash(sub: string): string {
   return createHash('sha256').update(sub).digest('hex');
+}
+
+/** Corners are given per file part: not for more files than were sent. */
+function assertCornersFit(request: CaptureRequest): void {
+  const given = request.metadata.corners?.length ?? 0;
+  if (given <= request.parts.length) return;
+  throw new AppError('validation_failed', {
+    detail: {
+      de: `metadata.corners nennt Ecken für ${given} Dateien, gesendet wurden ${request.parts.length}; geben Sie je Datei (in Reihenfolge) vier Punkte oder null an.`,
+      en: `metadata.corners gives corners for ${given} files but ${request.parts.length} were sent; give four points or null per file, in order.`,
+    },
+  });
 }
 
 /** Same metadata and same plaintext parts make the same request, however they were encrypted. */

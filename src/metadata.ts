@@ -42,6 +42,9 @@ const text = (max: number) =>
     })
     .transform((value) => value.normalize('NFC'));
 
+/** [x, y] in image pixels; whether it lies inside the image is checked against the image itself. */
+const point = z.tuple([z.number().finite().min(0).max(100_000), z.number().finite().min(0).max(100_000)]);
+
 /** What a client sends as the `metadata` part of a capture (JSON, or the plaintext of a JWE). */
 export const captureMetadataSchema = z.strictObject({
   title: text(300),
@@ -54,10 +57,19 @@ export const captureMetadataSchema = z.strictObject({
   capturedAt: z.iso.datetime({ offset: true }).optional(),
   source: z.enum(['camera', 'scanner', 'upload']).default('upload'),
   device: z.strictObject({ app: text(100), version: text(50), model: text(100).optional() }).optional(),
-  enhance: z.enum(['none', 'document']).default('none'),
+  /** Default: `document` for `source: camera`, else `none` (see `enhanceOf`). */
+  enhance: z.enum(['none', 'document']).optional(),
+  /** Per file part, in order: the page's corners a client found (TL, TR, BR, BL, pixels of the displayed image), or null. */
+  corners: z.array(z.union([z.null(), z.tuple([point, point, point, point])])).max(100).optional(),
   sanitize: z.enum(['clean', 'rasterize']).default('clean'),
 });
 export type CaptureMetadata = z.infer<typeof captureMetadataSchema>;
+export type Enhance = NonNullable<CaptureMetadata['enhance']>;
+
+/** Photos of paper get the scan look unless the client asks for the JPEG as taken (`none`). */
+export function enhanceOf(metadata: CaptureMetadata): Enhance {
+  return metadata.enhance ?? (metadata.source === 'camera' ? 'document' : 'none');
+}
 
 /** Parses metadata JSON text; refusals say which field is wrong and how. */
 export function parseCaptureMetadata(json: string): CaptureMetadata {

@@ -44,6 +44,7 @@ const feedQuery = z.strictObject({
   capturedTo: instant.optional(),
   status: z.enum(['pending', 'approved', 'rejected']).optional(),
   acknowledged: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  final: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 
 const note = z.string().trim().min(1).max(2000);

@@ -20,6 +20,8 @@ export const AUDIT_EVENT_TYPES = [
   'reviewed',
   'acknowledged',
   'deleted',
+  'text_layer_added',
+  'text_layer_failed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

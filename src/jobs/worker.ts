@@ -32,6 +32,8 @@ export class Jobs {
     private readonly store: JobStore,
     private readonly handlers: Readonly<Record<string, JobHandler>>,
     private readonly options: JobsOptions,
+    /** Per kind, what to do when a job is taken over after its last attempt (its instances died): e.g. mark the document failed. */
+    private readonly exhausted: Readonly<Record<string, JobHandler>> = {},
   ) {
     this.now = options.now ?? Date.now;
   }
@@ -89,7 +91,10 @@ export class Jobs {
     const renewal = setInterval(() => void this.store.renew(job.id, holder, this.now(), leaseMs).catch(() => undefined), leaseMs / 3);
     try {
       // Taken over after its last attempt's instance died: failed for good, not run once more.
-      if (job.attempt > job.maxAttempts) throw new AttemptsExhaustedError();
+      if (job.attempt > job.maxAttempts) {
+        await this.exhausted[job.kind]?.(job);
+        throw new AttemptsExhaustedError();
+      }
       await this.handlers[job.kind]!(job);
       clearInterval(renewal);
       return await this.store.complete(job.id, holder, this.now());

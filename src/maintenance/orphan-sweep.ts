@@ -74,9 +74,9 @@ async function sweepDocuments({ store, metadata }: OrphanSweepDeps, after: strin
   return removed;
 }
 
-/** Only what a capture's commit writes: other objects under a document's prefix are not ours to judge. */
+/** Only what a capture's commit (or its OCR job) writes: other objects under a document's prefix are not ours to judge. */
 function isCommitBlob(id: string, key: string): boolean {
-  return ID_PATTERN.test(id) && (key === layout.rendition(id) || key.startsWith(layout.originalsPrefix(id)));
+  return ID_PATTERN.test(id) && (key === layout.rendition(id) || key === layout.textRendition(id) || key.startsWith(layout.originalsPrefix(id)));
 }
 
 async function readCursor(store: ObjectStore, now: number): Promise<SweepCursor> {

@@ -29,7 +29,11 @@ export interface DocumentRow {
 export interface NewDocument extends DocumentRow {
   /** Indexed blindly, never stored as given. */
   search: { caseNumber?: string; title: string };
+  /** `pending` while the OCR job is still to add the text layer; `none` when absent. */
+  textLayer?: TextLayerState;
 }
+
+export type TextLayerState = 'none' | 'pending' | 'ready' | 'failed';
 
 export interface StoredDocument extends DocumentRow {
   /** Position in the feed: commit order, without gaps. */
@@ -51,6 +55,8 @@ export interface DocumentQuery {
   capturedTo?: string;
   /** Only documents this subject has (true) or has not (false) acknowledged. */
   acknowledgement?: { subjectHash: string; acknowledged: boolean };
+  /** Only final documents, and none behind the oldest one of `units` still pending: handed over in order, each once. */
+  final?: boolean;
 }
 
 export type ClaimDecision =
@@ -106,27 +112,25 @@ export class MetadataStore {
   /**
    * Makes a document exist, in one transaction: its feed position (the next number, taken under the
    * counter's row lock so positions become visible in order), its row, its word tokens, and with an
-   * idempotency key the claim marked done.
+   * idempotency key the claim marked done; with `followUp`, the job that continues it (OCR) is queued in it too.
    */
-  async commitDocument(doc: NewDocument, idempotencyKeyHash?: string): Promise<StoredDocument> {
+  async commitDocument(doc: NewDocument, idempotencyKeyHash?: string, followUp?: NewJob): Promise<StoredDocument & { jobId?: number }> {
     const sealed = encryptObject(doc.body, binding.document(doc.id), this.keys.active);
     const caseToken = doc.search.caseNumber ? this.index.token('case', normalizeCaseNumber(doc.search.caseNumber)) : null;
-    const words = indexWords(doc.search.title).map((w) => this.index.token('word', w));
     const seq = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ seq: string }>('UPDATE feed_counter SET last_seq = last_seq + 1 RETURNING last_seq::text AS seq');
       const seq = rows[0]!.seq;
       await tx.query(
-        `INSERT INTO documents (id, feed_seq, unit, created_at, review_status, page_count, size_bytes, case_token, search_key_id, kek_id, sealed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [doc.id, seq, doc.unit, doc.createdAt, doc.reviewStatus, doc.pageCount, doc.sizeBytes, caseToken, this.index.activeKeyId, this.keys.active.id, sealed],
+        `INSERT INTO documents (id, feed_seq, unit, created_at, review_status, page_count, size_bytes, case_token, search_key_id, kek_id, sealed, text_layer)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [doc.id, seq, doc.unit, doc.createdAt, doc.reviewStatus, doc.pageCount, doc.sizeBytes, caseToken, this.index.activeKeyId, this.keys.active.id, sealed, doc.textLayer ?? 'none'],
       );
-      if (words.length > 0) {
-        await tx.query('INSERT INTO document_words (token, document_id) SELECT unnest($1::text[]), $2', [words, doc.id]);
-      }
+      await this.indexWords(tx, doc.id, doc.search.title);
       if (idempotencyKeyHash) await completeClaim(tx, idempotencyKeyHash, doc.id);
-      return Number(seq);
+      const jobId = followUp ? await this.jobs.enqueue(followUp, followUp.runAt, tx) : undefined;
+      return { seq: Number(seq), jobId };
     });
-    return { ...withoutSearch(doc), seq };
+    return { ...withoutSearch(doc), seq: seq.seq, ...(seq.jobId !== undefined ? { jobId: seq.jobId } : {}) };
   }
 
   async document(id: string): Promise<StoredDocument | undefined> {
@@ -146,14 +150,40 @@ export class MetadataStore {
     return new Set(rows.map((r) => r.id));
   }
 
-  /** Records a review decision if the document is still pending; false when it is not (decided or gone). */
-  async decideReview(id: string, status: Exclude<ReviewStatus, 'pending'>, body: Buffer): Promise<boolean> {
-    const sealed = encryptObject(body, binding.document(id), this.keys.active);
-    const { rows } = await this.db.query(
-      `UPDATE documents SET review_status = $2, kek_id = $3, sealed = $4 WHERE id = $1 AND review_status = 'pending' RETURNING id`,
-      [id, status, this.keys.active.id, sealed],
-    );
-    return rows.length > 0;
+  /**
+   * Records a review decision if the document is still pending: `revise` makes the new record from the
+   * current one under the row lock, so a text layer finished meanwhile is kept. False when it is not pending (decided or gone).
+   */
+  async decideReview(id: string, status: Exclude<ReviewStatus, 'pending'>, revise: (body: Buffer) => Buffer): Promise<boolean> {
+    return this.revise(id, `review_status = 'pending'`, revise, `review_status = '${status}'`);
+  }
+
+  /**
+   * The OCR job's result, if the text layer is still pending: the record revised under the row lock,
+   * the state, and the page words as blind index tokens (beside the title's). False when it was not pending.
+   */
+  async finishTextLayer(id: string, state: 'ready' | 'failed', revise: (body: Buffer) => Buffer, words: string): Promise<boolean> {
+    return this.revise(id, `text_layer = 'pending'`, revise, `text_layer = '${state}'`, (tx) => this.indexWords(tx, id, words));
+  }
+
+  /** Replaces a record under its row lock when `condition` holds, with `set` and `also` in the same transaction. */
+  private async revise(id: string, condition: string, revise: (body: Buffer) => Buffer, set: string, also?: (tx: SqlQueryable) => Promise<void>): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ sealed: Uint8Array }>(`SELECT sealed FROM documents WHERE id = $1 AND ${condition} FOR UPDATE`, [id]);
+      if (rows.length === 0) return false;
+      const body = revise(decryptObject(Buffer.from(rows[0]!.sealed), binding.document(id), this.keys));
+      const sealed = encryptObject(body, binding.document(id), this.keys.active);
+      await tx.query(`UPDATE documents SET ${set}, kek_id = $2, sealed = $3 WHERE id = $1`, [id, this.keys.active.id, sealed]);
+      await also?.(tx);
+      return true;
+    });
+  }
+
+  /** Blind tokens of the words of `text` for the document; a word already indexed stays once. */
+  private async indexWords(tx: SqlQueryable, id: string, text: string): Promise<void> {
+    const words = indexWords(text).map((w) => this.index.token('word', w));
+    if (words.length === 0) return;
+    await tx.query('INSERT INTO document_words (token, document_id) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING', [words, id]);
   }
 
   /** The subject's acknowledgement: the first one stays. Undefined when the document does not exist (any more). */
@@ -223,6 +253,11 @@ export class MetadataStore {
     if (q.caseNumber) add((p) => `case_token = ANY(${p}::text[])`, this.index.tokens('case', normalizeCaseNumber(q.caseNumber)));
     for (const word of q.words ? indexWords(q.words) : []) {
       add((p) => `EXISTS (SELECT 1 FROM document_words w WHERE w.document_id = documents.id AND w.token = ANY(${p}::text[]))`, this.index.tokens('word', word));
+    }
+    if (q.final) {
+      where.push(`text_layer <> 'pending'`);
+      // Not past a pending document of the caller's units: when it becomes final, it is still ahead of every cursor.
+      where.push(`NOT EXISTS (SELECT 1 FROM documents p WHERE p.text_layer = 'pending' AND p.unit = ANY($2::text[]) AND p.feed_seq < documents.feed_seq)`);
     }
     if (q.acknowledgement) {
       const negate = q.acknowledgement.acknowledged ? '' : 'NOT ';
@@ -337,6 +372,6 @@ const binding = {
 };
 
 function withoutSearch(doc: NewDocument): DocumentRow {
-  const { search: _search, ...row } = doc;
+  const { search: _search, textLayer: _textLayer, ...row } = doc;
   return row;
 }

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { AppError } from '../errors.ts';
 import { assertPageLimit, type Deadline } from './budget.ts';
+import { documentLook, type DocumentHints } from './document-look.ts';
 import { stripJpegMetadata } from './jpeg.ts';
 import { a4Frame, targetDpi } from './page-layout.ts';
 import type { Enhance, Finding } from './types.ts';
@@ -119,38 +120,17 @@ function resolutionFindings(dpi: number, page: number, part: number): Finding[] 
   return [{ code: 'low_resolution', message: `page ${page} captured at ${Math.round(dpi)} dpi (< ${targetDpi})`, part, page }];
 }
 
-/** Contrast stretch (1st–99th percentile of luminance) from a shrink-on-load preview instead of a full second pass. */
-async function contrastFromPreview(input: Sharp): Promise<{ a: number; b: number }> {
-  const { data } = await input.clone().resize(256, 256, { fit: 'inside' }).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
-  const histogram = new Uint32Array(256);
-  for (const v of data) histogram[v]!++;
-  const percentile = (p: number) => {
-    let seen = 0;
-    for (let v = 0; v < 256; v++) if ((seen += histogram[v]!) >= p * data.length) return v;
-    return 255;
-  };
-  const low = percentile(0.01);
-  const high = Math.max(low + 1, percentile(0.99));
-  const a = 255 / (high - low);
-  return { a, b: -low * a };
-}
-
 /**
- * The decode path: cap at 300 dpi, sRGB on white, optionally the scan look, JPEG without metadata. Pure
+ * The decode path: cap at 300 dpi, sRGB on white, JPEG without metadata. Pure
  * rotations stay a PDF transform (turning pixels would hold the whole image in memory); mirrors are applied.
  */
-async function reencode(input: Sharp, meta: Metadata, enhance: Enhance, scale: number): Promise<PageImage> {
+async function reencode(input: Sharp, meta: Metadata, scale: number): Promise<PageImage> {
   const turn = turnsByOrientation[meta.orientation ?? 1];
   const width = Math.max(1, Math.floor((turn === undefined ? orientedSize(meta).width : meta.width!) * scale));
-  let pipeline = (turn === undefined ? input.clone().rotate() : input.clone())
+  const pipeline = (turn === undefined ? input.clone().rotate() : input.clone())
     .resize({ width, withoutEnlargement: true })
-    .flatten({ background: '#ffffff' });
-  if (enhance === 'document') {
-    const { a, b } = await contrastFromPreview(input);
-    pipeline = pipeline.toColourspace('b-w').linear(a, b).sharpen({ sigma: 0.6 });
-  } else {
-    pipeline = pipeline.toColourspace('srgb');
-  }
+    .flatten({ background: '#ffffff' })
+    .toColourspace('srgb');
   const { data, info } = await pipeline.jpeg({ quality: jpegQuality }).toBuffer({ resolveWithObject: true });
   return { jpeg: data, widthPx: info.width, heightPx: info.height, turn: turn ?? 0 };
 }
@@ -164,15 +144,29 @@ async function tryPassthrough(bytes: Uint8Array, input: Sharp, meta: Metadata, d
   return { jpeg: stripJpegMetadata(bytes), widthPx: meta.width!, heightPx: meta.height!, turn };
 }
 
-async function onePage(bytes: Uint8Array, input: Sharp, enhance: Enhance, part: number, page: number) {
+/** The scan look (document-look.ts), encoded as a grey JPEG. */
+async function documentPage(input: Sharp, meta: Metadata, hints: DocumentHints, part: number, page: number): Promise<{ image: PageImage; findings: Finding[] }> {
+  const look = await documentLook(input, meta, hints, part, page);
+  const { data, info } = await sharp(look.page.data, { raw: { width: look.page.width, height: look.page.height, channels: 1 } })
+    .toColourspace('b-w')
+    .jpeg({ quality: jpegQuality })
+    .toBuffer({ resolveWithObject: true });
+  return { image: { jpeg: data, widthPx: info.width, heightPx: info.height, turn: 0 }, findings: look.findings };
+}
+
+async function onePage(bytes: Uint8Array, input: Sharp, enhance: Enhance, part: number, page: number, hints: DocumentHints) {
   const meta = await guarded(() => input.metadata());
   const { width, height } = orientedSize(meta);
   const { dpi } = a4Frame(width, height);
   const findings = [...resolutionFindings(dpi, page, part)];
-  const kept = enhance === 'none' ? await guarded(() => tryPassthrough(bytes, input, meta, dpi)) : undefined;
+  if (enhance === 'document') {
+    const look = await guarded(() => documentPage(input, meta, hints, part, page));
+    return { image: look.image, findings: [...findings, ...look.findings] };
+  }
+  const kept = await guarded(() => tryPassthrough(bytes, input, meta, dpi));
   // A scan of the sheet at 300 dpi (A4 is not a whole number of pixels at 300 dpi) keeps its pixels.
   const capped = dpi > targetDpi + 1;
-  const image = kept ?? (await guarded(() => reencode(input, meta, enhance, capped ? targetDpi / dpi : 1)));
+  const image = kept ?? (await guarded(() => reencode(input, meta, capped ? targetDpi / dpi : 1)));
   if (kept) findings.push({ code: 'jpeg_kept', message: 'camera JPEG kept without re-encoding; metadata segments removed', part, page });
   if (!kept && capped) findings.push({ code: 'resolution_capped', message: `page ${page} reduced from ${Math.round(dpi)} to ${targetDpi} dpi`, part, page });
   return { image, findings };
@@ -202,10 +196,11 @@ export async function imageToPages(
   part: number,
   maxPages: number,
   deadline: Deadline,
+  hints: DocumentHints = {},
 ): Promise<ImageResult> {
   if (mediaType === 'image/heic' || mediaType === 'image/heif') {
     assertPageLimit(1, maxPages);
-    const { image, findings } = await onePage(bytes, await heicToRaw(bytes), enhance, part, 1);
+    const { image, findings } = await onePage(bytes, await heicToRaw(bytes), enhance, part, 1, hints);
     return { pages: [image], findings: [{ code: 'metadata_removed', message: 'HEIC metadata (EXIF, GPS, XMP) removed', part }, ...findings] };
   }
   const options = decodeOptions(mediaType);
@@ -217,7 +212,7 @@ export async function imageToPages(
   for (let page = 0; page < pageCount; page++) {
     deadline.check(`image page ${page + 1}`);
     const input = page === 0 ? first : sharp(bytes, { ...options, page });
-    const { image, findings } = await onePage(bytes, input, enhance, part, page + 1);
+    const { image, findings } = await onePage(bytes, input, enhance, part, page + 1, page === 0 ? hints : { camera: hints.camera });
     result.pages.push(image);
     result.findings.push(...findings);
   }

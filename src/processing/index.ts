@@ -5,6 +5,7 @@
 import { PDFDocument } from 'pdf-lib';
 import { AppError } from '../errors.ts';
 import { addImagePage } from './assemble.ts';
+import type { Quad } from './corners.ts';
 import { createDeadline, type Deadline } from './budget.ts';
 import { bulkCopyLargeStreams } from './bulk-copy.ts';
 import { sha256Hex } from './hash.ts';
@@ -28,6 +29,7 @@ interface Part {
   index: number;
   bytes: Uint8Array;
   mediaType: AcceptedType;
+  corners?: Quad;
 }
 
 function assertOptions(files: InputFile[], options: ProcessOptions): void {
@@ -45,14 +47,25 @@ function assertOptions(files: InputFile[], options: ProcessOptions): void {
   }
 }
 
+function cornersForPdf(part: number): AppError {
+  return new AppError('validation_failed', {
+    detail: {
+      de: `Datei ${part} ist ein PDF; Ecken (metadata.corners) gelten nur für Fotos. Geben Sie für diese Datei null an.`,
+      en: `File ${part} is a PDF; corners (metadata.corners) apply to photos only. Give null for this file.`,
+    },
+  });
+}
+
 /** Appends one part's pages to `out`, every page built here with room for its marking. */
 async function addPart(out: PDFDocument, part: Part, options: ProcessOptions, pagesSoFar: number, deadline: Deadline): Promise<AddedPages> {
   const maxPages = options.limits.maxPages - pagesSoFar;
   if (part.mediaType === 'application/pdf') {
+    if (part.corners) throw cornersForPdf(part.index);
     const layout = options.marking.layout ?? 'fit';
     return appendPdf(out, part.bytes, { mode: options.sanitize, part: part.index, maxPages, layout, deadline });
   }
-  const images: ImageResult = await imageToPages(part.bytes, part.mediaType, options.enhance, part.index, maxPages, deadline);
+  const hints = { camera: options.source === 'camera', ...(part.corners ? { corners: part.corners } : {}) };
+  const images: ImageResult = await imageToPages(part.bytes, part.mediaType, options.enhance, part.index, maxPages, deadline, hints);
   const plans: PagePlan[] = [];
   for (const image of images.pages) {
     const sideways = image.turn === 90 || image.turn === 270;
@@ -102,7 +115,8 @@ export async function processDocument(files: InputFile[], options: ProcessOption
   const deadline = createDeadline(options.limits.timeBudgetMs);
   const parts: Part[] = [];
   for (const [i, file] of files.entries()) {
-    parts.push({ index: i + 1, bytes: file.bytes, mediaType: await sniffMediaType(file.bytes, file.declaredType) });
+    const mediaType = await sniffMediaType(file.bytes, file.declaredType);
+    parts.push({ index: i + 1, bytes: file.bytes, mediaType, ...(file.corners ? { corners: file.corners as unknown as Quad } : {}) });
   }
   const out = await PDFDocument.create({ updateMetadata: false });
   const originals: OriginalInfo[] = [];

@@ -10,6 +10,7 @@ import { Piscina } from 'piscina';
 import 'sharp';
 import { AppError } from '../errors.ts';
 import type { RawPage } from './rasterize.ts';
+import type { TextLayerResult } from './text-layer.ts';
 import type { InputFile, ProcessOptions, ProcessResult } from './types.ts';
 import type { MarkingLayout } from './rebuild.ts';
 import type { Reply, Task } from './worker.ts';
@@ -29,6 +30,8 @@ export interface ProcessingPool {
   process(files: InputFile[], options: ProcessOptions): Promise<ProcessResult>;
   /** Rasterizes one page (0-based) `widthPx` wide, for the viewer. */
   renderPage(pdfBytes: Uint8Array, pageIndex: number, widthPx: number): Promise<RawPage>;
+  /** The rendition with its invisible OCR text layer (text-layer.ts); for the job that runs after the 201. */
+  addTextLayer(pdfBytes: Uint8Array, budgetMs: number): Promise<TextLayerResult>;
   close(): Promise<void>;
 }
 
@@ -102,6 +105,7 @@ export function createProcessingPool(options: PoolOptions): ProcessingPool {
       ),
     renderPage: (pdf, pageIndex, widthPx) =>
       submit<RawPage>({ kind: 'render', pdf, pageIndex, widthPx }, options.renderBudgetMs ?? 30_000),
+    addTextLayer: (pdf, budgetMs) => submit<TextLayerResult>({ kind: 'text-layer', pdf, budgetMs }, budgetMs),
     close: () => piscina.destroy(),
   };
 }

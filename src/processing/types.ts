@@ -13,6 +13,8 @@ export interface InputFile {
   bytes: Uint8Array;
   /** Media type the client declared (part Content-Type or JWE `cty`); checked against the content. */
   declaredType?: string;
+  /** The page's corners a client found in this image: TL, TR, BR, BL in pixels of the image as displayed (EXIF orientation applied). */
+  corners?: readonly (readonly [number, number])[];
 }
 
 /** Marking texts. Placeholders: {level} {office} {date} {page} {pages} {documentId}. */
@@ -48,6 +50,8 @@ export interface ProcessLimits {
 
 export interface ProcessOptions {
   enhance: Enhance;
+  /** How the files were captured; `camera` photos get page detection under `enhance: document`. Default `upload`. */
+  source?: 'camera' | 'scanner' | 'upload';
   sanitize: SanitizeMode;
   marking: MarkingOptions;
   limits: ProcessLimits;

@@ -1,17 +1,21 @@
 /** Piscina task: runs in a worker thread. AppErrors cross the thread boundary as plain data. */
 import { isAppError, type ErrorCode, type Localized } from '../errors.ts';
+import { createDeadline } from './budget.ts';
 import { processDocument } from './index.ts';
+import { addTextLayer } from './text-layer.ts';
 import { renderPdfPage } from './rasterize.ts';
 import type { InputFile, ProcessOptions } from './types.ts';
 
 export type Task =
   | { kind: 'process'; files: InputFile[]; options: ProcessOptions }
-  | { kind: 'render'; pdf: Uint8Array; pageIndex: number; widthPx: number };
+  | { kind: 'render'; pdf: Uint8Array; pageIndex: number; widthPx: number }
+  | { kind: 'text-layer'; pdf: Uint8Array; budgetMs: number };
 
 export type Reply<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; detail: string | Localized | undefined };
 
 async function run(task: Task) {
   if (task.kind === 'process') return processDocument(task.files, task.options);
+  if (task.kind === 'text-layer') return addTextLayer(task.pdf, { deadline: createDeadline(task.budgetMs) });
   return renderPdfPage(task.pdf, task.pageIndex, task.widthPx);
 }
 

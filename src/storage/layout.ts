@@ -3,6 +3,8 @@ import { encodeTime } from 'ulid';
 /** Where things live in the object store (blobs only; metadata is in the database). Keys carry ids only, never document content. */
 export const layout = {
   rendition: (id: string) => `documents/${id}/rendition`,
+  /** The rendition with its OCR text layer, written by the job after the 201; the first one stays beside it. */
+  textRendition: (id: string) => `documents/${id}/rendition-text`,
   original: (id: string, part: number) => `documents/${id}/original/${part}`,
   originalsPrefix: (id: string) => `documents/${id}/original/`,
   documentPrefix: (id: string) => `documents/${id}/`,

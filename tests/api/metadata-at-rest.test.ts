@@ -1,12 +1,16 @@
 /**
  * Metadata in the database, through the API, on both backends: search by case number and title word
- * stays inside the caller's units, and no metadata value reaches the database's files in plaintext.
+ * stays inside the caller's units, and no metadata value reaches the database's files in plaintext,
+ * nor the words the OCR job read on a page (they are in the search only as blind tokens).
  */
+import { randomInt } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
+import { germanPage, germanText } from '../fixtures/photos.ts';
 import { attachCapture, filesContaining, newMarker, pdfWithText } from '../support/capture-fixtures.ts';
 import { freshDatabaseUrl, METADATA_BACKENDS } from '../support/database.ts';
 import { openPglite } from '../../src/metadata/pglite-client.ts';
@@ -24,7 +28,7 @@ describe.each(METADATA_BACKENDS)('metadata on %s', (backend) => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'vsc-meta-at-rest-'));
-    t = await startTestApp({}, { metadata: backend, sharing: { dataDir, databaseUrl: backend === 'PostgreSQL' ? await freshDatabaseUrl() : undefined } });
+    t = await startTestApp({ OCR: 'on' }, { metadata: backend, sharing: { dataDir, databaseUrl: backend === 'PostgreSQL' ? await freshDatabaseUrl() : undefined } });
     api = openapiAgent(t.app);
     tokens = {
       capture: (unit) => t.token({ sub: `cap-${unit}`, roles: ['capture'], units: [unit] }),
@@ -63,8 +67,19 @@ describe.each(METADATA_BACKENDS)('metadata on %s', (backend) => {
     expect(bad.body.code).toBe('validation_failed');
   });
 
-  it('keeps every metadata value out of the database files: title, case number, device, review note, acknowledgement reference', async () => {
+  it('keeps every metadata value out of the database files: title, case number, device, review note, acknowledgement reference, page words', async () => {
     const marker = newMarker();
+    // A made-up word of common syllables, which OCR reads as it is; `q=` finding it shows it was read and indexed.
+    const pageWord = `Ver${Array.from({ length: 4 }, () => ['gan', 'dor', 'mel', 'kas', 'tin', 'rul', 'fen', 'bor'][randomInt(8)]).join('')}`;
+    const scanned = await attachCapture(api.post('/v1/documents').set('Authorization', `Bearer ${await tokens.capture('BA-Nord')}`), { title: 'Scan', source: 'scanner' }, [
+      { body: germanPage(1240, [...germanText.slice(0, 2), `Kennwort ${pageWord} Ende`]), contentType: 'image/png' },
+    ]).expect(201);
+    for (;;) {
+      const doc = await api.get(`/v1/documents/${scanned.body.id}`).set('Authorization', `Bearer ${tokens.reviewer}`).expect(200);
+      if (doc.body.textLayer.status !== 'pending') break;
+      await sleep(100);
+    }
+    expect((await search(`q=${pageWord}`)).items.map((d) => d.id)).toEqual([scanned.body.id]);
     const id = await capture('BA-Nord', {
       title: `Akte ${marker}`,
       caseNumber: `AZ ${marker}`,
@@ -79,6 +94,8 @@ describe.each(METADATA_BACKENDS)('metadata on %s', (backend) => {
     const dir = await flushDatabase(t, canary);
     expect(await filesContaining(dir, canary)).not.toEqual([]);
     expect(await filesContaining(dir, marker)).toEqual([]);
+    expect(await filesContaining(dir, pageWord)).toEqual([]);
+    expect(await filesContaining(dir, pageWord.toLowerCase())).toEqual([]);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * The job queue's conformance suite on both backends (run from the metadata contract files): one
  * claimer per job under concurrent claims (SKIP LOCKED), leases taken over once they ran out,
- * retries after a doubling backoff, failure after the last attempt, sealed payloads.
+ * retries after a doubling backoff, failure after the last attempt (and giving up one taken over after it), sealed payloads.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ulid } from 'ulid';
@@ -77,6 +77,23 @@ export function describeJobQueueContract(backend: MetadataBackend): void {
       clock.now = T0 + 100_000;
       expect(await t.store.jobs.claim([kind], 'w', clock.now, 1_000, 10)).toEqual([]);
       expect(await t.store.jobs.counts()).toEqual(expect.arrayContaining([{ kind, state: 'failed', count: 1 }]));
+    });
+
+    it('gives a job up once taken over after its last attempt: the exhausted handler runs instead of the job', async () => {
+      const kind = `k-${ulid()}`;
+      const clock = { now: T0 };
+      const ran: string[] = [];
+      const id = await t.store.jobs.enqueue({ kind, documentId: 'D1', payload: null, maxAttempts: 1, runAt: T0 }, T0);
+      // The only attempt's instance dies holding it.
+      expect(await t.store.jobs.claim([kind], 'dead', T0, 1_000, 1)).toHaveLength(1);
+      clock.now = T0 + 1_000;
+      const survivor = new Jobs(t.store.jobs, { [kind]: async () => void ran.push('run') }, { holder: 's', leaseMs: 1_000, backoffMs: 1_000, maxBackoffMs: 1_000, maxAttempts: 1, concurrency: 1, now: () => clock.now }, {
+        [kind]: async (job) => void ran.push(`gave up ${job.documentId}`),
+      });
+      expect(await survivor.tick()).toBe(1);
+      await survivor.stop();
+      expect(ran).toEqual(['gave up D1']);
+      expect(await t.store.jobs.state(id)).toMatchObject({ state: 'failed', attempts: 2, lastError: 'AttemptsExhaustedError' });
     });
   });
 }

@@ -116,8 +116,29 @@ export function describeMetadataStoreContract(backend: MetadataBackend): void {
       expect(await find({ words: 'gebühren' })).toEqual([b.id]);
       expect(await find({ capturedFrom: '2026-03-02T00:00:00Z' })).toEqual([b.id]);
       expect(await find({ capturedTo: '2026-03-02T00:00:00Z' })).toEqual([a.id]);
-      await t.store.decideReview(b.id, 'approved', b.body);
+      await t.store.decideReview(b.id, 'approved', () => b.body);
       expect(await find({ status: 'approved' })).toEqual([b.id]);
+    });
+
+    it('hands documents over final and in order: none past a pending text layer; its page words become searchable once', async () => {
+      const unit = `U-${ulid()}`;
+      const pending = newDocument({ unit, title: 'Eingang', textLayer: 'pending' });
+      const plain = newDocument({ unit, title: 'Eingang' });
+      const elsewhere = newDocument({ unit: `U-${ulid()}`, title: 'Eingang', textLayer: 'pending' });
+      for (const doc of [pending, plain, elsewhere]) await t.store.commitDocument(doc);
+      const final = async () => (await t.store.query({ after: 0, limit: 100, units: [unit], final: true })).map((d) => d.id);
+      expect(await final()).toEqual([]);
+      expect((await t.store.query({ after: 0, limit: 100, units: [unit] })).map((d) => d.id)).toEqual([pending.id, plain.id]);
+      expect(await t.store.query({ after: 0, limit: 100, units: [unit], words: 'ordnungsamt' })).toEqual([]);
+
+      const revise = (body: Buffer) => Buffer.from(JSON.stringify({ ...JSON.parse(body.toString('utf8')), textLayer: 'ready' }));
+      const results = await Promise.all([t.store.finishTextLayer(pending.id, 'ready', revise, 'Ordnungsamt der Stadt'), t.store.finishTextLayer(pending.id, 'failed', revise, '')]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await t.store.finishTextLayer(plain.id, 'ready', revise, 'Stadt')).toBe(false);
+      expect(await final()).toEqual([pending.id, plain.id]);
+      expect(JSON.parse((await t.store.document(pending.id))!.body.toString('utf8'))).toMatchObject({ textLayer: 'ready', title: 'Eingang' });
+      const won = results[0] ? [pending.id] : [];
+      expect((await t.store.query({ after: 0, limit: 100, units: [unit], words: 'ordnungsamt eingang' })).map((d) => d.id)).toEqual(won);
     });
 
     it('keeps finding rows indexed under an older search key after a new one is appended', async () => {
@@ -140,9 +161,9 @@ export function describeMetadataStoreContract(backend: MetadataBackend): void {
     it('decides a review once: of two racing decisions exactly one wins', async () => {
       const doc = newDocument();
       await t.store.commitDocument(doc);
-      const results = await Promise.all([t.store.decideReview(doc.id, 'approved', doc.body), t.store.decideReview(doc.id, 'rejected', doc.body)]);
+      const results = await Promise.all([t.store.decideReview(doc.id, 'approved', () => doc.body), t.store.decideReview(doc.id, 'rejected', () => doc.body)]);
       expect(results.filter(Boolean)).toHaveLength(1);
-      expect(await t.store.decideReview(ulid(), 'approved', doc.body)).toBe(false);
+      expect(await t.store.decideReview(ulid(), 'approved', () => doc.body)).toBe(false);
     });
 
     it('keeps the first acknowledgement of a subject, also when two race; none for a missing document', async () => {

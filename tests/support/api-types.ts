@@ -25,6 +25,14 @@ export interface paths {
          *     other units: `next` is the id of your page's last document (unchanged when the page is
          *     empty), and an `after` that is not one of your documents is refused with
          *     `400 validation_failed`. Requires role `export`, `audit` or `admin`.
+         *
+         *     The text layer comes after the commit (`textLayer.status` `pending`, then `ready` or
+         *     `failed`; the current rendition changes once, when it is in). An archive that wants each
+         *     document once, final, asks with `final=true`: the feed then lists only documents whose
+         *     text layer is `ready` or `failed` and stops before your oldest document still `pending`
+         *     (the one place where the feed holds documents back), so no cursor passes a document that
+         *     is not final yet and none is skipped. Without `final`, documents are listed at once, with
+         *     their current state.
          */
         get: operations["listDocuments"];
         put?: never;
@@ -942,11 +950,47 @@ export interface components {
             source: "camera" | "scanner" | "upload";
             device?: components["schemas"]["Device"];
             /**
-             * @description `document` straightens and enhances photos of paper documents.
-             * @default none
+             * @description `document` gives photos and scans the look of a scan: for `source: camera` the page is
+             *     found (or taken from `corners`), its perspective corrected and the desk cropped away; every
+             *     page is then straightened (tilts up to 15°), its shadows evened out and its paper made
+             *     white (findings `page_detected`, `page_corners_applied`, `deskewed`). When the page cannot
+             *     be found for sure (low contrast, the page filling the frame) nothing is cropped and the
+             *     finding `page_not_detected` says why. `none` keeps a camera JPEG as it was taken.
+             *     Default: `document` for `source: camera`, otherwise `none`.
              * @enum {string}
              */
-            enhance: "none" | "document";
+            enhance?: "none" | "document";
+            /**
+             * @description Page corners a client found (ML Kit, VisionKit, WeScan, the workspace's camera page), one
+             *     entry per file part in the order the parts were sent: four points `[x, y]` in pixels of
+             *     the image as displayed (EXIF orientation applied, origin top left), ordered top-left,
+             *     top-right, bottom-right, bottom-left of the page as it reads; or `null` for a file
+             *     without (its page is detected); for a multi-page TIFF they concern its first page. Used
+             *     instead of detection under `enhance: document`; a quadrilateral that is not convex or lies
+             *     outside the image is refused with 400 (`validation_failed`), as are corners for a PDF or
+             *     for more files than were sent.
+             * @example [
+             *       [
+             *         [
+             *           412,
+             *           230
+             *         ],
+             *         [
+             *           3620,
+             *           310
+             *         ],
+             *         [
+             *           3710,
+             *           2810
+             *         ],
+             *         [
+             *           300,
+             *           2760
+             *         ]
+             *       ]
+             *     ]
+             */
+            corners?: (null | number[][])[];
             /**
              * @description `clean` removes active content (JavaScript, embedded files, forms) from PDFs and keeps
              *     their text; `rasterize` turns every page into an image (strongest, no text layer).
@@ -1008,12 +1052,40 @@ export interface components {
             /** @description Pages of the rendition. */
             pageCount: number;
             rendition: components["schemas"]["Rendition"];
+            textLayer?: components["schemas"]["TextLayer"];
             originals: components["schemas"]["Original"][];
             transferNote: components["schemas"]["TransferNote"];
             links: components["schemas"]["DocumentLinks"];
         };
-        /** @description The marked PDF; fetch it from `links.content`. */
+        /**
+         * @description The invisible OCR text layer (German and English), added by a job after the capture's 201.
+         *     Every capture starts `pending` (whether a page lacks real text is only known once each page
+         *     was read); `ready` when it is in (the rendition is then the one with it, `rendition.textLayer`
+         *     true, unless every page had its text already: then the rendition stays as it was), `failed`
+         *     with a `reason` after the last retry (the document stays readable, without text layer).
+         *     Each change is in the audit trail (`text_layer_added`, `text_layer_failed`); the manifest
+         *     signs the current rendition. Documents captured before this existed have no `textLayer`.
+         */
+        TextLayer: {
+            /** @enum {string} */
+            status: "pending" | "ready" | "failed";
+            /**
+             * Format: date-time
+             * @description When it became `ready` or `failed`.
+             */
+            at?: string;
+            /** @description Words the text layer added over all pages (`ready`). */
+            words?: number;
+            /** @description Why it failed, German / English (`failed`). */
+            reason?: string;
+        };
+        /** @description The marked PDF; fetch it from `links.content`. While the text layer is pending it is the rendition of the 201; once it is in, the one with it. */
         Rendition: {
+            /**
+             * @description Present once this rendition carries the OCR text layer.
+             * @constant
+             */
+            textLayer?: true;
             /** @constant */
             mediaType: "application/pdf";
             /** @description Size in bytes. */
@@ -1069,10 +1141,11 @@ export interface components {
         };
         Finding: {
             /**
-             * @description A stable code, e.g. `metadata_removed`, `low_resolution`, `rasterized`, `page_rasterized`, `page_tree_repaired`, `marking_rebuilt`, `exif_orientation_applied`.
+             * @description A stable code, e.g. `metadata_removed`, `low_resolution`, `rasterized`, `page_rasterized`, `page_tree_repaired`, `marking_rebuilt`, `exif_orientation_applied`, `page_detected`, `page_corners_applied`, `page_not_detected`, `deskewed`.
              * @example metadata_removed
              */
             code: string;
+            /** @description What happened, for people; newer findings say it in German, then " / ", then in English. */
             message: string;
             /** @description The uploaded file it concerns (1-based). */
             part?: number;
@@ -1154,7 +1227,7 @@ export interface components {
             /** Format: date-time */
             at: string;
             /** @enum {string} */
-            type: "captured" | "view_ticket_issued" | "page_viewed" | "content_exported" | "manifest_exported" | "xdomea_exported" | "reviewed" | "acknowledged" | "deleted";
+            type: "captured" | "view_ticket_issued" | "page_viewed" | "content_exported" | "manifest_exported" | "xdomea_exported" | "reviewed" | "acknowledged" | "deleted" | "text_layer_added" | "text_layer_failed";
             documentId: components["schemas"]["DocumentId"];
             unit: string;
             actor: {
@@ -1506,8 +1579,9 @@ export interface components {
          */
         CaseNumber: string;
         /**
-         * @description Words that must all occur in the title (whole words of letters and digits, at least two
-         *     characters, case ignored); shorter words and punctuation are ignored.
+         * @description Words that must all occur in the title or on the document's pages as its text layer read
+         *     them (whole words of letters and digits, at least two characters, case ignored); shorter
+         *     words and punctuation are ignored. Page words count once the text layer is `ready`.
          * @example Widerspruch Bescheid
          */
         TitleWords: string;
@@ -1525,6 +1599,12 @@ export interface components {
         ReviewStatus: components["schemas"]["ReviewStatus"];
         /** @description `false`: only documents you have not acknowledged yet; `true`: only those you have. */
         Acknowledged: "true" | "false";
+        /**
+         * @description `true`: only final documents (text layer `ready` or `failed`), in commit order, and none
+         *     after your oldest document whose text layer is still `pending`: the archive receives each
+         *     document once, with the rendition it keeps.
+         */
+        Final: "true" | "false";
         /** @description The `next` cursor of the previous page; omit it to start at the oldest entry. */
         AuditAfter: components["schemas"]["Cursor"];
         /** @description How many entries a page holds at most. */
@@ -1609,8 +1689,9 @@ export interface operations {
                  */
                 caseNumber?: components["parameters"]["CaseNumber"];
                 /**
-                 * @description Words that must all occur in the title (whole words of letters and digits, at least two
-                 *     characters, case ignored); shorter words and punctuation are ignored.
+                 * @description Words that must all occur in the title or on the document's pages as its text layer read
+                 *     them (whole words of letters and digits, at least two characters, case ignored); shorter
+                 *     words and punctuation are ignored. Page words count once the text layer is `ready`.
                  * @example Widerspruch Bescheid
                  */
                 q?: components["parameters"]["TitleWords"];
@@ -1628,6 +1709,12 @@ export interface operations {
                 status?: components["parameters"]["ReviewStatus"];
                 /** @description `false`: only documents you have not acknowledged yet; `true`: only those you have. */
                 acknowledged?: components["parameters"]["Acknowledged"];
+                /**
+                 * @description `true`: only final documents (text layer `ready` or `failed`), in commit order, and none
+                 *     after your oldest document whose text layer is still `pending`: the archive receives each
+                 *     document once, with the rendition it keeps.
+                 */
+                final?: components["parameters"]["Final"];
             };
             header?: never;
             path?: never;

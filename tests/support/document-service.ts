@@ -26,6 +26,10 @@ export const stubProcessor: Processor = {
       findings: [],
     };
   },
+  // Nothing to add: every stub page counts as having its text.
+  async addTextLayer(pdf) {
+    return { pdf, pages: [], findings: [] };
+  },
 };
 
 export interface ServiceHarness {
@@ -53,7 +57,9 @@ export async function serviceHarness(overrides: Partial<DocumentServiceDeps> = {
   const deps: DocumentServiceDeps = {
     store,
     metadata,
-    jobs: { runNow: (id) => jobs.runNow(id) },
+    jobs: { runNow: (id) => jobs.runNow(id), wake: () => undefined },
+    // No OCR jobs unless a test asks for them (as the test apps).
+    ocr: { enabled: false, budgetMs: 10_000, attempts: 3 },
     processor: stubProcessor,
     idempotency: new IdempotencyKeys(metadata, 3_600_000, 60_000, now),
     limits: { maxPages: 100, timeBudgetMs: 10_000 },

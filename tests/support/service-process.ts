@@ -39,7 +39,7 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts the service with `env` on top of a test baseline (any free port, feed without settle delay).
+ * Starts the service with `env` on top of a test baseline (any free port, feed without settle delay, no OCR).
  * Without DATA_DIR in `env` it gets a fresh one, removed when the process ends. `cwd`: another
  * copy of the repository to run (e.g. one installed without dev dependencies).
  */
@@ -47,7 +47,8 @@ export async function startService(env: Record<string, string>, options: { cwd?:
   const ownDataDir = env.DATA_DIR ? undefined : await mkdtemp(path.join(tmpdir(), 'vsc-service-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: options.cwd ?? REPO,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', FEED_SETTLE_MS: '0', LOG_LEVEL: 'warn', METRICS_TOKEN, DATA_DIR: ownDataDir ?? '', ...env },
+    // OCR jobs only where a test is about them (OCR: 'on'): elsewhere they would only load the machine.
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', FEED_SETTLE_MS: '0', LOG_LEVEL: 'warn', METRICS_TOKEN, DATA_DIR: ownDataDir ?? '', OCR: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -40,6 +40,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
     FEED_SETTLE_MS: '0',
+    // OCR jobs only where a test is about them: elsewhere they would only load the machine.
+    OCR: 'off',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...env,
   });

@@ -1,0 +1,138 @@
+/**
+ * `enhance: document`, the scan look: a camera photo's page is found (or its corners taken from the
+ * client), warped flat and cropped; every page is then deskewed, its lighting evened out and its paper
+ * made white. When the page cannot be found for sure the whole photo is kept and a finding says why.
+ */
+import sharp, { type Metadata, type Sharp } from 'sharp';
+import { AppError } from '../errors.ts';
+import { detectPage, plausibleQuad, whiteness, type Detection, type GrayImage, type Quad } from './corners.ts';
+import { estimateSkew, minSkewDegrees, rotateBack } from './deskew.ts';
+import { evenLighting } from './illumination.ts';
+import { a4Frame, targetDpi } from './page-layout.ts';
+import { flatSize, warpToPage } from './perspective.ts';
+import type { Finding } from './types.ts';
+
+/** What the caller knows about an image: whether it is a photo of paper, and the page's corners if a client found them. */
+export interface DocumentHints {
+  camera?: boolean;
+  /** TL, TR, BR, BL in pixels of the image as displayed (EXIF orientation applied). */
+  corners?: Quad;
+}
+
+/** Longest side of the preview the page is searched in. */
+const previewSide = 1000;
+/** Longest side of the preview the skew is measured in: letters must stay a few pixels tall. */
+const skewSide = 1600;
+/** Client corners may lie this share outside the image (a rounding at the edge), not more. */
+const cornerSlack = 0.01;
+
+const unsureTexts: Record<Exclude<Detection, { sure: true }>['reason'], { de: string; en: string }> = {
+  low_contrast: { de: 'zu wenig Kontrast zwischen Seite und Hintergrund', en: 'too little contrast between page and background' },
+  fills_frame: { de: 'die Seite füllt das Bild oder reicht über den Rand', en: 'the page fills the frame or reaches beyond its edge' },
+  no_page: { de: 'keine vierseitige Seite zu sehen', en: 'no four-sided page in view' },
+};
+
+function finding(code: string, de: string, en: string, part: number, page: number): Finding {
+  return { code, message: `${de} / ${en}`, part, page };
+}
+
+async function grayOf(input: Sharp, width?: number): Promise<GrayImage> {
+  const pipeline = input.clone().rotate().flatten({ background: '#ffffff' });
+  const sized = width === undefined ? pipeline : pipeline.resize({ width, withoutEnlargement: true });
+  const { data, info } = await sized.toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+}
+
+/** The page in a photo of `fullWidth` × `fullHeight` (orientation applied), searched in a preview and scaled back. */
+export async function findPage(input: Sharp, fullWidth: number, fullHeight: number): Promise<Detection> {
+  const scale = Math.min(1, previewSide / Math.max(fullWidth, fullHeight));
+  const { data, info } = await input
+    .clone()
+    .rotate()
+    .flatten({ background: '#ffffff' })
+    .resize(Math.round(fullWidth * scale), Math.round(fullHeight * scale), { fit: 'fill' })
+    .toColourspace('srgb')
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const found = detectPage(whiteness(data, info.width, info.height));
+  if (!found.sure) return found;
+  const sx = fullWidth / info.width;
+  const sy = fullHeight / info.height;
+  return { sure: true, corners: found.corners.map(([x, y]) => [x * sx, y * sy] as const) as unknown as Quad };
+}
+
+function assertCorners(corners: Quad, width: number, height: number, part: number): void {
+  const inside = corners.every(([x, y]) => x >= -cornerSlack * width && x <= (1 + cornerSlack) * width && y >= -cornerSlack * height && y <= (1 + cornerSlack) * height);
+  if (inside && plausibleQuad(corners)) return;
+  throw new AppError('validation_failed', {
+    detail: {
+      de: `Die Ecken (corners) für Datei ${part} beschreiben keine Seite im Bild (${width}×${height} Pixel): vier Punkte [x, y] im Bild, in der Reihenfolge oben links, oben rechts, unten rechts, unten links, ein konvexes Viereck. Senden Sie die erkannten Ecken erneut oder lassen Sie sie weg.`,
+      en: `The corners for file ${part} describe no page in the image (${width}×${height} pixels): four [x, y] points inside the image, ordered top-left, top-right, bottom-right, bottom-left, a convex quadrilateral. Send the detected corners again or leave them out.`,
+    },
+  });
+}
+
+/** The flat page at no more than 300 dpi on A4. */
+function warpFlat(gray: GrayImage, corners: Quad): GrayImage {
+  const size = flatSize(corners);
+  const { dpi } = a4Frame(size.width, size.height);
+  const scale = dpi > targetDpi ? targetDpi / dpi : 1;
+  return warpToPage(gray, corners, Math.max(1, Math.round(size.width * scale)), Math.max(1, Math.round(size.height * scale)));
+}
+
+function wholeFrame(width: number, height: number): Quad {
+  return [
+    [0, 0],
+    [width, 0],
+    [width, height],
+    [0, height],
+  ];
+}
+
+/** Straightens a page tilted by up to 15°, measured on a preview. */
+async function deskew(page: GrayImage, part: number, pageNo: number): Promise<{ page: GrayImage; findings: Finding[] }> {
+  const scale = Math.min(1, skewSide / Math.max(page.width, page.height));
+  const { data, info } = await sharp(page.data, { raw: { width: page.width, height: page.height, channels: 1 } })
+    .resize(Math.round(page.width * scale), Math.round(page.height * scale), { fit: 'fill' })
+    // One channel in, three out unless asked (libvips makes raw grey sRGB).
+    .toColourspace('b-w')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const angle = estimateSkew({ data, width: info.width, height: info.height });
+  if (Math.abs(angle) < minSkewDegrees) return { page, findings: [] };
+  const shown = Math.abs(angle).toFixed(1);
+  return {
+    page: await rotateBack(page, angle),
+    findings: [finding('deskewed', `Seite ${pageNo} um ${shown.replace('.', ',')}° gerade gerichtet`, `page ${pageNo} straightened by ${shown}°`, part, pageNo)],
+  };
+}
+
+/** The scan look for one image; `meta` is the decoded image's metadata (orientation not yet applied). */
+export async function documentLook(input: Sharp, meta: Metadata, hints: DocumentHints, part: number, pageNo: number): Promise<{ page: GrayImage; findings: Finding[] }> {
+  const sideways = (meta.orientation ?? 1) >= 5;
+  const width = sideways ? meta.height! : meta.width!;
+  const height = sideways ? meta.width! : meta.height!;
+  const findings: Finding[] = [];
+  let page: GrayImage;
+  if (hints.corners) {
+    assertCorners(hints.corners, width, height, part);
+    page = warpFlat(await grayOf(input), hints.corners);
+    findings.push(finding('page_corners_applied', 'Seite mit den Ecken des Geräts entzerrt und zugeschnitten', 'page flattened and cropped with the corners the device found', part, pageNo));
+  } else if (hints.camera) {
+    const found = await findPage(input, width, height);
+    const gray = await grayOf(input);
+    if (found.sure) {
+      page = warpFlat(gray, found.corners);
+      findings.push(finding('page_detected', 'Seite erkannt, entzerrt und zugeschnitten', 'page detected, flattened and cropped', part, pageNo));
+    } else {
+      page = warpFlat(gray, wholeFrame(width, height));
+      const why = unsureTexts[found.reason];
+      findings.push(finding('page_not_detected', `Seite nicht sicher erkannt (${why.de}): das ganze Foto wurde behalten, nichts abgeschnitten`, `page not found for sure (${why.en}): the whole photo was kept, nothing cropped`, part, pageNo));
+    }
+  } else {
+    page = warpFlat(await grayOf(input), wholeFrame(width, height));
+  }
+  const straight = await deskew(page, part, pageNo);
+  return { page: evenLighting(straight.page), findings: [...findings, ...straight.findings] };
+}

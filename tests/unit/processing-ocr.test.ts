@@ -1,0 +1,37 @@
+/** The OCR engine's process bounds (pipe.ts) and its reading of tesseract's TSV (ocr.ts), with the real tesseract. */
+import { describe, expect, it } from 'vitest';
+import { isAppError } from '../../src/errors.ts';
+import { recognize } from '../../src/processing/ocr.ts';
+import { pipeThrough } from '../../src/processing/pipe.ts';
+import { germanPage } from '../fixtures/photos.ts';
+
+const limits = { timeoutMs: 600_000, memoryBytes: 1024 ** 3, maxOutputBytes: 1024 ** 2, step: { de: 'Der Testschritt', en: 'Test step' } };
+
+async function refusal(work: Promise<unknown>): Promise<string> {
+  const err = await work.then(() => undefined, (e: unknown) => e);
+  if (!isAppError(err)) throw new Error(`expected a refusal, got ${String(err)}`);
+  expect(err.code).toBe('unprocessable');
+  expect(err.texts?.de).toMatch(/ist gescheitert/);
+  return err.detail ?? '';
+}
+
+describe('OCR engine', () => {
+  it('reads words with their lines in reading order from a German page', async () => {
+    const words = await recognize(germanPage(1800, ['Prüfung nach § 12', 'Größe der Straße']), { dpi: 1800 / 8.27 });
+    expect(words.map((w) => w.text).join(' ')).toMatch(/Prüfung nach . 12 Größe der Straße/);
+    const lines = [...new Set(words.map((w) => w.line))];
+    expect(lines).toEqual([0, 1]);
+    for (const w of words) expect(w.width * w.height).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('refuses what tesseract cannot read, with a reason', async () => {
+    expect(await refusal(recognize(new Uint8Array(1000).fill(7), { dpi: 300 }))).toMatch(/^Text recognition failed/);
+  });
+
+  it('stops a process that writes too much, runs too long or asks for too much memory', async () => {
+    expect(await refusal(pipeThrough('cat', [], new Uint8Array(4 * 1024 ** 2), limits))).toContain('too much output');
+    expect(await refusal(pipeThrough('sleep', ['600'], new Uint8Array(0), { ...limits, timeoutMs: 200 }))).toContain('SIGKILL');
+    const hungry = pipeThrough('/usr/bin/python3', ['-c', 'x = bytearray(512 * 1024 * 1024)'], new Uint8Array(0), { ...limits, memoryBytes: 128 * 1024 ** 2 });
+    expect(await refusal(hungry)).toContain('exit 1');
+  });
+});
