@@ -105,13 +105,14 @@ function compareCopies(global: Map<string, HashedEntry>, copies: Map<string, Has
 /** Every writer's chain: seq 1, 2, 3 … each naming its predecessor's hash. Returns the heads. */
 function checkWriterChains(global: Map<string, HashedEntry>, docOnly: Map<string, HashedEntry>, problems: AuditFinding[], notes: AuditFinding[]) {
   const heads: AuditReport['heads'] = [];
+  const copiesOf = groupBy(docOnly.values(), (e) => e.writer, (e) => e.seq);
   for (const [writer, bySeq] of groupBy(global.values(), (e) => e.writer, (e) => e.seq)) {
-    const max = Math.max(...bySeq.keys());
+    const max = largest(bySeq.keys());
     let previous: HashedEntry[] = [];
     for (let seq = 1; seq <= max; seq++) {
       const here = bySeq.get(seq) ?? [];
       if (here.length === 0) {
-        const copy = [...docOnly.values()].find((e) => e.writer === writer && e.seq === seq);
+        const copy = copiesOf.get(writer)?.get(seq)?.[0];
         const after = previous[0]?.id ?? '';
         problems.push({
           kind: 'missing',
@@ -130,8 +131,8 @@ function checkWriterChains(global: Map<string, HashedEntry>, docOnly: Map<string
     }
     const head = (bySeq.get(max) ?? [])[0]!;
     heads.push({ writer, seq: max, id: head.id, hash: head.hash });
-    for (const copy of docOnly.values()) {
-      if (copy.writer === writer && (copy.seq > max || bySeq.has(copy.seq))) {
+    for (const copy of [...(copiesOf.get(writer)?.values() ?? [])].flat()) {
+      if (copy.seq > max || bySeq.has(copy.seq)) {
         notes.push({ kind: 'unconfirmed', message: `entry ${copy.id} is in its document trail only: an append interrupted before the global log`, entryId: copy.id, writer, seq: copy.seq, position: copy.id });
       }
     }
@@ -184,12 +185,21 @@ function fork(where: string, entries: HashedEntry[]): AuditFinding {
   return { kind: 'fork', message: `${where}: ${entries.length} concurrent entries (${entries.map((e) => e.id).join(', ')})`, position: entries[0]!.id };
 }
 
+/** A loop, not `Math.max(...keys)`: spreading 10^5 arguments overflows the stack. */
+function largest(values: Iterable<number>): number {
+  let max = 0;
+  for (const value of values) if (value > max) max = value;
+  return max;
+}
+
 function groupBy<K1, K2>(entries: Iterable<HashedEntry>, outer: (e: HashedEntry) => K1, inner: (e: HashedEntry) => K2): Map<K1, Map<K2, HashedEntry[]>> {
   const groups = new Map<K1, Map<K2, HashedEntry[]>>();
   for (const entry of entries) {
     const group = groups.get(outer(entry)) ?? new Map<K2, HashedEntry[]>();
     groups.set(outer(entry), group);
-    group.set(inner(entry), [...(group.get(inner(entry)) ?? []), entry]);
+    const list = group.get(inner(entry));
+    if (list) list.push(entry);
+    else group.set(inner(entry), [entry]);
   }
   return groups;
 }
