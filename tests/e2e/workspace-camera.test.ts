@@ -1,10 +1,8 @@
 /**
  * Camera capture in the workspace on a phone (390×844, touch) with Chromium's fake camera showing a
  * generated photo: four pages taken in a row, one deleted, one corner dragged with a finger, one page
- * retaken, all sent as one document encrypted in the browser (checked by Python jwcrypto), with the
- * dragged corners in the metadata; the service here refuses `corners` by name until #13 lands (branch
- * b13), so page 2 is retaken and the capture sent again; the rendition has three pages (pdfinfo),
- * nothing stays in the profile.
+ * retaken, all sent as one document encrypted in the browser (checked by Python jwcrypto); the
+ * rendition has three pages (pdfinfo), the dragged corners reached the service, nothing stays in the profile.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -121,40 +119,20 @@ describe('camera capture in the workspace (fake camera, phone size, touch)', () 
       await page.fill('#camera-case', caseNumber);
       expect(await page.textContent('#camera-send')).toBe('3 Seiten verschlüsseln und senden');
       await page.tap('#camera-send');
-      // The service on this branch does not take corners yet (#13 adds them, branch b13): it refuses the
-      // field by name, which shows the corners reached it; the refusal is shown, nothing is lost.
-      const refusal = page.locator('#camera-send-status[role="alert"]');
-      await refusal.waitFor();
-      expect(await refusal.textContent()).toMatch(/corners/);
-      expect(await page.locator('#camera-pages li').count()).toBe(3);
-
-      // On the wire: one metadata JWE and three JPEG JWEs; only page 2 carries corners, as dragged.
-      const [refused] = proxy.bodies('/v1/documents');
-      const parts = multipartParts(String(refused!.headers['content-type']), refused!.body);
-      expect(parts.map((p) => [p.name, p.type])).toEqual([['metadata', 'application/jose'], ...Array(3).fill(['file', 'application/jose'])]);
-      const metadata = JSON.parse((await decrypt(parts[0]!.body.toString('latin1'))).toString('utf8'));
-      expect(metadata).toMatchObject({ title, caseNumber, source: 'camera' });
-      expect(metadata.corners).toEqual([null, [moved, [CAMERA.width, 0], [CAMERA.width, CAMERA.height], [0, CAMERA.height]], null]);
-      for (const part of parts.slice(1)) expect(await sharp(await decrypt(part.body.toString('latin1'))).metadata()).toMatchObject({ format: 'jpeg', ...CAMERA });
-
-      // Page 2 retaken: its corners start again at the whole frame and are not sent; now the capture goes through.
-      await page.tap('#shot-1');
-      await page.tap('#camera-retake');
-      await page.tap('#camera-shoot');
-      await page.locator('#camera-status', { hasText: 'Seite 2 neu aufgenommen.' }).waitFor();
-      await page.tap('#camera-done');
-      await page.tap('#camera-send');
       await page.locator('#captured-link').waitFor();
       expect(await page.textContent('h1')).toBe('Erfasst: 3 Seiten.');
       id = (await page.getAttribute('#captured-link', 'href'))!.split('/').pop()!;
       // The result screen turned the camera off.
       await page.waitForFunction(() => !document.querySelector('video'));
-      const accepted = proxy.bodies('/v1/documents')[1]!;
-      const sentParts = multipartParts(String(accepted.headers['content-type']), accepted.body);
-      expect(sentParts).toHaveLength(4);
-      // A new attempt (new Idempotency-Key): the pages changed.
-      expect(accepted.headers['idempotency-key']).not.toBe(refused!.headers['idempotency-key']);
-      expect(JSON.parse((await decrypt(sentParts[0]!.body.toString('latin1'))).toString('utf8')).corners).toBeUndefined();
+
+      // On the wire: one metadata JWE and three JPEG JWEs; only page 2 carries corners, as dragged.
+      const [sent] = proxy.bodies('/v1/documents');
+      const parts = multipartParts(String(sent!.headers['content-type']), sent!.body);
+      expect(parts.map((p) => [p.name, p.type])).toEqual([['metadata', 'application/jose'], ...Array(3).fill(['file', 'application/jose'])]);
+      const metadata = JSON.parse((await decrypt(parts[0]!.body.toString('latin1'))).toString('utf8'));
+      expect(metadata).toMatchObject({ title, caseNumber, source: 'camera' });
+      expect(metadata.corners).toEqual([null, [moved, [CAMERA.width, 0], [CAMERA.width, CAMERA.height], [0, CAMERA.height]], null]);
+      for (const part of parts.slice(1)) expect(await sharp(await decrypt(part.body.toString('latin1'))).metadata()).toMatchObject({ format: 'jpeg', ...CAMERA });
 
       await page.tap('#sign-out');
       await page.locator('#dev-login').waitFor();
@@ -163,12 +141,14 @@ describe('camera capture in the workspace (fake camera, phone size, touch)', () 
     }
 
     try {
-      // The rendition has three pages (poppler's count).
+      // The service used the corners; its rendition has three pages (poppler's count).
       const token = tokens.at(-1)!;
       const doc = (await (await fetch(`${service.url}/v1/documents/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
         pageCount: number;
+        transferNote: { findings: Array<{ code: string; part?: number }> };
       };
       expect(doc.pageCount).toBe(3);
+      expect(doc.transferNote.findings.filter((f) => f.code === 'page_corners_applied').map((f) => f.part)).toEqual([2]);
       const pdf = Buffer.from(await (await fetch(`${service.url}/v1/documents/${id}/content`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer());
       await writeFile(path.join(dir, 'rendition.pdf'), pdf);
       expect((await run('pdfinfo', [path.join(dir, 'rendition.pdf')])).stdout).toMatch(/^Pages:\s+3$/m);
