@@ -37,7 +37,7 @@ describe('the workspace by keyboard alone', () => {
       await page.locator('#sign-out').waitFor();
       // From the screen's heading: its fields, then (round the end of the page) the skip link and the header.
       const reached = await tabTo(page, '#sign-out', 60);
-      expect(reached).toEqual(expect.arrayContaining(['#search-case', '#filter-status', 'button:Suchen', '#skip', 'a:Meine Dokumente', 'a:Prüfung', 'a:Erfassen', '#lang']));
+      expect(reached).toEqual(expect.arrayContaining(['#search-case', '#search-words', '#filter-status', '#filter-from', '#filter-to', 'button:Suchen', '#skip', 'a:Meine Dokumente', 'a:Prüfung', 'a:Erfassen', '#lang']));
       await tabTo(page, 'a:Erfassen', 60);
       await page.keyboard.press('Enter');
       await page.locator('#capture-form').waitFor();

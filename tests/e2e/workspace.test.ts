@@ -146,8 +146,19 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       // The token renews silently while the tab is open; the session goes on with the new one.
       await page.waitForFunction(() => Number(document.body.dataset.renewals ?? 0) >= 1, undefined, { timeout: 120_000 });
 
-      // Found by case number, both of them, each row leading to its document.
+      // Found by a word of its title, only that one; a capture day range after today finds nothing.
       await page.click('a[href="#/documents"]');
+      await page.fill('#search-words', photoTitle.split(' ')[1]!);
+      await page.click('#search button[type="submit"]');
+      await expect.poll(() => page.locator('#results .doc-title').allTextContents()).toEqual([photoTitle]);
+      const tomorrow = await page.evaluate(() => { const d = new Date(); d.setDate(d.getDate() + 1); return d.toLocaleDateString('sv'); });
+      await page.fill('#filter-from', tomorrow);
+      await page.click('#search button[type="submit"]');
+      await expect.poll(() => page.locator('#results p').allTextContents()).toEqual(['Keine Dokumente gefunden.']);
+      await page.fill('#search-words', '');
+      await page.fill('#filter-from', '');
+
+      // Found by case number, both of them, each row leading to its document.
       await page.fill('#search-case', caseNumber);
       await page.click('#search button[type="submit"]');
       await expect.poll(() => page.locator('#results tbody tr').count()).toBe(2);

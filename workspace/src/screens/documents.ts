@@ -12,7 +12,12 @@ const THUMB_CSS_WIDTH = 64;
 
 export interface ListFilter {
   caseNumber?: string;
+  /** Words of the title or, once the text layer is in, of the pages (the API's `q`). */
+  words?: string;
   status?: string;
+  /** Capture days, YYYY-MM-DD in the browser's time zone, both included. */
+  from?: string;
+  to?: string;
 }
 
 export function documentsScreen(filter: ListFilter, queue: boolean): void {
@@ -25,6 +30,9 @@ export function documentsScreen(filter: ListFilter, queue: boolean): void {
     return void loadInto(results, { status: 'pending' });
   }
   const caseInput = h('input', { id: 'search-case', name: 'caseNumber', value: filter.caseNumber ?? '', autocomplete: 'off', maxlength: '100' });
+  const wordsInput = h('input', { id: 'search-words', name: 'q', type: 'search', value: filter.words ?? '', autocomplete: 'off', maxlength: '200' });
+  const fromInput = h('input', { id: 'filter-from', name: 'from', type: 'date', value: filter.from ?? '' });
+  const toInput = h('input', { id: 'filter-to', name: 'to', type: 'date', value: filter.to ?? '' });
   const status = h(
     'select',
     { id: 'filter-status', name: 'status' },
@@ -35,16 +43,25 @@ export function documentsScreen(filter: ListFilter, queue: boolean): void {
     'form',
     { id: 'search', role: 'search', class: 'filters' },
     h('p', {}, h('label', { for: 'search-case' }, m.searchCase), caseInput),
+    h('p', {}, h('label', { for: 'search-words' }, m.searchWords), wordsInput),
     h('p', {}, h('label', { for: 'filter-status' }, m.filterStatus), status),
+    h('p', {}, h('label', { for: 'filter-from' }, m.filterFrom), fromInput),
+    h('p', {}, h('label', { for: 'filter-to' }, m.filterTo), toInput),
     h('button', { type: 'submit' }, m.search),
   );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     results.replaceChildren();
-    void loadInto(results, { caseNumber: caseInput.value.trim(), status: status.value });
+    void loadInto(results, { caseNumber: caseInput.value.trim(), words: wordsInput.value.trim(), status: status.value, from: fromInput.value, to: toInput.value });
   });
   show(heading, intro, form, results);
   void loadInto(results, filter);
+}
+
+/** Midnight at the start of `day` (+ `plus` days) in the browser's time zone, as the API's ISO 8601 time. */
+function startOfDay(day: string, plus: number): string {
+  const [y, mo, d] = day.split('-').map(Number) as [number, number, number];
+  return new Date(y, mo - 1, d + plus).toISOString();
 }
 
 /** Each new search (not "Weitere laden") starts a generation; answers of an older one are dropped. */
@@ -55,7 +72,10 @@ async function loadInto(results: HTMLElement, filter: ListFilter, after?: string
   const mine = after ? generation : ++generation;
   const params = new URLSearchParams({ limit: String(PAGE) });
   if (filter.caseNumber) params.set('caseNumber', filter.caseNumber);
+  if (filter.words) params.set('q', filter.words);
   if (filter.status) params.set('status', filter.status);
+  if (filter.from) params.set('capturedFrom', startOfDay(filter.from, 0));
+  if (filter.to) params.set('capturedTo', startOfDay(filter.to, 1));
   if (after) params.set('after', after);
   results.querySelector('.more')?.remove();
   let page: FeedPage;
