@@ -29,6 +29,7 @@ import { uploadsRouter } from './api/uploads.ts';
 import { xdomeaRouter } from './api/xdomea.ts';
 import { bearerAuth } from './api/middleware/auth.ts';
 import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
+import type { LingeringClose } from './api/middleware/lingering-close.ts';
 import { notFoundHandler, problemHandler } from './api/middleware/problem.ts';
 import { requestLog } from './api/middleware/request-log.ts';
 import { securityHeaders } from './api/middleware/security-headers.ts';
@@ -61,6 +62,8 @@ export interface AppDeps {
   admission: Admission;
   /** The admission of small JSON bodies (reviews, acknowledgements, deletions, dev tokens). */
   smallBodyAdmission: Admission;
+  /** Closes connections refused mid-body so the client reads the answer before the close. */
+  lingering: LingeringClose;
 }
 
 /** The express app without listen, so tests drive exactly what production serves. */
@@ -111,17 +114,17 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   app.use(notFoundHandler);
-  app.use(problemHandler(deps.logger));
+  app.use(problemHandler(deps.logger, deps.lingering));
   return app;
 }
 
 /** The metrics listener (METRICS_PORT): only /metrics, with the token when one is configured. */
-export function createMetricsApp(deps: Pick<AppDeps, 'config' | 'metrics' | 'logger'>): express.Express {
+export function createMetricsApp(deps: Pick<AppDeps, 'config' | 'metrics' | 'logger' | 'lingering'>): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(metricsRouter(deps.metrics.registry, deps.config.metrics.token));
   app.use(notFoundHandler);
-  app.use(problemHandler(deps.logger));
+  app.use(problemHandler(deps.logger, deps.lingering));
   return app;
 }
 

@@ -23,6 +23,7 @@ import { openMetadataStore, pgliteDirOf } from './metadata/open.ts';
 import { createMetrics } from './metrics.ts';
 import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
 import { Admission } from './api/middleware/admission.ts';
+import { LingeringClose } from './api/middleware/lingering-close.ts';
 import { createProcessingPool, type ProcessingPool } from './processing/pool.ts';
 import { EncryptedStore } from './storage/encrypted-store.ts';
 import { FsStore } from './storage/fs-store.ts';
@@ -59,20 +60,21 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   });
   const pool = createProcessingPool({ threads: config.processing.threads, maxQueue: config.processing.queue, markingLayout: config.processing.markingLayout });
   const rate = { minBytesPerSecond: config.timeouts.minBodyBytesPerSecond, windowMs: config.timeouts.bodyRateWindowMs };
+  const lingering = new LingeringClose();
   const admission = new Admission({
     slots: config.limits.maxConcurrentUploads,
     perCaller: config.limits.maxConcurrentUploadsPerUser,
     bytes: config.limits.maxBufferedBytes,
     ...rate,
-  });
+  }, lingering);
   // Small JSON bodies (reviews, acknowledgements, deletions, dev tokens) are bounded too, but never wait behind uploads.
   const smallBodyAdmission = new Admission({
     slots: SMALL_BODY_SLOTS_PER_UPLOAD * config.limits.maxConcurrentUploads,
     perCaller: SMALL_BODY_SLOTS_PER_UPLOAD * config.limits.maxConcurrentUploadsPerUser,
     bytes: SMALL_BODY_SLOTS_PER_UPLOAD * config.limits.maxConcurrentUploads * SMALL_BODY_BYTES,
     ...rate,
-  });
-  const metrics = createMetrics(admission, metadata.jobs);
+  }, lingering);
+  const metrics = createMetrics(admission, metadata.jobs, lingering);
   const manifests = await createManifestSigner(await loadManifestKey({ ...config.manifestKey, ...(keyDir ? { devDataDir: keyDir } : {}) }));
   // The use cases run jobs they queued; the worker runs the handlers the use cases offer.
   const documents: DocumentService = new DocumentService({
@@ -125,6 +127,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
       xdomea: new XdomeaExport({ documents, audit, parties: config.xdomea }),
       admission,
       smallBodyAdmission,
+      lingering,
     },
     async close() {
       clearInterval(sweep);

@@ -12,8 +12,8 @@ export interface JobCounts {
   counts(): Promise<Array<{ kind: string; state: string; count: number }>>;
 }
 
-/** A registry per app instance, so tests never share counters; `admission` and `jobs` are read at each scrape. */
-export function createMetrics(admission: { inFlight: number; heldBytes: number }, jobs: JobCounts): Metrics {
+/** A registry per app instance, so tests never share counters; `admission`, `jobs` and `lingering` are read at each scrape. */
+export function createMetrics(admission: { inFlight: number; heldBytes: number }, jobs: JobCounts, lingering: { lingering: number }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({
@@ -30,6 +30,14 @@ export function createMetrics(admission: { inFlight: number; heldBytes: number }
     registers: [registry],
     collect() {
       this.set(admission.heldBytes);
+    },
+  });
+  new Gauge({
+    name: 'vsc_lingering_connections',
+    help: 'Connections refused mid-body that are closing: answered, still discarding what their client sends (at most 2 s and 64 KiB each)',
+    registers: [registry],
+    collect() {
+      this.set(lingering.lingering);
     },
   });
   new Gauge({

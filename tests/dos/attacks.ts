@@ -21,11 +21,13 @@ export const DOS_ENV = {
   MAX_BUFFERED_BYTES: String(16.5 * MIB),
   UPLOAD_CHUNK_BYTES: String(MIB),
 };
-/** What the attacker saw: a status with its problem code, or the connection closed without an answer. */
+/** What the attacker saw: a status with its problem code, type and detail, or the connection closed without an answer. */
 export interface Answer {
   status: number | 'closed';
   code?: string;
   retryAfter?: string;
+  contentType?: string;
+  detail?: string;
 }
 
 /** Guards the test against a hang: no answer in this long is a failure, not a wait. */
@@ -82,10 +84,8 @@ export function trickle(baseUrl: string, options: TrickleOptions): Trickle {
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', () => undefined);
       res.on('close', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const code = /"code":"([a-z_]+)"/.exec(text)?.[1];
         req.destroy();
-        done({ status: res.statusCode ?? 0, ...(code ? { code } : {}), ...(res.headers['retry-after'] ? { retryAfter: String(res.headers['retry-after']) } : {}) });
+        done({ status: res.statusCode ?? 0, ...problemOf(Buffer.concat(chunks).toString('utf8'), res.headers['content-type']), ...(res.headers['retry-after'] ? { retryAfter: String(res.headers['retry-after']) } : {}) });
       });
     });
     req.on('error', () => done({ status: 'closed' }));
@@ -101,6 +101,101 @@ export function trickle(baseUrl: string, options: TrickleOptions): Trickle {
       req.destroy();
     },
   };
+}
+
+/** The problem fields an answer's body carries (a cut-off body may not be JSON at all). */
+function problemOf(text: string, contentType: string | undefined): Pick<Answer, 'code' | 'detail' | 'contentType'> {
+  let body: { code?: unknown; detail?: unknown } = {};
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    // Not JSON: only the status counts.
+  }
+  return {
+    ...(typeof body.code === 'string' ? { code: body.code } : {}),
+    ...(typeof body.detail === 'string' ? { detail: body.detail } : {}),
+    ...(contentType ? { contentType } : {}),
+  };
+}
+
+/** What a client that keeps sending read off its socket, and how the connection ended. */
+export interface ReadOffSocket extends Answer {
+  /** The answer's Connection header. */
+  connection?: string;
+  /** After a `Connection: close` answer, how the server closed: a FIN ('end') or, once its bounds ran out, a reset ('reset'). */
+  ended?: 'end' | 'reset';
+}
+
+/**
+ * A request whose body is sent as fast as the socket takes it: all `length` announced bytes with
+ * `complete`, else all but the last chunk, so that the body never ends and only the server can end
+ * the exchange. Like a busy client it reads late: only once its writes stall or all is sent, so an
+ * answer a reset overtook is lost, as it is under load. Reads the answer off the raw socket; after a
+ * `Connection: close` answer it waits until the server has closed the connection, else it hangs up.
+ */
+export function sendPastRefusal(
+  baseUrl: string,
+  options: { method?: string; path: string; headers: Record<string, string>; length: number; head: Buffer; complete?: boolean },
+): Promise<ReadOffSocket> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname);
+    const guard = setTimeout(() => reject(new Error(`${options.path}: no answer, or the server kept the connection open, for ${HANG_GUARD_MS} ms`)), HANG_GUARD_MS);
+    let received = Buffer.alloc(0);
+    let answer: ReadOffSocket | undefined;
+    let ended: ReadOffSocket['ended'] = 'end';
+    const filler = Buffer.alloc(16 * 1024, 0x61);
+    const last = options.complete ? options.length : options.length - 1;
+    let sent = 0;
+    const pump = () => {
+      while (!socket.destroyed && sent < last) {
+        const chunk = filler.subarray(0, Math.min(filler.length, last - sent));
+        sent += chunk.length;
+        if (!socket.write(chunk)) {
+          socket.resume();
+          return void socket.once('drain', pump);
+        }
+      }
+      socket.resume();
+    };
+    const finish = () => {
+      clearTimeout(guard);
+      resolve(answer ? { ...answer, ...(answer.connection === 'close' ? { ended } : {}) } : { status: 'closed' });
+    };
+    socket.pause();
+    socket.on('connect', () => {
+      const headers = Object.entries({ host: url.host, ...options.headers, 'content-length': String(options.length) }).map(([name, value]) => `${name}: ${value}\r\n`);
+      socket.write(`${options.method ?? 'POST'} ${options.path} HTTP/1.1\r\n${headers.join('')}\r\n`);
+      socket.write(options.head);
+      sent = options.head.length;
+      pump();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      answer ??= parseResponse(received);
+      if (answer && answer.connection !== 'close') {
+        socket.destroy();
+        finish();
+      }
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') ended = 'reset';
+    });
+    socket.on('close', finish);
+  });
+}
+
+/** A complete raw HTTP/1.1 response (Content-Length framed): status, content type, Connection and problem fields; undefined while incomplete. */
+function parseResponse(raw: Buffer): ReadOffSocket | undefined {
+  const split = raw.indexOf('\r\n\r\n');
+  if (split < 0) return undefined;
+  const head = raw.subarray(0, split).toString('latin1');
+  const status = /^HTTP\/1\.1 (\d{3})/.exec(head)?.[1];
+  const header = (name: string) => new RegExp(`^${name}: *(.+)$`, 'im').exec(head)?.[1]?.trim();
+  const length = Number(header('content-length') ?? 0);
+  if (!status || raw.length < split + 4 + length) return undefined;
+  const connection = header('connection')?.toLowerCase();
+  return { status: Number(status), ...problemOf(raw.subarray(split + 4, split + 4 + length).toString('utf8'), header('content-type')), ...(connection ? { connection } : {}) };
 }
 
 /** A multipart capture body's beginning: metadata, then the header of a file part whose bytes follow. */
@@ -179,13 +274,15 @@ export function watchHealth(baseUrl: string): HealthWatch {
   };
 }
 
-/** The admission gauge from /metrics: requests with a body admitted right now. */
-export async function admittedNow(baseUrl: string): Promise<number> {
+/** A gauge from /metrics, e.g. vsc_admission_in_flight (requests with a body admitted right now). */
+export async function gauge(baseUrl: string, name: string): Promise<number> {
   const text = await (await fetch(`${baseUrl}/metrics`, { headers: METRICS_AUTH })).text();
-  const match = /^vsc_admission_in_flight (\d+)$/m.exec(text);
-  if (!match) throw new Error('/metrics has no vsc_admission_in_flight');
+  const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  if (!match) throw new Error(`/metrics has no ${name}`);
   return Number(match[1]);
 }
+
+export const admittedNow = (baseUrl: string) => gauge(baseUrl, 'vsc_admission_in_flight');
 
 /** Resolves once the service has admitted at least `count` requests with a body (polls its own gauge). */
 export async function untilAdmitted(baseUrl: string, count: number): Promise<void> {

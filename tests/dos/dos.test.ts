@@ -15,7 +15,7 @@ import { clerk, devToken, encryptedCapture, ingestKey, postCapture } from '../su
 import { freshDatabaseUrl } from '../support/database.ts';
 import { startService, type ServiceProcess } from '../support/service-process.ts';
 import { tusMetadata } from '../support/tus.ts';
-import { admittedNow, DOS_ENV, endlessHeaders, slowCapture, trickle, underAttack, untilAdmitted, type Answer, type Trickle } from './attacks.ts';
+import { admittedNow, captureHead, DOS_ENV, endlessHeaders, gauge, HANG_GUARD_MS, sendPastRefusal, slowCapture, trickle, underAttack, untilAdmitted, type Answer, type Trickle } from './attacks.ts';
 
 const MiB = 2 ** 20;
 const RSS_GROWTH_BOUND = 300 * 1000 * 1000;
@@ -92,10 +92,14 @@ describe('denial of service against a service process', () => {
       return { answers, victims };
     });
     expect(run.result.victims).toEqual([201, 201, 201]);
-    // The server closes a cut-off connection whose body it will not read; a client still sending then
-    // gets a reset, which can overtake a 408 it has not read yet (seen under load): 'closed' is that.
-    expectOnlyRefusals(run.result.answers, [408, 503, 'closed']);
-    expect(run.result.answers.some((a) => a.status === 408 && a.code === 'request_timeout')).toBe(true);
+    // A cut-off connection lingers before it closes, so the client still sending reads its 408: never a reset instead.
+    expectOnlyRefusals(run.result.answers, [408, 503]);
+    const cutOff = run.result.answers.filter((a) => a.status === 408);
+    expect(cutOff.length).toBeGreaterThan(0);
+    for (const answer of cutOff) {
+      expect(answer).toMatchObject({ code: 'request_timeout', contentType: expect.stringMatching(/^application\/problem\+json/) });
+      expect(answer.detail).toMatch(/^Der Request-Body kam langsamer als 1024 Bytes pro Sekunde an/);
+    }
     expect(run.result.answers.filter((a) => a.status === 503).every((a) => a.code === 'busy' && a.retryAfter)).toBe(true);
     expectHealthy(run);
   });
@@ -199,6 +203,59 @@ describe('denial of service against a service process', () => {
     const anything = await fetch(`${service.url}/v1/uploads/anything`, { method: 'POST', headers: { ...TUS, authorization: `Bearer ${token('late')}`, 'upload-length': '4' }, body: 'abcd' });
     expect(anything.status).toBeGreaterThanOrEqual(400);
     expect(anything.status).toBeLessThan(500);
+  });
+
+  describe('a request refused while its body is still arriving: the client that keeps sending reads the answer off its socket', () => {
+    const problem = { contentType: expect.stringMatching(/^application\/problem\+json/) };
+    const capture = (head: Buffer, length: number, complete = false) =>
+      sendPastRefusal(service.url, { path: '/v1/documents', headers: { authorization: `Bearer ${token('attacker')}`, 'content-type': 'multipart/form-data; boundary=b' }, length, head, complete });
+    const filePart = (field: string) => Buffer.from(`--b\r\nContent-Disposition: form-data; name="${field}"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
+
+    afterAll(async () => {
+      // Each lingering connection ends within its bounds (one that stopped reading cannot see its client's FIN, so it waits them out): none stays open.
+      const deadline = Date.now() + HANG_GUARD_MS;
+      while ((await gauge(service.url, 'vsc_lingering_connections')) > 0) {
+        if (Date.now() > deadline) throw new Error(`connections still lingering after ${HANG_GUARD_MS} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await untilIdle(service.url);
+    });
+
+    it('413 for a Content-Length over MAX_REQUEST_BYTES, answered before the body is read, then the connection closed', async () => {
+      const answer = await capture(captureHead().head, 17 * MiB);
+      expect(answer).toMatchObject({ status: 413, code: 'payload_too_large', connection: 'close', ...problem });
+      expect(answer.detail).toMatch(/^Die Anfrage hat 17825792 Bytes; höchstens 16777216/);
+    });
+
+    it('413 for a resumable upload chunk past its Upload-Length, answered before the chunk is read', async () => {
+      const created = await fetch(`${service.url}/v1/uploads`, {
+        method: 'POST',
+        headers: { ...TUS, authorization: `Bearer ${token('attacker')}`, 'upload-length': String(MiB), 'upload-metadata': tusMetadata({ filetype: 'application/jose' }) },
+      });
+      const path = new URL(created.headers.get('location')!, service.url).pathname;
+      const answer = await sendPastRefusal(service.url, {
+        method: 'PATCH',
+        path,
+        headers: { ...TUS, authorization: `Bearer ${token('attacker')}`, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+        length: 2 * MiB,
+        head: Buffer.alloc(0),
+      });
+      expect(answer).toMatchObject({ status: 413, code: 'payload_too_large', connection: 'close', ...problem });
+      expect(answer.detail).toMatch(/^Der Upload-Dienst \(tus\) lehnt ab/);
+    });
+
+    // multer reads a refused body to its end before it answers, so the answer comes once the body is in, on a connection kept open.
+    it('413 for a file part over MAX_FILE_BYTES, refused midway through the part', async () => {
+      const answer = await capture(captureHead().head, 8 * MiB, true);
+      expect(answer).toMatchObject({ status: 413, code: 'payload_too_large', ...problem });
+      expect(answer.detail).toMatch(/^Ein Dateiteil überschreitet die Größengrenze/);
+    });
+
+    it('400 for a file in an unexpected field, refused while its bytes keep coming', async () => {
+      const answer = await capture(filePart('anhang'), 8 * MiB, true);
+      expect(answer).toMatchObject({ status: 400, code: 'bad_request', ...problem });
+      expect(answer.detail).toMatch(/^Unerwartetes Dateifeld 'anhang'/);
+    });
   });
 
   async function victimCaptureAs(headers: Record<string, string>): Promise<Response> {

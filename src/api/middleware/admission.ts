@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { AppError, type Localized } from '../../errors.ts';
 import { principalIfAny } from './auth.ts';
+import type { LingeringClose } from './lingering-close.ts';
 import { sendProblem } from './problem.ts';
 
 export interface AdmissionOptions {
@@ -30,7 +31,11 @@ export class Admission {
   private readonly byCaller = new Map<string, number>();
   private readonly tickets = new WeakMap<Request, Ticket>();
 
-  constructor(private readonly options: AdmissionOptions) {}
+  /** `lingering` closes a cut-off connection without resetting the 408 away. */
+  constructor(
+    private readonly options: AdmissionOptions,
+    private readonly lingering: LingeringClose,
+  ) {}
 
   get inFlight(): number {
     return this.slotsTaken;
@@ -65,7 +70,7 @@ export class Admission {
       } catch (err) {
         return next(err);
       }
-      watchBodyRate(req, res, this.options);
+      watchBodyRate(req, res, this.options, this.lingering);
       next();
     };
   }
@@ -127,7 +132,7 @@ function busy(detail: Localized): AppError {
  * Cuts a body that arrives slower than the minimum rate over a whole window (a stalled or trickling
  * client holding a slot). A window in which our side applied backpressure does not count.
  */
-function watchBodyRate(req: Request, res: Response, options: Pick<AdmissionOptions, 'minBytesPerSecond' | 'windowMs'>): void {
+function watchBodyRate(req: Request, res: Response, options: Pick<AdmissionOptions, 'minBytesPerSecond' | 'windowMs'>, lingering: LingeringClose): void {
   const minBytes = (options.minBytesPerSecond * options.windowMs) / 1000;
   let seen = req.socket.bytesRead;
   const timer = setInterval(() => {
@@ -136,7 +141,7 @@ function watchBodyRate(req: Request, res: Response, options: Pick<AdmissionOptio
     const heldBack = req.readableLength >= req.readableHighWaterMark;
     if (now - seen < minBytes && !heldBack) {
       clearInterval(timer);
-      return cutOff(req, res, options.minBytesPerSecond);
+      return cutOff(req, res, options.minBytesPerSecond, lingering);
     }
     seen = now;
   }, options.windowMs);
@@ -144,8 +149,9 @@ function watchBodyRate(req: Request, res: Response, options: Pick<AdmissionOptio
   res.once('close', () => clearInterval(timer));
 }
 
-function cutOff(req: Request, res: Response, minBytesPerSecond: number): void {
-  res.setHeader('Connection', 'close');
+function cutOff(req: Request, res: Response, minBytesPerSecond: number, lingering: LingeringClose): void {
+  // The rest of the body is not wanted: the connection closes after the 408, lingering so it is read first.
+  lingering.arm(req, res);
   sendProblem(
     res,
     new AppError('request_timeout', {
@@ -155,6 +161,4 @@ function cutOff(req: Request, res: Response, minBytesPerSecond: number): void {
       },
     }),
   );
-  // The parser still waits for the rest of the body: closing the connection ends it and frees the slot.
-  res.once('finish', () => req.socket.destroy());
 }

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { MulterError } from 'multer';
 import { AppError, isAppError, problemKinds, type Localized } from '../../errors.ts';
 import { IntegrityError, StorageUnavailableError } from '../../storage/object-store.ts';
+import { bodyPending, type LingeringClose } from './lingering-close.ts';
 import { germanTitles, languageOf, localize } from './problem-language.ts';
 
 export const PROBLEM_TYPE_BASE = 'https://vs-capture.invalid/problems/';
@@ -87,13 +88,18 @@ function fromMulter(err: MulterError): AppError {
   return new AppError(code, { detail, cause: err });
 }
 
-export function problemHandler(log: { error: (obj: object, msg: string) => void }): ErrorRequestHandler {
+/** `lingering` answers a request whose body is still arriving (a limit hit mid-body) without a reset overtaking the answer. */
+export function problemHandler(log: { error: (obj: object, msg: string) => void }, lingering: LingeringClose): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    // Answered already (e.g. a body cut off for its rate): the connection is all that is left to end.
-    if (res.headersSent) return void req.socket.destroy();
+    if (res.headersSent) {
+      // A response broken off midway must not look complete; one fully sent (e.g. a 408 cut-off) closes on its own.
+      if (!res.writableEnded) req.socket.destroy();
+      return;
+    }
     const appErr = toAppError(err);
     // Only unexpected failures are logged with their cause; 4xx are the client's business.
     if (appErr.status >= 500) log.error({ err: appErr.cause ?? appErr, code: appErr.code }, 'request failed');
+    if (bodyPending(req)) lingering.arm(req, res);
     sendProblem(res, appErr);
   };
 }
