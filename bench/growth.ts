@@ -114,6 +114,8 @@ function documentOf(n: number, id = ulid(START + n * CAPTURE_INTERVAL_MS)): NewD
 
 /** Processes inserting at once: with the machine shared, one client and one backend would get a small share of its cores. */
 const SEEDERS = 4;
+/** A shared, loaded machine can take longer than the service's 5 s to open a connection. */
+const CONNECT_TIMEOUT_MS = 120_000;
 
 /**
  * Seeds documents [from, to) as the commit writes them (feed position n + 1 for document n), in SEEDERS
@@ -148,7 +150,7 @@ async function seed(db: SqlClient, url: string, from: number, to: number): Promi
 
 /** One seeding process's part: documents [from, to), BATCH per statement. */
 async function seedSlice(url: string, from: number, to: number): Promise<void> {
-  const db = openPostgres(url, { maxConnections: 1 });
+  const db = openPostgres(url, { maxConnections: 1, connectTimeoutMs: CONNECT_TIMEOUT_MS });
   try {
     for (let start = from; start < to; start += BATCH) {
       const docs = Array.from({ length: Math.min(BATCH, to - start) }, (_, i) => documentOf(start + i));
@@ -246,7 +248,7 @@ interface Archive {
 async function openArchive(server: PostgresServer, size: number): Promise<Archive> {
   const began = Date.now();
   const url = await server.createDatabase(`growth_${size}`);
-  const db = openPostgres(url);
+  const db = openPostgres(url, { connectTimeoutMs: CONNECT_TIMEOUT_MS });
   await migrate(db);
   const objects = new FsStore(await mkdtemp(path.join(tmpdir(), 'vsc-growth-')));
   await objects.ensureRoot();
