@@ -93,6 +93,9 @@ interface DocumentColumns {
   sealed: Uint8Array;
 }
 
+/** Above every feed position: the bound of a final feed while nothing is pending. */
+const MAX_SEQ = '9223372036854775807';
+
 const DOCUMENT_COLUMNS = 'id, feed_seq::text AS seq, unit, created_at, review_status, page_count, size_bytes::text AS size_bytes, sealed';
 
 export class MetadataStore {
@@ -183,7 +186,10 @@ export class MetadataStore {
   private async indexWords(tx: SqlQueryable, id: string, text: string): Promise<void> {
     const words = indexWords(text).map((w) => this.index.token('word', w));
     if (words.length === 0) return;
-    await tx.query('INSERT INTO document_words (token, document_id) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING', [words, id]);
+    await tx.query(
+      'INSERT INTO document_words (token, document_id, unit, feed_seq) SELECT unnest($1::text[]), id, unit, feed_seq FROM documents WHERE id = $2 ON CONFLICT DO NOTHING',
+      [words, id],
+    );
   }
 
   /** The subject's acknowledgement: the first one stays. Undefined when the document does not exist (any more). */
@@ -238,34 +244,49 @@ export class MetadataStore {
     return rows[0] ? Number(rows[0].seq) : undefined;
   }
 
-  /** Documents in feed order after a position, filtered in SQL: every condition is on a plain column or a token. */
+  /**
+   * Documents in feed order after a position, filtered in SQL: every condition is on a plain column or
+   * a token. Read per unit of the caller, each unit's part from an index in feed order and cut at
+   * `limit`, then merged: the cost of a page depends on `limit` and the number of units, not on how
+   * many documents there are or where the matches lie (docs/metadata-store.md, "Query plans").
+   */
   async query(q: DocumentQuery): Promise<StoredDocument[]> {
-    const params: unknown[] = [q.after, [...q.units]];
-    const where = ['feed_seq > $1', 'unit = ANY($2::text[])'];
-    const add = (condition: (p: string) => string, value: unknown) => {
-      params.push(value);
-      where.push(condition(`$${params.length}`));
-    };
-    if (q.unit) add((p) => `unit = ${p}`, q.unit);
-    if (q.status) add((p) => `review_status = ${p}`, q.status);
-    if (q.capturedFrom) add((p) => `created_at >= ${p}`, q.capturedFrom);
-    if (q.capturedTo) add((p) => `created_at < ${p}`, q.capturedTo);
-    if (q.caseNumber) add((p) => `case_token = ANY(${p}::text[])`, this.index.tokens('case', normalizeCaseNumber(q.caseNumber)));
-    for (const word of q.words ? indexWords(q.words) : []) {
-      add((p) => `EXISTS (SELECT 1 FROM document_words w WHERE w.document_id = documents.id AND w.token = ANY(${p}::text[]))`, this.index.tokens('word', word));
-    }
+    const units = [...new Set(q.units)].filter((u) => !q.unit || u === q.unit);
+    if (units.length === 0) return [];
+    const params: unknown[] = [q.after, units];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    const where: string[] = [];
+    if (q.status) where.push(`d.review_status = ${param(q.status)}`);
+    if (q.capturedFrom) where.push(`d.created_at >= ${param(q.capturedFrom)}`);
+    if (q.capturedTo) where.push(`d.created_at < ${param(q.capturedTo)}`);
+    if (q.caseNumber) where.push(`d.case_token = ANY(${param(this.index.tokens('case', normalizeCaseNumber(q.caseNumber)))}::text[])`);
     if (q.final) {
-      where.push(`text_layer <> 'pending'`);
-      // Not past a pending document of the caller's units: when it becomes final, it is still ahead of every cursor.
-      where.push(`NOT EXISTS (SELECT 1 FROM documents p WHERE p.text_layer = 'pending' AND p.unit = ANY($2::text[]) AND p.feed_seq < documents.feed_seq)`);
+      // Before the oldest pending document of the caller's units (so none pending): when it becomes final, it is still ahead of every cursor.
+      // `+ 0` makes it a filter, not an index bound: the planner cannot know the bound's value and, with it as a bound, read every row up to it to sort them.
+      where.push(`d.feed_seq + 0 < COALESCE((SELECT min(p.feed_seq) FROM documents p WHERE p.text_layer = 'pending' AND p.unit = ANY($2::text[])), ${MAX_SEQ})`);
     }
     if (q.acknowledgement) {
       const negate = q.acknowledgement.acknowledged ? '' : 'NOT ';
-      add((p) => `${negate}EXISTS (SELECT 1 FROM acknowledgements a WHERE a.document_id = documents.id AND a.subject_hash = ${p})`, q.acknowledgement.subjectHash);
+      where.push(`${negate}EXISTS (SELECT 1 FROM acknowledgements a WHERE a.document_id = d.id AND a.subject_hash = ${param(q.acknowledgement.subjectHash)})`);
     }
-    params.push(q.limit);
+    // The longest word is likely the rarest: its postings drive the page, the others are looked up per posting.
+    const [driver, ...others] = (q.words ? indexWords(q.words) : []).sort((a, b) => b.length - a.length);
+    // The row is read only when a condition needs it.
+    const from = driver === undefined ? 'documents d' : `document_words w${where.length > 0 ? ' JOIN documents d ON d.feed_seq = w.feed_seq' : ''}`;
+    const at = driver === undefined ? 'd' : 'w';
+    const conditions = [
+      ...where,
+      ...others.map((word) => `EXISTS (SELECT 1 FROM document_words o WHERE o.token = ANY(${param(this.index.tokens('word', word))}::text[]) AND o.unit = ${at}.unit AND o.feed_seq = ${at}.feed_seq)`),
+    ];
+    // One part per unit (and per search key's token of the driving word), each cut at `limit`.
+    const sources = driver === undefined ? 'unnest($2::text[]) AS u(unit)' : `unnest($2::text[]) AS u(unit) CROSS JOIN unnest(${param(this.index.tokens('word', driver))}::text[]) AS t(token)`;
+    const driverCondition = driver === undefined ? '' : ' AND w.token = t.token';
+    const limit = param(q.limit);
+    const part = `SELECT ${at}.feed_seq FROM ${from} WHERE ${at}.unit = u.unit${driverCondition} AND ${at}.feed_seq > $1${conditions.map((c) => ` AND ${c}`).join('')} ORDER BY ${at}.feed_seq LIMIT ${limit}`;
     const { rows } = await this.db.query<DocumentColumns>(
-      `SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE ${where.join(' AND ')} ORDER BY feed_seq LIMIT $${params.length}`,
+      `SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE feed_seq IN (
+         SELECT DISTINCT s.feed_seq FROM ${sources} CROSS JOIN LATERAL (${part}) s ORDER BY s.feed_seq LIMIT ${limit})
+       ORDER BY feed_seq`,
       params,
     );
     return rows.map((r) => this.open(r));

@@ -6,8 +6,8 @@ import type { SqlClient, SqlQueryable } from './sql.ts';
 /** SQLSTATE classes of a server that is gone or going: connection (08), shutdown/admin (57), resources (53). */
 const UNAVAILABLE_STATES = /^(08|53|57)/;
 
-export function openPostgres(url: string, options: { maxConnections?: number } = {}): SqlClient {
-  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, connectionTimeoutMillis: 5_000 });
+export function openPostgres(url: string, options: { maxConnections?: number; connectTimeoutMs?: number } = {}): SqlClient {
+  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000 });
   // An idle connection the server dropped must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const queryable = (q: Pick<pg.Pool | pg.PoolClient, 'query'>): SqlQueryable => ({

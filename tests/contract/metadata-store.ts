@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ulid } from 'ulid';
+import { encryptObject } from '../../src/crypto/at-rest.ts';
+import { BlindIndex } from '../../src/crypto/blind-index.ts';
 import { generateKek, KekRing } from '../../src/crypto/kek-ring.ts';
 import { migrate, shippedMigrations } from '../../src/metadata/migrations.ts';
 import { openMetadataStore } from '../../src/metadata/open.ts';
-import { ClaimLostError, type MetadataStore, type NewDocument } from '../../src/metadata/metadata-store.ts';
+import { ClaimLostError, MetadataStore, type NewDocument } from '../../src/metadata/metadata-store.ts';
 import { IntegrityError } from '../../src/storage/object-store.ts';
 import { freshMetadataStore, freshSqlClient, type MetadataBackend, type TestMetadata } from '../support/database.ts';
 
@@ -139,6 +141,51 @@ export function describeMetadataStoreContract(backend: MetadataBackend): void {
       expect(JSON.parse((await t.store.document(pending.id))!.body.toString('utf8'))).toMatchObject({ textLayer: 'ready', title: 'Eingang' });
       const won = results[0] ? [pending.id] : [];
       expect((await t.store.query({ after: 0, limit: 100, units: [unit], words: 'ordnungsamt eingang' })).map((d) => d.id)).toEqual(won);
+    });
+
+    it('merges a page over the caller’s units in feed order, cut at the limit, with or without a filter, and a cursor continues it exactly', async () => {
+      const units = [`U-${ulid()}`, `U-${ulid()}`, `U-${ulid()}`];
+      const docs: NewDocument[] = [];
+      // Interleaved and uneven: the third unit's documents all come after the others'.
+      for (const unit of [units[0]!, units[1]!, units[0]!, units[0]!, units[1]!, units[2]!, units[2]!]) {
+        const doc = newDocument({ unit, title: docs.length % 2 === 0 ? 'Antrag Kita' : 'Antrag', caseNumber: 'AZ 5/26' });
+        docs.push(doc);
+        await t.store.commitDocument(doc);
+      }
+      const ids = (list: NewDocument[]) => list.map((d) => d.id);
+      const page = async (q: { after?: number; words?: string; caseNumber?: string; status?: 'pending' }) => t.store.query({ after: 0, limit: 3, units, ...q });
+      for (const filter of [{}, { words: 'antrag' }, { caseNumber: 'AZ 5/26' }, { status: 'pending' as const }]) {
+        const first = await page(filter);
+        expect(first.map((d) => d.id)).toEqual(ids(docs.slice(0, 3)));
+        const second = await page({ ...filter, after: first.at(-1)!.seq });
+        expect(second.map((d) => d.id)).toEqual(ids(docs.slice(3, 6)));
+        expect((await page({ ...filter, after: second.at(-1)!.seq })).map((d) => d.id)).toEqual(ids(docs.slice(6)));
+      }
+      const kita = docs.filter((_, i) => i % 2 === 0);
+      expect((await page({ words: 'kita antrag' })).map((d) => d.id)).toEqual(ids(kita.slice(0, 3)));
+      expect((await t.store.query({ after: 0, limit: 10, units: [units[2]!, units[1]!], unit: units[2]!, words: 'antrag' })).map((d) => d.id)).toEqual(ids(docs.slice(5)));
+    });
+
+    it('keeps title words findable across the migration that gave them their unit and feed position', async () => {
+      const db = await freshSqlClient(backend);
+      try {
+        const shipped = await shippedMigrations();
+        const before = shipped.findIndex((m) => m.name === '005-search-plans.sql');
+        await migrate(db, shipped.slice(0, before));
+        const index = new BlindIndex(t.searchKeys);
+        const id = ulid();
+        await db.query(
+          `INSERT INTO documents (id, feed_seq, unit, created_at, review_status, page_count, size_bytes, kek_id, sealed) VALUES ($1, 1, 'BA-Nord', $2, 'pending', 1, 1, $3, $4)`,
+          [id, new Date(T0).toISOString(), t.keys.active.id, encryptObject(Buffer.from('{}'), `db/documents/${id}`, t.keys.active)],
+        );
+        await db.query('INSERT INTO document_words (token, document_id) VALUES ($1, $2)', [index.token('word', 'altakte'), id]);
+        await migrate(db);
+        const store = new MetadataStore(db, t.keys, t.searchKeys);
+        expect((await store.query({ after: 0, limit: 10, units: ['BA-Nord'], words: 'Altakte' })).map((d) => d.id)).toEqual([id]);
+        expect(await store.query({ after: 0, limit: 10, units: ['BA-Süd'], words: 'Altakte' })).toEqual([]);
+      } finally {
+        await db.close();
+      }
     });
 
     it('keeps finding rows indexed under an older search key after a new one is appended', async () => {
