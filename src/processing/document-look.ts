@@ -6,7 +6,7 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { AppError } from '../errors.ts';
 import { detectPage, plausibleQuad, whiteness, type Detection, type GrayImage, type Quad } from './corners.ts';
-import { estimateSkew, minSkewDegrees, rotateBack } from './deskew.ts';
+import { deskewedFinding, measureSkew, minSkewDegrees, rotateBack } from './deskew.ts';
 import { evenLighting } from './illumination.ts';
 import { a4Frame, targetDpi } from './page-layout.ts';
 import { storedGrey } from './grey-decode.ts';
@@ -22,8 +22,6 @@ export interface DocumentHints {
 
 /** Longest side of the preview the page is searched in. */
 const previewSide = 1000;
-/** Longest side of the preview the skew is measured in: letters must stay a few pixels tall. */
-const skewSide = 1600;
 /** Client corners may lie this share outside the image (a rounding at the edge), not more. */
 const cornerSlack = 0.01;
 
@@ -103,20 +101,9 @@ function wholeFrame(width: number, height: number): Quad {
 
 /** Straightens a page tilted by up to 15°, measured on a preview. */
 async function deskew(page: GrayImage, part: number, pageNo: number): Promise<{ page: GrayImage; findings: Finding[] }> {
-  const scale = Math.min(1, skewSide / Math.max(page.width, page.height));
-  const { data, info } = await sharp(page.data, { raw: { width: page.width, height: page.height, channels: 1 } })
-    .resize(Math.round(page.width * scale), Math.round(page.height * scale), { fit: 'fill' })
-    // One channel in, three out unless asked (libvips makes raw grey sRGB).
-    .toColourspace('b-w')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  const angle = estimateSkew({ data, width: info.width, height: info.height });
+  const angle = (await measureSkew(page)).degrees;
   if (Math.abs(angle) < minSkewDegrees) return { page, findings: [] };
-  const shown = Math.abs(angle).toFixed(1);
-  return {
-    page: await rotateBack(page, angle),
-    findings: [finding('deskewed', `Seite ${pageNo} um ${shown.replace('.', ',')}° gerade gerichtet`, `page ${pageNo} straightened by ${shown}°`, part, pageNo)],
-  };
+  return { page: await rotateBack(page, angle), findings: [{ ...deskewedFinding(pageNo, angle), part }] };
 }
 
 /** The scan look for one image; `meta` is the decoded image's metadata (orientation not yet applied), `jpeg` its bytes when djpeg may decode them. */
