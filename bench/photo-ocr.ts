@@ -75,7 +75,7 @@ async function perspective(dir: string): Promise<Measured> {
         ratio: ours / cv,
         target: '<= 1.5',
         met: ours / cv <= 1.5,
-        note: 'both decode only the JPEG\'s luma (libjpeg-turbo: djpeg -grayscale here, cv2.IMREAD_GRAYSCALE there) and warp bilinearly; ours spends a process start on the decode and runs the warp as a TypeScript loop on integers (one division per 64 pixels), OpenCV runs SIMD C++.',
+        note: 'both decode only the JPEG\'s luma (libjpeg-turbo: djpeg -grayscale here, cv2.IMREAD_GRAYSCALE there) and warp bilinearly; ours spends a process start on the decode and runs the warp as a TypeScript loop on integers (one division per 64 pixels), OpenCV runs SIMD C++. Closing it needs the luma decode in-process (the libjpeg-turbo binding @julusian/jpeg-turbo 2.3.0 decodes this photo grey in ~31 ms CPU here, but brings cmake-js and ~88 packages) and a SIMD warp.',
       },
     ],
   };
