@@ -6,10 +6,11 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { AppError } from '../errors.ts';
 import { detectPage, plausibleQuad, whiteness, type Detection, type GrayImage, type Quad } from './corners.ts';
-import { estimateSkew, minSkewDegrees, rotateBack } from './deskew.ts';
+import { deskewedFinding, measureSkew, minSkewDegrees, rotateBack } from './deskew.ts';
 import { evenLighting } from './illumination.ts';
 import { a4Frame, targetDpi } from './page-layout.ts';
-import { flatSize, warpToPage } from './perspective.ts';
+import { storedGrey } from './grey-decode.ts';
+import { flatSize, storedQuad, warpToPage } from './perspective.ts';
 import type { Finding } from './types.ts';
 
 /** What the caller knows about an image: whether it is a photo of paper, and the page's corners if a client found them. */
@@ -21,8 +22,6 @@ export interface DocumentHints {
 
 /** Longest side of the preview the page is searched in. */
 const previewSide = 1000;
-/** Longest side of the preview the skew is measured in: letters must stay a few pixels tall. */
-const skewSide = 1600;
 /** Client corners may lie this share outside the image (a rounding at the edge), not more. */
 const cornerSlack = 0.01;
 
@@ -34,13 +33,6 @@ const unsureTexts: Record<Exclude<Detection, { sure: true }>['reason'], { de: st
 
 function finding(code: string, de: string, en: string, part: number, page: number): Finding {
   return { code, message: `${de} / ${en}`, part, page };
-}
-
-async function grayOf(input: Sharp, width?: number): Promise<GrayImage> {
-  const pipeline = input.clone().rotate().flatten({ background: '#ffffff' });
-  const sized = width === undefined ? pipeline : pipeline.resize({ width, withoutEnlargement: true });
-  const { data, info } = await sized.toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 }
 
 /** The page in a photo of `fullWidth` × `fullHeight` (orientation applied), searched in a preview and scaled back. */
@@ -73,12 +65,29 @@ function assertCorners(corners: Quad, width: number, height: number, part: numbe
   });
 }
 
-/** The flat page at no more than 300 dpi on A4. */
-function warpFlat(gray: GrayImage, corners: Quad): GrayImage {
+/** The image as stored in grey, and how to turn displayed coordinates into its own. */
+export interface Stored {
+  gray: GrayImage;
+  orientation: number;
+  /** Displayed size (orientation applied). */
+  width: number;
+  height: number;
+}
+
+/** The flat page at no more than 300 dpi on A4; `corners` in displayed pixels. */
+export function warpFlat(stored: Stored, corners: Quad): GrayImage {
   const size = flatSize(corners);
   const { dpi } = a4Frame(size.width, size.height);
   const scale = dpi > targetDpi ? targetDpi / dpi : 1;
-  return warpToPage(gray, corners, Math.max(1, Math.round(size.width * scale)), Math.max(1, Math.round(size.height * scale)));
+  const quad = storedQuad(corners, stored.orientation, stored.width, stored.height);
+  return warpToPage(stored.gray, quad, Math.max(1, Math.round(size.width * scale)), Math.max(1, Math.round(size.height * scale)));
+}
+
+/** Decodes grey as stored (djpeg for a JPEG, `jpeg` being its bytes), for warpFlat. */
+export async function decodeStored(input: Sharp, meta: Metadata, jpeg?: Uint8Array): Promise<Stored> {
+  const sideways = (meta.orientation ?? 1) >= 5;
+  const gray = await storedGrey(input, meta, jpeg);
+  return { gray, orientation: meta.orientation ?? 1, width: sideways ? gray.height : gray.width, height: sideways ? gray.width : gray.height };
 }
 
 function wholeFrame(width: number, height: number): Quad {
@@ -92,24 +101,13 @@ function wholeFrame(width: number, height: number): Quad {
 
 /** Straightens a page tilted by up to 15°, measured on a preview. */
 async function deskew(page: GrayImage, part: number, pageNo: number): Promise<{ page: GrayImage; findings: Finding[] }> {
-  const scale = Math.min(1, skewSide / Math.max(page.width, page.height));
-  const { data, info } = await sharp(page.data, { raw: { width: page.width, height: page.height, channels: 1 } })
-    .resize(Math.round(page.width * scale), Math.round(page.height * scale), { fit: 'fill' })
-    // One channel in, three out unless asked (libvips makes raw grey sRGB).
-    .toColourspace('b-w')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  const angle = estimateSkew({ data, width: info.width, height: info.height });
+  const angle = (await measureSkew(page)).degrees;
   if (Math.abs(angle) < minSkewDegrees) return { page, findings: [] };
-  const shown = Math.abs(angle).toFixed(1);
-  return {
-    page: await rotateBack(page, angle),
-    findings: [finding('deskewed', `Seite ${pageNo} um ${shown.replace('.', ',')}° gerade gerichtet`, `page ${pageNo} straightened by ${shown}°`, part, pageNo)],
-  };
+  return { page: await rotateBack(page, angle), findings: [{ ...deskewedFinding(pageNo, angle), part }] };
 }
 
-/** The scan look for one image; `meta` is the decoded image's metadata (orientation not yet applied). */
-export async function documentLook(input: Sharp, meta: Metadata, hints: DocumentHints, part: number, pageNo: number): Promise<{ page: GrayImage; findings: Finding[] }> {
+/** The scan look for one image; `meta` is the decoded image's metadata (orientation not yet applied), `jpeg` its bytes when djpeg may decode them. */
+export async function documentLook(input: Sharp, meta: Metadata, hints: DocumentHints, part: number, pageNo: number, jpeg?: Uint8Array): Promise<{ page: GrayImage; findings: Finding[] }> {
   const sideways = (meta.orientation ?? 1) >= 5;
   const width = sideways ? meta.height! : meta.width!;
   const height = sideways ? meta.width! : meta.height!;
@@ -117,21 +115,20 @@ export async function documentLook(input: Sharp, meta: Metadata, hints: Document
   let page: GrayImage;
   if (hints.corners) {
     assertCorners(hints.corners, width, height, part);
-    page = warpFlat(await grayOf(input), hints.corners);
+    page = warpFlat(await decodeStored(input, meta, jpeg), hints.corners);
     findings.push(finding('page_corners_applied', 'Seite mit den Ecken des Geräts entzerrt und zugeschnitten', 'page flattened and cropped with the corners the device found', part, pageNo));
   } else if (hints.camera) {
     const found = await findPage(input, width, height);
-    const gray = await grayOf(input);
     if (found.sure) {
-      page = warpFlat(gray, found.corners);
+      page = warpFlat(await decodeStored(input, meta, jpeg), found.corners);
       findings.push(finding('page_detected', 'Seite erkannt, entzerrt und zugeschnitten', 'page detected, flattened and cropped', part, pageNo));
     } else {
-      page = warpFlat(gray, wholeFrame(width, height));
+      page = warpFlat(await decodeStored(input, meta, jpeg), wholeFrame(width, height));
       const why = unsureTexts[found.reason];
       findings.push(finding('page_not_detected', `Seite nicht sicher erkannt (${why.de}): das ganze Foto wurde behalten, nichts abgeschnitten`, `page not found for sure (${why.en}): the whole photo was kept, nothing cropped`, part, pageNo));
     }
   } else {
-    page = warpFlat(await grayOf(input), wholeFrame(width, height));
+    page = warpFlat(await decodeStored(input, meta, jpeg), wholeFrame(width, height));
   }
   const straight = await deskew(page, part, pageNo);
   return { page: evenLighting(straight.page), findings: [...findings, ...straight.findings] };

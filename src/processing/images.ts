@@ -145,8 +145,10 @@ async function tryPassthrough(bytes: Uint8Array, input: Sharp, meta: Metadata, d
 }
 
 /** The scan look (document-look.ts), encoded as a grey JPEG. */
-async function documentPage(input: Sharp, meta: Metadata, hints: DocumentHints, part: number, page: number): Promise<{ image: PageImage; findings: Finding[] }> {
-  const look = await documentLook(input, meta, hints, part, page);
+async function documentPage(bytes: Uint8Array, input: Sharp, meta: Metadata, hints: DocumentHints, part: number, page: number): Promise<{ image: PageImage; findings: Finding[] }> {
+  // djpeg reads the JPEG itself (luma only); CMYK and pixel bombs stay with sharp, which converts or refuses them.
+  const djpegMay = meta.format === 'jpeg' && meta.space !== 'cmyk' && (meta.width ?? 0) * (meta.height ?? 0) <= pixelLimit;
+  const look = await documentLook(input, meta, hints, part, page, djpegMay ? bytes : undefined);
   const { data, info } = await sharp(look.page.data, { raw: { width: look.page.width, height: look.page.height, channels: 1 } })
     .toColourspace('b-w')
     .jpeg({ quality: jpegQuality })
@@ -160,7 +162,7 @@ async function onePage(bytes: Uint8Array, input: Sharp, enhance: Enhance, part: 
   const { dpi } = a4Frame(width, height);
   const findings = [...resolutionFindings(dpi, page, part)];
   if (enhance === 'document') {
-    const look = await guarded(() => documentPage(input, meta, hints, part, page));
+    const look = await guarded(() => documentPage(bytes, input, meta, hints, part, page));
     return { image: look.image, findings: [...findings, ...look.findings] };
   }
   const kept = await guarded(() => tryPassthrough(bytes, input, meta, dpi));

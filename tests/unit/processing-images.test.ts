@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { processDocument } from '../../src/processing/index.ts';
@@ -59,6 +60,37 @@ describe('camera photos', () => {
     const [kept] = await embeddedJpegs(small.rendition);
     expect((await sharp(kept!).metadata()).width).toBe(600);
     expect(small.findings).toContainEqual(expect.objectContaining({ code: 'low_resolution', page: 1 }));
+  });
+
+  // Stored as a camera held each way would store it (mirrors too), with the EXIF orientation that undoes it.
+  const undo: Record<number, string[]> = { 1: [], 2: ['-flop'], 3: ['-rotate', '180'], 4: ['-flip'], 5: ['-transpose'], 6: ['-rotate', '270'], 7: ['-transverse'], 8: ['-rotate', '90'] };
+  const names = ['', 'TopLeft', 'TopRight', 'BottomRight', 'BottomLeft', 'LeftTop', 'RightTop', 'RightBottom', 'LeftBottom'];
+  /** Mean grey of a share of an image: left, top, width, height as fractions. */
+  async function meanOf(image: Uint8Array, box: [number, number, number, number]): Promise<number> {
+    const { width, height } = await sharp(image).metadata();
+    const [l, t, w, h] = box;
+    const region = { left: Math.round(l * width!), top: Math.round(t * height!), width: Math.round(w * width!), height: Math.round(h * height!) };
+    const grey = await sharp(image).extract(region).toColourspace('b-w').raw().toBuffer();
+    return grey.reduce((sum, v) => sum + v, 0) / grey.length;
+  }
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('crops with client corners in displayed pixels under EXIF orientation %i (enhance document)', async (orientation) => {
+    // Upright 1200×900: a small dark block top left, another bottom right outside the corners' 960×720.
+    const upright = execFileSync('convert', ['-size', '1200x900', 'xc:#e0e0e0', '-fill', '#101010', '-draw', 'rectangle 0,0 60,45', '-draw', 'rectangle 1050,780 1199,899', 'png:-']);
+    const turned = execFileSync('convert', ['png:-', ...undo[orientation]!, 'png:-'], { input: upright });
+    // ImageMagick writes the orientation only into an EXIF block that is already there.
+    const tagged = await sharp(turned).withExif({ IFD0: { Make: cameraMake } }).jpeg({ quality: 92 }).toBuffer();
+    const stored = execFileSync('convert', ['jpg:-', '-orient', names[orientation]!, 'jpg:-'], { input: tagged });
+    expect((await sharp(stored).metadata()).orientation ?? 1).toBe(orientation);
+    // ImageMagick, not our code, confirms the fixture shows upright.
+    const shown = execFileSync('convert', ['jpg:-', '-auto-orient', 'png:-'], { input: stored });
+    expect(await meanOf(shown, [0, 0, 0.04, 0.04])).toBeLessThan(60);
+    const corners = [[0, 0], [960, 0], [960, 720], [0, 720]] as const;
+    const result = await processDocument([{ bytes: stored, corners }], testOptions({ enhance: 'document', source: 'camera' }));
+    const [page] = await embeddedJpegs(result.rendition);
+    const meta = await sharp(page!).metadata();
+    expect(meta.width! / meta.height!).toBeCloseTo(960 / 720, 1);
+    expect(await meanOf(page!, [0, 0, 0.05, 0.05])).toBeLessThan(120);
+    for (const far of [[0.85, 0, 0.15, 0.15], [0, 0.85, 0.15, 0.15], [0.85, 0.85, 0.15, 0.15]] as const) expect(await meanOf(page!, [...far])).toBeGreaterThan(180);
   });
 
   it('turns a document enhancement into one grey channel', async () => {
