@@ -41,11 +41,11 @@ export interface ServiceProcess {
 /**
  * Starts the service with `env` on top of a test baseline (any free port, feed without settle delay, no OCR).
  * Without DATA_DIR in `env` it gets a fresh one, removed when the process ends. `cwd`: another
- * copy of the repository to run (e.g. one installed without dev dependencies).
+ * copy of the repository to run (e.g. one installed without dev dependencies); `nodeArgs`: flags for node itself (e.g. --cpu-prof).
  */
-export async function startService(env: Record<string, string>, options: { cwd?: string } = {}): Promise<ServiceProcess> {
+export async function startService(env: Record<string, string>, options: { cwd?: string; nodeArgs?: string[] } = {}): Promise<ServiceProcess> {
   const ownDataDir = env.DATA_DIR ? undefined : await mkdtemp(path.join(tmpdir(), 'vsc-service-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: options.cwd ?? REPO,
     // OCR jobs only where a test is about them (OCR: 'on'): elsewhere they would only load the machine.
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', FEED_SETTLE_MS: '0', LOG_LEVEL: 'warn', METRICS_TOKEN, DATA_DIR: ownDataDir ?? '', OCR: 'off', ...env },
