@@ -6,6 +6,9 @@
  * (src/main.ts, filesystem store, PostgreSQL 15, OCR off); the clients are this process.
  *
  *   npx tsx bench/capture-throughput.ts            (add --profile DIR for the service's --cpu-prof files)
+ *
+ * BENCH_BASELINE_TREE=DIR also runs the service from another checkout (e.g. `git archive main` with this
+ * node_modules linked in), case by case alternating with this one, so both face the same machine load.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -32,6 +35,7 @@ const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 8);
 /** Captures per client in the 4-client phase. */
 const PER_CLIENT = Number(process.env.BENCH_PER_CLIENT ?? 8);
 const SCAN_PAGES = 20;
+const BASELINE = process.env.BENCH_BASELINE_TREE;
 
 interface Case {
   label: string;
@@ -42,6 +46,8 @@ interface Case {
 
 interface Measured {
   label: string;
+  /** Which service tree ran: this one or the baseline. */
+  tree: string;
   fileBytes: number;
   /** Mean processing time per capture with one client, ms. */
   processingMs: number;
@@ -50,6 +56,8 @@ interface Measured {
   concurrentPerSecond: number;
   /** 503 answers the clients waited out (Retry-After) in the 4-client phase. */
   busy: number;
+  /** The service process's CPU (all threads) during the 4-client phase, in cores. */
+  serviceCores: number;
   share: number;
 }
 
@@ -93,7 +101,7 @@ async function client(url: string, token: string, body: () => FormData, count: n
   return busy;
 }
 
-async function measureCase(service: ServiceProcess, c: Case): Promise<Measured> {
+async function measureCase(service: ServiceProcess, tree: string, c: Case): Promise<Measured> {
   const key = await ingestKey(service.url);
   const body = await captureBody(key, c);
   const tokens = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => devToken(service.url, { ...clerk(`throughput-${i}`), roles: ['capture'] })));
@@ -106,14 +114,18 @@ async function measureCase(service: ServiceProcess, c: Case): Promise<Measured> 
   const after = await processingTotals(service.url);
   const processingMs = (after.ms - before.ms) / (after.count - before.count);
 
+  const cpuBefore = await service.cpuSeconds();
   t0 = performance.now();
   const busy = await Promise.all(tokens.map((token) => client(service.url, token, body, PER_CLIENT)));
   const concurrentS = (performance.now() - t0) / 1000;
+  const serviceCores = ((await service.cpuSeconds()) - cpuBefore) / concurrentS;
 
   const ceilingPerSecond = availableParallelism() / (processingMs / 1000);
   const concurrentPerSecond = (CLIENTS * PER_CLIENT) / concurrentS;
   return {
     label: c.label,
+    tree,
+    serviceCores,
     fileBytes: c.file.length,
     processingMs,
     ceilingPerSecond,
@@ -155,14 +167,19 @@ export async function measure(profileDir?: string): Promise<{ results: Measured[
   const postgres = await startPostgres();
   try {
     const all = await cases(dir);
-    const env = { ...(await keysEnv()), DATABASE_URL: await postgres.createDatabase(), OCR: 'off' };
-    const service = await startService(env, profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {});
+    const env = { ...(await keysEnv()), OCR: 'off' };
+    const trees = [{ name: 'this branch', cwd: undefined }, ...(BASELINE ? [{ name: 'baseline', cwd: BASELINE }] : [])];
+    const services: Array<{ name: string; service: ServiceProcess }> = [];
     try {
+      for (const tree of trees) {
+        const nodeArgs = profileDir && !tree.cwd ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+        services.push({ name: tree.name, service: await startService({ ...env, DATABASE_URL: await postgres.createDatabase() }, { ...(tree.cwd ? { cwd: tree.cwd } : {}), nodeArgs }) });
+      }
       const results: Measured[] = [];
-      for (const c of all) results.push(await measureCase(service, c));
+      for (const c of all) for (const { name, service } of services) results.push(await measureCase(service, name, c));
       return { results, loadAverage: loadavg() };
     } finally {
-      await service.stop();
+      await Promise.all(services.map(({ service }) => service.stop()));
     }
   } finally {
     await postgres.stop();
@@ -172,30 +189,39 @@ export async function measure(profileDir?: string): Promise<{ results: Measured[
 
 export async function bench(): Promise<BenchSection> {
   const { results, loadAverage } = await measure();
+  const label = (m: Measured) => `capture ${m.label}${BASELINE ? ` (${m.tree})` : ''}`;
   const rows: BenchRow[] = results.flatMap((m) => [
-    { name: `capture ${m.label}: processing per capture (one client, worker pool, from /metrics)`, medianMs: Math.round(m.processingMs), runs: SEQUENTIAL },
+    { name: `${label(m)}: processing per capture (one client, worker pool, from /metrics)`, medianMs: Math.round(m.processingMs), runs: SEQUENTIAL },
     {
-      name: `capture ${m.label}: captures/s — ceiling ${availableParallelism()} cores ÷ processing, 1 client, ${CLIENTS} clients`,
+      name: `${label(m)}: ${CLIENTS} clients, 1000 ÷ captures/s (ceiling ${availableParallelism()} cores ÷ processing; service CPU in cores)`,
       medianMs: Math.round(1000 / m.concurrentPerSecond),
       runs: CLIENTS * PER_CLIENT,
-      extra: { ceiling: round(m.ceilingPerSecond), oneClient: round(m.sequentialPerSecond), fourClients: round(m.concurrentPerSecond), busy503: m.busy, fileKiB: Math.round(m.fileBytes / 1024) },
+      extra: {
+        ceiling: round(m.ceilingPerSecond),
+        oneClient: round(m.sequentialPerSecond),
+        fourClients: round(m.concurrentPerSecond),
+        serviceCores: round(m.serviceCores, 2),
+        busy503: m.busy,
+        fileKiB: Math.round(m.fileBytes / 1024),
+      },
     },
   ]);
   const comparisons: BenchComparison[] = results.map((m) => ({
-    name: `capture ${m.label}: throughput under ${CLIENTS} clients / processing ceiling`,
+    name: `${label(m)}: throughput under ${CLIENTS} clients / processing ceiling`,
     ratio: round(m.share, 3),
     target: `>= ${TARGET}`,
     met: m.share >= TARGET,
   }));
   return {
-    title: `Capture throughput under ${CLIENTS} clients against the processing ceiling`,
-    command: 'npx tsx bench/capture-throughput.ts',
+    title: `Capture throughput under ${CLIENTS} clients against the processing ceiling (OCR off)`,
+    command: `${BASELINE ? 'BENCH_BASELINE_TREE=DIR ' : ''}npx tsx bench/capture-throughput.ts`,
     rows,
     comparisons,
     notes: [
-      `Service as its own process (node --import tsx src/main.ts), filesystem store, PostgreSQL 15 on loopback, OCR=off; clients in the benchmark process, one JWE (ECDH-ES+A256KW, P-256, A256GCM) per case made before the clock starts, a fresh Idempotency-Key per capture, metadata encrypted too.`,
-      `Ceiling = ${availableParallelism()} cores ÷ mean processing time per capture over ${SEQUENTIAL} captures of one client (after ${WARMUP} warm-up captures); then ${CLIENTS} clients (one user each) send ${PER_CLIENT} captures each back to back; share = their captures/s ÷ ceiling. The "ms" column of the captures/s row is 1000 ÷ the 4-client rate.`,
-      `The clients, PostgreSQL and the filesystem share the same ${availableParallelism()} cores as the service, so the share is a lower bound of the service's own. Load average at the end: ${loadAverage.map((v) => round(v, 2)).join(' / ')}.`,
+      `Service as its own process (node --import tsx src/main.ts), filesystem store, PostgreSQL 15 on loopback, OCR=off (no text layer jobs run; with OCR on each capture queues one after the 201); clients in the benchmark process, one JWE (ECDH-ES+A256KW, P-256, A256GCM) per case made before the clock starts, a fresh Idempotency-Key per capture, metadata encrypted too.`,
+      `Ceiling = ${availableParallelism()} cores ÷ mean processing time per capture over ${SEQUENTIAL} captures of one client (after ${WARMUP} warm-up captures); then ${CLIENTS} clients (one user each) send ${PER_CLIENT} captures each back to back; share = their captures/s ÷ ceiling. "service CPU" is the service process's CPU time (all threads, /proc) during the ${CLIENTS}-client phase ÷ its duration.`,
+      `The clients, PostgreSQL, the filesystem and everything else on this machine share the same ${availableParallelism()} cores with the service. Load average at the end: ${loadAverage.map((v) => round(v, 2)).join(' / ')}.`,
+      ...(BASELINE ? ['"baseline" is the service from the tree in BENCH_BASELINE_TREE, measured case by case alternating with this branch, against the same PostgreSQL server.'] : []),
     ],
   };
 }

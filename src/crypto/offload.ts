@@ -17,6 +17,8 @@ import { ownBytes, type CryptoReply, type CryptoTask } from './offload-worker.ts
 
 /** Below this many bytes a part is decrypted or sealed inline. */
 export const INLINE_BYTES = 64 * 1024;
+/** How long a worker beyond the first stays without work. */
+const IDLE_MS = 10 * 60_000;
 
 export interface CryptoPool {
   /** decryptPart, and the SHA-256 (hex) of the plaintext, hashed in the same pass. */
@@ -31,8 +33,10 @@ export function createCryptoPool(options: { threads?: number | undefined } = {})
   const threads = options.threads ?? availableParallelism();
   const piscina = new Piscina({
     filename: new URL('./offload-worker.ts', import.meta.url).href,
+    // One thread from the start, more while captures overlap; a started worker stays (loading it costs more than a decryption).
     minThreads: 1,
     maxThreads: threads,
+    idleTimeout: IDLE_MS,
     execArgv: workerExecArgv(),
   });
 

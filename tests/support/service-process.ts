@@ -36,6 +36,8 @@ export interface ServiceProcess {
   peakRss(): Promise<number>;
   /** Resident set size now (Linux VmRSS), in bytes. */
   rss(): Promise<number>;
+  /** CPU time the process used so far, all threads (Linux utime + stime), in seconds. */
+  cpuSeconds(): Promise<number>;
 }
 
 /**
@@ -73,6 +75,7 @@ export async function startService(env: Record<string, string>, options: { cwd?:
     kill: () => end('SIGKILL'),
     peakRss: () => statusBytes(child.pid!, 'VmHWM'),
     rss: () => statusBytes(child.pid!, 'VmRSS'),
+    cpuSeconds: () => cpuSeconds(child.pid!),
   };
 }
 
@@ -107,6 +110,13 @@ async function statusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<numbe
   const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
   if (!kib) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(kib) * 1024;
+}
+
+/** utime and stime from /proc/PID/stat (fields 14 and 15, after the parenthesised name), in clock ticks of 1/100 s. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Environment for the S3 backend on `target`, in its own bucket. */
