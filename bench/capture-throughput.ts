@@ -167,7 +167,8 @@ export async function measure(profileDir?: string): Promise<{ results: Measured[
   const postgres = await startPostgres();
   try {
     const all = await cases(dir);
-    const env = { ...(await keysEnv()), OCR: 'off' };
+    // On a shared machine a capture can wait minutes for the cores: the budget only guards against hangs here.
+    const env = { ...(await keysEnv()), OCR: 'off', PROCESSING_TIME_BUDGET_MS: '900000' };
     const trees = [{ name: 'this branch', cwd: undefined }, ...(BASELINE ? [{ name: 'baseline', cwd: BASELINE }] : [])];
     const services: Array<{ name: string; service: ServiceProcess }> = [];
     try {
@@ -176,7 +177,13 @@ export async function measure(profileDir?: string): Promise<{ results: Measured[
         services.push({ name: tree.name, service: await startService({ ...env, DATABASE_URL: await postgres.createDatabase() }, { ...(tree.cwd ? { cwd: tree.cwd } : {}), nodeArgs }) });
       }
       const results: Measured[] = [];
-      for (const c of all) for (const { name, service } of services) results.push(await measureCase(service, name, c));
+      for (const c of all) {
+        for (const { name, service } of services) {
+          results.push(await measureCase(service, name, c));
+          // Each result as it comes, so a cut-off run still leaves its figures.
+          console.error(JSON.stringify({ ...results.at(-1), loadAverage: loadavg() }));
+        }
+      }
       return { results, loadAverage: loadavg() };
     } finally {
       await Promise.all(services.map(({ service }) => service.stop()));
