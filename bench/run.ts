@@ -23,6 +23,7 @@ const sections: Section[] = [
   { file: 'processing.ts', load: () => import('./processing.ts') },
   { file: 'photo-ocr.ts', load: () => import('./photo-ocr.ts') },
   { file: 'capture.ts', load: () => import('./capture.ts') },
+  { file: 'capture-throughput.ts', load: () => import('./capture-throughput.ts') },
   { file: 'viewer.ts', load: () => import('./viewer.ts') },
   { file: 'dos.ts', load: () => import('./dos.ts') },
 ];

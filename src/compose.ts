@@ -10,7 +10,7 @@ import { AuditService } from './audit/service.ts';
 import { AuditTrail } from './audit/trail.ts';
 import { composeJwks, loadIngestKeys } from './crypto/ingest-keys.ts';
 import { createManifestSigner, loadManifestKey } from './crypto/manifest.ts';
-import { decryptPart } from './crypto/jwe.ts';
+import { createCryptoPool } from './crypto/offload.ts';
 import { loadKekRing, SEARCH_KEY_RING, type KekRing } from './crypto/kek-ring.ts';
 import { composeViews } from './compose-views.ts';
 import { DocumentService, OCR_JOB, PURGE_JOB, type Processor } from './documents.ts';
@@ -25,7 +25,7 @@ import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
 import { Admission } from './api/middleware/admission.ts';
 import { LingeringClose } from './api/middleware/lingering-close.ts';
 import { createProcessingPool, type ProcessingPool } from './processing/pool.ts';
-import { EncryptedStore } from './storage/encrypted-store.ts';
+import { EncryptedStore, type Sealer } from './storage/encrypted-store.ts';
 import { FsStore } from './storage/fs-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import { S3Store } from './storage/s3-store.ts';
@@ -52,7 +52,9 @@ export type ComposeOptions = StorageOptions;
 /** Builds every dependency of the app from the configuration: the one place that knows the concrete parts. */
 export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composition> {
   const keyDir = devKeyDir(config);
-  const { store, metadata, audit, idempotency, uploads } = await composeStorage(config, options);
+  // Decryption, hashing and sealing of large bytes run here, off the event loop.
+  const crypto = createCryptoPool();
+  const { store, metadata, audit, idempotency, uploads } = await composeStorage(config, { sealer: crypto.seal, ...options });
   const ingestKeys = await loadIngestKeys({
     ...(config.ingestKeys.json ? { jwksJson: config.ingestKeys.json } : {}),
     ...(config.ingestKeys.dir ? { dir: config.ingestKeys.dir } : {}),
@@ -122,7 +124,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
       ...viewer,
       audit: new AuditService(audit),
       jwks: () => jwks,
-      decryptor: { decrypt: (compact) => decryptPart(compact, ingestKeys, { maxBytes: maxJweBytes }) },
+      decryptor: { decrypt: (compact) => crypto.decrypt(compact, ingestKeys, { maxBytes: maxJweBytes }) },
       uploads,
       xdomea: new XdomeaExport({ documents, audit, parties: config.xdomea }),
       admission,
@@ -134,6 +136,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
       // Running jobs get the shutdown grace to finish; an OCR run still going then ends with the pool, and its lease lets another instance redo it.
       await Promise.race([jobs.stop(), sleep(config.shutdownGraceMs, undefined, { ref: false })]);
       await pool.close();
+      await crypto.close();
       await metadata.close();
     },
   };
@@ -157,6 +160,8 @@ function timedProcessor(pool: ProcessingPool, histogram: Histogram): Processor {
 export interface StorageOptions {
   /** Wraps the blob backend under the encryption, e.g. to inject storage faults or hold writes in tests. */
   wrapStore?: (backend: ObjectStore) => ObjectStore;
+  /** Seals the objects (default: inline, on the calling thread). */
+  sealer?: Sealer;
 }
 
 export interface Storage {
@@ -192,7 +197,7 @@ export async function composeBlobStore(config: Config, options: StorageOptions =
   const keyDir = devKeyDir(config);
   const keys = await loadKekRing({ ...config.storageKeys, ...(keyDir ? { devDataDir: keyDir } : {}) });
   const backend = await rawStore(config);
-  return { store: new EncryptedStore(options.wrapStore ? options.wrapStore(backend) : backend, keys), keys };
+  return { store: new EncryptedStore(options.wrapStore ? options.wrapStore(backend) : backend, keys, options.sealer), keys };
 }
 
 /** Outside production, missing keys are generated once into the data directory. */

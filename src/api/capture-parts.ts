@@ -1,12 +1,14 @@
+import { createHash } from 'node:crypto';
 import { AppError, type Localized } from '../errors.ts';
 import { parseCaptureMetadata, type CaptureMetadata } from '../metadata.ts';
 import type { CapturePart } from '../documents.ts';
 import { ID_PATTERN } from '../storage/layout.ts';
 import { checkJsonBounds } from '../json-bounds.ts';
 
-/** Decrypts one JWE compact serialization (src/crypto/jwe.ts behind the ingest key ring). */
+/** Decrypts one JWE compact serialization (src/crypto/jwe.ts behind the ingest key ring, in the crypto pool); may take over `compact`'s memory. */
 export interface PartDecryptor {
-  decrypt(compact: Buffer): Promise<{ plaintext: Buffer; header: { alg: string; kid?: string; cty?: string } }>;
+  /** `sha256`: hex SHA-256 of the plaintext, hashed while decrypting. */
+  decrypt(compact: Buffer): Promise<{ plaintext: Buffer; header: { alg: string; kid?: string; cty?: string }; sha256: string }>;
 }
 
 /** Finished resumable uploads (src/uploads/), read for the capture that references them. */
@@ -27,23 +29,29 @@ export interface ReceivedFile {
   mimetype: string;
 }
 
-/** Turns the raw `file` parts into plaintext parts; encrypted ones are decrypted in memory. */
+/**
+ * Turns the raw `file` parts into plaintext parts, each with its SHA-256; encrypted ones are decrypted
+ * in memory, side by side. A refusal names the first bad part, as if they were read in order.
+ */
 export async function toCaptureParts(
   files: ReceivedFile[],
   decryptor: PartDecryptor,
   requireEncryption: boolean,
 ): Promise<CapturePart[]> {
-  const parts: CapturePart[] = [];
-  for (const [i, file] of files.entries()) {
-    if (isJose(file.mimetype)) {
-      const { plaintext, header } = await decryptAt(decryptor, file.buffer, filePart(i));
-      parts.push({ bytes: nonEmpty(plaintext, i), declaredType: header.cty, jwe: { alg: header.alg, kid: header.kid ?? '' } });
-      continue;
-    }
-    if (requireEncryption) throw unencrypted(filePart(i));
-    parts.push({ bytes: nonEmpty(file.buffer, i), declaredType: GENERIC_TYPES.has(file.mimetype) ? undefined : file.mimetype });
+  const settled = await Promise.allSettled(files.map((file, i) => toCapturePart(file, i, decryptor, requireEncryption)));
+  const refused = settled.find((result) => result.status === 'rejected');
+  if (refused) throw refused.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<CapturePart>).value);
+}
+
+async function toCapturePart(file: ReceivedFile, i: number, decryptor: PartDecryptor, requireEncryption: boolean): Promise<CapturePart> {
+  if (isJose(file.mimetype)) {
+    const { plaintext, header, sha256 } = await decryptAt(decryptor, file.buffer, filePart(i));
+    return { bytes: nonEmpty(plaintext, i), sha256, declaredType: header.cty, jwe: { alg: header.alg, kid: header.kid ?? '' } };
   }
-  return parts;
+  if (requireEncryption) throw unencrypted(filePart(i));
+  const bytes = nonEmpty(file.buffer, i);
+  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex'), declaredType: GENERIC_TYPES.has(file.mimetype) ? undefined : file.mimetype };
 }
 
 /** An empty part is a client that failed to read its file; say so rather than "unknown type". */

@@ -29,6 +29,7 @@ interface Part {
   index: number;
   bytes: Uint8Array;
   mediaType: AcceptedType;
+  sha256: string | undefined;
   corners?: Quad;
 }
 
@@ -116,7 +117,7 @@ export async function processDocument(files: InputFile[], options: ProcessOption
   const parts: Part[] = [];
   for (const [i, file] of files.entries()) {
     const mediaType = await sniffMediaType(file.bytes, file.declaredType);
-    parts.push({ index: i + 1, bytes: file.bytes, mediaType, ...(file.corners ? { corners: file.corners as unknown as Quad } : {}) });
+    parts.push({ index: i + 1, bytes: file.bytes, mediaType, sha256: file.sha256, ...(file.corners ? { corners: file.corners as unknown as Quad } : {}) });
   }
   const out = await PDFDocument.create({ updateMetadata: false });
   const originals: OriginalInfo[] = [];
@@ -125,7 +126,7 @@ export async function processDocument(files: InputFile[], options: ProcessOption
   for (const part of parts) {
     const added = await addPart(out, part, options, plans.length, deadline);
     findings.push(...shiftPages(added.findings, plans.length));
-    originals.push({ mediaType: part.mediaType, size: part.bytes.length, sha256: sha256Hex(part.bytes), pages: added.plans.length });
+    originals.push({ mediaType: part.mediaType, size: part.bytes.length, sha256: part.sha256 ?? sha256Hex(part.bytes), pages: added.plans.length });
     plans.push(...added.plans);
   }
   const pageCount = plans.length;

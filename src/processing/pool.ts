@@ -2,13 +2,12 @@
  * The worker pool: CPU-heavy processing off the event loop, a bounded queue (busy when full) and a
  * hard time budget (the worker running an overdue task is terminated, not left busy).
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 // sharp must be loaded by the main thread before workers use it, or glibc may unload it under them.
 import 'sharp';
 import { AppError } from '../errors.ts';
+import { workerExecArgv } from '../worker-threads.ts';
 import type { RawPage } from './rasterize.ts';
 import type { TextLayerResult } from './text-layer.ts';
 import type { InputFile, ProcessOptions, ProcessResult } from './types.ts';
@@ -16,7 +15,7 @@ import type { MarkingLayout } from './rebuild.ts';
 import type { Reply, Task } from './worker.ts';
 
 export interface PoolOptions {
-  /** Worker threads; default: the machine's parallelism minus one, at least one. */
+  /** Worker threads; default: the machine's parallelism. */
   threads?: number | undefined;
   /** Tasks waiting beyond the running ones; more are refused with `busy`. */
   maxQueue: number;
@@ -33,17 +32,6 @@ export interface ProcessingPool {
   /** The rendition with its invisible OCR text layer (text-layer.ts); for the job that runs after the 201. */
   addTextLayer(pdfBytes: Uint8Array, budgetMs: number): Promise<TextLayerResult>;
   close(): Promise<void>;
-}
-
-/**
- * Workers load worker.ts through tsx's loader. Under `tsx src/main.ts` the flags are inherited already;
- * under vitest (or plain node) they are not, so add tsx's loader unless it is there.
- */
-function workerExecArgv(): string[] {
-  const inherited = process.execArgv;
-  if (inherited.some((arg) => arg.includes('tsx'))) return inherited;
-  const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return [...inherited, '--import', loader];
 }
 
 function busy(): AppError {
@@ -66,8 +54,8 @@ function overdue(budgetMs: number): AppError {
 }
 
 export function createProcessingPool(options: PoolOptions): ProcessingPool {
-  // One core stays with the event loop, which decrypts, hashes and seals every byte; the rest process.
-  const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
+  // Every core processes: decryption, hashing and sealing run in the crypto pool (src/crypto/offload.ts), not on the event loop.
+  const threads = options.threads ?? availableParallelism();
   const piscina = new Piscina({
     filename: new URL('./worker.ts', import.meta.url).href,
     minThreads: threads,

@@ -13,6 +13,8 @@ export interface InputFile {
   bytes: Uint8Array;
   /** Media type the client declared (part Content-Type or JWE `cty`); checked against the content. */
   declaredType?: string;
+  /** SHA-256 (hex) of `bytes` when the caller hashed them already (the crypto pool does while decrypting): not hashed again. */
+  sha256?: string;
   /** The page's corners a client found in this image: TL, TR, BR, BL in pixels of the image as displayed (EXIF orientation applied). */
   corners?: readonly (readonly [number, number])[];
 }

@@ -8,7 +8,7 @@ import {
   sealObject,
   SegmentOpener,
 } from '../crypto/at-rest.ts';
-import type { KekLookup } from '../crypto/kek-ring.ts';
+import type { Kek, KekLookup } from '../crypto/kek-ring.ts';
 import {
   assertValidKey,
   clipRange,
@@ -19,6 +19,9 @@ import {
   type ObjectStore,
 } from './object-store.ts';
 
+/** Seals one object's plaintext in the at-rest format; the crypto pool (src/crypto/offload.ts) offers one off the event loop. */
+export type Sealer = (plaintext: Uint8Array, objectKey: string, kek: Kek) => Buffer[] | Promise<Buffer[]>;
+
 /**
  * Encrypts every object before it reaches `inner` (docs/storage-format.md), so no backend sees
  * plaintext. Sizes in head/list are plaintext sizes; reads fail with IntegrityError, never with
@@ -28,13 +31,14 @@ export class EncryptedStore implements ObjectStore {
   constructor(
     private readonly inner: ObjectStore,
     private readonly keys: KekLookup,
+    private readonly seal: Sealer = sealObject,
   ) {}
 
   async put(key: string, body: ObjectBody): Promise<void> {
     assertValidKey(key);
     const plaintext = body instanceof Uint8Array ? body : Buffer.concat(body);
     // The sealed pieces go down as they are: the backend's own copy is the only one.
-    await this.inner.put(key, sealObject(plaintext, key, this.keys.active));
+    await this.inner.put(key, await this.seal(plaintext, key, this.keys.active));
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {

@@ -10,6 +10,8 @@ import type { JWK } from 'jose';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { attachCapture, filesContaining, jpegWithMarker, newMarker, pdfWithText, pickKey } from '../support/capture-fixtures.ts';
 import { joseEncrypt, jwcryptoEncrypt, withHeader, withSegment, flipFirst } from '../support/jwe-fixtures.ts';
+import sharp from 'sharp';
+import { INLINE_BYTES } from '../../src/crypto/offload.ts';
 
 const UNIT_A = 'BA-Nord';
 const UNIT_B = 'BA-Sued';
@@ -76,6 +78,33 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
       .expect(200);
     expect(sha256(original.body)).toBe(sha256(scan));
     expect(original.headers['repr-digest']).toBe(`sha-256=:${createHash('sha256').update(scan).digest('base64')}:`);
+  });
+
+  it('decrypts, hashes and seals parts above INLINE_BYTES in the crypto pool: the same hash, the original back byte for byte, a bad part refused by its number', async () => {
+    const noise = { type: 'gaussian' as const, mean: 128, sigma: 30 };
+    const photo = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#ccc', noise } }).jpeg().toBuffer();
+    // Larger than the inline bound, so this goes through the worker threads.
+    expect(photo.length).toBeGreaterThan(INLINE_BYTES);
+    const good = await joseEncrypt(pickKey(jwks, 'ECDH-ES+A256KW', 'P-256'), photo, { cty: 'image/jpeg' });
+    const metadata = { title: 'Groß', source: 'camera', enhance: 'none' };
+    const created = await capture(capturer, metadata, [{ body: good, contentType: 'application/jose' }]).expect(201);
+    expect(created.body.originals[0].sha256).toBe(sha256(photo));
+    const original = await api
+      .get(`/v1/documents/${created.body.id}/content?variant=original&part=1`)
+      .set('Authorization', `Bearer ${archivist}`)
+      .responseType('blob')
+      .expect(200);
+    expect(sha256(original.body)).toBe(sha256(photo));
+
+    const before = await storedKeys('documents/');
+    const refused = await capture(capturer, metadata, [
+      { body: good, contentType: 'application/jose' },
+      { body: withSegment(good, 3, flipFirst), contentType: 'application/jose' },
+    ]).expect(400);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.body.code).toBe('jwe_invalid');
+    expect(refused.body.detail).toMatch(/^Dateiteil 2: Entschlüsselung fehlgeschlagen/);
+    expect(await storedKeys('documents/')).toEqual(before);
   });
 
   it('serves the rendition as a marked PDF with Repr-Digest and byte ranges', async () => {

@@ -36,16 +36,18 @@ export interface ServiceProcess {
   peakRss(): Promise<number>;
   /** Resident set size now (Linux VmRSS), in bytes. */
   rss(): Promise<number>;
+  /** CPU time the process used so far, all threads (Linux utime + stime), in seconds. */
+  cpuSeconds(): Promise<number>;
 }
 
 /**
  * Starts the service with `env` on top of a test baseline (any free port, feed without settle delay, no OCR).
  * Without DATA_DIR in `env` it gets a fresh one, removed when the process ends. `cwd`: another
- * copy of the repository to run (e.g. one installed without dev dependencies).
+ * copy of the repository to run (e.g. one installed without dev dependencies); `nodeArgs`: flags for node itself (e.g. --cpu-prof).
  */
-export async function startService(env: Record<string, string>, options: { cwd?: string } = {}): Promise<ServiceProcess> {
+export async function startService(env: Record<string, string>, options: { cwd?: string; nodeArgs?: string[] } = {}): Promise<ServiceProcess> {
   const ownDataDir = env.DATA_DIR ? undefined : await mkdtemp(path.join(tmpdir(), 'vsc-service-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: options.cwd ?? REPO,
     // OCR jobs only where a test is about them (OCR: 'on'): elsewhere they would only load the machine.
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', FEED_SETTLE_MS: '0', LOG_LEVEL: 'warn', METRICS_TOKEN, DATA_DIR: ownDataDir ?? '', OCR: 'off', ...env },
@@ -73,6 +75,7 @@ export async function startService(env: Record<string, string>, options: { cwd?:
     kill: () => end('SIGKILL'),
     peakRss: () => statusBytes(child.pid!, 'VmHWM'),
     rss: () => statusBytes(child.pid!, 'VmRSS'),
+    cpuSeconds: () => cpuSeconds(child.pid!),
   };
 }
 
@@ -110,6 +113,13 @@ async function statusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<numbe
   const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
   if (!kib) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(kib) * 1024;
+}
+
+/** utime and stime from /proc/PID/stat (fields 14 and 15, after the parenthesised name), in clock ticks of 1/100 s. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Environment for the S3 backend on `target`, in its own bucket. */

@@ -1,0 +1,52 @@
+/** Piscina task of the crypto pool (offload.ts): runs in a worker thread. Refusals cross the thread boundary as plain data. */
+import { createHash } from 'node:crypto';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { isAppError, type ErrorCode, type Localized } from '../errors.ts';
+import { sealObject } from './at-rest.ts';
+import { IngestKeyRing, type IngestKey } from './ingest-keys.ts';
+import { decryptPart, type JweHeader } from './jwe.ts';
+
+export type CryptoTask =
+  | { kind: 'decrypt'; compact: Uint8Array; keys: IngestKey[]; maxBytes: number }
+  | { kind: 'seal'; plaintext: Uint8Array; objectKey: string; kek: { id: string; key: Uint8Array } };
+
+export type CryptoReply =
+  | { ok: true; plaintext: Uint8Array; header: JweHeader; sha256: string }
+  | { ok: true; sealed: Uint8Array }
+  | { ok: false; code: ErrorCode; detail: string | Localized | undefined; extra: Record<string, unknown> | undefined };
+
+/** A Node Buffer over the same bytes (a Uint8Array arrives from the other thread). */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A view whose ArrayBuffer is its own, so handing it over detaches nothing else (small Buffers share a pool). */
+export function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+}
+
+/** The reply with its large bytes moved, not copied, to the event loop. */
+function moved(reply: CryptoReply, bytes: Uint8Array): unknown {
+  return move({ [transferableSymbol]: [bytes.buffer], [valueSymbol]: reply });
+}
+
+async function run(task: CryptoTask): Promise<unknown> {
+  if (task.kind === 'decrypt') {
+    const { plaintext, header } = await decryptPart(bufferOf(task.compact), new IngestKeyRing(task.keys), { maxBytes: task.maxBytes });
+    // Hashed here, once: the idempotency fingerprint and the original's record both use it.
+    const sha256 = createHash('sha256').update(plaintext).digest('hex');
+    const own = ownBytes(plaintext);
+    return moved({ ok: true, plaintext: own, header, sha256 }, own);
+  }
+  const sealed = ownBytes(Buffer.concat(sealObject(task.plaintext, task.objectKey, { id: task.kek.id, key: bufferOf(task.kek.key) })));
+  return moved({ ok: true, sealed }, sealed);
+}
+
+export default async function (task: CryptoTask): Promise<unknown> {
+  try {
+    return await run(task);
+  } catch (err) {
+    if (isAppError(err)) return { ok: false, code: err.code, detail: err.texts ?? err.detail, extra: err.extra } satisfies CryptoReply;
+    throw err;
+  }
+}
