@@ -41,9 +41,11 @@ export interface StoredDocument extends DocumentRow {
 }
 
 export interface DocumentQuery {
-  /** Only positions after this one (0: from the start). */
+  /** The cursor: only positions after this one in `order` (0: from the start). */
   after: number;
   limit: number;
+  /** Feed order (the default) or its reverse: newest first, then backwards from the cursor. */
+  order?: 'oldest' | 'newest';
   /** The caller's units: nothing outside them is ever returned. */
   units: readonly string[];
   unit?: string;
@@ -238,10 +240,12 @@ export class MetadataStore {
     return rows[0] ? Number(rows[0].seq) : undefined;
   }
 
-  /** Documents in feed order after a position, filtered in SQL: every condition is on a plain column or a token. */
+  /** Documents in feed order (or its reverse) past a position, filtered in SQL: every condition is on a plain column or a token. */
   async query(q: DocumentQuery): Promise<StoredDocument[]> {
+    const newest = q.order === 'newest';
     const params: unknown[] = [q.after, [...q.units]];
-    const where = ['feed_seq > $1', 'unit = ANY($2::text[])'];
+    // Positions start at 1, so the cursor 0 bounds nothing in either order.
+    const where = [newest && q.after > 0 ? 'feed_seq < $1' : 'feed_seq > $1', 'unit = ANY($2::text[])'];
     const add = (condition: (p: string) => string, value: unknown) => {
       params.push(value);
       where.push(condition(`$${params.length}`));
@@ -265,7 +269,7 @@ export class MetadataStore {
     }
     params.push(q.limit);
     const { rows } = await this.db.query<DocumentColumns>(
-      `SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE ${where.join(' AND ')} ORDER BY feed_seq LIMIT $${params.length}`,
+      `SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE ${where.join(' AND ')} ORDER BY feed_seq${newest ? ' DESC' : ''} LIMIT $${params.length}`,
       params,
     );
     return rows.map((r) => this.open(r));
