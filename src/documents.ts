@@ -81,6 +81,8 @@ export interface FeedQuery {
   /** A `next` of an earlier page: the id of the last document it showed (one of the caller's units). */
   after?: string;
   limit: number;
+  /** Feed order (default) or newest first; `next` then pages backwards. */
+  order?: 'oldest' | 'newest';
   unit?: string;
   caseNumber?: string;
   /** Words that must all occur in the title or on the pages (their text layer). */
@@ -375,8 +377,8 @@ export class DocumentService {
   }
 
   /**
-   * The archive feed and search: committed documents of the caller's units in commit order, filtered
-   * in the database. `next` is the id of the page's last document, so neither it nor `hasMore`
+   * The archive feed and search: committed documents of the caller's units in commit order (or
+   * newest first), filtered in the database. `next` is the id of the page's last document, so neither it nor `hasMore`
    * reveals anything of other units; positions become visible in order (docs/metadata-store.md), so
    * no poll skips a commit.
    */
@@ -387,11 +389,21 @@ export class DocumentService {
         detail: { de: `Sie gehören nicht zur Dienststelle '${query.unit}'; wählen Sie eine Ihrer Dienststellen.`, en: `You are not a member of unit '${query.unit}'; choose one of your units.` },
       });
     }
+    if (query.final && query.order === 'newest') {
+      // A handover goes forward so that nothing committed later is missed; backwards it would never see them.
+      throw new AppError('validation_failed', {
+        detail: {
+          de: `'final=true' gibt Dokumente in der Reihenfolge des Eingangs ab und lässt sich nicht mit 'order=newest' verbinden. Lassen Sie 'order' weg (oder 'order=oldest').`,
+          en: `'final=true' hands documents over in commit order and cannot be combined with 'order=newest'. Leave 'order' out (or use 'order=oldest').`,
+        },
+      });
+    }
     const after = query.after ? await this.feedPosition(principal, query.after) : 0;
     // One more than asked, so `hasMore` is exact.
     const rows = await this.deps.metadata.query({
       after,
       limit: query.limit + 1,
+      ...(query.order ? { order: query.order } : {}),
       units: principal.units,
       ...(query.unit ? { unit: query.unit } : {}),
       ...(query.status ? { status: query.status } : {}),

@@ -37,6 +37,7 @@ const instant = z.iso.datetime({ offset: true });
 const feedQuery = z.strictObject({
   after: idParam.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  order: z.enum(['oldest', 'newest']).optional(),
   unit: z.string().min(1).max(100).optional(),
   caseNumber: z.string().min(1).max(100).optional(),
   q: z.string().trim().min(1).max(200).optional(),

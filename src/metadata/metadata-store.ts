@@ -41,9 +41,11 @@ export interface StoredDocument extends DocumentRow {
 }
 
 export interface DocumentQuery {
-  /** Only positions after this one (0: from the start). */
+  /** The cursor: only positions after this one in `order` (0: from the start). */
   after: number;
   limit: number;
+  /** Feed order (the default) or its reverse: newest first, then backwards from the cursor. */
+  order?: 'oldest' | 'newest';
   /** The caller's units: nothing outside them is ever returned. */
   units: readonly string[];
   unit?: string;
@@ -248,9 +250,10 @@ export class MetadataStore {
    * Documents in feed order after a position, filtered in SQL: every condition is on a plain column or
    * a token. Read per unit of the caller, each unit's part from an index in feed order and cut at
    * `limit`, then merged: the cost of a page depends on `limit` and the number of units, not on how
-   * many documents there are or where the matches lie (docs/metadata-store.md, "Query plans").
+   * many documents there are or where the matches lie; `order: 'newest'` reads the same indexes backwards (docs/metadata-store.md, "Query plans").
    */
   async query(q: DocumentQuery): Promise<StoredDocument[]> {
+    const newest = q.order === 'newest';
     const units = [...new Set(q.units)].filter((u) => !q.unit || u === q.unit);
     if (units.length === 0) return [];
     const params: unknown[] = [q.after, units];
@@ -282,11 +285,13 @@ export class MetadataStore {
     const sources = driver === undefined ? 'unnest($2::text[]) AS u(unit)' : `unnest($2::text[]) AS u(unit) CROSS JOIN unnest(${param(this.index.tokens('word', driver))}::text[]) AS t(token)`;
     const driverCondition = driver === undefined ? '' : ' AND w.token = t.token';
     const limit = param(q.limit);
-    const part = `SELECT ${at}.feed_seq FROM ${from} WHERE ${at}.unit = u.unit${driverCondition} AND ${at}.feed_seq > $1${conditions.map((c) => ` AND ${c}`).join('')} ORDER BY ${at}.feed_seq LIMIT ${limit}`;
+    // Positions start at 1, so the cursor 0 bounds nothing in either order.
+    const dir = newest ? ' DESC' : '';
+    const part = `SELECT ${at}.feed_seq FROM ${from} WHERE ${at}.unit = u.unit${driverCondition} AND ${at}.feed_seq ${newest && q.after > 0 ? '<' : '>'} $1${conditions.map((c) => ` AND ${c}`).join('')} ORDER BY ${at}.feed_seq${dir} LIMIT ${limit}`;
     const { rows } = await this.db.query<DocumentColumns>(
       `SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE feed_seq IN (
-         SELECT DISTINCT s.feed_seq FROM ${sources} CROSS JOIN LATERAL (${part}) s ORDER BY s.feed_seq LIMIT ${limit})
-       ORDER BY feed_seq`,
+         SELECT DISTINCT s.feed_seq FROM ${sources} CROSS JOIN LATERAL (${part}) s ORDER BY s.feed_seq${dir} LIMIT ${limit})
+       ORDER BY feed_seq${dir}`,
       params,
     );
     return rows.map((r) => this.open(r));

@@ -58,12 +58,12 @@ describe('feed and audit cursors of one unit', () => {
   afterAll(() => t?.close());
 
   /** Pages with limit=1 from the start to the end; every cursor's time is explained by what the caller may know. */
-  async function pageThrough(path: string, token: string) {
+  async function pageThrough(path: string, token: string, order = '') {
     const pages: Array<{ ids: string[]; hasMore: boolean }> = [];
     let after: string | undefined;
     for (let i = 0; i < 10; i++) {
       const { value, window } = await timed(() =>
-        agent.get(`${path}?limit=1${after ? `&after=${after}` : ''}`).set('Authorization', `Bearer ${token}`).expect(200),
+        agent.get(`${path}?limit=1${order}${after ? `&after=${after}` : ''}`).set('Authorization', `Bearer ${token}`).expect(200),
       );
       const { items, next, hasMore } = value.body as { items: Array<{ id: string; documentId?: string }>; next: string; hasMore: boolean };
       pages.push({ ids: items.map((e) => e.documentId ?? e.id), hasMore });
@@ -82,6 +82,19 @@ describe('feed and audit cursors of one unit', () => {
       { ids: [own[0]!.id], hasMore: true },
       { ids: [own[1]!.id], hasMore: false },
     ]);
+  });
+
+  it('newest first pages backwards through own documents only, and refuses to combine with final=true', async () => {
+    const archive = await t.token({ sub: 'arch-a', roles: ['export'], units: ['BA-A'] });
+    expect(await pageThrough('/v1/documents', archive, '&order=newest')).toEqual([
+      { ids: [own[1]!.id], hasMore: true },
+      { ids: [own[0]!.id], hasMore: false },
+    ]);
+    const refused = await agent.get('/v1/documents?order=newest&final=true').set('Authorization', `Bearer ${archive}`).expect(400);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.body).toMatchObject({ code: 'validation_failed', detail: expect.stringContaining("'order=newest'") });
+    expect(refused.headers['content-language']).toBe('de');
+    await agent.get('/v1/documents?order=sideways').set('Authorization', `Bearer ${archive}`).expect(400);
   });
 
   it('the audit feed does the same with the entries of own units', async () => {

@@ -122,6 +122,26 @@ export function describeMetadataStoreContract(backend: MetadataBackend): void {
       expect(await find({ status: 'approved' })).toEqual([b.id]);
     });
 
+    it('lists newest first and pages backwards from a cursor, filters applied, none repeated or skipped; a later commit is not on later pages', async () => {
+      const unit = `U-${ulid()}`;
+      const stored = [];
+      for (let i = 0; i < 7; i++) stored.push(await t.store.commitDocument(newDocument({ unit, title: i % 2 ? 'Antrag ungerade' : 'Antrag gerade' })));
+      await t.store.commitDocument(newDocument({ unit: `U-${ulid()}`, title: 'Antrag ungerade' }));
+      const newestFirst = stored.map((s) => s.id).reverse();
+      const page = (after: number, words?: string) => t.store.query({ after, limit: 3, units: [unit], order: 'newest', ...(words ? { words } : {}) });
+      const seen: string[] = [];
+      let after = 0;
+      for (let first = await page(0); first.length > 0; first = await page(after)) {
+        seen.push(...first.map((d) => d.id));
+        after = first.at(-1)!.seq;
+        if (seen.length === 3) await t.store.commitDocument(newDocument({ unit, title: 'Antrag später' }));
+      }
+      expect(seen).toEqual(newestFirst);
+      expect((await page(0, 'ungerade')).map((d) => d.id)).toEqual([stored[5]!.id, stored[3]!.id, stored[1]!.id]);
+      expect((await page(stored[5]!.seq, 'ungerade')).map((d) => d.id)).toEqual([stored[3]!.id, stored[1]!.id]);
+      expect((await page(0)).map((d) => d.id)[1]).toBe(newestFirst[0]);
+    });
+
     it('hands documents over final and in order: none past a pending text layer; its page words become searchable once', async () => {
       const unit = `U-${ulid()}`;
       const pending = newDocument({ unit, title: 'Eingang', textLayer: 'pending' });

@@ -1,8 +1,9 @@
 /**
  * Camera capture in the workspace on a phone (390×844, touch) with Chromium's fake camera showing a
- * generated photo: four pages taken in a row, one deleted, one corner dragged with a finger, one page
- * retaken, all sent as one document encrypted in the browser (checked by Python jwcrypto); the
- * rendition has three pages (pdfinfo), the dragged corners reached the service, nothing stays in the profile.
+ * generated photo: four pages taken in a row, the sheet's corners found in the browser before any
+ * drag, one deleted, one corner dragged with a finger, one page retaken, all sent as one document
+ * encrypted in the browser (checked by Python jwcrypto); the rendition has three pages (pdfinfo), the
+ * service used the corners sent for each, nothing stays in the profile.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -18,11 +19,16 @@ import { keysEnv, startService, type ServiceProcess } from '../support/service-p
 import { launchChromium } from './support/chromium.ts';
 import { expectAccessible } from './support/axe.ts';
 import { expectStrictHeaders, recordResponses } from './support/strict-headers.ts';
-import { CAMERA, fakeCameraFile } from './support/fake-camera.ts';
+import { CAMERA, fakeCameraFile, SHEET } from './support/fake-camera.ts';
 import { multipartParts, recordingProxy, type RecordingProxy } from './support/workspace.ts';
 
 const run = promisify(execFile);
 const UNIT = 'BA-Feld';
+/** How far a found corner may be from the sheet's true one: 2 % of the frame's longer side. */
+const FOUND_WITHIN = 0.02 * CAMERA.width;
+
+type Point = [number, number];
+const near = (found: Point[], truth: Array<readonly [number, number]>) => found.every((p, i) => Math.hypot(p[0] - truth[i]![0], p[1] - truth[i]![1]) <= FOUND_WITHIN);
 
 describe('camera capture in the workspace (fake camera, phone size, touch)', () => {
   let service: ServiceProcess;
@@ -86,10 +92,14 @@ describe('camera capture in the workspace (fake camera, phone size, touch)', () 
       await page.locator('#camera-status', { hasText: 'Seite 4 gelöscht.' }).waitFor();
       expect(await page.locator('#camera-pages li').count()).toBe(3);
 
-      // Page 2: its top-left corner dragged with a finger onto the sheet.
+      // Page 2: before any drag its handles sit on the sheet's corners, found in the browser.
       await page.tap('#shot-1');
       await page.locator('#corner-editor').waitFor();
       await expectAccessible(page, 'corner preview (390×844)');
+      const cornerAt = async (i: number) => /\((\d+), (\d+)\)/.exec((await page.getAttribute(`#corner-${i}`, 'aria-label'))!)!.slice(1).map(Number) as Point;
+      const found = await Promise.all([0, 1, 2, 3].map(cornerAt));
+      expect(near(found, SHEET), `found ${JSON.stringify(found)}, the sheet is at ${JSON.stringify(SHEET)}`).toBe(true);
+      // Then its top-left corner dragged with a finger.
       const box = (await page.locator('#corner-editor canvas').boundingBox())!;
       const from = (await page.locator('#corner-0').boundingBox())!;
       const start = { x: from.x + from.width / 2, y: from.y + from.height / 2 };
@@ -99,10 +109,9 @@ describe('camera capture in the workspace (fake camera, phone size, touch)', () 
       await touch('touchStart', start.x, start.y);
       for (let step = 1; step <= 5; step++) await touch('touchMove', start.x + (by.x * step) / 5, start.y + (by.y * step) / 5);
       await touch('touchEnd', 0, 0);
-      const expected = [Math.round((by.x / box.width) * CAMERA.width), Math.round((by.y / box.height) * CAMERA.height)];
-      const label = (await page.getAttribute('#corner-0', 'aria-label'))!;
-      const moved = /\((\d+), (\d+)\)/.exec(label)!.slice(1).map(Number);
-      expect(label).toMatch(/^Ecke oben links/);
+      const expected = [found[0]![0] + Math.round((by.x / box.width) * CAMERA.width), found[0]![1] + Math.round((by.y / box.height) * CAMERA.height)];
+      expect(await page.getAttribute('#corner-0', 'aria-label')).toMatch(/^Ecke oben links/);
+      const moved = await cornerAt(0);
       for (const i of [0, 1]) expect(Math.abs(moved[i]! - expected[i]!)).toBeLessThanOrEqual(4);
       await page.tap('#camera-done');
 
@@ -125,13 +134,15 @@ describe('camera capture in the workspace (fake camera, phone size, touch)', () 
       // The result screen turned the camera off.
       await page.waitForFunction(() => !document.querySelector('video'));
 
-      // On the wire: one metadata JWE and three JPEG JWEs; only page 2 carries corners, as dragged.
+      // On the wire: one metadata JWE and three JPEG JWEs; every page carries corners: the found ones, page 2's as dragged.
       const [sent] = proxy.bodies('/v1/documents');
       const parts = multipartParts(String(sent!.headers['content-type']), sent!.body);
       expect(parts.map((p) => [p.name, p.type])).toEqual([['metadata', 'application/jose'], ...Array(3).fill(['file', 'application/jose'])]);
       const metadata = JSON.parse((await decrypt(parts[0]!.body.toString('latin1'))).toString('utf8'));
       expect(metadata).toMatchObject({ title, caseNumber, source: 'camera' });
-      expect(metadata.corners).toEqual([null, [moved, [CAMERA.width, 0], [CAMERA.width, CAMERA.height], [0, CAMERA.height]], null]);
+      expect(metadata.corners).toHaveLength(3);
+      expect(metadata.corners[1]).toEqual([moved, ...found.slice(1)]);
+      for (const i of [0, 2]) expect(near(metadata.corners[i], SHEET), `page ${i + 1}: ${JSON.stringify(metadata.corners[i])}`).toBe(true);
       for (const part of parts.slice(1)) expect(await sharp(await decrypt(part.body.toString('latin1'))).metadata()).toMatchObject({ format: 'jpeg', ...CAMERA });
 
       await page.tap('#sign-out');
@@ -148,7 +159,7 @@ describe('camera capture in the workspace (fake camera, phone size, touch)', () 
         transferNote: { findings: Array<{ code: string; part?: number }> };
       };
       expect(doc.pageCount).toBe(3);
-      expect(doc.transferNote.findings.filter((f) => f.code === 'page_corners_applied').map((f) => f.part)).toEqual([2]);
+      expect(doc.transferNote.findings.filter((f) => f.code === 'page_corners_applied').map((f) => f.part)).toEqual([1, 2, 3]);
       const pdf = Buffer.from(await (await fetch(`${service.url}/v1/documents/${id}/content`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer());
       await writeFile(path.join(dir, 'rendition.pdf'), pdf);
       expect((await run('pdfinfo', [path.join(dir, 'rendition.pdf')])).stdout).toMatch(/^Pages:\s+3$/m);

@@ -5,13 +5,20 @@
  * hostile values shown as text, and nothing left in the profile afterwards.
  */
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { JWK } from 'jose';
 import type { Page, Response } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filesContaining, jpegWithMarker, newMarker, pdfWithText } from '../support/capture-fixtures.ts';
 import { jwcryptoDecrypt } from '../support/jwe-fixtures.ts';
+import { germanPage } from '../fixtures/photos.ts';
 import { keysEnv, startService, type ServiceProcess } from '../support/service-process.ts';
 import { startOpenIdProvider, type OpenIdProvider } from '../support/openid-provider.ts';
+import { selfSigned } from '../support/self-signed.ts';
 import { launchChromium, type Browser } from './support/chromium.ts';
 import { expectStrictHeaders, recordResponses } from './support/strict-headers.ts';
 import { expectAccessible } from './support/axe.ts';
@@ -32,20 +39,32 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
   let proxy: RecordingProxy;
   let base: string;
   let ingestKeys: JWK[];
+  let dir: string;
+  /** Chromium trusts the provider's throwaway certificate, that key only. */
+  let trustProvider: string[];
+  // Markup and a 200-letter word; bidi controls the service refuses in metadata, so they arrive through
+  // a name from the provider: a right-to-left override that would turn the text after it around.
   const hostileTitle = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> ${'Ü'.repeat(200)}`;
   const hostileCase = '<b>AZ</b>&amp;"1"';
+  const hostileName = '\u202EnirefürP <i>Mallory</i>';
 
   beforeAll(async () => {
+    // The provider over https on another site (localhost, the service on 127.0.0.1), as in production.
+    dir = await mkdtemp(path.join(tmpdir(), 'vsc-workspace-'));
+    const tls = await selfSigned(dir);
+    trustProvider = [`--ignore-certificate-errors-spki-list=${tls.spki}`];
     idp = await startOpenIdProvider({
       audience: AUDIENCE,
+      tls: { key: tls.key, cert: tls.cert, host: 'localhost' },
       personas: {
         erika: { roles: ['capture', 'read', 'export'], units: [UNIT], name: 'Erika Mustermann', ttlSeconds: CASEWORKER_TOKEN_SECONDS },
         rita: { roles: ['read', 'export', 'review', 'audit'], units: [UNIT], name: 'Rita Prüferin' },
+        mallory: { roles: ['review'], units: [UNIT], name: hostileName },
       },
     });
     const keys = await keysEnv();
     ingestKeys = (JSON.parse(keys.INGEST_KEYS!) as { keys: JWK[] }).keys;
-    service = await startService({ ...keys, OIDC_ISSUER: idp.issuer, OIDC_AUDIENCE: AUDIENCE, WORKSPACE_CLIENT_ID: CLIENT, WORKSPACE_SCOPE: 'openid offline_access capture' });
+    service = await startService({ ...keys, OIDC_ISSUER: idp.issuer, OIDC_AUDIENCE: AUDIENCE, WORKSPACE_CLIENT_ID: CLIENT, WORKSPACE_SCOPE: 'openid offline_access capture', OCR: 'on', NODE_EXTRA_CA_CERTS: tls.certFile });
     proxy = await recordingProxy(service.url);
     base = proxy.url;
     idp.addBrowserClient(CLIENT, `${base}/app/callback.html`);
@@ -54,25 +73,20 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
     await proxy?.close();
     await service?.stop();
     await idp?.stop().catch(() => undefined);
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** Access and refresh tokens as the provider handed them to the page. */
+  /** Access, refresh and ID tokens as the provider handed them to the page. */
   function tokensOf(page: Page): { all: string[]; refresh: string[] } {
     const tokens = { all: [] as string[], refresh: [] as string[] };
     page.on('response', (res: Response) => {
       if (!res.url().startsWith(idp.issuer) || !res.url().includes('/token')) return;
-      void res.json().then((body: { access_token?: string; refresh_token?: string }) => {
-        tokens.all.push(...[body.access_token, body.refresh_token].filter((x): x is string => !!x));
+      void res.json().then((body: { access_token?: string; refresh_token?: string; id_token?: string }) => {
+        tokens.all.push(...[body.access_token, body.refresh_token, body.id_token].filter((x): x is string => !!x));
         if (body.refresh_token) tokens.refresh.push(body.refresh_token);
       }, () => undefined);
     });
     return tokens;
-  }
-
-  /** The provider's answer to a refresh with `refreshToken` (what an attacker holding it would get). */
-  async function refreshWith(refreshToken: string): Promise<number> {
-    const res = await fetch(`${idp.issuer}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: CLIENT }) });
-    return res.status;
   }
 
   async function decrypt(compact: string): Promise<Buffer> {
@@ -81,14 +95,26 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
     return jwcryptoDecrypt(ingestKeys.find((k) => k.kid === header.kid)!, compact);
   }
 
+  /** Polls the API until the document's text layer left `pending` (the OCR job's outcome decides, no clock). */
+  async function textLayerSettled(id: string): Promise<string> {
+    const token = await idp.token('erika');
+    for (;;) {
+      const res = await fetch(`${service.url}/v1/documents/${id}`, { headers: { authorization: `Bearer ${token}` } });
+      const status = ((await res.json()) as { textLayer: { status: string } }).textLayer.status;
+      if (status !== 'pending') return status;
+      await sleep(200);
+    }
+  }
+
   it('a caseworker signs in, captures by drag and drop and by picking, finds and opens; a reviewer approves and rejects; nothing stays in the profile', async () => {
     const caseNumber = `AZ ${newMarker()}`;
     const scanTitle = `Anhörung ${newMarker()}`;
     const photoTitle = `Foto ${newMarker()}`;
     const photoMarker = newMarker();
     const scan = await pdfWithText('Seite', 3);
-    const photo = await jpegWithMarker(photoMarker);
-    const browser = await launchChromium({ width: 1280, height: 800 });
+    // A photographed letter: its words reach the search only through the OCR job's text layer.
+    const photo = await sharp(germanPage(1240)).jpeg({ quality: 90 }).withExif({ IFD0: { ImageDescription: photoMarker } }).toBuffer();
+    const browser = await launchChromium({ width: 1280, height: 800 }, { args: trustProvider });
     const page = await browser.context.newPage();
     const seen = recordResponses(page, base);
     const tokens = tokensOf(page);
@@ -146,8 +172,14 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       // The token renews silently while the tab is open; the session goes on with the new one.
       await page.waitForFunction(() => Number(document.body.dataset.renewals ?? 0) >= 1, undefined, { timeout: 120_000 });
 
-      // Found by a word of its title, only that one; a capture day range after today finds nothing.
+      // Found by a word that is only on its page (not in any title), once the text layer is in.
+      expect(await textLayerSettled(ids[1]!)).toBe('ready');
       await page.click('a[href="#/documents"]');
+      await page.fill('#search-words', 'Ordnungsamt');
+      await page.click('#search button[type="submit"]');
+      await expect.poll(() => page.locator('#results .doc-title').allTextContents()).toEqual([photoTitle]);
+
+      // Found by a word of its title, only that one; a capture day range after today finds nothing.
       await page.fill('#search-words', photoTitle.split(' ')[1]!);
       await page.click('#search button[type="submit"]');
       await expect.poll(() => page.locator('#results .doc-title').allTextContents()).toEqual([photoTitle]);
@@ -158,11 +190,11 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       await page.fill('#search-words', '');
       await page.fill('#filter-from', '');
 
-      // Found by case number, both of them, each row leading to its document.
+      // Found by case number, both of them, newest first, each row leading to its document.
       await page.fill('#search-case', caseNumber);
       await page.click('#search button[type="submit"]');
       await expect.poll(() => page.locator('#results tbody tr').count()).toBe(2);
-      expect(await page.locator('#results .doc-title').allTextContents()).toEqual([scanTitle, photoTitle]);
+      expect(await page.locator('#results .doc-title').allTextContents()).toEqual([photoTitle, scanTitle]);
       // Each row shows its first page as the service's watermarked thumbnail, 128 px for 64 CSS px.
       await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#results img.thumbnail')].every((i) => !i.hidden && i.complete && i.naturalWidth > 0), undefined, { timeout: 120_000 });
       expect(await page.locator('#results img.thumbnail').evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth))).toEqual([128, 128]);
@@ -203,12 +235,26 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).length)).toBe(0);
       expect(await page.evaluate(() => document.cookie)).toBe('');
 
+      // Signing out ends the provider's session too: its own confirmation page, then back to the callback, which closes.
+      const signOutOpened = browser.context.waitForEvent('page');
       await page.click('#sign-out');
+      const signOut = await signOutOpened;
       await page.locator('#sign-in').waitFor();
       expect(await page.textContent('#login-message')).toBe('Sie sind abgemeldet. Auf diesem Gerät bleibt nichts gespeichert.');
       expect(await page.locator('#nav').isHidden()).toBe(true);
+      const signOutClosed = signOut.waitForEvent('close');
+      await signOut.click('button[name="logout"][value="yes"]');
+      await signOutClosed;
       // Signing out revoked the refresh token at the provider.
-      expect(await refreshWith(tokens.refresh.at(-1)!)).toBe(400);
+      expect(await idp.refresh(CLIENT, tokens.refresh.at(-1)!)).toBe(400);
+      // The next "Anmelden" needs the provider's login again (its session is gone), not a silent sign-in or only its consent.
+      const againOpened = browser.context.waitForEvent('page');
+      await page.click('#sign-in');
+      const again = await againOpened;
+      const loginOrConsent = again.locator('input[name="login"], button[type="submit"]:has-text("Continue")');
+      await loginOrConsent.first().waitFor();
+      expect(await again.locator('input[name="login"]').count()).toBe(1);
+      await again.close();
     } finally {
       await browser.close();
     }
@@ -220,13 +266,13 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       // The profile holds no metadata value, no file content and no token.
       expect(tokens.refresh.length).toBeGreaterThanOrEqual(2);
       const needles = [scanTitle, photoTitle, caseNumber, photoMarker, scan.subarray(scan.length >> 1, (scan.length >> 1) + 48).toString('latin1'), ...tokens.all.map((tk) => tk.slice(-40))];
-      for (const needle of needles) expect(await filesContaining(browser.profileDir, needle), `found in the profile: ${needle.slice(0, 20)}`).toEqual([]);
+      for (const needle of needles) expect((await filesContaining(browser.profileDir, needle)).join('\n'), `found in the profile: ${needle.slice(0, 20)}`).toBe('');
     } finally {
       await browser.remove();
     }
 
     // The reviewer, on a device of her own: the queue, a refused rejection without a reason, then both decisions.
-    const reviewer = await launchChromium({ width: 1280, height: 800 });
+    const reviewer = await launchChromium({ width: 1280, height: 800 }, { args: trustProvider });
     try {
       const page2 = await reviewer.context.newPage();
       await page2.goto(`${base}/app/`);
@@ -273,15 +319,26 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
     }
   }, 300_000);
 
-  it('shows hostile metadata as text only: no element, no script runs', async () => {
+  it('shows hostile metadata as text only, each value isolated for bidi, in the list, on the document page and in the viewer', async () => {
     const token = await idp.token('erika');
-    const form = new FormData();
-    form.append('metadata', JSON.stringify({ title: hostileTitle, caseNumber: hostileCase }));
-    form.append('file', new Blob([new Uint8Array(await jpegWithMarker(newMarker()))], { type: 'image/jpeg' }), 'a.jpg');
-    const created = await fetch(`${service.url}/v1/documents`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    const capture = (metadata: object) => {
+      const form = new FormData();
+      form.append('metadata', JSON.stringify(metadata));
+      form.append('file', new Blob([new Uint8Array(photo)], { type: 'image/jpeg' }), 'a.jpg');
+      return fetch(`${service.url}/v1/documents`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'accept-language': 'de' }, body: form });
+    };
+    const photo = await jpegWithMarker(newMarker());
+    const bidi = await capture({ title: `Antrag \u202Egnuröhna`, caseNumber: hostileCase });
+    expect(bidi.status).toBe(400);
+    expect(((await bidi.json()) as { detail: string }).detail).toContain('Schreibrichtung');
+    const created = await capture({ title: hostileTitle, caseNumber: hostileCase });
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
-    const browser = await launchChromium({ width: 390, height: 844 });
+    // A reviewer whose name carries an override and markup approves it (through the API).
+    const reviewed = await fetch(`${service.url}/v1/documents/${id}/review`, { method: 'POST', headers: { authorization: `Bearer ${await idp.token('mallory')}`, 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'approved' }) });
+    expect(reviewed.status).toBe(200);
+    const browser = await launchChromium({ width: 390, height: 844 }, { args: trustProvider });
+    const isolated = (page: Page, selector: string) => page.locator(selector).evaluate((el) => getComputedStyle(el).unicodeBidi);
     try {
       const page = await browser.context.newPage();
       await page.goto(`${base}/app/`);
@@ -291,14 +348,35 @@ describe('the workspace in a real Chromium against a real OpenID provider', () =
       await page.locator(`#results tr[data-id="${id}"]`).waitFor();
       expect(await page.textContent(`#results tr[data-id="${id}"] .doc-title`)).toBe(hostileTitle);
       expect(await page.textContent(`#results tr[data-id="${id}"] .case`)).toBe(hostileCase);
+      for (const cell of ['.doc-title', '.case']) expect(await isolated(page, `#results tr[data-id="${id}"] ${cell}`)).toBe('isolate');
+      expect(await page.locator('#results img:not(.thumbnail), #results script, #results b').count()).toBe(0);
       await page.click(`a[href="#/documents/${id}"]`);
       await page.locator('#doc-title').waitFor();
       expect(await page.textContent('#doc-title')).toBe(hostileTitle);
+      expect(await page.textContent('.facts .case')).toBe(hostileCase);
+      // The override in the name stays inside it: "am <Datum>" after it reads as written.
+      expect(await page.textContent('.facts .review-status bdi')).toBe(hostileName);
+      expect((await page.textContent('.facts .review-status'))!.startsWith(`freigegeben von ${hostileName} am `)).toBe(true);
+      for (const value of ['#doc-title', '.facts .case', '.facts .review-status bdi']) expect(await isolated(page, value), value).toBe('isolate');
       await expectAccessible(page, 'document with hostile values (390×844)');
       expect(await page.locator('main img, main script, main b').count()).toBe(0);
       expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
       // A long title wraps inside the phone's width instead of widening the page.
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+
+      // The viewer shows them as text too, isolated, and keeps them out of the window title.
+      const viewerOpened = browser.context.waitForEvent('page');
+      await page.click('#open-viewer');
+      const viewer = await viewerOpened;
+      await viewer.locator('#doc-info:not([hidden])').waitFor();
+      expect(await viewer.textContent('#doc-title')).toBe(hostileTitle);
+      expect(await viewer.textContent('#doc-case')).toBe(hostileCase);
+      for (const value of ['#doc-title', '#doc-case']) expect(await isolated(viewer, value), value).toBe('isolate');
+      expect(await viewer.locator('#doc-info *:not(span)').count()).toBe(0);
+      expect(await viewer.title()).not.toContain('Ü');
+      expect(await viewer.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+      expect(await viewer.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await expectAccessible(viewer, 'viewer with hostile values (390×844)');
     } finally {
       await browser.close();
       await browser.remove();
@@ -336,6 +414,13 @@ describe('the workspace in development (the built-in issuer, no OpenID provider)
       // Without the role capture there is no capture screen; review is offered.
       expect(await page.locator('#nav a').allTextContents()).toEqual(['Meine Dokumente', 'Prüfung']);
       await page.locator('#results p', { hasText: 'Keine Dokumente gefunden.' }).waitFor();
+      // The built-in issuer keeps no session of its own: signing out forgets the token, and the next sign-in is the form again.
+      const windows: unknown[] = [];
+      browser.context.on('page', (p) => windows.push(p));
+      await page.click('#sign-out');
+      await page.locator('#dev-login').waitFor();
+      expect(windows).toEqual([]);
+      expect(await page.textContent('#login-message')).toBe('Sie sind abgemeldet. Auf diesem Gerät bleibt nichts gespeichert.');
     } finally {
       await browser.close();
       await browser.remove();

@@ -19,6 +19,7 @@ import { encryptedCapture, ingestKey, postCapture } from '../support/service-cli
 import { s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
 import { keyFiles } from '../../src/cli/generate-keys.ts';
 import { startOpenIdProvider, type OpenIdProvider } from '../support/openid-provider.ts';
+import { selfSigned } from '../support/self-signed.ts';
 import { uniqueBucket } from '../support/s3.ts';
 
 const run = promisify(execFile);
@@ -40,14 +41,6 @@ async function productionCopy(dir: string): Promise<void> {
     await mkdir(path.join(dir, app, 'dist'), { recursive: true });
     for (const [name, { body }] of await bundle()) await writeFile(path.join(dir, app, 'dist', name), body);
   }
-}
-
-/** A self-signed certificate for `localhost` (openssl), which the service process is told to trust. */
-async function selfSigned(dir: string): Promise<{ key: string; cert: string; certFile: string }> {
-  const keyFile = path.join(dir, 'idp.key');
-  const certFile = path.join(dir, 'idp.crt');
-  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost']);
-  return { key: await readFile(keyFile, 'utf8'), cert: await readFile(certFile, 'utf8'), certFile };
 }
 
 describe('production start from a copy installed without dev dependencies (Ceph S3, OIDC over https)', () => {

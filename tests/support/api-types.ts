@@ -33,6 +33,13 @@ export interface paths {
          *     (the one place where the feed holds documents back), so no cursor passes a document that
          *     is not final yet and none is skipped. Without `final`, documents are listed at once, with
          *     their current state.
+         *
+         *     A person's list wants the newest first: `order=newest` lists the same documents in
+         *     reverse commit order; `next` is again the id of the page's last (oldest so far) document,
+         *     and `after=<next>` continues backwards with older ones, so paging never repeats or skips
+         *     a document. Documents committed after the first page are not on the later pages: start
+         *     again without `after` to see them. `final=true` cannot be combined with `order=newest`
+         *     (`400 validation_failed`): a handover goes forward so that nothing committed later is missed.
          */
         get: operations["listDocuments"];
         put?: never;
@@ -1562,7 +1569,7 @@ export interface components {
         TusResumable: "1.0.0";
         /** @description The document id, a 26-character ULID (ids sort by creation time). */
         DocumentId: components["schemas"]["DocumentId"];
-        /** @description The `next` cursor of the previous page; omit it to start at the oldest document. */
+        /** @description The `next` cursor of the previous page; omit it to start at the oldest document (with `order=newest`, the newest). */
         After: components["schemas"]["FeedCursor"];
         /** @description How many documents a page holds at most. */
         Limit: number;
@@ -1599,6 +1606,11 @@ export interface components {
         ReviewStatus: components["schemas"]["ReviewStatus"];
         /** @description `false`: only documents you have not acknowledged yet; `true`: only those you have. */
         Acknowledged: "true" | "false";
+        /**
+         * @description `oldest` (default): commit order, the archive feed. `newest`: reverse commit order, for
+         *     lists people read; `after` then continues with older documents. Not with `final=true`.
+         */
+        Order: "oldest" | "newest";
         /**
          * @description `true`: only final documents (text layer `ready` or `failed`), in commit order, and none
          *     after your oldest document whose text layer is still `pending`: the archive receives each
@@ -1672,10 +1684,15 @@ export interface operations {
     listDocuments: {
         parameters: {
             query?: {
-                /** @description The `next` cursor of the previous page; omit it to start at the oldest document. */
+                /** @description The `next` cursor of the previous page; omit it to start at the oldest document (with `order=newest`, the newest). */
                 after?: components["parameters"]["After"];
                 /** @description How many documents a page holds at most. */
                 limit?: components["parameters"]["Limit"];
+                /**
+                 * @description `oldest` (default): commit order, the archive feed. `newest`: reverse commit order, for
+                 *     lists people read; `after` then continues with older documents. Not with `final=true`.
+                 */
+                order?: components["parameters"]["Order"];
                 /**
                  * @description Only documents of this unit (Dienststelle); it must be one of yours.
                  * @example BA-Musterstadt

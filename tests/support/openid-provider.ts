@@ -26,7 +26,9 @@ export interface OpenIdProvider {
   issuer: string;
   /** An access token (JWT) for the persona named `clientId`. */
   token(clientId: string): Promise<string>;
-  /** Registers the browser workspace as a public client (code + PKCE, refresh tokens) for this redirect URI. */
+  /** The status a refresh with `refreshToken` for the public client `clientId` gets (what anyone holding it would get). */
+  refresh(clientId: string, refreshToken: string): Promise<number>;
+  /** Registers the browser workspace as a public client (code + PKCE, refresh tokens) for this redirect URI, also after sign-out. */
   addBrowserClient(clientId: string, redirectUri: string): void;
   /** Publishes a new signing key (used from now on) beside the old ones. */
   rotateKeys(): Promise<void>;
@@ -67,6 +69,7 @@ export async function startOpenIdProvider(options: {
   return {
     issuer,
     token: (clientId) => requestToken(server, issuer, clientId, options.tls?.cert),
+    refresh: async (clientId, refreshToken) => (await postToken(server, issuer, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId }, undefined, options.tls?.cert)).status,
     addBrowserClient(clientId, redirectUri) {
       browserClients.push({ clientId, redirectUri });
       build();
@@ -108,6 +111,7 @@ function configuration(audience: string, personas: Record<string, Persona>, keys
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         redirect_uris: [c.redirectUri],
+        post_logout_redirect_uris: [c.redirectUri],
         id_token_signed_response_alg: 'ES256',
       })),
     ],
@@ -141,12 +145,19 @@ function configuration(audience: string, personas: Record<string, Persona>, keys
   };
 }
 
-/** The client-credentials grant against the token endpoint, trusting `ca` when over https. */
+/** The client-credentials grant against the token endpoint. */
 async function requestToken(server: http.Server, issuer: string, clientId: string, ca: string | undefined): Promise<string> {
+  const form = { grant_type: 'client_credentials', scope: 'capture', resource: RESOURCE };
+  const { status, text } = await postToken(server, issuer, form, `Basic ${Buffer.from(`${clientId}:${SECRET}`).toString('base64')}`, ca);
+  if (status !== 200) throw new Error(`token endpoint answered ${status}: ${text}`);
+  return (JSON.parse(text) as { access_token: string }).access_token;
+}
+
+/** A form POST to the token endpoint, trusting `ca` when over https; its status and body. */
+async function postToken(server: http.Server, issuer: string, form: Record<string, string>, authorization: string | undefined, ca: string | undefined): Promise<{ status: number; text: string }> {
   const { port } = server.address() as AddressInfo;
-  const body = new URLSearchParams({ grant_type: 'client_credentials', scope: 'capture', resource: RESOURCE }).toString();
   const send = ca ? https.request : http.request;
-  const text = await new Promise<string>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const req = send(
       {
         host: '127.0.0.1',
@@ -154,21 +165,16 @@ async function requestToken(server: http.Server, issuer: string, clientId: strin
         servername: new URL(issuer).hostname,
         method: 'POST',
         path: '/token',
-        headers: {
-          host: new URL(issuer).host,
-          'content-type': 'application/x-www-form-urlencoded',
-          authorization: `Basic ${Buffer.from(`${clientId}:${SECRET}`).toString('base64')}`,
-        },
+        headers: { host: new URL(issuer).host, 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}) },
         ...(ca ? { ca } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`token endpoint answered ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8')}`))));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       },
     );
     req.on('error', reject);
-    req.end(body);
+    req.end(new URLSearchParams(form).toString());
   });
-  return (JSON.parse(text) as { access_token: string }).access_token;
 }

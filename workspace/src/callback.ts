@@ -1,4 +1,4 @@
-/** The sign-in window's landing page: hands the provider's answer to the workspace tab, then closes. */
+/** The sign-in (and sign-out) window's landing page: hands the provider's answer to the workspace tab, then closes. */
 import { CALLBACK_CHANNEL } from './session.ts';
 
 const search = location.search;

@@ -14,8 +14,8 @@ export interface Shot {
   frame: HTMLCanvasElement;
   jpeg: Uint8Array;
   corners: Quad;
-  /** Only corners a person moved are sent; otherwise the service finds the page itself. */
-  moved: boolean;
+  /** Corners found in the browser or moved by a person are sent; otherwise the service finds the page itself. */
+  known: boolean;
 }
 
 export const fullFrame = (width: number, height: number): Quad => [
@@ -61,7 +61,7 @@ export function cornerEditor(shot: Shot): HTMLElement {
   };
   const move = (handle: HTMLElement, i: number, x: number, y: number) => {
     shot.corners[i] = [Math.round(Math.min(width, Math.max(0, x))), Math.round(Math.min(height, Math.max(0, y)))];
-    shot.moved = true;
+    shot.known = true;
     place(handle, i);
     draw();
   };

@@ -28,7 +28,7 @@ function renderShell(): void {
   nav.hidden = !user;
   $('sign-out').hidden = !user;
   $('sign-out').textContent = m.signOut;
-  $('user').textContent = user ? m.signedInAs(user.name) : '';
+  $('user').replaceChildren(...(user ? m.signedInAs(h('bdi', {}, user.name)) : []));
   if (!user) return nav.replaceChildren();
   const link = (href: string, text: string, when: boolean) => (when ? h('li', {}, h('a', { href }, text)) : null);
   nav.replaceChildren(

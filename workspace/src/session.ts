@@ -28,6 +28,7 @@ interface Provider {
   authorization_endpoint: string;
   token_endpoint: string;
   revocation_endpoint?: string;
+  end_session_endpoint?: string;
 }
 
 interface TokenSet {
@@ -40,6 +41,8 @@ interface TokenSet {
 
 /** The channel the sign-in window's callback page answers on (same origin only, nothing stored). */
 export const CALLBACK_CHANNEL = 'vs-capture-signin';
+/** The window the provider's sign-out page opens in. */
+const SIGN_OUT_WINDOW = 'vs-capture-signout';
 /** Renew when this share of the token's lifetime has passed. */
 const RENEW_AT = 0.7;
 
@@ -159,13 +162,33 @@ export async function renew(): Promise<boolean> {
   }
 }
 
-/** Signs out: the refresh token is revoked at the provider (best effort) and every token leaves memory. */
+/**
+ * Signs out: every token leaves memory, the provider's session ends (RP-initiated logout, in a window
+ * of its own), and the refresh token is revoked (best effort). Call it in the click's own turn.
+ */
 export async function signOut(): Promise<void> {
   const refresh = tokens?.refresh;
   forget();
+  if (config.oidc && provider?.end_session_endpoint) endProviderSession(provider.end_session_endpoint, config.oidc.clientId);
   if (refresh && provider?.revocation_endpoint && config.oidc) {
     await fetch(provider.revocation_endpoint, { method: 'POST', body: new URLSearchParams({ token: refresh, token_type_hint: 'refresh_token', client_id: config.oidc.clientId }), credentials: 'omit' }).catch(() => undefined);
   }
+}
+
+/**
+ * OpenID Connect RP-Initiated Logout 1.0 in a window of its own: `client_id` and
+ * `post_logout_redirect_uri` (§2 allows them without `id_token_hint`); the provider asks for
+ * confirmation, then sends the window to the callback page, which closes it. No ID token is sent:
+ * Chromium keeps a navigation's URL in its history and a POST's body in its session file, and the
+ * ID token names the person. Without this the provider's session cookie would sign the next
+ * "Anmelden" in silently.
+ */
+function endProviderSession(endpoint: string, clientId: string): void {
+  const url = new URL(endpoint);
+  url.searchParams.set('client_id', clientId);
+  url.searchParams.set('post_logout_redirect_uri', `${location.origin}/app/callback.html`);
+  // Opened before any await: browsers allow pop-ups only in the click's own turn.
+  window.open(url.href, SIGN_OUT_WINDOW, 'popup,width=520,height=720');
 }
 
 function forget(): void {

@@ -2,13 +2,15 @@
  * Capture with the camera (a phone in the container's secure browser): pages one after another without
  * a dialog between them, each page's corners shown on its photo to drag into place, retake or delete a
  * page, then all pages sent as one document, encrypted here (send-capture.ts). Photos live in memory only.
- * Corners: the preview starts with the whole frame (no detection in the browser); untouched pages are
- * sent without corners so the service finds the page itself, moved ones with the corners as placed.
+ * Corners: the preview starts with the page found in the browser (page-detect.ts), or the whole frame
+ * when none was found; found or moved corners are sent as placed, the others as null so the service
+ * finds the page itself.
  */
 import { h, onLeave, show } from '../dom.ts';
 import { t } from '../i18n.ts';
 import { cornerEditor, fullFrame, isConvex, type Shot } from '../corner-editor.ts';
 import { newAttempt, sendCapture, type Attempt } from '../send-capture.ts';
+import { detectCorners } from '../page-detect.ts';
 
 const JPEG_QUALITY = 0.92;
 const THUMB_WIDTH = 72;
@@ -127,7 +129,7 @@ export function cameraScreen(): void {
       classification: classification.value,
       source: 'camera',
       capturedAt: new Date().toISOString(),
-      ...(shots.some((s) => s.moved) ? { corners: shots.map((s) => (s.moved ? s.corners : null)) } : {}),
+      ...(shots.some((s) => s.known) ? { corners: shots.map((s) => (s.known ? s.corners : null)) } : {}),
     };
     const files = shots.map((s, i) => new File([s.jpeg as Uint8Array<ArrayBuffer>], `seite-${i + 1}.jpg`, { type: 'image/jpeg' }));
     attempt ??= newAttempt();
@@ -161,10 +163,11 @@ export function cameraScreen(): void {
   if (!navigator.mediaDevices) said.textContent = m.cameraUnavailable('mediaDevices');
 }
 
-/** The current video frame as a JPEG, kept with its canvas for the preview. */
+/** The current video frame as a JPEG, kept with its canvas for the preview, and the page found in it. */
 async function takeShot(video: HTMLVideoElement): Promise<Shot> {
   const frame = h('canvas', { width: String(video.videoWidth), height: String(video.videoHeight) });
   frame.getContext('2d')!.drawImage(video, 0, 0);
   const blob = await new Promise<Blob>((resolve, reject) => frame.toBlob((b) => (b ? resolve(b) : reject(new Error('toBlob'))), 'image/jpeg', JPEG_QUALITY));
-  return { frame, jpeg: new Uint8Array(await blob.arrayBuffer()), corners: fullFrame(frame.width, frame.height), moved: false };
+  const found = detectCorners(frame);
+  return { frame, jpeg: new Uint8Array(await blob.arrayBuffer()), corners: found ?? fullFrame(frame.width, frame.height), known: found !== undefined };
 }

@@ -15,7 +15,7 @@ export async function documentScreen(id: string, user: User): Promise<void> {
   }
   const note = doc.transferNote;
   const review = note.review;
-  const fact = (label: string, value: string, cls?: string) => [h('dt', {}, label), h('dd', { ...(cls ? { class: cls } : {}), dir: 'auto' }, value)];
+  const fact = (label: string, value: string | Array<string | Node>, cls?: string) => [h('dt', {}, label), h('dd', { ...(cls ? { class: cls } : {}), dir: 'auto' }, ...[value].flat())];
   const facts = h(
     'dl',
     { class: 'facts' },
@@ -28,7 +28,7 @@ export async function documentScreen(id: string, user: User): Promise<void> {
     ...fact(m.docSource, note.source),
     ...fact(m.docPages, String(doc.pageCount)),
     ...fact(m.docTransport, m.transport(note.transport.encryptedParts, note.transport.plainParts, note.transport.metadataEncrypted)),
-    ...fact(m.docReview, review.by && review.at ? m.reviewBy(m.status[review.status] ?? review.status, review.by.name, when(review.at)) : (m.status[review.status] ?? review.status), 'review-status'),
+    ...fact(m.docReview, review.by && review.at ? m.reviewBy(m.status[review.status] ?? review.status, h('bdi', {}, review.by.name), when(review.at)) : (m.status[review.status] ?? review.status), 'review-status'),
     ...(review.note ? fact(m.reason, review.note, 'review-note') : []),
   );
   const findings = note.findings.length

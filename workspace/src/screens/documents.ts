@@ -27,7 +27,8 @@ export function documentsScreen(filter: ListFilter, queue: boolean): void {
   const intro = h('p', {}, queue ? m.queueText : m.documentsOrder);
   if (queue) {
     show(heading, intro, results);
-    return void loadInto(results, { status: 'pending' });
+    // The queue serves the longest waiting first; my documents show the newest first.
+    return void loadInto(results, { status: 'pending' }, 'oldest');
   }
   const caseInput = h('input', { id: 'search-case', name: 'caseNumber', value: filter.caseNumber ?? '', autocomplete: 'off', maxlength: '100' });
   const wordsInput = h('input', { id: 'search-words', name: 'q', type: 'search', value: filter.words ?? '', autocomplete: 'off', maxlength: '200' });
@@ -52,10 +53,10 @@ export function documentsScreen(filter: ListFilter, queue: boolean): void {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     results.replaceChildren();
-    void loadInto(results, { caseNumber: caseInput.value.trim(), words: wordsInput.value.trim(), status: status.value, from: fromInput.value, to: toInput.value });
+    void loadInto(results, { caseNumber: caseInput.value.trim(), words: wordsInput.value.trim(), status: status.value, from: fromInput.value, to: toInput.value }, 'newest');
   });
   show(heading, intro, form, results);
-  void loadInto(results, filter);
+  void loadInto(results, filter, 'newest');
 }
 
 /** Midnight at the start of `day` (+ `plus` days) in the browser's time zone, as the API's ISO 8601 time. */
@@ -67,10 +68,10 @@ function startOfDay(day: string, plus: number): string {
 /** Each new search (not "Weitere laden") starts a generation; answers of an older one are dropped. */
 let generation = 0;
 
-async function loadInto(results: HTMLElement, filter: ListFilter, after?: string): Promise<void> {
+async function loadInto(results: HTMLElement, filter: ListFilter, order: 'oldest' | 'newest', after?: string): Promise<void> {
   const m = t();
   const mine = after ? generation : ++generation;
-  const params = new URLSearchParams({ limit: String(PAGE) });
+  const params = new URLSearchParams({ limit: String(PAGE), order });
   if (filter.caseNumber) params.set('caseNumber', filter.caseNumber);
   if (filter.words) params.set('q', filter.words);
   if (filter.status) params.set('status', filter.status);
@@ -99,7 +100,7 @@ async function loadInto(results: HTMLElement, filter: ListFilter, after?: string
   if (!table) results.append(h('p', {}, m.none));
   if (page.hasMore && page.next) {
     const more = h('button', { type: 'button', class: 'more' }, m.more);
-    more.addEventListener('click', () => void loadInto(results, filter, page.next!));
+    more.addEventListener('click', () => void loadInto(results, filter, order, page.next!));
     results.append(more);
   }
   // One after another, so the list is usable at once and the service renders one thumbnail at a time.
@@ -113,8 +114,8 @@ function row(doc: DocumentView): { tr: HTMLTableRowElement; loadThumbnail: () =>
     'tr',
     { 'data-id': doc.id },
     h('td', { class: 'thumb' }, img),
-    h('td', {}, h('a', { href: `#/documents/${doc.id}`, class: 'doc-title' }, doc.title)),
-    h('td', { class: 'case' }, doc.caseNumber ?? '–'),
+    h('td', {}, h('a', { href: `#/documents/${doc.id}`, class: 'doc-title', dir: 'auto' }, doc.title)),
+    h('td', { class: 'case', dir: 'auto' }, doc.caseNumber ?? '–'),
     h('td', {}, when(doc.createdAt)),
     h('td', { class: 'num' }, doc.pageCount),
     h('td', { class: `status ${doc.transferNote.review.status}` }, m.status[doc.transferNote.review.status] ?? doc.transferNote.review.status),
