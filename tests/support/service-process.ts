@@ -48,7 +48,7 @@ export async function startService(env: Record<string, string>, options: { cwd?:
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: options.cwd ?? REPO,
     // OCR jobs only where a test is about them (OCR: 'on'): elsewhere they would only load the machine.
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', FEED_SETTLE_MS: '0', LOG_LEVEL: 'warn', METRICS_TOKEN, DATA_DIR: ownDataDir ?? '', OCR: 'off', ...env },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', METRICS_TOKEN, DATA_DIR: ownDataDir ?? '', OCR: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
