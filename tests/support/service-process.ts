@@ -39,7 +39,7 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts the service with `env` on top of a test baseline (any free port, feed without settle delay, no OCR).
+ * Starts the service with `env` on top of a test baseline (any free port, no OCR).
  * Without DATA_DIR in `env` it gets a fresh one, removed when the process ends. `cwd`: another
  * copy of the repository to run (e.g. one installed without dev dependencies).
  */
