@@ -151,3 +151,27 @@ describe('audit trail in the database, two instances, verified by npm run audit:
     expect(report.problems).toEqual([expect.objectContaining({ kind: 'forged_checkpoint', seq: TOTAL })]);
   });
 });
+
+describe('audit checkpoints on a quiet trail', () => {
+  it('signs the newest entry every AUDIT_CHECKPOINT_MINUTES, so verification starts there', async () => {
+    // 30 ms: the timer fires while the test waits; every 1,000 entries would never come.
+    const t = await startTestApp({ AUDIT_CHECKPOINT_MINUTES: '0.0005' });
+    try {
+      const capturer = await t.token({ sub: 'cap', roles: ['capture'], units: [UNIT] });
+      await attachCapture(openapiAgent(t.app).post('/v1/documents').set('Authorization', `Bearer ${capturer}`), { title: 'Ruhig' }, [
+        { body: await pdfWithText('Ruhig'), contentType: 'application/pdf' },
+      ]).expect(201);
+      const db = new pg.Client({ connectionString: t.databaseUrl });
+      await db.connect();
+      try {
+        // Waits for the timer's checkpoint (an event in the database), however loaded the machine is.
+        while ((await db.query('SELECT 1 FROM audit_checkpoints WHERE seq = 1')).rows.length === 0) await new Promise((r) => setTimeout(r, 20));
+      } finally {
+        await db.end();
+      }
+      expect(await auditReport(t)).toMatchObject({ code: 0, ok: true, from: { seq: 1 }, entries: 0, head: { seq: 1 } });
+    } finally {
+      await t.close();
+    }
+  });
+});
