@@ -2,11 +2,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Histogram } from 'prom-client';
+import { ulid } from 'ulid';
 import type { AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { createDevIssuer } from './auth/dev-issuer.ts';
 import { createOidcAuthenticator } from './auth/oidc.ts';
-import { ulid } from 'ulid';
 import { AuditService } from './audit/service.ts';
 import { createCheckpointSigner, type CheckpointSigner } from './audit/checkpoint.ts';
 import type { AuditStore } from './metadata/audit-store.ts';
@@ -193,7 +193,8 @@ export async function composeStorage(config: Config, options: StorageOptions = {
 
 /** The metadata database with its keys; `checkpoints` signs the audit chain's (absent in the CLIs). */
 export async function composeMetadata(config: Config, keys?: KekRing, checkpoints?: CheckpointSigner): Promise<MetadataStore> {
-  const dev = devKeyDir(config) ? { devDataDir: devKeyDir(config)! } : {};
+  const keyDir = devKeyDir(config);
+  const dev = keyDir ? { devDataDir: keyDir } : {};
   return openMetadataStore(
     config.databaseUrl ? { databaseUrl: config.databaseUrl } : { pgliteDir: pgliteDirOf(config.dataDir) },
     keys ?? (await loadKekRing({ ...config.storageKeys, ...dev })),
