@@ -72,7 +72,7 @@ describe('the captured audit entry under storage faults', () => {
       },
     ],
     [
-      'in the commit right after the captured entry was written',
+      'when the document row is inserted in the commit',
       async () => {
         const fault = await dropConnectionAtNextInsert(t.databaseUrl!, 'documents');
         return () => fault.fired();
