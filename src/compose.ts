@@ -2,12 +2,14 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Histogram } from 'prom-client';
+import { ulid } from 'ulid';
 import type { AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { createDevIssuer } from './auth/dev-issuer.ts';
 import { createOidcAuthenticator } from './auth/oidc.ts';
 import { AuditService } from './audit/service.ts';
-import { AuditTrail } from './audit/trail.ts';
+import { createCheckpointSigner, type CheckpointSigner } from './audit/checkpoint.ts';
+import type { AuditStore } from './metadata/audit-store.ts';
 import { composeJwks, loadIngestKeys } from './crypto/ingest-keys.ts';
 import { createManifestSigner, loadManifestKey } from './crypto/manifest.ts';
 import { createCryptoPool } from './crypto/offload.ts';
@@ -54,7 +56,12 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   const keyDir = devKeyDir(config);
   // Decryption, hashing and sealing of large bytes run here, off the event loop.
   const crypto = createCryptoPool();
-  const { store, metadata, audit, idempotency, uploads } = await composeStorage(config, { sealer: crypto.seal, ...options });
+  const manifestKey = await loadManifestKey({ ...config.manifestKey, ...(keyDir ? { devDataDir: keyDir } : {}) });
+  const manifests = await createManifestSigner(manifestKey);
+  const checkpoints = await createCheckpointSigner(manifestKey, manifests.kid);
+  const { store, metadata, audit, idempotency, uploads } = await composeStorage(config, { sealer: crypto.seal, ...options, checkpoints });
+  /** This process among the cluster's instances: holder of its job claims and leases. */
+  const instance = ulid();
   const ingestKeys = await loadIngestKeys({
     ...(config.ingestKeys.json ? { jwksJson: config.ingestKeys.json } : {}),
     ...(config.ingestKeys.dir ? { dir: config.ingestKeys.dir } : {}),
@@ -77,7 +84,6 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     ...rate,
   }, lingering);
   const metrics = createMetrics(admission, metadata.jobs, lingering);
-  const manifests = await createManifestSigner(await loadManifestKey({ ...config.manifestKey, ...(keyDir ? { devDataDir: keyDir } : {}) }));
   // The use cases run jobs they queued; the worker runs the handlers the use cases offer.
   const documents: DocumentService = new DocumentService({
     store,
@@ -94,7 +100,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   const jobs = new Jobs(
     metadata.jobs,
     { [PURGE_JOB]: (job) => documents.purge(job.documentId!), [OCR_JOB]: (job) => documents.addTextLayer(job) },
-    { holder: audit.writer, ...config.jobs, ...JOB_OPTIONS },
+    { holder: instance, ...config.jobs, ...JOB_OPTIONS },
     { [OCR_JOB]: (job) => documents.giveUpTextLayer(job) },
   );
   jobs.start(JOB_POLL_MS);
@@ -105,12 +111,16 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   // Keys are loaded once at start; the published set never changes while the process runs.
   const jwks = composeJwks(ingestKeys.publicJwks(), manifests.publicJwks());
   const sweep = setInterval(() => {
-    const leases = { leases: metadata, holder: audit.writer, intervalMs: config.sweep.intervalMs };
+    const leases = { leases: metadata, holder: instance, intervalMs: config.sweep.intervalMs };
     sweepIfOurTurn({ store, metadata, idempotency, uploads, graceMs: config.sweep.orphanGraceMs, ...leases }).then(
       (report) => (report ? logger.info({ sweep: report }, 'sweep done') : logger.debug('sweep left to another instance')),
       (err: unknown) => logger.warn({ err }, 'sweep failed'),
     );
   }, config.sweep.intervalMs).unref();
+  // A quiet trail's newest entries get their checkpoint too (any instance; a second one for the same entry is not made).
+  const checkpoint = setInterval(() => {
+    audit.checkpoint().catch((err: unknown) => logger.warn({ err }, 'audit checkpoint failed'));
+  }, config.auditCheckpoints.intervalMs).unref();
   return {
     deps: {
       config,
@@ -133,6 +143,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     },
     async close() {
       clearInterval(sweep);
+      clearInterval(checkpoint);
       // Running jobs get the shutdown grace to finish; an OCR run still going then ends with the pool, and its lease lets another instance redo it.
       await Promise.race([jobs.stop(), sleep(config.shutdownGraceMs, undefined, { ref: false })]);
       await pool.close();
@@ -162,13 +173,15 @@ export interface StorageOptions {
   wrapStore?: (backend: ObjectStore) => ObjectStore;
   /** Seals the objects (default: inline, on the calling thread). */
   sealer?: Sealer;
+  /** Signs the audit chain's checkpoints; without it (the CLIs) none are made. */
+  checkpoints?: CheckpointSigner;
 }
 
 export interface Storage {
   store: EncryptedStore;
   metadata: MetadataStore;
-  /** This process's audit writer on the store. */
-  audit: AuditTrail;
+  /** The audit trail, in the metadata database. */
+  audit: AuditStore;
   idempotency: IdempotencyKeys;
   uploads: ObjectUploadStore;
 }
@@ -176,24 +189,30 @@ export interface Storage {
 /** The encrypted blob store, the metadata database and what lives in them besides documents; also what `npm run sweep` needs. */
 export async function composeStorage(config: Config, options: StorageOptions = {}): Promise<Storage> {
   const { store, keys } = await composeBlobStore(config, options);
-  const keyDir = devKeyDir(config);
-  const dev = keyDir ? { devDataDir: keyDir } : {};
-  const metadata = await openMetadataStore(
-    config.databaseUrl ? { databaseUrl: config.databaseUrl } : { pgliteDir: pgliteDirOf(config.dataDir) },
-    keys,
-    await loadKekRing({ ...config.searchKeys, ...dev }, SEARCH_KEY_RING),
-  );
+  const metadata = await composeMetadata(config, keys, options.checkpoints);
   return {
     store,
     metadata,
-    audit: new AuditTrail({ store, settleMs: config.feedSettleMs }),
+    audit: metadata.audit,
     idempotency: new IdempotencyKeys(metadata, config.idempotencyTtlMs, config.limits.timeBudgetMs + 60_000),
     uploads: new ObjectUploadStore({ store, ttlMs: config.uploads.ttlMs, chunkBytes: config.uploads.chunkBytes }),
   };
 }
 
-/** Only the encrypted blob store (and its keys), e.g. for `npm run audit:verify`, which needs no database. */
-export async function composeBlobStore(config: Config, options: StorageOptions = {}): Promise<{ store: EncryptedStore; keys: KekRing }> {
+/** The metadata database with its keys; `checkpoints` signs the audit chain's (absent in the CLIs). */
+export async function composeMetadata(config: Config, keys?: KekRing, checkpoints?: CheckpointSigner): Promise<MetadataStore> {
+  const keyDir = devKeyDir(config);
+  const dev = keyDir ? { devDataDir: keyDir } : {};
+  return openMetadataStore(
+    config.databaseUrl ? { databaseUrl: config.databaseUrl } : { pgliteDir: pgliteDirOf(config.dataDir) },
+    keys ?? (await loadKekRing({ ...config.storageKeys, ...dev })),
+    await loadKekRing({ ...config.searchKeys, ...dev }, SEARCH_KEY_RING),
+    { every: config.auditCheckpoints.entries, ...(checkpoints ? { sign: checkpoints } : {}) },
+  );
+}
+
+/** Only the encrypted blob store (and its keys). */
+async function composeBlobStore(config: Config, options: StorageOptions = {}): Promise<{ store: EncryptedStore; keys: KekRing }> {
   const keyDir = devKeyDir(config);
   const keys = await loadKekRing({ ...config.storageKeys, ...(keyDir ? { devDataDir: keyDir } : {}) });
   const backend = await rawStore(config);

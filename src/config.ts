@@ -60,7 +60,8 @@ const envSchema = z.object({
   HEADERS_TIMEOUT_SECONDS: z.coerce.number().positive().default(20),
   REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().default(3600),
   KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().positive().default(5),
-  FEED_SETTLE_MS: z.coerce.number().int().min(0).default(5000),
+  AUDIT_CHECKPOINT_ENTRIES: z.coerce.number().int().positive().default(1000),
+  AUDIT_CHECKPOINT_MINUTES: z.coerce.number().positive().default(10),
   MAX_PAGES: z.coerce.number().int().positive().default(1000),
   PROCESSING_TIME_BUDGET_MS: z.coerce.number().int().positive().default(120_000),
   OCR: z.enum(['on', 'off']).default('on'),
@@ -166,8 +167,8 @@ export interface Config {
   idempotencyTtlMs: number;
   /** Resumable uploads (tus): lifetime from creation, size bound (unset: the JWE bound of MAX_FILE_BYTES), stored chunk size. */
   uploads: { ttlMs: number; maxBytes: number | undefined; chunkBytes: number };
-  /** Age an audit log entry must reach before the audit feed serves it (the document feed needs none). */
-  feedSettleMs: number;
+  /** Signed checkpoints of the audit chain: at every multiple of `entries`, and every `intervalMs` of the newest entry. */
+  auditCheckpoints: { entries: number; intervalMs: number };
   viewTicketTtlMs: number;
   /** ES256 signing key of view tickets (private JWK JSON, or a file holding it); generated in development. */
   viewTicketKey: { json?: string; file?: string };
@@ -291,7 +292,7 @@ function toConfig(env: Env): Config {
     },
     idempotencyTtlMs: env.IDEMPOTENCY_TTL_HOURS * 3_600_000,
     uploads: { ttlMs: env.UPLOAD_TTL_HOURS * 3_600_000, maxBytes: env.UPLOAD_MAX_BYTES, chunkBytes: env.UPLOAD_CHUNK_BYTES },
-    feedSettleMs: env.FEED_SETTLE_MS,
+    auditCheckpoints: { entries: env.AUDIT_CHECKPOINT_ENTRIES, intervalMs: env.AUDIT_CHECKPOINT_MINUTES * 60_000 },
     viewTicketTtlMs: env.VIEW_TICKET_TTL_SECONDS * 1000,
     viewTicketKey: { json: env.VIEW_TICKET_KEY, file: env.VIEW_TICKET_KEY_FILE },
     manifestKey: { json: env.MANIFEST_SIGNING_KEY, file: env.MANIFEST_SIGNING_KEY_FILE },

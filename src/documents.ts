@@ -237,13 +237,12 @@ export class DocumentService {
       at: new Date(this.now()).toISOString(),
       ...(review.note !== undefined ? { note: review.note } : {}),
     };
-    await this.audit(principal, record, 'reviewed', { decision: review.decision, ...(review.note !== undefined ? { note: review.note } : {}) });
     let reviewed = record;
     const decided = await this.deps.metadata.decideReview(id, review.decision, (body) => {
       const current = recordOf({ body });
       reviewed = { ...current, transferNote: { ...current.transferNote, review: decision } };
       return serialize(reviewed);
-    });
+    }, eventOf(principal, record, 'reviewed', { decision: review.decision, ...(review.note !== undefined ? { note: review.note } : {}) }));
     if (!decided) throw alreadyReviewed((await this.readRecord(id)).transferNote.review);
     return reviewed;
   }
@@ -258,18 +257,18 @@ export class DocumentService {
       at: new Date(this.now()).toISOString(),
       ...(reference !== undefined ? { reference } : {}),
     };
-    const stored = await this.deps.metadata.acknowledge(id, subjectHash(principal.sub), acknowledgement.at, Buffer.from(JSON.stringify(acknowledgement)));
+    const event = eventOf(principal, record, 'acknowledged', reference !== undefined ? { reference } : {});
+    const stored = await this.deps.metadata.acknowledge(id, subjectHash(principal.sub), acknowledgement.at, Buffer.from(JSON.stringify(acknowledgement)), event);
     // Gone: a deletion committed between the read and this write.
     if (!stored) throw notFound(id);
     if (!stored.created) return { acknowledgement: JSON.parse(stored.body.toString('utf8')) as Acknowledgement, created: false };
-    await this.audit(principal, record, 'acknowledged', reference !== undefined ? { reference } : {});
     return { acknowledgement, created: true };
   }
 
   /**
-   * Role `admin`, after the retention period: the audit entry first (no deletion without one), then the
-   * row goes, a deletion row stays and the purge job is queued (one transaction: the document
-   * disappears in one step, and its blobs are sure to follow); the request runs the job at once,
+   * Role `admin`, after the retention period: the row goes, a deletion row stays, the purge job is
+   * queued and the audit entry appended (one transaction: the document disappears in one step, never
+   * without its entry, and its blobs are sure to follow); the request runs the job at once,
    * a failed or interrupted run is retried by any instance. The trail stays.
    */
   async delete(principal: Principal, id: string, reason: string): Promise<void> {
@@ -285,9 +284,8 @@ export class DocumentService {
         },
       });
     }
-    await this.audit(principal, record, 'deleted', { reason });
     const purge = { kind: PURGE_JOB, documentId: id, payload: null, maxAttempts: PURGE_ATTEMPTS, runAt: this.now() };
-    const deleted = await this.deps.metadata.deleteDocument(id, new Date(this.now()).toISOString(), purge);
+    const deleted = await this.deps.metadata.deleteDocument(id, new Date(this.now()).toISOString(), purge, eventOf(principal, record, 'deleted', { reason }));
     if (deleted?.jobId !== undefined) await this.deps.jobs.runNow(deleted.jobId);
   }
 
@@ -297,8 +295,8 @@ export class DocumentService {
   }
 
   /**
-   * The OCR job's handler: the current rendition gets its text layer, stored beside the first one, the
-   * audit entry first, then the record points to it and the page words join the blind index (one
+   * The OCR job's handler: the current rendition gets its text layer, stored beside the first one, then
+   * the record points to it, the page words join the blind index and the audit entry is appended (one
    * transaction). Idempotent: a document no longer pending is left alone. A failure is retried; the
    * last attempt's failure marks the document `failed` with the reason (it stays readable as it was).
    */
@@ -335,23 +333,20 @@ export class DocumentService {
     const rendition = changed ? { mediaType: 'application/pdf' as const, size: result.pdf.byteLength, sha256: sha256(result.pdf), textLayer: true as const } : record.rendition;
     if (changed) await this.deps.store.put(layout.textRendition(id), result.pdf);
     const at = new Date(this.now()).toISOString();
-    await this.deps.audit.append({
-      ...eventOf(OCR_ACTOR, record, 'text_layer_added'),
-      details: { words: words.length, previousSha256: record.rendition.sha256, renditionSha256: rendition.sha256 },
-    });
+    const event = eventOf(OCR_ACTOR, record, 'text_layer_added', { words: words.length, previousSha256: record.rendition.sha256, renditionSha256: rendition.sha256 });
     const done = await this.deps.metadata.finishTextLayer(id, 'ready', (body) => {
       const current = recordOf({ body });
       const findings = [...current.transferNote.findings, ...result.findings];
       return serialize({ ...current, rendition, textLayer: { status: 'ready', at, words: words.length }, transferNote: { ...current.transferNote, findings } });
-    }, words.join(' '));
+    }, words.join(' '), event);
     // Deleted meanwhile: what this run wrote goes too.
     if (!done && changed && !(await this.deps.metadata.isCommitted(id))) await this.deps.store.delete(layout.textRendition(id));
   }
 
   private async failTextLayer(record: DocumentRecord, reason: string): Promise<void> {
     const at = new Date(this.now()).toISOString();
-    await this.deps.audit.append({ ...eventOf(OCR_ACTOR, record, 'text_layer_failed'), details: { reason } });
-    await this.deps.metadata.finishTextLayer(record.id, 'failed', (body) => serialize({ ...recordOf({ body }), textLayer: { status: 'failed', at, reason } }), '');
+    const event = eventOf(OCR_ACTOR, record, 'text_layer_failed', { reason });
+    await this.deps.metadata.finishTextLayer(record.id, 'failed', (body) => serialize({ ...recordOf({ body }), textLayer: { status: 'failed', at, reason } }), '', event);
   }
 
   /** A repeated DELETE after one interrupted past the record removes what is left (answering 204 again). */
@@ -490,10 +485,9 @@ export class DocumentService {
   }
 
   /**
-   * Blobs first, durable in the object store; then the `captured` audit entry; then one transaction
-   * makes the document exist with its feed position (and marks the idempotency claim done). No
-   * committed document lacks its entry, even after a crash (audit fails closed); a failure after the
-   * entry leaves a `captured` entry of a document that never appeared.
+   * Blobs first, durable in the object store; then one transaction makes the document exist with its
+   * feed position and its `captured` audit entry (and marks the idempotency claim done): no committed
+   * document lacks its entry, and no entry names a document that never appeared.
    */
   private async commit(principal: Principal, record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array, claimHash: string | undefined): Promise<void> {
     const { store, metadata } = this.deps;
@@ -502,7 +496,7 @@ export class DocumentService {
         store.put(layout.rendition(record.id), rendition),
         ...parts.map((p, i) => store.put(layout.original(record.id, i + 1), p.bytes)),
       ]);
-      await this.audit(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
+      const captured = eventOf(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
       const ocr = record.textLayer ? { kind: OCR_JOB, documentId: record.id, payload: null, maxAttempts: this.deps.ocr.attempts, runAt: this.now() } : undefined;
       await metadata.commitDocument(
         {
@@ -518,6 +512,7 @@ export class DocumentService {
         },
         claimHash,
         ocr,
+        captured,
       );
     } catch (err) {
       await this.discard(record.id);

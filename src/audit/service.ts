@@ -1,10 +1,13 @@
 /** Reading the audit trail: role `audit` (and `admin` for one document), only the entries of the caller's units. */
 import { AppError } from '../errors.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal } from '../auth/principal.ts';
-import type { AuditTrail, HashedEntry } from './trail.ts';
+import type { AuditStore } from '../metadata/audit-store.ts';
+import type { HashedEntry } from './trail.ts';
+
+const ENTRY_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export class AuditService {
-  constructor(private readonly trail: Pick<AuditTrail, 'documentTrail' | 'feed'>) {}
+  constructor(private readonly trail: Pick<AuditStore, 'documentTrail' | 'page' | 'positionOf'>) {}
 
   /** The document's entries, oldest first; also after the document was deleted. */
   async documentTrail(principal: Principal, documentId: string): Promise<HashedEntry[]> {
@@ -22,9 +25,30 @@ export class AuditService {
     return entries;
   }
 
-  /** Every unit's entries the caller may see, oldest first, with a cursor like the document feed's. */
-  feed(principal: Principal, query: { after?: string; limit: number }) {
+  /**
+   * Every unit's entries the caller may see, in chain order. `next` is the id of the page's last
+   * entry (unchanged when nothing new was visible), so it reveals nothing of other units; the chain
+   * is gap-free in commit order, so no poll skips an entry and nothing is held back.
+   */
+  async feed(principal: Principal, query: { after?: string; limit: number }): Promise<{ items: HashedEntry[]; next: string | null; hasMore: boolean }> {
     requireRole(principal, 'audit');
-    return this.trail.feed({ ...query, visible: (entry) => canSeeUnit(principal, entry.unit) });
+    const after = query.after ? await this.position(principal, query.after) : 0;
+    const rows = await this.trail.page({ after, limit: query.limit + 1, units: principal.units });
+    const items = rows.slice(0, query.limit);
+    return { items, next: items.at(-1)?.id ?? query.after ?? null, hasMore: rows.length > query.limit };
+  }
+
+  /** A cursor names an entry of the caller's units; any other id is refused alike. */
+  private async position(principal: Principal, cursor: string): Promise<number> {
+    const position = ENTRY_ID.test(cursor) ? await this.trail.positionOf(cursor, principal.units) : undefined;
+    if (position === undefined) {
+      throw new AppError('validation_failed', {
+        detail: {
+          de: `'after' ist kein Cursor dieses Protokolls. Übergeben Sie das 'next' einer früheren Seite oder lassen Sie 'after' weg, um von vorn zu beginnen.`,
+          en: `'after' is not a cursor of this log. Pass the 'next' of an earlier page, or leave 'after' out to start from the beginning.`,
+        },
+      });
+    }
+    return position;
   }
 }

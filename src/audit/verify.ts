@@ -1,205 +1,238 @@
 /**
- * Recomputes the audit trail's hash chains from the store and reports every broken link
- * (docs/audit.md): `npm run audit:verify` and the tests call this.
+ * Verifies the audit chain in the database (docs/audit.md): `npm run audit:verify` and the tests call
+ * this. From the newest checkpoint whose signature holds (or, `full`, from the first entry) it streams
+ * pages by position — a few read ahead in parallel, so memory stays bounded by pages × page size — and
+ * reports altered entries, broken links, deleted entries (gaps), a truncated end and forged checkpoints.
  */
-import type { ObjectStore } from '../storage/object-store.ts';
-import { layout } from '../storage/layout.ts';
-import { keysUnder, parseEntry, type HashedEntry } from './trail.ts';
+import type { JwkSet } from '../crypto/ingest-keys.ts';
+import type { AuditRow, AuditStore, StoredCheckpoint } from '../metadata/audit-store.ts';
+import { openCheckpoint, type Checkpoint } from './checkpoint.ts';
+import { sha256Hex, type AuditEntry } from './trail.ts';
 
-export type ProblemKind = 'unreadable' | 'missing' | 'altered' | 'broken_link';
+export type ProblemKind = 'altered' | 'broken_link' | 'missing' | 'truncated' | 'forged_checkpoint';
 
 export interface AuditFinding {
-  kind: ProblemKind | 'fork' | 'unconfirmed';
-  message: string;
+  kind: ProblemKind;
+  /** The chain position the finding is about. */
+  seq: number;
   entryId?: string;
   documentId?: string;
-  writer?: string;
-  seq?: number;
-  /** Sort key: the entry's id, or for a missing entry its predecessor's id followed by '+'. */
-  position: string;
+  message: string;
 }
 
 export interface AuditReport {
   ok: boolean;
+  mode: 'incremental' | 'full';
+  /** The checkpoint verification started from (incremental), or null (from the first entry). */
+  from: Checkpoint | null;
+  /** Entries read and checked. */
   entries: number;
-  writers: number;
-  documents: number;
-  /** Tampering (or loss), oldest position first; `problems[0]` is the first broken link. */
-  problems: AuditFinding[];
-  /** Not tampering: forks of concurrent appends, and copies whose append was interrupted before the global log. */
-  notes: AuditFinding[];
-  /** The newest entry of every writer: anchor these outside the store to make truncation detectable too. */
-  heads: Array<{ writer: string; seq: number; id: string; hash: string }>;
-}
-
-interface Read {
-  entries: Map<string, HashedEntry>;
+  /** The newest stored position and its hash: record them outside the database to detect later truncation too. */
+  head: { seq: number; hash: string | null };
+  /** Tampering (or loss), by position; `problems[0]` is the first. */
   problems: AuditFinding[];
 }
 
-export async function verifyAuditTrail(store: ObjectStore): Promise<AuditReport> {
-  const problems: AuditFinding[] = [];
-  const notes: AuditFinding[] = [];
-  const global = await readAll(store, layout.auditLogPrefix, (key) => ({ id: key.slice(layout.auditLogPrefix.length) }));
-  const copies = await readAll(store, layout.auditDocumentsPrefix, (key) => {
-    const [documentId, id] = key.slice(layout.auditDocumentsPrefix.length).split('/') as [string, string];
-    return { id, documentId };
-  });
-  problems.push(...global.problems, ...copies.problems);
+export type AuditSource = Pick<AuditStore, 'rows' | 'documentHeadsBefore' | 'extent' | 'checkpointsBefore' | 'checkpointsIn'>;
 
-  const docOnly = compareCopies(global.entries, copies.entries, problems);
-  const writers = checkWriterChains(global.entries, docOnly, problems, notes);
-  const documents = checkDocumentChains([...global.entries.values(), ...docOnly.values()], problems, notes);
-  problems.sort((a, b) => a.position.localeCompare(b.position));
+export interface VerifyOptions {
+  full?: boolean;
+  /** Public keys the checkpoints must be signed with (the manifest key's). */
+  jwks: JwkSet;
+  pageSize?: number;
+  /** Pages read ahead while one is checked. */
+  parallel?: number;
+}
+
+const PAGE_SIZE = 1000;
+const PARALLEL = 4;
+/** A report lists at most this many problems (the first ones): the count stays exact. */
+const MAX_LISTED = 1000;
+
+export async function verifyAuditTrail(source: AuditSource, options: VerifyOptions): Promise<AuditReport> {
+  const problems = new Problems();
+  const extent = await source.extent();
+  const start = options.full ? null : await newestValidCheckpoint(source, options.jwks, problems);
+  const state: ChainState = { expected: (start?.seq ?? 0) + 1, prevHash: start?.hash ?? null, lastSeq: start?.seq ?? 0, lastHash: start?.hash ?? null, entries: 0 };
+  if (start) await checkAnchor(source, start, problems);
+  const end = Math.max(extent.counterSeq, extent.maxSeq);
+  for await (const page of pages(source, state.lastSeq, end, options.pageSize ?? PAGE_SIZE, options.parallel ?? PARALLEL)) {
+    await checkPage(source, page, state, problems);
+    if (options.full) await checkCheckpointsOf(source, page, options.jwks, problems);
+  }
+  if (options.full) await checkCheckpointsAfter(source, state.lastSeq, options.jwks, problems);
+  if (state.expected <= extent.counterSeq) {
+    problems.add({ kind: 'truncated', seq: state.expected, message: `entries ${state.expected}–${extent.counterSeq} were written (the counter says so) but are gone: the end of the chain was cut off` });
+  } else if (state.lastSeq === extent.counterSeq && extent.counterHash !== state.lastHash && state.entries > 0) {
+    problems.add({ kind: 'altered', seq: state.lastSeq, message: `the newest entry ${state.lastSeq} does not hash to what the counter recorded` });
+  }
+  if (extent.maxSeq > extent.counterSeq) {
+    problems.add({ kind: 'altered', seq: extent.counterSeq + 1, message: `entries after ${extent.counterSeq} exist that the counter never handed out: inserted` });
+  }
   return {
-    ok: problems.length === 0,
-    entries: global.entries.size,
-    writers: writers.length,
-    documents,
-    problems,
-    notes,
-    heads: writers,
+    ok: problems.count === 0,
+    mode: options.full ? 'full' : 'incremental',
+    from: start,
+    entries: state.entries,
+    head: { seq: state.lastSeq, hash: state.lastHash },
+    problems: problems.sorted(),
   };
 }
 
-/** Reads every entry under a prefix; one that fails decryption or names another place than its key is a problem. */
-async function readAll(store: ObjectStore, prefix: string, expected: (key: string) => { id: string; documentId?: string }): Promise<Read> {
-  const entries = new Map<string, HashedEntry>();
-  const problems: AuditFinding[] = [];
-  for (const key of await keysUnder(store, prefix)) {
-    const { id, documentId } = expected(key);
-    let entry: HashedEntry;
-    try {
-      entry = parseEntry(await store.getBuffer(key));
-    } catch {
-      problems.push({ kind: 'unreadable', message: `${key} fails decryption or parsing: altered in storage`, entryId: id, position: id });
-      continue;
-    }
-    if (entry.id !== id || (documentId !== undefined && entry.documentId !== documentId)) {
-      problems.push({ kind: 'altered', message: `${key} holds entry ${entry.id} of ${entry.documentId}: moved or altered`, entryId: id, position: id });
-      continue;
-    }
-    entries.set(id, entry);
-  }
-  return { entries, problems };
+interface ChainState {
+  /** The next position the chain must have. */
+  expected: number;
+  /** Hash of the entry at `expected - 1`, or null when it is missing (or there is none). */
+  prevHash: string | null;
+  lastSeq: number;
+  lastHash: string | null;
+  entries: number;
 }
 
-/** Each document copy must equal its global entry and each global entry must have its copy; returns copies not in the log. */
-function compareCopies(global: Map<string, HashedEntry>, copies: Map<string, HashedEntry>, problems: AuditFinding[]): Map<string, HashedEntry> {
-  const docOnly = new Map<string, HashedEntry>();
-  for (const [id, copy] of copies) {
-    const logged = global.get(id);
-    if (!logged) docOnly.set(id, copy);
-    else if (logged.hash !== copy.hash) {
-      problems.push({ kind: 'altered', message: `entry ${id}: the document copy and the global log differ`, entryId: id, documentId: copy.documentId, position: id });
-    }
+class Problems {
+  count = 0;
+  private readonly listed: AuditFinding[] = [];
+  add(finding: AuditFinding): void {
+    this.count++;
+    if (this.listed.length < MAX_LISTED) this.listed.push(finding);
   }
-  for (const [id, entry] of global) {
-    if (!copies.has(id)) {
-      problems.push({ kind: 'missing', message: `entry ${id} is missing from the trail of document ${entry.documentId}`, entryId: id, documentId: entry.documentId, position: id });
-    }
+  sorted(): AuditFinding[] {
+    return [...this.listed].sort((a, b) => a.seq - b.seq);
   }
-  return docOnly;
 }
 
-/** Every writer's chain: seq 1, 2, 3 … each naming its predecessor's hash. Returns the heads. */
-function checkWriterChains(global: Map<string, HashedEntry>, docOnly: Map<string, HashedEntry>, problems: AuditFinding[], notes: AuditFinding[]) {
-  const heads: AuditReport['heads'] = [];
-  const copiesOf = groupBy(docOnly.values(), (e) => e.writer, (e) => e.seq);
-  for (const [writer, bySeq] of groupBy(global.values(), (e) => e.writer, (e) => e.seq)) {
-    const max = largest(bySeq.keys());
-    let previous: HashedEntry[] = [];
-    for (let seq = 1; seq <= max; seq++) {
-      const here = bySeq.get(seq) ?? [];
-      if (here.length === 0) {
-        const copy = copiesOf.get(writer)?.get(seq)?.[0];
-        const after = previous[0]?.id ?? '';
-        problems.push({
-          kind: 'missing',
-          message: `writer ${writer} entry ${seq}${copy ? ` (${copy.id})` : ''} was deleted from the global log`,
-          writer,
-          seq,
-          ...(copy ? { entryId: copy.id, documentId: copy.documentId } : {}),
-          position: copy?.id ?? `${after}+`,
-        });
-      }
-      if (here.length > 1) notes.push(fork(`writer ${writer} entry ${seq}`, here));
-      // After a gap the link is already reported as the missing entry.
-      const linked = seq === 1 || bySeq.has(seq - 1);
-      if (linked) for (const entry of here) checkLink(entry, entry.prev, seq === 1 ? null : previous, 'writer chain', problems);
-      if (here.length > 0) previous = here;
+/** The newest checkpoint whose signature holds; every newer one that does not is a forgery. */
+async function newestValidCheckpoint(source: AuditSource, jwks: JwkSet, problems: Problems): Promise<Checkpoint | null> {
+  let before: number | undefined;
+  for (;;) {
+    const batch = await source.checkpointsBefore(before, 100);
+    if (batch.length === 0) return null;
+    for (const stored of batch) {
+      const checkpoint = await validCheckpoint(stored, jwks, problems);
+      if (checkpoint) return checkpoint;
     }
-    const head = (bySeq.get(max) ?? [])[0]!;
-    heads.push({ writer, seq: max, id: head.id, hash: head.hash });
-    for (const copy of [...(copiesOf.get(writer)?.values() ?? [])].flat()) {
-      if (copy.seq > max || bySeq.has(copy.seq)) {
-        notes.push({ kind: 'unconfirmed', message: `entry ${copy.id} is in its document trail only: an append interrupted before the global log`, entryId: copy.id, writer, seq: copy.seq, position: copy.id });
-      }
-    }
+    before = batch.at(-1)!.seq;
   }
-  return heads;
 }
 
-/** Every document's entries each name the hash of an earlier entry of that document (forks allowed). */
-function checkDocumentChains(entries: HashedEntry[], problems: AuditFinding[], notes: AuditFinding[]): number {
-  const byDocument = groupBy(entries, (e) => e.documentId, (e) => e.prevDoc ?? '');
-  for (const byPrev of byDocument.values()) {
-    const all = [...byPrev.values()].flat();
-    for (const [prevDoc, successors] of byPrev) {
-      if (successors.length > 1) notes.push(fork(`document ${successors[0]!.documentId} after ${prevDoc || 'its start'}`, successors));
-      for (const entry of successors) checkLink(entry, entry.prevDoc, prevDoc === '' ? null : all, 'document trail', problems);
-    }
-  }
-  return byDocument.size;
+async function validCheckpoint(stored: StoredCheckpoint, jwks: JwkSet, problems: Problems): Promise<Checkpoint | undefined> {
+  const checkpoint = await openCheckpoint(stored.jws, jwks);
+  if (checkpoint && checkpoint.seq === stored.seq) return checkpoint;
+  problems.add({ kind: 'forged_checkpoint', seq: stored.seq, message: `the checkpoint at entry ${stored.seq} is not signed by the manifest key (or names another entry): forged or altered` });
+  return undefined;
 }
 
-/** `recorded` must be null exactly when there is no predecessor, else the hash of one of `candidates`. */
-function checkLink(entry: HashedEntry, recorded: string | null, candidates: HashedEntry[] | null, chain: string, problems: AuditFinding[]): void {
-  if (candidates === null) {
-    if (recorded !== null) problems.push(brokenLink(entry, `names a predecessor in the ${chain} at its start`, entry.id));
-    return;
+/** The entry a checkpoint names must still be there, with the hash it signed. */
+async function checkAnchor(source: AuditSource, checkpoint: Checkpoint, problems: Problems): Promise<void> {
+  const [row] = await source.rows(checkpoint.seq - 1, checkpoint.seq);
+  if (!row) {
+    problems.add({ kind: 'truncated', seq: checkpoint.seq, message: `entry ${checkpoint.seq}, signed in the checkpoint of ${checkpoint.at}, is gone: entries were deleted` });
+  } else if (row.bytes instanceof Error || sha256Hex(row.bytes) !== checkpoint.hash) {
+    problems.add({ kind: 'altered', seq: row.seq, entryId: row.id, documentId: row.documentId, message: `entry ${row.seq} differs from the hash its checkpoint of ${checkpoint.at} signed` });
   }
-  if (recorded === null) {
-    if (chain === 'writer chain') problems.push(brokenLink(entry, 'names no predecessor in the writer chain', entry.id));
-    return;
+}
+
+/** Pages of rows `after < seq <= end`, in order, with up to `parallel` reads in flight. */
+async function* pages(source: AuditSource, after: number, end: number, size: number, parallel: number): AsyncGenerator<AuditRow[]> {
+  const inFlight: Array<Promise<AuditRow[]>> = [];
+  let next = after;
+  const fill = () => {
+    while (inFlight.length < parallel && next < end) {
+      const from = next;
+      next = Math.min(end, from + size);
+      inFlight.push(source.rows(from, next));
+    }
+  };
+  fill();
+  while (inFlight.length > 0) {
+    const page = await inFlight.shift()!;
+    fill();
+    yield page;
   }
-  if (candidates.some((c) => c.hash === recorded)) return;
-  // One candidate: it no longer hashes to what its successor recorded, so it is the altered one.
-  const culprit = candidates.length === 1 && chain === 'writer chain' ? candidates[0]! : entry;
-  problems.push(
-    brokenLink(
-      culprit,
-      culprit === entry
-        ? `its predecessor in the ${chain} (${recorded.slice(0, 12)}…) was deleted or altered`
-        : `does not match the hash its successor ${entry.id} recorded: altered`,
-      culprit.id,
-    ),
+}
+
+async function checkPage(source: AuditSource, page: AuditRow[], state: ChainState, problems: Problems): Promise<void> {
+  if (page.length === 0) return;
+  const firsts = [...new Set(page.map((r) => r.documentId))];
+  const docHeads = await source.documentHeadsBefore(firsts, page[0]!.seq);
+  for (const row of page) {
+    if (row.seq > state.expected) {
+      const range = row.seq - 1 === state.expected ? `${state.expected}` : `${state.expected}–${row.seq - 1}`;
+      problems.add({ kind: 'missing', seq: state.expected, message: `entry ${range} was deleted from the middle of the chain` });
+      state.prevHash = null;
+    }
+    const hash = checkRow(row, state.prevHash, docHeads, problems);
+    docHeads.set(row.documentId, row.hash);
+    state.expected = row.seq + 1;
+    state.prevHash = hash;
+    state.lastSeq = row.seq;
+    state.lastHash = row.hash;
+    state.entries++;
+  }
+}
+
+/** One entry: it opens, agrees with its plain columns, and links to its predecessors. Its hash, or null when it cannot be trusted. */
+function checkRow(row: AuditRow, prevHash: string | null, docHeads: Map<string, string | null>, problems: Problems): string | null {
+  const at = { seq: row.seq, entryId: row.id, documentId: row.documentId };
+  if (row.bytes instanceof Error) {
+    problems.add({ kind: 'altered', ...at, message: `entry ${row.seq} (${row.id}) fails decryption: altered in the database` });
+    return null;
+  }
+  const hash = sha256Hex(row.bytes);
+  let entry: AuditEntry;
+  try {
+    entry = JSON.parse(row.bytes.toString('utf8')) as AuditEntry;
+  } catch {
+    problems.add({ kind: 'altered', ...at, message: `entry ${row.seq} (${row.id}) is no entry` });
+    return null;
+  }
+  if (hash !== row.hash || !agrees(entry, row)) {
+    problems.add({ kind: 'altered', ...at, message: `entry ${row.seq} (${row.id}): its stored columns and its sealed content differ` });
+    return null;
+  }
+  // After a deleted or altered predecessor, that one is the finding.
+  if (prevHash !== null && entry.prev !== prevHash) {
+    problems.add({ kind: 'broken_link', ...at, message: `entry ${row.seq} (${row.id}) does not name its predecessor's hash: the chain is broken here` });
+  } else if (row.seq === 1 && entry.prev !== null) {
+    problems.add({ kind: 'broken_link', ...at, message: `entry 1 (${row.id}) names a predecessor` });
+  }
+  const docHead = docHeads.get(row.documentId);
+  if (docHead !== undefined && entry.prevDoc !== docHead) {
+    problems.add({ kind: 'broken_link', ...at, message: `entry ${row.seq} (${row.id}) does not name the previous entry of document ${row.documentId}` });
+  }
+  return hash;
+}
+
+function agrees(entry: AuditEntry, row: AuditRow): boolean {
+  return (
+    entry.v === 2 &&
+    entry.seq === row.seq &&
+    entry.id === row.id &&
+    entry.at === row.at &&
+    entry.documentId === row.documentId &&
+    entry.unit === row.unit &&
+    entry.type === row.type &&
+    entry.prev === row.prevHash &&
+    entry.prevDoc === row.prevDocHash
   );
 }
 
-function brokenLink(entry: HashedEntry, what: string, position: string): AuditFinding {
-  return { kind: 'broken_link', message: `entry ${entry.id} ${what}`, entryId: entry.id, documentId: entry.documentId, writer: entry.writer, seq: entry.seq, position };
-}
-
-function fork(where: string, entries: HashedEntry[]): AuditFinding {
-  return { kind: 'fork', message: `${where}: ${entries.length} concurrent entries (${entries.map((e) => e.id).join(', ')})`, position: entries[0]!.id };
-}
-
-/** A loop, not `Math.max(...keys)`: spreading 10^5 arguments overflows the stack. */
-function largest(values: Iterable<number>): number {
-  let max = 0;
-  for (const value of values) if (value > max) max = value;
-  return max;
-}
-
-function groupBy<K1, K2>(entries: Iterable<HashedEntry>, outer: (e: HashedEntry) => K1, inner: (e: HashedEntry) => K2): Map<K1, Map<K2, HashedEntry[]>> {
-  const groups = new Map<K1, Map<K2, HashedEntry[]>>();
-  for (const entry of entries) {
-    const group = groups.get(outer(entry)) ?? new Map<K2, HashedEntry[]>();
-    groups.set(outer(entry), group);
-    const list = group.get(inner(entry));
-    if (list) list.push(entry);
-    else group.set(inner(entry), [entry]);
+/** `full`: every checkpoint in the page's range is signed and names its entry's hash. */
+async function checkCheckpointsOf(source: AuditSource, page: AuditRow[], jwks: JwkSet, problems: Problems): Promise<void> {
+  if (page.length === 0) return;
+  const hashes = new Map(page.map((r) => [r.seq, r.bytes instanceof Error ? null : sha256Hex(r.bytes)]));
+  for (const stored of await source.checkpointsIn(page[0]!.seq - 1, page.at(-1)!.seq)) {
+    const checkpoint = await validCheckpoint(stored, jwks, problems);
+    if (checkpoint && hashes.has(checkpoint.seq) && hashes.get(checkpoint.seq) !== checkpoint.hash) {
+      problems.add({ kind: 'altered', seq: checkpoint.seq, message: `entry ${checkpoint.seq} differs from the hash its checkpoint of ${checkpoint.at} signed` });
+    }
   }
-  return groups;
+}
+
+/** `full`: a signed checkpoint beyond the newest stored entry names entries that were deleted since. */
+async function checkCheckpointsAfter(source: AuditSource, lastSeq: number, jwks: JwkSet, problems: Problems): Promise<void> {
+  for (const stored of await source.checkpointsIn(lastSeq, Number.MAX_SAFE_INTEGER)) {
+    const checkpoint = await validCheckpoint(stored, jwks, problems);
+    if (checkpoint) problems.add({ kind: 'truncated', seq: checkpoint.seq, message: `entry ${checkpoint.seq}, signed in the checkpoint of ${checkpoint.at}, is gone: entries were deleted` });
+  }
 }

@@ -8,6 +8,8 @@
 import { decryptObject, encryptObject } from '../crypto/at-rest.ts';
 import { BlindIndex, indexWords, normalizeCaseNumber } from '../crypto/blind-index.ts';
 import type { KekLookup } from '../crypto/kek-ring.ts';
+import type { AuditEvent } from '../audit/trail.ts';
+import { AuditStore, type AuditCheckpointPolicy } from './audit-store.ts';
 import { JobStore, type NewJob } from './job-store.ts';
 import type { SqlClient, SqlQueryable } from './sql.ts';
 
@@ -104,22 +106,27 @@ export class MetadataStore {
   private readonly index: BlindIndex;
   /** The job queue, in the same database. */
   readonly jobs: JobStore;
+  /** The audit trail, in the same database: entries of the changes below commit in their transactions. */
+  readonly audit: AuditStore;
 
   constructor(
     private readonly db: SqlClient,
     private readonly keys: KekLookup,
     searchKeys: ConstructorParameters<typeof BlindIndex>[0],
+    checkpoints: AuditCheckpointPolicy = { every: DEFAULT_CHECKPOINT_EVERY },
   ) {
     this.index = new BlindIndex(searchKeys);
     this.jobs = new JobStore(db, keys);
+    this.audit = new AuditStore(db, keys, checkpoints);
   }
 
   /**
    * Makes a document exist, in one transaction: its feed position (the next number, taken under the
    * counter's row lock so positions become visible in order), its row, its word tokens, and with an
-   * idempotency key the claim marked done; with `followUp`, the job that continues it (OCR) is queued in it too.
+   * idempotency key the claim marked done; with `followUp`, the job that continues it (OCR) is queued in it too;
+   * with `audit`, its entry (`captured`) is appended last.
    */
-  async commitDocument(doc: NewDocument, idempotencyKeyHash?: string, followUp?: NewJob): Promise<StoredDocument & { jobId?: number }> {
+  async commitDocument(doc: NewDocument, idempotencyKeyHash?: string, followUp?: NewJob, audit?: AuditEvent): Promise<StoredDocument & { jobId?: number }> {
     const sealed = encryptObject(doc.body, binding.document(doc.id), this.keys.active);
     const caseToken = doc.search.caseNumber ? this.index.token('case', normalizeCaseNumber(doc.search.caseNumber)) : null;
     const seq = await this.db.transaction(async (tx) => {
@@ -133,6 +140,7 @@ export class MetadataStore {
       await this.indexWords(tx, doc.id, doc.search.title);
       if (idempotencyKeyHash) await completeClaim(tx, idempotencyKeyHash, doc.id);
       const jobId = followUp ? await this.jobs.enqueue(followUp, followUp.runAt, tx) : undefined;
+      if (audit) await this.audit.appendIn(tx, audit);
       return { seq: Number(seq), jobId };
     });
     return { ...withoutSearch(doc), seq: seq.seq, ...(seq.jobId !== undefined ? { jobId: seq.jobId } : {}) };
@@ -157,22 +165,30 @@ export class MetadataStore {
 
   /**
    * Records a review decision if the document is still pending: `revise` makes the new record from the
-   * current one under the row lock, so a text layer finished meanwhile is kept. False when it is not pending (decided or gone).
+   * current one under the row lock, so a text layer finished meanwhile is kept; `audit` commits with it.
+   * False when it is not pending (decided or gone).
    */
-  async decideReview(id: string, status: Exclude<ReviewStatus, 'pending'>, revise: (body: Buffer) => Buffer): Promise<boolean> {
-    return this.revise(id, `review_status = 'pending'`, revise, `review_status = '${status}'`);
+  async decideReview(id: string, status: Exclude<ReviewStatus, 'pending'>, revise: (body: Buffer) => Buffer, audit?: AuditEvent): Promise<boolean> {
+    return this.revise(id, `review_status = 'pending'`, revise, `review_status = '${status}'`, audit);
   }
 
   /**
    * The OCR job's result, if the text layer is still pending: the record revised under the row lock,
-   * the state, and the page words as blind index tokens (beside the title's). False when it was not pending.
+   * the state, the page words as blind index tokens (beside the title's), and `audit`. False when it was not pending.
    */
-  async finishTextLayer(id: string, state: 'ready' | 'failed', revise: (body: Buffer) => Buffer, words: string): Promise<boolean> {
-    return this.revise(id, `text_layer = 'pending'`, revise, `text_layer = '${state}'`, (tx) => this.indexWords(tx, id, words));
+  async finishTextLayer(id: string, state: 'ready' | 'failed', revise: (body: Buffer) => Buffer, words: string, audit?: AuditEvent): Promise<boolean> {
+    return this.revise(id, `text_layer = 'pending'`, revise, `text_layer = '${state}'`, audit, (tx) => this.indexWords(tx, id, words));
   }
 
-  /** Replaces a record under its row lock when `condition` holds, with `set` and `also` in the same transaction. */
-  private async revise(id: string, condition: string, revise: (body: Buffer) => Buffer, set: string, also?: (tx: SqlQueryable) => Promise<void>): Promise<boolean> {
+  /** Replaces a record under its row lock when `condition` holds, with `set`, `also` and the audit entry in the same transaction. */
+  private async revise(
+    id: string,
+    condition: string,
+    revise: (body: Buffer) => Buffer,
+    set: string,
+    audit: AuditEvent | undefined,
+    also?: (tx: SqlQueryable) => Promise<void>,
+  ): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ sealed: Uint8Array }>(`SELECT sealed FROM documents WHERE id = $1 AND ${condition} FOR UPDATE`, [id]);
       if (rows.length === 0) return false;
@@ -180,6 +196,7 @@ export class MetadataStore {
       const sealed = encryptObject(body, binding.document(id), this.keys.active);
       await tx.query(`UPDATE documents SET ${set}, kek_id = $2, sealed = $3 WHERE id = $1`, [id, this.keys.active.id, sealed]);
       await also?.(tx);
+      if (audit) await this.audit.appendIn(tx, audit);
       return true;
     });
   }
@@ -194,8 +211,8 @@ export class MetadataStore {
     );
   }
 
-  /** The subject's acknowledgement: the first one stays. Undefined when the document does not exist (any more). */
-  async acknowledge(id: string, subjectHash: string, createdAt: string, body: Buffer): Promise<{ created: boolean; body: Buffer } | undefined> {
+  /** The subject's acknowledgement: the first one stays, with `audit` in its transaction. Undefined when the document does not exist (any more). */
+  async acknowledge(id: string, subjectHash: string, createdAt: string, body: Buffer, audit?: AuditEvent): Promise<{ created: boolean; body: Buffer } | undefined> {
     const key = binding.acknowledgement(id, subjectHash);
     return this.db.transaction(async (tx) => {
       // The share lock keeps a concurrent deletion waiting until this acknowledgement is in (and then removes it with the document).
@@ -206,7 +223,10 @@ export class MetadataStore {
          ON CONFLICT (document_id, subject_hash) DO NOTHING RETURNING 1`,
         [id, subjectHash, createdAt, this.keys.active.id, encryptObject(body, key, this.keys.active)],
       );
-      if (inserted.length > 0) return { created: true, body };
+      if (inserted.length > 0) {
+        if (audit) await this.audit.appendIn(tx, audit);
+        return { created: true, body };
+      }
       const { rows } = await tx.query<{ sealed: Uint8Array }>('SELECT sealed FROM acknowledgements WHERE document_id = $1 AND subject_hash = $2', [id, subjectHash]);
       return { created: false, body: decryptObject(Buffer.from(rows[0]!.sealed), key, this.keys) };
     });
@@ -215,9 +235,9 @@ export class MetadataStore {
   /**
    * Removes the document (with its acknowledgements and tokens) and leaves a deletion row with its
    * feed position, in one transaction; with `followUp`, the job that removes what is left elsewhere
-   * (its blobs) is queued in the same transaction. The job's id, or undefined when there was no such document.
+   * (its blobs) is queued in the same transaction, and `audit` appended. The job's id, or undefined when there was no such document.
    */
-  async deleteDocument(id: string, deletedAt: string, followUp?: NewJob): Promise<{ jobId?: number } | undefined> {
+  async deleteDocument(id: string, deletedAt: string, followUp?: NewJob, audit?: AuditEvent): Promise<{ jobId?: number } | undefined> {
     return this.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ unit: string; feed_seq: string }>('DELETE FROM documents WHERE id = $1 RETURNING unit, feed_seq::text AS feed_seq', [id]);
       if (rows.length === 0) return undefined;
@@ -227,7 +247,9 @@ export class MetadataStore {
         deletedAt,
         rows[0]!.feed_seq,
       ]);
-      return followUp ? { jobId: await this.jobs.enqueue(followUp, Date.parse(deletedAt), tx) } : {};
+      const result = followUp ? { jobId: await this.jobs.enqueue(followUp, Date.parse(deletedAt), tx) } : {};
+      if (audit) await this.audit.appendIn(tx, audit);
+      return result;
     });
   }
 
@@ -384,6 +406,9 @@ export class MetadataStore {
     };
   }
 }
+
+/** Checkpoints of the audit chain without configuration (tests, CLIs): every 1,000 entries. */
+export const DEFAULT_CHECKPOINT_EVERY = 1000;
 
 /** Marks the claim done inside the commit; a claim taken over meanwhile aborts the commit. */
 async function completeClaim(tx: SqlQueryable, keyHash: string, documentId: string): Promise<void> {

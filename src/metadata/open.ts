@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { KekLookup, KekRing } from '../crypto/kek-ring.ts';
+import type { AuditCheckpointPolicy } from './audit-store.ts';
 import { MetadataStore } from './metadata-store.ts';
 import { migrate } from './migrations.ts';
 import { openPglite } from './pglite-client.ts';
@@ -19,7 +20,7 @@ export function pgliteDirOf(dataDir: string): string {
 }
 
 /** Opens the configured database, brings its schema up to date and returns the store on it. */
-export async function openMetadataStore(source: MetadataSource, keys: KekLookup, searchKeys: KekRing): Promise<MetadataStore> {
+export async function openMetadataStore(source: MetadataSource, keys: KekLookup, searchKeys: KekRing, checkpoints?: AuditCheckpointPolicy): Promise<MetadataStore> {
   const db: SqlClient = source.databaseUrl ? openPostgres(source.databaseUrl) : await openPglite(source.pgliteDir);
   try {
     await migrate(db);
@@ -27,5 +28,5 @@ export async function openMetadataStore(source: MetadataSource, keys: KekLookup,
     await db.close().catch(() => undefined);
     throw err;
   }
-  return new MetadataStore(db, keys, searchKeys);
+  return new MetadataStore(db, keys, searchKeys, checkpoints);
 }

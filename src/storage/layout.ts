@@ -9,11 +9,6 @@ export const layout = {
   originalsPrefix: (id: string) => `documents/${id}/original/`,
   documentPrefix: (id: string) => `documents/${id}/`,
   documentsPrefix: 'documents/',
-  auditEntry: (entryId: string) => `audit/log/${entryId}`,
-  auditLogPrefix: 'audit/log/',
-  auditDocumentEntry: (id: string, entryId: string) => `audit/documents/${id}/${entryId}`,
-  auditDocumentPrefix: (id: string) => `audit/documents/${id}/`,
-  auditDocumentsPrefix: 'audit/documents/',
   uploadInfo: (id: string) => `uploads/${id}/info`,
   // Zero-padded so the lexicographic listing is in offset order.
   uploadChunk: (id: string, offset: number) => `uploads/${id}/chunk/${String(offset).padStart(16, '0')}`,
@@ -26,15 +21,6 @@ export const layout = {
 /** The smallest ULID of millisecond `ms`: keys below it were created earlier. */
 export function ulidFloor(ms: number): string {
   return encodeTime(Math.max(0, ms), 10) + '0'.repeat(16);
-}
-
-/**
- * The cursor of a scan that reached the settle horizon: the last possible ULID before it. It names a
- * moment, not an entry, so it tells a caller nothing about entries it was not shown; never behind `after`.
- */
-export function cursorAtHorizon(settledBefore: number, after: string | undefined): string {
-  const cursor = encodeTime(Math.max(0, settledBefore - 1), 10) + 'Z'.repeat(16);
-  return after !== undefined && after > cursor ? after : cursor;
 }
 
 /** ULIDs: 26 Crockford base32 characters; anything else is not one of our ids. */

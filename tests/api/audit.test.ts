@@ -1,40 +1,42 @@
 /**
- * The audit trail with two service instances appending to one store at once, and what verification
- * makes of entries deleted or altered in storage: through verifyAuditTrail and `npm run audit:verify`.
+ * The audit trail in the database, written by two service instances at once, and what
+ * `npm run audit:verify` (a process of its own, as an operator runs it) makes of rows altered,
+ * re-chained, deleted from the middle, cut off at the end, and of a forged checkpoint.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditTrail, parseEntry, type AuditEvent, type HashedEntry } from '../../src/audit/trail.ts';
-import { verifyAuditTrail, type AuditReport } from '../../src/audit/verify.ts';
-import { FsStore } from '../../src/storage/fs-store.ts';
-import { layout } from '../../src/storage/layout.ts';
+import { exportJWK, generateKeyPair } from 'jose';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createCheckpointSigner } from '../../src/audit/checkpoint.ts';
+import { sha256Hex, type AuditEntry } from '../../src/audit/trail.ts';
+import { encryptObject } from '../../src/crypto/at-rest.ts';
+import { loadKekRing } from '../../src/crypto/kek-ring.ts';
+import { binding } from '../../src/metadata/audit-store.ts';
+import { auditReport, runAuditVerify } from '../support/audit-verify.ts';
 import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
-import { GatedStore } from '../support/gated-store.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 const UNIT = 'BA-Nord';
-const VERIFY_CLI = fileURLToPath(new URL('../../src/cli/audit-verify.ts', import.meta.url));
+/** A checkpoint every 10 entries: the 38 entries below have them at 10, 20 and 30. */
+const EVERY = 10;
+const ACTIONS = 36;
+const TOTAL = 2 + ACTIONS;
 
-describe('audit trail written by two instances on one store', () => {
+describe('audit trail in the database, two instances, verified by npm run audit:verify', () => {
   let first: TestApp;
   let second: TestApp;
   let agents: OpenApiAgent[];
-  /** The store's ciphertext, as someone with storage access but without the keys sees it. */
-  let raw: FsStore;
-  let entries: HashedEntry[];
+  let db: pg.Client;
+  let auditor: string;
   let ids: string[];
-  const ACTIONS = 36;
 
   beforeAll(async () => {
-    first = await startTestApp();
-    second = await startTestApp({}, { sharing: first });
+    first = await startTestApp({ AUDIT_CHECKPOINT_ENTRIES: String(EVERY) });
+    second = await startTestApp({ AUDIT_CHECKPOINT_ENTRIES: String(EVERY) }, { sharing: first });
     agents = [openapiAgent(first.app), openapiAgent(second.app)];
-    raw = new FsStore(path.join(first.dataDir, 'objects'));
     const capturer = await first.token({ sub: 'cap', roles: ['capture'], units: [UNIT] });
     const worker = await first.token({ sub: 'arch', roles: ['export', 'read'], units: [UNIT] });
+    auditor = await first.token({ sub: 'aud', roles: ['audit'], units: [UNIT] });
     ids = [];
     for (const title of ['Eins', 'Zwei']) {
       const res = await attachCapture(agents[0]!.post('/v1/documents').set('Authorization', `Bearer ${capturer}`), { title }, [
@@ -52,126 +54,124 @@ describe('audit trail written by two instances on one store', () => {
         return req.set('Authorization', `Bearer ${worker}`).expect((res) => expect(res.status).toBeLessThan(300));
       }),
     );
-    entries = await Promise.all((await first.deps.store.list({ prefix: layout.auditLogPrefix })).map(async (o) => parseEntry(await first.deps.store.getBuffer(o.key))));
+    db = new pg.Client({ connectionString: first.databaseUrl });
+    await db.connect();
+    // What every test starts from; each puts it back.
+    await db.query(`CREATE TABLE saved_events AS SELECT * FROM audit_events;
+      CREATE TABLE saved_checkpoints AS SELECT * FROM audit_checkpoints;
+      CREATE TABLE saved_counter AS SELECT * FROM audit_counter`);
+  });
+  afterEach(async () => {
+    await db.query(`BEGIN;
+      DELETE FROM audit_events; INSERT INTO audit_events SELECT * FROM saved_events;
+      DELETE FROM audit_checkpoints; INSERT INTO audit_checkpoints SELECT * FROM saved_checkpoints;
+      UPDATE audit_counter SET last_seq = s.last_seq, last_hash = s.last_hash FROM saved_counter s;
+      COMMIT`);
   });
   afterAll(async () => {
+    await db?.end();
     await second?.close();
     await first?.close();
   });
 
-  it('loses no entry and reports no tampering, with one chain per instance', async () => {
-    const report = await verifyAuditTrail(first.deps.store);
-    expect(report.problems).toEqual([]);
-    expect(report.ok).toBe(true);
-    expect(report.entries).toBe(ids.length + ACTIONS);
-    expect(report.writers).toBe(2);
-    expect(report.documents).toBe(2);
-    expect(report.notes.every((n) => n.kind === 'fork')).toBe(true);
-  });
-
-  /** Runs `check` with one entry's stored objects tampered with, then puts the ciphertext back. */
-  async function tampered(entry: HashedEntry, tamper: () => Promise<void>, check: (report: AuditReport) => void | Promise<void>): Promise<void> {
-    const keys = [layout.auditEntry(entry.id), layout.auditDocumentEntry(entry.documentId, entry.id)];
-    const saved = await Promise.all(keys.map((k) => raw.getBuffer(k)));
-    try {
-      await tamper();
-      await check(await verifyAuditTrail(first.deps.store));
-    } finally {
-      await Promise.all(keys.map((k, i) => raw.put(k, saved[i]!)));
+  it('keeps one gap-free chain in commit order, with each document linked to its previous entry', async () => {
+    const feed = await agents[1]!.get(`/v1/audit?limit=1000`).set('Authorization', `Bearer ${auditor}`).expect(200);
+    const entries = feed.body.items as Array<AuditEntry & { hash: string }>;
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: TOTAL }, (_, i) => i + 1));
+    for (let i = 1; i < entries.length; i++) expect(entries[i]!.prev).toBe(entries[i - 1]!.hash);
+    for (const id of ids) {
+      const trail = (await agents[0]!.get(`/v1/documents/${id}/audit`).set('Authorization', `Bearer ${auditor}`).expect(200)).body.entries as Array<AuditEntry & { hash: string }>;
+      expect(trail[0]).toMatchObject({ type: 'captured', prevDoc: null });
+      for (let i = 1; i < trail.length; i++) expect(trail[i]!.prevDoc).toBe(trail[i - 1]!.hash);
     }
-  }
-
-  /** An entry in the middle of its writer's chain. */
-  function middleEntry(): HashedEntry {
-    const entry = entries.find((e) => e.seq === 5);
-    if (!entry) throw new Error('no writer wrote 5 entries');
-    return entry;
-  }
-
-  it('detects an entry deleted from the global log at that entry', async () => {
-    const entry = middleEntry();
-    await tampered(entry, () => raw.delete(layout.auditEntry(entry.id)), (report) => {
-      expect(report.ok).toBe(false);
-      expect(report.problems[0]).toMatchObject({ kind: 'missing', entryId: entry.id, writer: entry.writer, seq: 5 });
-    });
+    expect((await db.query('SELECT seq FROM audit_checkpoints ORDER BY seq')).rows.map((r) => Number(r.seq))).toEqual([10, 20, 30]);
   });
 
-  it('detects an entry deleted from both places at its position in the writer chain', async () => {
-    const entry = middleEntry();
-    await tampered(
-      entry,
-      async () => {
-        await raw.delete(layout.auditEntry(entry.id));
-        await raw.delete(layout.auditDocumentEntry(entry.documentId, entry.id));
-      },
-      (report) => expect(report.problems[0]).toMatchObject({ kind: 'missing', writer: entry.writer, seq: 5 }),
-    );
+  it('verifies from the newest checkpoint by default and everything with --full', async () => {
+    const incremental = await auditReport(first);
+    expect(incremental).toMatchObject({ code: 0, ok: true, mode: 'incremental', from: { seq: 30 }, entries: TOTAL - 30, head: { seq: TOTAL } });
+    const full = await auditReport(first, ['--full']);
+    expect(full).toMatchObject({ code: 0, ok: true, mode: 'full', from: null, entries: TOTAL, problems: [] });
+    const text = await runAuditVerify(first);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`intact; head #${TOTAL}`);
   });
 
-  it('detects an entry rewritten by someone holding the storage keys at that entry', async () => {
-    const entry = middleEntry();
-    const { hash: _hash, ...stored } = entry;
+  it('detects altered sealed content at that entry, and the CLI exits 1 naming it', async () => {
+    await db.query('UPDATE audit_events SET sealed = set_byte(sealed, length(sealed) - 20, get_byte(sealed, length(sealed) - 20) # 1) WHERE seq = 35');
+    const run = await runAuditVerify(first);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^BROKEN at entry 35 \([0-9A-Z]{26}\): \[altered\]/m);
+  });
+
+  it('detects with --full an altered entry older than the newest checkpoint', async () => {
+    await db.query(`UPDATE audit_events SET unit = 'BA-Sued' WHERE seq = 5`);
+    expect((await auditReport(first, ['--full'])).problems[0]).toMatchObject({ kind: 'altered', seq: 5 });
+  });
+
+  it('detects an entry rewritten by someone holding the keys as a broken link at its successor', async () => {
+    const keys = await loadKekRing({ devDataDir: first.dataDir });
+    const { rows } = await db.query<{ id: string; hash: string }>('SELECT id, hash FROM audit_events WHERE seq = 33');
+    const [entry] = (await agents[0]!.get(`/v1/audit?limit=1000`).set('Authorization', `Bearer ${auditor}`).expect(200)).body.items.filter((e: AuditEntry) => e.seq === 33) as Array<AuditEntry & { hash?: string }>;
+    const { hash: _hash, ...stored } = entry!;
     const forged = Buffer.from(JSON.stringify({ ...stored, actor: { sub: 'someone-else' } }));
-    await tampered(
-      entry,
-      async () => {
-        await first.deps.store.put(layout.auditEntry(entry.id), forged);
-        await first.deps.store.put(layout.auditDocumentEntry(entry.documentId, entry.id), forged);
-      },
-      (report) => expect(report.problems[0]).toMatchObject({ kind: 'broken_link', entryId: entry.id }),
-    );
+    await db.query('UPDATE audit_events SET sealed = $1, hash = $2 WHERE seq = 33', [encryptObject(forged, binding(33, rows[0]!.id), keys.active), sha256Hex(forged)]);
+    const report = await auditReport(first);
+    expect(report.code).toBe(1);
+    expect(report.problems[0]).toMatchObject({ kind: 'broken_link', seq: 34 });
   });
 
-  it('detects altered ciphertext at that entry, and the CLI exits 1 naming it', async () => {
-    const entry = middleEntry();
-    const key = layout.auditEntry(entry.id);
-    const ciphertext = await raw.getBuffer(key);
-    const flipped = Buffer.from(ciphertext);
-    flipped[flipped.length - 20]! ^= 1;
-    await tampered(entry, () => raw.put(key, flipped), async (report) => {
-      expect(report.problems[0]).toMatchObject({ kind: 'unreadable', entryId: entry.id });
-      const cli = await runVerify(first.dataDir);
-      expect(cli.code).toBe(1);
-      expect(cli.stdout).toContain(`BROKEN at entry ${entry.id}`);
-    });
-    const intact = await runVerify(first.dataDir);
-    expect(intact.code).toBe(0);
-    expect(intact.stdout).toMatch(/intact/);
+  it('detects an entry deleted from the middle as a gap at its position', async () => {
+    await db.query('DELETE FROM audit_events WHERE seq = 34');
+    const report = await auditReport(first);
+    expect(report.code).toBe(1);
+    expect(report.problems[0]).toMatchObject({ kind: 'missing', seq: 34 });
+  });
+
+  it('detects the newest entries cut off, also when the counter was wound back to hide it', async () => {
+    await db.query('DELETE FROM audit_events WHERE seq > 36');
+    expect((await auditReport(first)).problems[0]).toMatchObject({ kind: 'truncated', seq: 37 });
+    // Back to before the newest checkpoint, the counter too: the checkpoint still names entry 30.
+    await db.query(`BEGIN; DELETE FROM audit_events WHERE seq > 27;
+      UPDATE audit_counter SET last_seq = 27, last_hash = (SELECT hash FROM audit_events WHERE seq = 27); COMMIT`);
+    const run = await runAuditVerify(first);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^BROKEN at entry 30: \[truncated\]/m);
+  });
+
+  it('detects a forged checkpoint and verifies from the newest genuine one', async () => {
+    const other = await generateKeyPair('ES384', { extractable: true });
+    const sign = await createCheckpointSigner(await exportJWK(other.privateKey), 'not-the-manifest-key');
+    // A forger's checkpoint at the newest entry, to make verification skip everything before it.
+    const { rows } = await db.query<{ hash: string }>(`SELECT hash FROM audit_events WHERE seq = ${TOTAL}`);
+    const jws = await sign({ seq: TOTAL, hash: rows[0]!.hash, at: new Date().toISOString() });
+    await db.query('INSERT INTO audit_checkpoints (seq, at, jws) VALUES ($1, now(), $2)', [TOTAL, jws]);
+    const report = await auditReport(first);
+    expect(report).toMatchObject({ code: 1, from: { seq: 30 }, entries: TOTAL - 30 });
+    expect(report.problems).toEqual([expect.objectContaining({ kind: 'forged_checkpoint', seq: TOTAL })]);
   });
 });
 
-describe('AuditTrail appends racing on one document', () => {
-  it('forks the document chain, which verification reports as a fork, not as tampering', async () => {
-    const t = await startTestApp();
+describe('audit checkpoints on a quiet trail', () => {
+  it('signs the newest entry every AUDIT_CHECKPOINT_MINUTES, so verification starts there', async () => {
+    // 30 ms: the timer fires while the test waits; every 1,000 entries would never come.
+    const t = await startTestApp({ AUDIT_CHECKPOINT_MINUTES: '0.0005' });
     try {
-      const gated = new GatedStore(t.deps.store);
-      const a = new AuditTrail({ store: gated, settleMs: 0 });
-      const b = new AuditTrail({ store: t.deps.store, settleMs: 0 });
-      const event: AuditEvent = { type: 'page_viewed', documentId: '01JD3Z0J3T3X4Q8V5N2M7K9R6S', unit: UNIT, actor: { sub: 'r' }, details: { page: 1 } };
-      const start = await b.append(event);
-      const held = gated.hold((key) => key.startsWith(layout.auditDocumentsPrefix));
-      const racing = a.append(event);
-      await held.reached;
-      const other = await b.append(event);
-      held.release();
-      const raced = await racing;
-      expect(raced.prevDoc).toBe(start.hash);
-      expect(other.prevDoc).toBe(start.hash);
-      const report = await verifyAuditTrail(t.deps.store);
-      expect(report.problems).toEqual([]);
-      expect(report.notes).toEqual([expect.objectContaining({ kind: 'fork', position: expect.any(String) })]);
-      // The next append joins the branches' newest entry, so the trail goes on from there.
-      expect((await a.append(event)).prevDoc).toBe([raced, other].sort((x, y) => x.id.localeCompare(y.id)).at(-1)!.hash);
+      const capturer = await t.token({ sub: 'cap', roles: ['capture'], units: [UNIT] });
+      await attachCapture(openapiAgent(t.app).post('/v1/documents').set('Authorization', `Bearer ${capturer}`), { title: 'Ruhig' }, [
+        { body: await pdfWithText('Ruhig'), contentType: 'application/pdf' },
+      ]).expect(201);
+      const db = new pg.Client({ connectionString: t.databaseUrl });
+      await db.connect();
+      try {
+        // Waits for the timer's checkpoint (an event in the database), however loaded the machine is.
+        while ((await db.query('SELECT 1 FROM audit_checkpoints WHERE seq = 1')).rows.length === 0) await new Promise((r) => setTimeout(r, 20));
+      } finally {
+        await db.end();
+      }
+      expect(await auditReport(t)).toMatchObject({ code: 0, ok: true, from: { seq: 1 }, entries: 0, head: { seq: 1 } });
     } finally {
       await t.close();
     }
   });
 });
-
-function runVerify(dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', VERIFY_CLI], { env: { ...process.env, NODE_ENV: 'test', DATA_DIR: dataDir } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}

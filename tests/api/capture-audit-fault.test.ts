@@ -1,8 +1,9 @@
 /**
- * A committed document always has its `captured` audit entry: a storage fault exactly when that entry
- * is written (and, separately, a database connection lost in the commit right after it) fails the
- * capture with 503, and the client's retry with the same Idempotency-Key ends with one listed
- * document whose trail holds exactly one `captured` entry.
+ * A committed document always has its `captured` audit entry, and no entry names a document that
+ * never appeared: a database connection lost exactly when that entry is written in the commit (or
+ * when the document row is, or a blob store fault before the commit) fails the capture with 503,
+ * and the client's retry with the same Idempotency-Key ends with one listed document whose trail
+ * holds exactly one `captured` entry.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layout } from '../../src/storage/layout.ts';
@@ -50,16 +51,28 @@ describe('the captured audit entry under storage faults', () => {
     return trail.body.entries.filter((e: { type: string }) => e.type === 'captured').length;
   }
 
+  async function auditedIds(): Promise<string[]> {
+    const page = await agent.get('/v1/audit?limit=1000').set('Authorization', `Bearer ${tokens.audit}`).expect(200);
+    return page.body.items.map((e: { documentId: string }) => e.documentId);
+  }
+
   it.each([
     [
-      'while the captured entry is written',
+      'while the captured entry is written in the commit',
       async () => {
-        const fault = gated.failNext((key) => key.startsWith(layout.auditDocumentsPrefix));
+        const fault = await dropConnectionAtNextInsert(t.databaseUrl!, 'audit_events');
+        return () => fault.fired();
+      },
+    ],
+    [
+      'while a blob is written, before the commit',
+      async () => {
+        const fault = gated.failNext((key) => key.startsWith(layout.documentsPrefix));
         return async () => Boolean(await fault.hit);
       },
     ],
     [
-      'in the commit right after the captured entry was written',
+      'when the document row is inserted in the commit',
       async () => {
         const fault = await dropConnectionAtNextInsert(t.databaseUrl!, 'documents');
         return () => fault.fired();
@@ -73,8 +86,10 @@ describe('the captured audit entry under storage faults', () => {
     expect(await fired()).toBe(true);
     expect(failed.status).toBe(503);
     expect(failed.headers['content-type']).toMatch(/application\/problem\+json/);
-    // Whatever the failed attempt left, nothing is listed without its entry.
-    for (const id of await listedIds()) expect(await capturedEntries(id)).toBe(1);
+    // Whatever the failed attempt left, nothing is listed without its entry, and no entry names an unlisted document.
+    const listed = await listedIds();
+    for (const id of listed) expect(await capturedEntries(id)).toBe(1);
+    expect((await auditedIds()).filter((id) => !listed.includes(id))).toEqual([]);
 
     const retried = await capture(key);
     expect(retried.status).toBe(201);

@@ -104,4 +104,13 @@ describe('feed and audit cursors of one unit', () => {
       { ids: [own[1]!.id], hasMore: false },
     ]);
   });
+
+  it('refuses another unit’s audit entry as a cursor like any unknown one', async () => {
+    const southern = await t.token({ sub: 'aud-b', roles: ['audit'], units: ['BA-B'] });
+    const theirs = (await agent.get('/v1/audit?limit=1').set('Authorization', `Bearer ${southern}`).expect(200)).body.next as string;
+    const auditor = await t.token({ sub: 'aud-a', roles: ['audit'], units: ['BA-A'] });
+    const refused = await agent.get(`/v1/audit?after=${theirs}`).set('Authorization', `Bearer ${auditor}`).expect(400);
+    expect(refused.body).toMatchObject({ code: 'validation_failed' });
+    expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
+  });
 });

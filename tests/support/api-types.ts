@@ -280,8 +280,8 @@ export interface paths {
          * @description Every entry about the document, oldest first: capture, view tickets and viewed pages,
          *     exports of content and manifest, review, acknowledgements and deletion. Each entry
          *     carries its SHA-256 (`hash`), the hash of the document's previous entry (`prevDoc`) and
-         *     of its writer's previous entry (`prev`), so the trail can be checked link by link; a
-         *     deleted document keeps its trail. Requires role `audit` or `admin` in the document's unit.
+         *     of the chain's previous entry (`prev`, at `seq - 1`), so the trail can be checked link by
+         *     link; a deleted document keeps its trail. Requires role `audit` or `admin` in the document's unit.
          */
         get: operations["getDocumentAudit"];
         put?: never;
@@ -301,11 +301,12 @@ export interface paths {
         };
         /**
          * Global audit feed (everything since a cursor)
-         * @description All audit entries of your units in the order they were written, with a cursor that works
-         *     like the archive feed's: store `next`, pass it as `after`; while `hasMore` is true call
-         *     again at once. The newest few seconds are held back until they settle, so no entry is
-         *     skipped. Pages are full unless you are up to date, and neither they nor the cursor reveal
-         *     entries of other units. Requires role `audit`.
+         * @description All audit entries of your units in chain order (commit order, without gaps), with a
+         *     cursor that works like the archive feed's: store `next` (the id of the page's last entry),
+         *     pass it as `after`; while `hasMore` is true call again at once. Nothing is held back: an
+         *     entry becomes visible only with every entry before it, so no poll skips one. Pages are
+         *     full unless you are up to date, and neither they nor the cursor reveal entries of other
+         *     units; an `after` that is not one of your entries answers `400 validation_failed`. Requires role `audit`.
          */
         get: operations["listAuditEntries"];
         put?: never;
@@ -1225,11 +1226,13 @@ export interface components {
              */
             reason: string;
         };
-        /** @description One audit entry as stored, with the SHA-256 of its stored bytes. */
+        /** @description One audit entry as stored (sealed) in the database, with the SHA-256 of its bytes. */
         AuditEntry: {
             /** @constant */
-            v: 1;
-            /** @description A ULID; the global order. */
+            v: 2;
+            /** @description Position in the one hash chain of all entries (gap-free, commit order). */
+            seq: number;
+            /** @description A ULID; the entry's id and the audit feed's cursor. */
             id: string;
             /** Format: date-time */
             at: string;
@@ -1245,11 +1248,7 @@ export interface components {
             details?: {
                 [key: string]: string | number | boolean;
             };
-            /** @description The service instance that wrote the entry; its entries form one hash chain. */
-            writer: string;
-            /** @description Position in the writer's chain. */
-            seq: number;
-            /** @description SHA-256 of the writer's previous entry; `null` for its first. */
+            /** @description SHA-256 of the chain's entry at `seq - 1`; `null` for the first. */
             prev: components["schemas"]["Sha256"] | null;
             /** @description SHA-256 of the document's previous entry; `null` for its first. */
             prevDoc: components["schemas"]["Sha256"] | null;
@@ -1261,7 +1260,7 @@ export interface components {
         };
         AuditPage: {
             items: components["schemas"]["AuditEntry"][];
-            /** @description Pass as `after` next time (`null` is never sent today; treat it like no cursor). */
+            /** @description Pass as `after` next time; `null` while none of your entries was listed yet (then leave `after` out). */
             next: components["schemas"]["Cursor"] | null;
             hasMore: boolean;
         };
@@ -1617,7 +1616,7 @@ export interface components {
          *     document once, with the rendition it keeps.
          */
         Final: "true" | "false";
-        /** @description The `next` cursor of the previous page; omit it to start at the oldest entry. */
+        /** @description The `next` cursor of the previous page (an entry id of your units); omit it to start at the oldest entry. */
         AuditAfter: components["schemas"]["Cursor"];
         /** @description How many entries a page holds at most. */
         AuditLimit: number;
@@ -2189,7 +2188,7 @@ export interface operations {
     listAuditEntries: {
         parameters: {
             query?: {
-                /** @description The `next` cursor of the previous page; omit it to start at the oldest entry. */
+                /** @description The `next` cursor of the previous page (an entry id of your units); omit it to start at the oldest entry. */
                 after?: components["parameters"]["AuditAfter"];
                 /** @description How many entries a page holds at most. */
                 limit?: components["parameters"]["AuditLimit"];

@@ -3,7 +3,9 @@ import { inject } from 'vitest';
 import pg from 'pg';
 import { generateKek, KekRing } from '../../src/crypto/kek-ring.ts';
 import { openMetadataStore, type MetadataSource } from '../../src/metadata/open.ts';
-import type { MetadataStore } from '../../src/metadata/metadata-store.ts';
+import type { AuditCheckpointPolicy } from '../../src/metadata/audit-store.ts';
+import { MetadataStore } from '../../src/metadata/metadata-store.ts';
+import { migrate } from '../../src/metadata/migrations.ts';
 import { openPglite } from '../../src/metadata/pglite-client.ts';
 import { openPostgres } from '../../src/metadata/postgres-client.ts';
 import type { SqlClient } from '../../src/metadata/sql.ts';
@@ -44,12 +46,15 @@ export interface TestMetadata {
 /** A migrated store on `backend` with fresh keys; PGlite in `pgliteDir`, else in memory. */
 export async function freshMetadataStore(
   backend: MetadataBackend,
-  options: { pgliteDir?: string; keys?: KekRing; searchKeys?: KekRing } = {},
+  options: { pgliteDir?: string; keys?: KekRing; searchKeys?: KekRing; wrap?: (db: SqlClient) => SqlClient; checkpoints?: AuditCheckpointPolicy } = {},
 ): Promise<TestMetadata> {
   const keys = options.keys ?? new KekRing([generateKek('meta-1')]);
   const searchKeys = options.searchKeys ?? new KekRing([generateKek('search-1')]);
   const source: MetadataSource = backend === 'PostgreSQL' ? { databaseUrl: await freshDatabaseUrl() } : options.pgliteDir ? { pgliteDir: options.pgliteDir } : {};
-  return { store: await openMetadataStore(source, keys, searchKeys), keys, searchKeys, source };
+  if (!options.wrap) return { store: await openMetadataStore(source, keys, searchKeys, options.checkpoints), keys, searchKeys, source };
+  const db = source.databaseUrl ? openPostgres(source.databaseUrl) : await openPglite(source.pgliteDir);
+  await migrate(db);
+  return { store: new MetadataStore(options.wrap(db), keys, searchKeys, options.checkpoints), keys, searchKeys, source };
 }
 
 /**

@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DocumentService, PURGE_JOB, type DocumentServiceDeps, type Processor } from '../../src/documents.ts';
 import { Jobs } from '../../src/jobs/worker.ts';
-import { AuditTrail } from '../../src/audit/trail.ts';
 import { IdempotencyKeys } from '../../src/idempotency.ts';
 import { parseCaptureMetadata } from '../../src/metadata.ts';
 import type { Principal } from '../../src/auth/principal.ts';
 import { FsStore } from '../../src/storage/fs-store.ts';
+import type { AuditStore } from '../../src/metadata/audit-store.ts';
 import type { MetadataStore } from '../../src/metadata/metadata-store.ts';
 import { freshMetadataStore, type MetadataBackend } from './database.ts';
+import { GatedSql } from './gated-sql.ts';
 import { GatedStore } from './gated-store.ts';
 
 /** Turns every part into one page; the rendition is the concatenated parts (no PDF work). */
@@ -36,9 +37,11 @@ export interface ServiceHarness {
   service: DocumentService;
   store: GatedStore;
   metadata: MetadataStore;
-  /** A second instance on the same store and database, with its own audit writer (as another process has). */
+  /** The metadata database's connection, to fail a statement or hold a transaction. */
+  sql: GatedSql;
+  /** A second instance on the same store and database (as another process has). */
   twin(): DocumentService;
-  audit: AuditTrail;
+  audit: AuditStore;
   /** The worker the service's jobs run on (not started: tests tick it). */
   jobs: Jobs;
   clock: { now: number };
@@ -49,10 +52,11 @@ export interface ServiceHarness {
 export async function serviceHarness(overrides: Partial<DocumentServiceDeps> = {}, backend: MetadataBackend = 'PostgreSQL'): Promise<ServiceHarness> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vsc-svc-'));
   const store = new GatedStore(new FsStore(dir));
-  const { store: metadata } = await freshMetadataStore(backend);
+  let sql!: GatedSql;
+  const { store: metadata } = await freshMetadataStore(backend, { wrap: (db) => (sql = new GatedSql(db)) });
   const clock = { now: Date.parse('2026-03-02T09:00:00Z') };
   const now = () => clock.now;
-  const audit = new AuditTrail({ store, settleMs: 0, now });
+  const audit = metadata.audit;
   // Jobs the service queues run on this harness's own worker, on the harness's clock.
   const deps: DocumentServiceDeps = {
     store,
@@ -83,7 +87,8 @@ export async function serviceHarness(overrides: Partial<DocumentServiceDeps> = {
     service,
     store,
     metadata,
-    twin: () => new DocumentService({ ...deps, audit: new AuditTrail({ store, settleMs: 0, now }) }),
+    twin: () => new DocumentService({ ...deps }),
+    sql,
     audit,
     jobs,
     clock,

@@ -41,7 +41,7 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts the service with `env` on top of a test baseline (any free port, feed without settle delay, no OCR).
+ * Starts the service with `env` on top of a test baseline (any free port, no OCR).
  * Without DATA_DIR in `env` it gets a fresh one, removed when the process ends. `cwd`: another
  * copy of the repository to run (e.g. one installed without dev dependencies); `nodeArgs`: flags for node itself (e.g. --cpu-prof).
  */
@@ -50,7 +50,7 @@ export async function startService(env: Record<string, string>, options: { cwd?:
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: options.cwd ?? REPO,
     // OCR jobs only where a test is about them (OCR: 'on'): elsewhere they would only load the machine.
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', FEED_SETTLE_MS: '0', LOG_LEVEL: 'warn', METRICS_TOKEN, DATA_DIR: ownDataDir ?? '', OCR: 'off', ...env },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', METRICS_TOKEN, DATA_DIR: ownDataDir ?? '', OCR: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

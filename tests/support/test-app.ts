@@ -39,7 +39,6 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
-    FEED_SETTLE_MS: '0',
     // OCR jobs only where a test is about them: elsewhere they would only load the machine.
     OCR: 'off',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),

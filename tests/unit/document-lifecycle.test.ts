@@ -15,8 +15,8 @@ describe.each(METADATA_BACKENDS)('review, acknowledgement and deletion racing on
   it('a review decided after a deletion committed answers not_found, and the document stays deleted', async () => {
     h = await serviceHarness({}, backend);
     const { record } = await h.service.capture(capturer, captureOf('race'));
-    // The review's audit entry is held, so the deletion commits between the review's read and its update.
-    const held = h.store.hold((key) => key.startsWith(layout.auditDocumentPrefix(record.id)));
+    // The review's transaction is held, so the deletion commits between the review's read and its update.
+    const held = h.sql.holdNextTransaction();
     const review = h.service.review(reviewer, record.id, { decision: 'approved' });
     await held.reached;
     await h.twin().delete(admin, record.id, 'Aussonderung');
@@ -24,6 +24,8 @@ describe.each(METADATA_BACKENDS)('review, acknowledgement and deletion racing on
     await expect(review).rejects.toMatchObject({ code: 'not_found' });
     await expect(h.service.get(admin, record.id)).rejects.toMatchObject({ code: 'not_found' });
     expect(await h.store.list({ prefix: layout.documentPrefix(record.id) })).toEqual([]);
+    // The trail records the deletion, and no review that never happened.
+    expect((await h.audit.documentTrail(record.id)).map((e) => e.type)).toEqual(['captured', 'deleted']);
   });
 
   it('of two racing review decisions exactly one is recorded; the other answers conflict', async () => {
@@ -51,8 +53,9 @@ describe.each(METADATA_BACKENDS)('review, acknowledgement and deletion racing on
 
   it('commits no document whose captured entry could not be written: the capture fails and leaves no blobs', async () => {
     h = await serviceHarness({}, backend);
-    h.store.failNext((key) => key.startsWith('audit/'));
+    const fault = h.sql.failNext((sql) => sql.includes('INSERT INTO audit_events'));
     await expect(h.service.capture(capturer, captureOf('Audit fällt aus'))).rejects.toThrow(/injected fault/);
+    await fault.hit;
     expect((await h.service.feed(principal(['export']), { limit: 10 })).items).toEqual([]);
     expect(await h.store.list({ prefix: layout.documentsPrefix })).toEqual([]);
     const { record } = await h.service.capture(capturer, captureOf('normal'));

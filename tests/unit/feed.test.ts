@@ -36,10 +36,10 @@ describe.each(METADATA_BACKENDS)('DocumentService.feed under racing commits on %
     expect((await drain(null, 1)).ids).toEqual([b.id, aId]);
   });
 
-  it('loses no commit whose last write before the commit was in flight while a poll found nothing', async () => {
+  it('loses no commit whose transaction was about to begin while a poll found nothing', async () => {
     h = await serviceHarness({}, backend);
-    // The captured audit entry is the capture's last write before its commit transaction.
-    const gate = h.store.hold((key) => key.startsWith('audit/'));
+    // The capture's commit (document, feed position and captured entry) is its first transaction.
+    const gate = h.sql.holdNextTransaction();
     const done = h.service.capture(capturer, captureOf('late entry'));
     await gate.reached;
     const first = await drain(null);
