@@ -14,6 +14,7 @@ import { decryptPart } from './crypto/jwe.ts';
 import { loadKekRing, SEARCH_KEY_RING, type KekRing } from './crypto/kek-ring.ts';
 import { composeViews } from './compose-views.ts';
 import { DocumentService, OCR_JOB, PURGE_JOB, type Processor } from './documents.ts';
+import { isAppError } from './errors.ts';
 import { Jobs } from './jobs/worker.ts';
 import { auditViewRecorder } from './view-recorder.ts';
 import { IdempotencyKeys } from './idempotency.ts';
@@ -90,8 +91,9 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   const jobs = new Jobs(
     metadata.jobs,
     { [PURGE_JOB]: (job) => documents.purge(job.documentId!), [OCR_JOB]: (job) => documents.addTextLayer(job) },
-    { holder: audit.writer, ...config.jobs, ...JOB_OPTIONS },
-    { [OCR_JOB]: (job) => documents.giveUpTextLayer(job) },
+    // A full processing pool turns a run away without using one of its attempts.
+    { holder: audit.writer, ...config.jobs, ...JOB_OPTIONS, postpone: (err) => isAppError(err) && err.code === 'busy' },
+    { [OCR_JOB]: (job, cause) => documents.giveUpTextLayer(job, cause) },
   );
   jobs.start(JOB_POLL_MS);
   const viewer = await composeViews(config, { documents, renderer: pool, recorder: auditViewRecorder(audit) });

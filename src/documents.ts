@@ -297,26 +297,31 @@ export class DocumentService {
   /**
    * The OCR job's handler: the current rendition gets its text layer, stored beside the first one, the
    * audit entry first, then the record points to it and the page words join the blind index (one
-   * transaction). Idempotent: a document no longer pending is left alone. A failure is retried; the
-   * last attempt's failure marks the document `failed` with the reason (it stays readable as it was).
+   * transaction). Idempotent: a document no longer pending is left alone. A failure is retried; after
+   * the last attempt the worker gives up (`giveUpTextLayer`).
    */
-  async addTextLayer(job: Pick<ClaimedJob, 'documentId' | 'attempt' | 'maxAttempts'>): Promise<void> {
+  async addTextLayer(job: Pick<ClaimedJob, 'documentId'>): Promise<void> {
     const id = job.documentId!;
     const record = await this.pendingRecord(id);
     if (!record) return;
-    try {
-      const result = await this.deps.processor.addTextLayer(await buffer(await this.openBlob(id, layout.rendition(id))), this.deps.ocr.budgetMs);
-      await this.finishTextLayer(record, result);
-    } catch (err) {
-      if (job.attempt >= job.maxAttempts) await this.failTextLayer(record, reasonOf(err));
-      throw err;
-    }
+    const result = await this.deps.processor.addTextLayer(await buffer(await this.openBlob(id, layout.rendition(id))), this.deps.ocr.budgetMs);
+    await this.finishTextLayer(record, result);
   }
 
-  /** A job whose every run was cut off (its instances died) ends `failed` too, so the document does not stay pending. */
-  async giveUpTextLayer(job: Pick<ClaimedJob, 'documentId'>): Promise<void> {
+  /**
+   * The OCR job's last attempt failed (`cause`) or was cut off: the document ends `failed` with the reason,
+   * readable as it was. Throws when that cannot be written, so the worker tries again later.
+   */
+  async giveUpTextLayer(job: Pick<ClaimedJob, 'documentId' | 'lastError'>, cause?: unknown): Promise<void> {
     const record = await this.pendingRecord(job.documentId!);
-    if (record) await this.failTextLayer(record, 'Die Texterkennung wurde bei jedem Versuch unterbrochen / text recognition was interrupted on every attempt');
+    if (!record) return;
+    const reason =
+      cause !== undefined
+        ? reasonOf(cause)
+        : job.lastError
+          ? failedBecause(job.lastError)
+          : 'Die Texterkennung wurde bei jedem Versuch unterbrochen / text recognition was interrupted on every attempt';
+    await this.failTextLayer(record, reason);
   }
 
   private async pendingRecord(id: string): Promise<DocumentRecord | undefined> {
@@ -568,7 +573,11 @@ function sha256(bytes: Uint8Array): string {
 /** A failed run's reason for the record: our refusals say it in both languages; anything else by its kind only (no message could quote content). */
 function reasonOf(err: unknown): string {
   if (err instanceof AppError && err.texts) return `${err.texts.de} / ${err.texts.en}`;
-  return `Die Texterkennung ist fehlgeschlagen (${err instanceof Error ? err.name : 'Error'}) / text recognition failed (${err instanceof Error ? err.name : 'Error'})`;
+  return failedBecause(err instanceof Error ? err.name : 'Error');
+}
+
+function failedBecause(errorName: string): string {
+  return `Die Texterkennung ist fehlgeschlagen (${errorName}) / text recognition failed (${errorName})`;
 }
 
 function notFound(id: string): AppError {
