@@ -13,7 +13,7 @@ import { createManifestSigner, loadManifestKey } from './crypto/manifest.ts';
 import { decryptPart } from './crypto/jwe.ts';
 import { loadKekRing, SEARCH_KEY_RING, type KekRing } from './crypto/kek-ring.ts';
 import { composeViews } from './compose-views.ts';
-import { DocumentService, OCR_JOB, PURGE_JOB, type Processor } from './documents.ts';
+import { DocumentService, OCR_JOB, PURGE_JOB, type DocumentRecord, type Processor } from './documents.ts';
 import { isAppError } from './errors.ts';
 import { Jobs } from './jobs/worker.ts';
 import { auditViewRecorder } from './view-recorder.ts';
@@ -124,7 +124,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
       jwks: () => jwks,
       decryptor: { decrypt: (compact) => decryptPart(compact, ingestKeys, { maxBytes: maxJweBytes }) },
       uploads,
-      xdomea: new XdomeaExport({ documents, audit, parties: config.xdomea }),
+      xdomea: new XdomeaExport<DocumentRecord>({ documents, audit, parties: config.xdomea }),
       admission,
       smallBodyAdmission,
     },

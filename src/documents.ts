@@ -176,14 +176,18 @@ export class DocumentService {
     return this.visibleRecord(principal, id);
   }
 
-  /** The rendition or an original as stored; role `export`. `open` streams it, optionally a byte range. */
+  /**
+   * The rendition or an original as stored; role `export`. `open` streams it, optionally a byte range.
+   * `seen`: the record as the caller read it through `get` (an export packing one state of the document).
+   */
   async content(
     principal: Principal,
     id: string,
     which: { variant: 'rendition' } | { variant: 'original'; part: number },
+    seen?: DocumentRecord,
   ): Promise<{ mediaType: string; size: number; sha256: string; open(range?: ByteRange): Promise<Readable> }> {
     requireRole(principal, 'export');
-    const record = await this.visibleRecord(principal, id);
+    const record = seen ?? (await this.visibleRecord(principal, id));
     const part = which.variant === 'original' ? which.part : 0;
     const described = which.variant === 'rendition' ? record.rendition : record.originals.find((o) => o.part === part);
     if (!described) {
@@ -212,10 +216,10 @@ export class DocumentService {
     }
   }
 
-  /** The signed manifest (compact JWS) of the document's integrity evidence; role `export` or `audit`. */
-  async manifest(principal: Principal, id: string): Promise<string> {
+  /** The signed manifest (compact JWS) of the document's integrity evidence; role `export` or `audit`. `seen` as for `content`. */
+  async manifest(principal: Principal, id: string, seen?: DocumentRecord): Promise<string> {
     requireAnyRole(principal, ['export', 'audit']);
-    const record = await this.visibleRecord(principal, id);
+    const record = seen ?? (await this.visibleRecord(principal, id));
     await this.audit(principal, record, 'manifest_exported');
     return this.deps.manifests.sign(record);
   }
@@ -295,9 +299,9 @@ export class DocumentService {
   }
 
   /**
-   * The OCR job's handler: the current rendition gets its text layer, stored beside the first one, the
-   * audit entry first, then the record points to it and the page words join the blind index (one
-   * transaction). Idempotent: a document no longer pending is left alone. A failure is retried; after
+   * The OCR job's handler: the current rendition gets its text layer, stored beside the first one, then
+   * the record points to it and the page words join the blind index (one transaction, the audit entry
+   * written before it commits). Idempotent: a document no longer pending is left alone. A failure is retried; after
    * the last attempt the worker gives up (`giveUpTextLayer`).
    */
   async addTextLayer(job: Pick<ClaimedJob, 'documentId'>): Promise<void> {
@@ -338,23 +342,21 @@ export class DocumentService {
     const rendition = changed ? { mediaType: 'application/pdf' as const, size: result.pdf.byteLength, sha256: sha256(result.pdf), textLayer: true as const } : record.rendition;
     if (changed) await this.deps.store.put(layout.textRendition(id), result.pdf);
     const at = new Date(this.now()).toISOString();
-    await this.deps.audit.append({
-      ...eventOf(OCR_ACTOR, record, 'text_layer_added'),
-      details: { words: words.length, previousSha256: record.rendition.sha256, renditionSha256: rendition.sha256 },
-    });
+    const event = eventOf(OCR_ACTOR, record, 'text_layer_added', { words: words.length, previousSha256: record.rendition.sha256, renditionSha256: rendition.sha256 });
+    // The entry is written under the document's row lock: none for a document deleted meanwhile, no change without it.
     const done = await this.deps.metadata.finishTextLayer(id, 'ready', (body) => {
       const current = recordOf({ body });
       const findings = [...current.transferNote.findings, ...result.findings];
       return serialize({ ...current, rendition, textLayer: { status: 'ready', at, words: words.length }, transferNote: { ...current.transferNote, findings } });
-    }, words.join(' '));
+    }, words.join(' '), () => this.deps.audit.append(event));
     // Deleted meanwhile: what this run wrote goes too.
     if (!done && changed && !(await this.deps.metadata.isCommitted(id))) await this.deps.store.delete(layout.textRendition(id));
   }
 
   private async failTextLayer(record: DocumentRecord, reason: string): Promise<void> {
     const at = new Date(this.now()).toISOString();
-    await this.deps.audit.append({ ...eventOf(OCR_ACTOR, record, 'text_layer_failed'), details: { reason } });
-    await this.deps.metadata.finishTextLayer(record.id, 'failed', (body) => serialize({ ...recordOf({ body }), textLayer: { status: 'failed', at, reason } }), '');
+    const event = eventOf(OCR_ACTOR, record, 'text_layer_failed', { reason });
+    await this.deps.metadata.finishTextLayer(record.id, 'failed', (body) => serialize({ ...recordOf({ body }), textLayer: { status: 'failed', at, reason } }), '', () => this.deps.audit.append(event));
   }
 
   /** A repeated DELETE after one interrupted past the record removes what is left (answering 204 again). */

@@ -161,9 +161,14 @@ export class MetadataStore {
   /**
    * The OCR job's result, if the text layer is still pending: the record revised under the row lock,
    * the state, and the page words as blind index tokens (beside the title's). False when it was not pending.
+   * `beforeCommit` runs under the row lock (the audit entry): not at all for a document gone or no longer
+   * pending, and its failure rolls the change back.
    */
-  async finishTextLayer(id: string, state: 'ready' | 'failed', revise: (body: Buffer) => Buffer, words: string): Promise<boolean> {
-    return this.revise(id, `text_layer = 'pending'`, revise, `text_layer = '${state}'`, (tx) => this.indexWords(tx, id, words));
+  async finishTextLayer(id: string, state: 'ready' | 'failed', revise: (body: Buffer) => Buffer, words: string, beforeCommit?: () => Promise<unknown>): Promise<boolean> {
+    return this.revise(id, `text_layer = 'pending'`, revise, `text_layer = '${state}'`, async (tx) => {
+      await this.indexWords(tx, id, words);
+      await beforeCommit?.();
+    });
   }
 
   /** Replaces a record under its row lock when `condition` holds, with `set` and `also` in the same transaction. */

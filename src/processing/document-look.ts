@@ -21,12 +21,17 @@ export interface DocumentHints {
 
 /** Longest side of the preview the page is searched in. */
 const previewSide = 1000;
+/** A preview whose short side is below this (a strip, a receipt's edge) holds no page to search for, nor lines to measure. */
+const minPreviewSide = 16;
 /** Longest side of the preview the skew is measured in: letters must stay a few pixels tall. */
 const skewSide = 1600;
 /** Client corners may lie this share outside the image (a rounding at the edge), not more. */
 const cornerSlack = 0.01;
 
-const unsureTexts: Record<Exclude<Detection, { sure: true }>['reason'], { de: string; en: string }> = {
+/** Why no page was found for sure: the detector's reasons, or an image too thin to hold a page. */
+type Unsure = Exclude<Detection, { sure: true }>['reason'] | 'too_narrow';
+const unsureTexts: Record<Unsure, { de: string; en: string }> = {
+  too_narrow: { de: 'das Bild ist zu schmal für eine Seite', en: 'the image is too narrow to hold a page' },
   low_contrast: { de: 'zu wenig Kontrast zwischen Seite und Hintergrund', en: 'too little contrast between page and background' },
   fills_frame: { de: 'die Seite füllt das Bild oder reicht über den Rand', en: 'the page fills the frame or reaches beyond its edge' },
   no_page: { de: 'keine vierseitige Seite zu sehen', en: 'no four-sided page in view' },
@@ -34,6 +39,11 @@ const unsureTexts: Record<Exclude<Detection, { sure: true }>['reason'], { de: st
 
 function finding(code: string, de: string, en: string, part: number, page: number): Finding {
   return { code, message: `${de} / ${en}`, part, page };
+}
+
+/** A side scaled for a preview: at least one pixel (sharp refuses 0). */
+function previewLength(side: number, scale: number): number {
+  return Math.max(1, Math.round(side * scale));
 }
 
 async function grayOf(input: Sharp, width?: number): Promise<GrayImage> {
@@ -44,13 +54,15 @@ async function grayOf(input: Sharp, width?: number): Promise<GrayImage> {
 }
 
 /** The page in a photo of `fullWidth` × `fullHeight` (orientation applied), searched in a preview and scaled back. */
-export async function findPage(input: Sharp, fullWidth: number, fullHeight: number): Promise<Detection> {
+export async function findPage(input: Sharp, fullWidth: number, fullHeight: number): Promise<Detection | { sure: false; reason: 'too_narrow' }> {
   const scale = Math.min(1, previewSide / Math.max(fullWidth, fullHeight));
+  const [width, height] = [previewLength(fullWidth, scale), previewLength(fullHeight, scale)];
+  if (Math.min(width, height) < minPreviewSide) return { sure: false, reason: 'too_narrow' };
   const { data, info } = await input
     .clone()
     .rotate()
     .flatten({ background: '#ffffff' })
-    .resize(Math.round(fullWidth * scale), Math.round(fullHeight * scale), { fit: 'fill' })
+    .resize(width, height, { fit: 'fill' })
     .toColourspace('srgb')
     .removeAlpha()
     .raw()
@@ -93,8 +105,10 @@ function wholeFrame(width: number, height: number): Quad {
 /** Straightens a page tilted by up to 15°, measured on a preview. */
 async function deskew(page: GrayImage, part: number, pageNo: number): Promise<{ page: GrayImage; findings: Finding[] }> {
   const scale = Math.min(1, skewSide / Math.max(page.width, page.height));
+  const [width, height] = [previewLength(page.width, scale), previewLength(page.height, scale)];
+  if (Math.min(width, height) < minPreviewSide) return { page, findings: [] };
   const { data, info } = await sharp(page.data, { raw: { width: page.width, height: page.height, channels: 1 } })
-    .resize(Math.round(page.width * scale), Math.round(page.height * scale), { fit: 'fill' })
+    .resize(width, height, { fit: 'fill' })
     // One channel in, three out unless asked (libvips makes raw grey sRGB).
     .toColourspace('b-w')
     .raw()
