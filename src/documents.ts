@@ -348,7 +348,7 @@ export class DocumentService {
       const current = recordOf({ body });
       const findings = [...current.transferNote.findings, ...result.findings];
       return serialize({ ...current, rendition, textLayer: { status: 'ready', at, words: words.length }, transferNote: { ...current.transferNote, findings } });
-    }, words.join(' '), () => this.deps.audit.append(event));
+    }, [...words, ...result.ownText].join(' '), () => this.deps.audit.append(event));
     // Deleted meanwhile: what this run wrote goes too.
     if (!done && changed && !(await this.deps.metadata.isCommitted(id))) await this.deps.store.delete(layout.textRendition(id));
   }
@@ -611,8 +611,16 @@ function subjectHash(sub: string): string {
   return createHash('sha256').update(sub).digest('hex');
 }
 
-/** Corners are given per file part: not for more files than were sent. */
+/** Corners are given per file part: not for more files than were sent, and only where they are used (`enhance: document`). */
 function assertCornersFit(request: CaptureRequest): void {
+  if (request.metadata.corners?.some((c) => c) && enhanceOf(request.metadata) !== 'document') {
+    throw new AppError('validation_failed', {
+      detail: {
+        de: `metadata.corners werden nur mit enhance: document angewandt (hier: enhance: ${enhanceOf(request.metadata)}); senden Sie enhance: document oder lassen Sie die Ecken weg.`,
+        en: `metadata.corners are applied with enhance: document only (here: enhance: ${enhanceOf(request.metadata)}); send enhance: document or leave the corners out.`,
+      },
+    });
+  }
   const given = request.metadata.corners?.length ?? 0;
   if (given <= request.parts.length) return;
   throw new AppError('validation_failed', {

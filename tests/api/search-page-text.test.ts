@@ -53,5 +53,8 @@ describe('search by the words of a born-digital page', () => {
     expect(execFileSync('pdftotext', ['-', '-'], { input: content.body as Buffer }).toString()).toContain('Zauberspruch');
     const found = await api.get('/v1/documents').query({ q: 'zauberspruch' }).set('Authorization', `Bearer ${token}`).expect(200);
     expect(found.body.items.map((d: { id: string }) => d.id)).toEqual([id]);
+    // The marking is on every page: its words find no document.
+    const marking = await api.get('/v1/documents').query({ q: 'dienstgebrauch' }).set('Authorization', `Bearer ${token}`).expect(200);
+    expect(marking.body.items).toEqual([]);
   });
 });
