@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Authenticator } from './auth/principal.ts';
 import type { DevIssuer } from './auth/dev-issuer.ts';
-import type { DocumentService } from './documents.ts';
+import type { DocumentRecord, DocumentService } from './documents.ts';
 import type { AuditService } from './audit/service.ts';
 import type { JwkSet } from './crypto/ingest-keys.ts';
 import type { Metrics } from './metrics.ts';
@@ -57,7 +57,7 @@ export interface AppDeps {
   /** Resumable uploads (tus) in the shared store. */
   uploads: ObjectUploadStore;
   /** Handover as xdomea 3.0.0 messages. */
-  xdomea: XdomeaExport;
+  xdomea: XdomeaExport<DocumentRecord>;
   /** The one admission counter of captures and resumable uploads. */
   admission: Admission;
   /** The admission of small JSON bodies (reviews, acknowledgements, deletions, dev tokens). */

@@ -15,7 +15,8 @@ import { createManifestSigner, loadManifestKey } from './crypto/manifest.ts';
 import { createCryptoPool } from './crypto/offload.ts';
 import { loadKekRing, SEARCH_KEY_RING, type KekRing } from './crypto/kek-ring.ts';
 import { composeViews } from './compose-views.ts';
-import { DocumentService, OCR_JOB, PURGE_JOB, type Processor } from './documents.ts';
+import { DocumentService, OCR_JOB, PURGE_JOB, type DocumentRecord, type Processor } from './documents.ts';
+import { isAppError } from './errors.ts';
 import { Jobs } from './jobs/worker.ts';
 import { auditViewRecorder } from './view-recorder.ts';
 import { IdempotencyKeys } from './idempotency.ts';
@@ -100,8 +101,9 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   const jobs = new Jobs(
     metadata.jobs,
     { [PURGE_JOB]: (job) => documents.purge(job.documentId!), [OCR_JOB]: (job) => documents.addTextLayer(job) },
-    { holder: instance, ...config.jobs, ...JOB_OPTIONS },
-    { [OCR_JOB]: (job) => documents.giveUpTextLayer(job) },
+    // A full processing pool turns a run away without using one of its attempts.
+    { holder: instance, ...config.jobs, ...JOB_OPTIONS, postpone: (err) => isAppError(err) && err.code === 'busy' },
+    { [OCR_JOB]: (job, cause) => documents.giveUpTextLayer(job, cause) },
   );
   jobs.start(JOB_POLL_MS);
   const viewer = await composeViews(config, { documents, renderer: pool, recorder: auditViewRecorder(audit) });
@@ -136,7 +138,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
       jwks: () => jwks,
       decryptor: { decrypt: (compact) => crypto.decrypt(compact, ingestKeys, { maxBytes: maxJweBytes }) },
       uploads,
-      xdomea: new XdomeaExport({ documents, audit, parties: config.xdomea }),
+      xdomea: new XdomeaExport<DocumentRecord>({ documents, audit, parties: config.xdomea }),
       admission,
       smallBodyAdmission,
       lingering,

@@ -178,14 +178,18 @@ export class DocumentService {
     return this.visibleRecord(principal, id);
   }
 
-  /** The rendition or an original as stored; role `export`. `open` streams it, optionally a byte range. */
+  /**
+   * The rendition or an original as stored; role `export`. `open` streams it, optionally a byte range.
+   * `seen`: the record as the caller read it through `get` (an export packing one state of the document).
+   */
   async content(
     principal: Principal,
     id: string,
     which: { variant: 'rendition' } | { variant: 'original'; part: number },
+    seen?: DocumentRecord,
   ): Promise<{ mediaType: string; size: number; sha256: string; open(range?: ByteRange): Promise<Readable> }> {
     requireRole(principal, 'export');
-    const record = await this.visibleRecord(principal, id);
+    const record = seen ?? (await this.visibleRecord(principal, id));
     const part = which.variant === 'original' ? which.part : 0;
     const described = which.variant === 'rendition' ? record.rendition : record.originals.find((o) => o.part === part);
     if (!described) {
@@ -214,10 +218,10 @@ export class DocumentService {
     }
   }
 
-  /** The signed manifest (compact JWS) of the document's integrity evidence; role `export` or `audit`. */
-  async manifest(principal: Principal, id: string): Promise<string> {
+  /** The signed manifest (compact JWS) of the document's integrity evidence; role `export` or `audit`. `seen` as for `content`. */
+  async manifest(principal: Principal, id: string, seen?: DocumentRecord): Promise<string> {
     requireAnyRole(principal, ['export', 'audit']);
-    const record = await this.visibleRecord(principal, id);
+    const record = seen ?? (await this.visibleRecord(principal, id));
     await this.audit(principal, record, 'manifest_exported');
     return this.deps.manifests.sign(record);
   }
@@ -297,26 +301,31 @@ export class DocumentService {
   /**
    * The OCR job's handler: the current rendition gets its text layer, stored beside the first one, then
    * the record points to it, the page words join the blind index and the audit entry is appended (one
-   * transaction). Idempotent: a document no longer pending is left alone. A failure is retried; the
-   * last attempt's failure marks the document `failed` with the reason (it stays readable as it was).
+   * transaction). Idempotent: a document no longer pending is left alone. A failure is retried; after
+   * the last attempt the worker gives up (`giveUpTextLayer`).
    */
-  async addTextLayer(job: Pick<ClaimedJob, 'documentId' | 'attempt' | 'maxAttempts'>): Promise<void> {
+  async addTextLayer(job: Pick<ClaimedJob, 'documentId'>): Promise<void> {
     const id = job.documentId!;
     const record = await this.pendingRecord(id);
     if (!record) return;
-    try {
-      const result = await this.deps.processor.addTextLayer(await buffer(await this.openBlob(id, layout.rendition(id))), this.deps.ocr.budgetMs);
-      await this.finishTextLayer(record, result);
-    } catch (err) {
-      if (job.attempt >= job.maxAttempts) await this.failTextLayer(record, reasonOf(err));
-      throw err;
-    }
+    const result = await this.deps.processor.addTextLayer(await buffer(await this.openBlob(id, layout.rendition(id))), this.deps.ocr.budgetMs);
+    await this.finishTextLayer(record, result);
   }
 
-  /** A job whose every run was cut off (its instances died) ends `failed` too, so the document does not stay pending. */
-  async giveUpTextLayer(job: Pick<ClaimedJob, 'documentId'>): Promise<void> {
+  /**
+   * The OCR job's last attempt failed (`cause`) or was cut off: the document ends `failed` with the reason,
+   * readable as it was. Throws when that cannot be written, so the worker tries again later.
+   */
+  async giveUpTextLayer(job: Pick<ClaimedJob, 'documentId' | 'lastError'>, cause?: unknown): Promise<void> {
     const record = await this.pendingRecord(job.documentId!);
-    if (record) await this.failTextLayer(record, 'Die Texterkennung wurde bei jedem Versuch unterbrochen / text recognition was interrupted on every attempt');
+    if (!record) return;
+    const reason =
+      cause !== undefined
+        ? reasonOf(cause)
+        : job.lastError
+          ? failedBecause(job.lastError)
+          : 'Die Texterkennung wurde bei jedem Versuch unterbrochen / text recognition was interrupted on every attempt';
+    await this.failTextLayer(record, reason);
   }
 
   private async pendingRecord(id: string): Promise<DocumentRecord | undefined> {
@@ -338,7 +347,7 @@ export class DocumentService {
       const current = recordOf({ body });
       const findings = [...current.transferNote.findings, ...result.findings];
       return serialize({ ...current, rendition, textLayer: { status: 'ready', at, words: words.length }, transferNote: { ...current.transferNote, findings } });
-    }, words.join(' '), event);
+    }, [...words, ...result.ownText].join(' '), event);
     // Deleted meanwhile: what this run wrote goes too.
     if (!done && changed && !(await this.deps.metadata.isCommitted(id))) await this.deps.store.delete(layout.textRendition(id));
   }
@@ -575,7 +584,11 @@ function sha256(bytes: Uint8Array): string {
 /** A failed run's reason for the record: our refusals say it in both languages; anything else by its kind only (no message could quote content). */
 function reasonOf(err: unknown): string {
   if (err instanceof AppError && err.texts) return `${err.texts.de} / ${err.texts.en}`;
-  return `Die Texterkennung ist fehlgeschlagen (${err instanceof Error ? err.name : 'Error'}) / text recognition failed (${err instanceof Error ? err.name : 'Error'})`;
+  return failedBecause(err instanceof Error ? err.name : 'Error');
+}
+
+function failedBecause(errorName: string): string {
+  return `Die Texterkennung ist fehlgeschlagen (${errorName}) / text recognition failed (${errorName})`;
 }
 
 function notFound(id: string): AppError {
@@ -607,8 +620,16 @@ function subjectHash(sub: string): string {
   return createHash('sha256').update(sub).digest('hex');
 }
 
-/** Corners are given per file part: not for more files than were sent. */
+/** Corners are given per file part: not for more files than were sent, and only where they are used (`enhance: document`). */
 function assertCornersFit(request: CaptureRequest): void {
+  if (request.metadata.corners?.some((c) => c) && enhanceOf(request.metadata) !== 'document') {
+    throw new AppError('validation_failed', {
+      detail: {
+        de: `metadata.corners werden nur mit enhance: document angewandt (hier: enhance: ${enhanceOf(request.metadata)}); senden Sie enhance: document oder lassen Sie die Ecken weg.`,
+        en: `metadata.corners are applied with enhance: document only (here: enhance: ${enhanceOf(request.metadata)}); send enhance: document or leave the corners out.`,
+      },
+    });
+  }
   const given = request.metadata.corners?.length ?? 0;
   if (given <= request.parts.length) return;
   throw new AppError('validation_failed', {

@@ -6,6 +6,8 @@
 import type { ClaimedJob, JobStore } from '../metadata/job-store.ts';
 
 export type JobHandler = (job: ClaimedJob) => Promise<void>;
+/** Gives a job up for good (e.g. marks its document failed); `cause` is the last run's error, absent when that run was cut off. */
+export type GiveUpHandler = (job: ClaimedJob, cause?: unknown) => Promise<void>;
 
 export interface JobsOptions {
   /** This instance, as leases name it. */
@@ -18,6 +20,8 @@ export interface JobsOptions {
   maxAttempts: number;
   /** Jobs run at once on this instance. */
   concurrency: number;
+  /** Errors that mean "not now" (the processing pool is full): the job is queued again after the backoff without using an attempt. */
+  postpone?: (err: unknown) => boolean;
   now?: () => number;
 }
 
@@ -32,8 +36,11 @@ export class Jobs {
     private readonly store: JobStore,
     private readonly handlers: Readonly<Record<string, JobHandler>>,
     private readonly options: JobsOptions,
-    /** Per kind, what to do when a job is taken over after its last attempt (its instances died): e.g. mark the document failed. */
-    private readonly exhausted: Readonly<Record<string, JobHandler>> = {},
+    /**
+     * Per kind, what to do when a job's last attempt failed or was cut off: e.g. mark the document failed.
+     * The job ends `failed` only once this succeeded; until then it is retried after the backoff.
+     */
+    private readonly exhausted: Readonly<Record<string, GiveUpHandler>> = {},
   ) {
     this.now = options.now ?? Date.now;
   }
@@ -90,25 +97,51 @@ export class Jobs {
     const { holder, leaseMs } = this.options;
     const renewal = setInterval(() => void this.store.renew(job.id, holder, this.now(), leaseMs).catch(() => undefined), leaseMs / 3);
     try {
-      // Taken over after its last attempt's instance died: failed for good, not run once more.
-      if (job.attempt > job.maxAttempts) {
-        await this.exhausted[job.kind]?.(job);
-        throw new AttemptsExhaustedError();
+      // Taken over after its last attempt (its instance died, or giving up failed): only give up, not run once more.
+      if (job.attempt > job.maxAttempts) return await this.giveUp(job, undefined);
+      try {
+        await this.handlers[job.kind]!(job);
+      } catch (err) {
+        return await this.failed(job, err);
       }
-      await this.handlers[job.kind]!(job);
-      clearInterval(renewal);
       return await this.store.complete(job.id, holder, this.now());
-    } catch (err) {
-      clearInterval(renewal);
-      const backoff = Math.min(this.options.maxBackoffMs, this.options.backoffMs * 2 ** (job.attempt - 1));
-      await this.store.fail(job.id, holder, err instanceof Error ? err.name : 'Error', this.now(), backoff).catch(() => undefined);
-      return false;
     } finally {
+      clearInterval(renewal);
       this.running--;
       this.wakeIdle();
       // Freed a slot: there may be more due.
       if (!this.stopped) void this.tick();
     }
+  }
+
+  private async failed(job: ClaimedJob, err: unknown): Promise<false> {
+    const { holder } = this.options;
+    if (this.options.postpone?.(err)) {
+      await this.store.requeue(job.id, holder, this.now(), this.backoff(job), { refund: true }).catch(() => undefined);
+      return false;
+    }
+    if (job.attempt >= job.maxAttempts) return this.giveUp(job, err);
+    await this.store.fail(job.id, holder, errorName(err), this.now(), this.backoff(job)).catch(() => undefined);
+    return false;
+  }
+
+  /** Failed for good only once the kind's give-up step went through: no job ends `failed` with its document left pending. */
+  private async giveUp(job: ClaimedJob, cause: unknown): Promise<false> {
+    const { holder } = this.options;
+    const name = cause === undefined ? (job.lastError ?? 'AttemptsExhaustedError') : errorName(cause);
+    try {
+      await this.exhausted[job.kind]?.(job, cause);
+    } catch {
+      // E.g. the storage is away: the next claim (attempt beyond the last) gives up again.
+      await this.store.requeue(job.id, holder, this.now(), this.backoff(job), { refund: false, errorName: name }).catch(() => undefined);
+      return false;
+    }
+    await this.store.fail(job.id, holder, name, this.now(), 0).catch(() => undefined);
+    return false;
+  }
+
+  private backoff(job: ClaimedJob): number {
+    return Math.min(this.options.maxBackoffMs, this.options.backoffMs * 2 ** (job.attempt - 1));
   }
 
   private wakeIdle(): void {
@@ -118,6 +151,6 @@ export class Jobs {
   }
 }
 
-class AttemptsExhaustedError extends Error {
-  override name = 'AttemptsExhaustedError';
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : 'Error';
 }

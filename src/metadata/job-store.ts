@@ -28,6 +28,8 @@ export interface ClaimedJob {
   /** This run included. */
   attempt: number;
   maxAttempts: number;
+  /** The error class name of the last failed run, if any. */
+  lastError?: string;
 }
 
 interface JobColumns {
@@ -36,6 +38,7 @@ interface JobColumns {
   document_id: string | null;
   attempts: number;
   max_attempts: number;
+  last_error: string | null;
   kek_id: string;
   sealed: Uint8Array;
 }
@@ -80,7 +83,7 @@ export class JobStore {
          SELECT id FROM jobs
          WHERE ((state = 'queued' AND run_at <= $2) OR (state = 'running' AND lease_until <= $2)) AND ${selection}
          FOR UPDATE SKIP LOCKED)
-       RETURNING id::text AS id, kind, document_id, attempts, max_attempts, kek_id, sealed`,
+       RETURNING id::text AS id, kind, document_id, attempts, max_attempts, last_error, kek_id, sealed`,
       [holder, iso(now), iso(now + leaseMs), ...params],
     );
     return rows
@@ -91,6 +94,7 @@ export class JobStore {
         payload: JSON.parse(decryptObject(Buffer.from(r.sealed), binding(r.kind, r.document_id ?? undefined), this.keys).toString('utf8')) as unknown,
         attempt: r.attempts,
         maxAttempts: r.max_attempts,
+        ...(r.last_error ? { lastError: r.last_error } : {}),
       }))
       .sort((a, b) => a.id - b.id);
   }
@@ -122,6 +126,19 @@ export class JobStore {
       [id, holder, errorName, iso(now + retryInMs), iso(now)],
     );
     return rows[0]?.state;
+  }
+
+  /**
+   * Queued again after `retryInMs` whatever its attempts: `refund` gives the run's attempt back (it was
+   * turned away, e.g. the processing pool was full); `errorName` replaces the last error when given.
+   */
+  async requeue(id: number, holder: string, now: number, retryInMs: number, options: { refund: boolean; errorName?: string }): Promise<boolean> {
+    const { rows } = await this.db.query(
+      `UPDATE jobs SET state = 'queued', run_at = $3, lease_until = NULL, attempts = attempts - $4::int, last_error = COALESCE($5, last_error)
+       WHERE id = $1 AND holder = $2 AND state = 'running' RETURNING 1`,
+      [id, holder, iso(now + retryInMs), options.refund ? 1 : 0, options.errorName ?? null],
+    );
+    return rows.length > 0;
   }
 
   /** Jobs per kind and state, for /metrics and the jobs CLI. */

@@ -22,10 +22,15 @@ export interface DocumentHints {
 
 /** Longest side of the preview the page is searched in. */
 const previewSide = 1000;
+/** A preview whose short side is below this (a strip, a receipt's edge) holds no page to search for, nor lines to measure. */
+const minPreviewSide = 16;
 /** Client corners may lie this share outside the image (a rounding at the edge), not more. */
 const cornerSlack = 0.01;
 
-const unsureTexts: Record<Exclude<Detection, { sure: true }>['reason'], { de: string; en: string }> = {
+/** Why no page was found for sure: the detector's reasons, or an image too thin to hold a page. */
+type Unsure = Exclude<Detection, { sure: true }>['reason'] | 'too_narrow';
+const unsureTexts: Record<Unsure, { de: string; en: string }> = {
+  too_narrow: { de: 'das Bild ist zu schmal für eine Seite', en: 'the image is too narrow to hold a page' },
   low_contrast: { de: 'zu wenig Kontrast zwischen Seite und Hintergrund', en: 'too little contrast between page and background' },
   fills_frame: { de: 'die Seite füllt das Bild oder reicht über den Rand', en: 'the page fills the frame or reaches beyond its edge' },
   no_page: { de: 'keine vierseitige Seite zu sehen', en: 'no four-sided page in view' },
@@ -35,14 +40,21 @@ function finding(code: string, de: string, en: string, part: number, page: numbe
   return { code, message: `${de} / ${en}`, part, page };
 }
 
+/** A side scaled for a preview: at least one pixel (sharp refuses 0). */
+function previewLength(side: number, scale: number): number {
+  return Math.max(1, Math.round(side * scale));
+}
+
 /** The page in a photo of `fullWidth` × `fullHeight` (orientation applied), searched in a preview and scaled back. */
-export async function findPage(input: Sharp, fullWidth: number, fullHeight: number): Promise<Detection> {
+export async function findPage(input: Sharp, fullWidth: number, fullHeight: number): Promise<Detection | { sure: false; reason: 'too_narrow' }> {
   const scale = Math.min(1, previewSide / Math.max(fullWidth, fullHeight));
+  const [width, height] = [previewLength(fullWidth, scale), previewLength(fullHeight, scale)];
+  if (Math.min(width, height) < minPreviewSide) return { sure: false, reason: 'too_narrow' };
   const { data, info } = await input
     .clone()
     .rotate()
     .flatten({ background: '#ffffff' })
-    .resize(Math.round(fullWidth * scale), Math.round(fullHeight * scale), { fit: 'fill' })
+    .resize(width, height, { fit: 'fill' })
     .toColourspace('srgb')
     .removeAlpha()
     .raw()
@@ -101,6 +113,7 @@ function wholeFrame(width: number, height: number): Quad {
 
 /** Straightens a page tilted by up to 15°, measured on a preview. */
 async function deskew(page: GrayImage, part: number, pageNo: number): Promise<{ page: GrayImage; findings: Finding[] }> {
+  if (Math.min(page.width, page.height) < minPreviewSide) return { page, findings: [] };
   const angle = (await measureSkew(page)).degrees;
   if (Math.abs(angle) < minSkewDegrees) return { page, findings: [] };
   return { page: await rotateBack(page, angle), findings: [{ ...deskewedFinding(pageNo, angle), part }] };

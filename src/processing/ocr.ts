@@ -3,6 +3,7 @@
  * on stdin and TSV on stdout (pipe.ts), so no page image or text ever touches the disk. One thread per
  * process (OMP_THREAD_LIMIT=1: two threads contended, 1.3 s → 4.9 s a page); time, memory and output bounded.
  */
+import type { Pipe } from './helpers.ts';
 import { pipeThrough } from './pipe.ts';
 
 export interface OcrWord {
@@ -29,6 +30,8 @@ export interface OcrOptions {
   timeoutMs?: number;
   /** Address space limit of the process; default 1 GiB. */
   memoryBytes?: number;
+  /** Runs the process; default here, in this thread (a pool worker passes the main thread's, helpers.ts). */
+  pipe?: Pipe;
 }
 
 /** TSV of a page is a few hundred KB; more means something is wrong. */
@@ -56,7 +59,7 @@ export function parseTsv(tsv: string): OcrWord[] {
 export async function recognize(image: Uint8Array, options: OcrOptions): Promise<OcrWord[]> {
   const languages = options.languages ?? 'deu+eng';
   const args = ['stdin', 'stdout', '-l', languages, '--dpi', String(Math.round(options.dpi)), '--psm', '3', 'tsv'];
-  const tsv = await pipeThrough('tesseract', args, image, {
+  const tsv = await (options.pipe ?? pipeThrough)('tesseract', args, image, {
     timeoutMs: options.timeoutMs ?? 60_000,
     memoryBytes: options.memoryBytes ?? 1024 ** 3,
     maxOutputBytes,

@@ -3,7 +3,7 @@
  * time (SIGKILL after the timeout), address space (`ulimit -v`) and output are bounded, its
  * environment holds only PATH and one thread for OpenMP.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { AppError } from '../errors.ts';
 
 export interface PipeLimits {
@@ -14,8 +14,8 @@ export interface PipeLimits {
   step: { de: string; en: string };
 }
 
-/** Runs `program args…` with `input` on stdin; resolves with its stdout when it exits 0. */
-export function pipeThrough(program: string, args: string[], input: Uint8Array, limits: PipeLimits): Promise<Buffer> {
+/** Runs `program args…` with `input` on stdin; resolves with its stdout when it exits 0. `spawned` learns the process (to kill it with its task). */
+export function pipeThrough(program: string, args: string[], input: Uint8Array, limits: PipeLimits, spawned?: (child: ChildProcess) => void): Promise<Buffer> {
   // "$@" passes the arguments untouched: nothing here is parsed by the shell but the limit.
   const script = 'ulimit -v "$1" && shift && exec "$@"';
   return new Promise((resolve, reject) => {
@@ -25,6 +25,7 @@ export function pipeThrough(program: string, args: string[], input: Uint8Array, 
       timeout: limits.timeoutMs,
       killSignal: 'SIGKILL',
     });
+    spawned?.(child);
     const chunks: Buffer[] = [];
     let size = 0;
     let stderr = '';

@@ -3,11 +3,14 @@
  * hard time budget (the worker running an overdue task is terminated, not left busy).
  */
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 // sharp must be loaded by the main thread before workers use it, or glibc may unload it under them.
 import 'sharp';
 import { AppError } from '../errors.ts';
 import { workerExecArgv } from '../worker-threads.ts';
+import { serveHelpers } from './helpers.ts';
 import type { RawPage } from './rasterize.ts';
 import type { TextLayerResult } from './text-layer.ts';
 import type { InputFile, ProcessOptions, ProcessResult } from './types.ts';
@@ -67,14 +70,17 @@ export function createProcessingPool(options: PoolOptions): ProcessingPool {
   const capacity = threads + options.maxQueue;
   let inFlight = 0;
 
-  async function submit<T>(task: Task, budgetMs: number): Promise<T> {
+  // The helper processes of every running task: killed with it, also when the pool closes.
+  const served = new Set<{ close(): void }>();
+
+  async function submit<T>(task: Task, budgetMs: number, transferList: Transferable[] = []): Promise<T> {
     if (inFlight >= capacity) throw busy();
     inFlight++;
     // The budget counts from submission: the client waits through the queue too.
     const signal = AbortSignal.timeout(budgetMs);
     let reply: Reply<T>;
     try {
-      reply = await piscina.run(task, { signal });
+      reply = await piscina.run(task, { signal, transferList: transferList as never });
     } catch (err) {
       if (signal.aborted) throw overdue(budgetMs);
       throw err;
@@ -93,7 +99,21 @@ export function createProcessingPool(options: PoolOptions): ProcessingPool {
       ),
     renderPage: (pdf, pageIndex, widthPx) =>
       submit<RawPage>({ kind: 'render', pdf, pageIndex, widthPx }, options.renderBudgetMs ?? 30_000),
-    addTextLayer: (pdf, budgetMs) => submit<TextLayerResult>({ kind: 'text-layer', pdf, budgetMs }, budgetMs),
-    close: () => piscina.destroy(),
+    async addTextLayer(pdf, budgetMs) {
+      const { port1, port2 } = new MessageChannel();
+      const helpers = serveHelpers(port1);
+      served.add(helpers);
+      try {
+        return await submit<TextLayerResult>({ kind: 'text-layer', pdf, budgetMs, helpers: port2 }, budgetMs, [port2]);
+      } finally {
+        // Cut off or done: nothing the task started outlives it.
+        served.delete(helpers);
+        helpers.close();
+      }
+    },
+    async close() {
+      for (const helpers of served) helpers.close();
+      await piscina.destroy();
+    },
   };
 }

@@ -34,6 +34,7 @@ import type { Deadline } from './budget.ts';
 import { deskewedFinding, fitScale, measureSkew } from './deskew.ts';
 import { matrixText, type Matrix } from './geometry.ts';
 import { readPgm } from './grey-decode.ts';
+import type { Pipe } from './helpers.ts';
 import { markingBands } from './marking.ts';
 import { recognize, type OcrWord } from './ocr.ts';
 import { pipeThrough } from './pipe.ts';
@@ -58,12 +59,16 @@ export interface TextLayerOptions {
   concurrency?: number;
   languages?: string;
   deadline: Deadline;
+  /** Runs pdftoppm and tesseract; default in this thread (a pool worker passes the main thread's, helpers.ts). */
+  pipe?: Pipe;
 }
 
 export interface TextLayerResult {
   pdf: Uint8Array;
-  /** Words added per page, in reading order (what the search index would take). */
+  /** Words added per page, in reading order. */
   pages: string[][];
+  /** The page's own text per page (real text, the marking bands left out): indexed for search like the added words, not added. */
+  ownText: string[];
   findings: Finding[];
 }
 
@@ -75,20 +80,24 @@ interface Box {
   y1: number;
 }
 
-/** Boxes of the text a page already carries, as pdf.js reads it, and the page's size in points. */
-async function existingText(doc: PDFDocumentProxy, n: number): Promise<{ boxes: Box[]; width: number; height: number }> {
+/** Boxes of the text a page already carries, as pdf.js reads it, that text outside the marking bands, and the page's size in points. */
+async function existingText(doc: PDFDocumentProxy, n: number): Promise<{ boxes: Box[]; text: string; width: number; height: number }> {
   const page = await doc.getPage(n);
   try {
     const { width, height } = page.getViewport({ scale: 1 });
     const content = await page.getTextContent();
     const boxes: Box[] = [];
+    const bands = markingBands(width, height);
+    const text: string[] = [];
     for (const item of content.items) {
       if (!('transform' in item) || item.str.trim() === '') continue;
       const [, , , d, e, f] = item.transform as number[];
-      const height = Math.abs(item.height || d!);
-      boxes.push({ x0: e!, y0: f! - 0.3 * height, x1: e! + item.width, y1: f! + height });
+      const lineHeight = Math.abs(item.height || d!);
+      boxes.push({ x0: e!, y0: f! - 0.3 * lineHeight, x1: e! + item.width, y1: f! + lineHeight });
+      // The marking is on every page of every document: no word to find a document by.
+      if (f! >= bands.footer && f! < height - bands.header) text.push(item.str);
     }
-    return { boxes, width, height };
+    return { boxes, text: text.join(' '), width, height };
   } finally {
     page.cleanup();
   }
@@ -148,9 +157,9 @@ function renderDpi(widthPt: number, heightPt: number): number {
 }
 
 /** Page `n` (1-based) as grey pixels, rendered by pdftoppm from stdin to stdout (binary PGM). */
-async function renderGray(pdf: Uint8Array, n: number, dpi: number): Promise<RawPage> {
+async function renderGray(pdf: Uint8Array, n: number, dpi: number, pipe: Pipe): Promise<RawPage> {
   const args = ['-gray', '-r', String(dpi), '-f', String(n), '-l', String(n), '-'];
-  const out = await pipeThrough('pdftoppm', args, pdf, { timeoutMs: 60_000, memoryBytes: 2 * 1024 ** 3, maxOutputBytes: maxPagePixels + 64, step: { de: `Das Rendern von Seite ${n} für die Texterkennung`, en: `Rendering page ${n} for text recognition` } });
+  const out = await pipe('pdftoppm', args, pdf, { timeoutMs: 60_000, memoryBytes: 2 * 1024 ** 3, maxOutputBytes: maxPagePixels + 64, step: { de: `Das Rendern von Seite ${n} für die Texterkennung`, en: `Rendering page ${n} for text recognition` } });
   const image = readPgm(out);
   if (!image) throw new Error(`pdftoppm wrote no grey page for page ${n}`);
   return { pixels: image.data, width: image.width, height: image.height };
@@ -239,19 +248,21 @@ async function inParallel<T, R>(items: T[], limit: number, task: (item: T) => Pr
 export async function addTextLayer(rendition: Uint8Array, options: TextLayerOptions): Promise<TextLayerResult> {
   const source = await openWithPdfjs(rendition);
   let perPage: Array<{ words: PlacedWord[]; turn?: Straightening }>;
+  const ownText: string[] = [];
   try {
     const pageNumbers = Array.from({ length: source.numPages }, (_, i) => i + 1);
     perPage = await inParallel(pageNumbers, options.concurrency ?? availableParallelism(), async (n) => {
       options.deadline.check(`text recognition, page ${n}`);
       const page = await existingText(source, n);
+      ownText[n - 1] = page.text;
       const dpi = renderDpi(page.width, page.height);
       const pxPerPt = dpi / 72;
-      let image = await renderGray(rendition, n, dpi);
+      let image = await renderGray(rendition, n, dpi, options.pipe ?? pipeThrough);
       // Text the page has is not read again: cheaper, and no word of it comes back twice.
       for (const box of page.boxes) whiten(image, box, pxPerPt, page.height);
       const turn = await scanTilt(image, page, pxPerPt);
       if (turn) image = straightenPixels(image, turn, pxPerPt, page.height);
-      const words = await recognize(pgm(image), { dpi, ...(options.languages ? { languages: options.languages } : {}) });
+      const words = await recognize(pgm(image), { dpi, ...(options.languages ? { languages: options.languages } : {}), ...(options.pipe ? { pipe: options.pipe } : {}) });
       return { words: place(words, pxPerPt, page.height, page.boxes), ...(turn ? { turn } : {}) };
     });
   } finally {
@@ -259,7 +270,7 @@ export async function addTextLayer(rendition: Uint8Array, options: TextLayerOpti
   }
   const pages = perPage.map((p) => p.words.map((w) => w.text));
   // Nothing to add or turn: the rendition stays byte for byte (and holds no unused font).
-  if (perPage.every((p) => p.words.length === 0 && !p.turn)) return { pdf: rendition, pages, findings: [] };
+  if (perPage.every((p) => p.words.length === 0 && !p.turn)) return { pdf: rendition, pages, ownText, findings: [] };
   const doc = await PDFDocument.load(rendition, { updateMetadata: false });
   doc.registerFontkit(fontkit);
   const font = await doc.embedFont(readFileSync(fontPath), { subset: true });
@@ -275,5 +286,5 @@ export async function addTextLayer(rendition: Uint8Array, options: TextLayerOpti
   });
   options.deadline.check('saving the text layer');
   const pdf = await doc.save({ useObjectStreams: false, updateFieldAppearances: false });
-  return { pdf, pages, findings };
+  return { pdf, pages, ownText, findings };
 }

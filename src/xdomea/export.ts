@@ -32,15 +32,21 @@ interface StoredFile {
   sha256: string;
 }
 
-/** What the export needs from the document use cases (DocumentService offers it). */
-export interface DocumentSource {
-  get(principal: Principal, id: string): Promise<XdomeaRecord & { rendition: StoredFile; originals: Array<StoredFile & { part: number }> }>;
-  content(principal: Principal, id: string, which: Which): Promise<StoredFile & { open(): Promise<Readable> }>;
-  manifest(principal: Principal, id: string): Promise<string>;
+type SourceRecord = XdomeaRecord & { rendition: StoredFile; originals: Array<StoredFile & { part: number }> };
+
+/**
+ * What the export needs from the document use cases (DocumentService offers it). Content and manifest
+ * are taken of the record `get` returned, so the package is of one state of the document even while
+ * its text layer lands.
+ */
+export interface DocumentSource<R extends SourceRecord = SourceRecord> {
+  get(principal: Principal, id: string): Promise<R>;
+  content(principal: Principal, id: string, which: Which, record: R): Promise<StoredFile & { open(): Promise<Readable> }>;
+  manifest(principal: Principal, id: string, record: R): Promise<string>;
 }
 
-export interface XdomeaExportDeps {
-  documents: DocumentSource;
+export interface XdomeaExportDeps<R extends SourceRecord = SourceRecord> {
+  documents: DocumentSource<R>;
   audit: AuditLog;
   parties: { sender: Party; recipient: Party };
   now?: () => number;
@@ -61,16 +67,16 @@ export interface XdomeaPackage {
 export const MAX_BATCH = 100;
 
 /** A document whose role, unit and text were checked, with handles to its files (nothing opened yet). */
-interface Prepared {
-  record: Awaited<ReturnType<DocumentSource['get']>>;
+interface Prepared<R extends SourceRecord = SourceRecord> {
+  record: R;
   files: Array<{ packed: PackedFile; mediaType: string; open(): Promise<Readable> }>;
   transferNote: Buffer;
 }
 
-export class XdomeaExport {
+export class XdomeaExport<R extends SourceRecord = SourceRecord> {
   private readonly now: () => number;
 
-  constructor(private readonly deps: XdomeaExportDeps) {
+  constructor(private readonly deps: XdomeaExportDeps<R>) {
     this.now = deps.now ?? Date.now;
   }
 
@@ -85,7 +91,7 @@ export class XdomeaExport {
     if (new Set(ids).size !== ids.length) {
       throw new AppError('validation_failed', { detail: { de: 'Jedes Dokument nur einmal angeben.', en: 'Name each document once.' } });
     }
-    const prepared: Prepared[] = [];
+    const prepared: Prepared<R>[] = [];
     for (const id of ids) prepared.push(await this.prepare(principal, id, options));
     const first = prepared[0]!.record;
     if (first.caseNumber === undefined) throw vorgangRefused(first.id, 'hat kein Aktenzeichen', 'has no case number');
@@ -97,11 +103,11 @@ export class XdomeaExport {
     return this.pack(principal, prepared, (documents) => ({ kind: 'vorgang', unit, caseNumber, documents }));
   }
 
-  /** Role and unit checks of the content export (403/404 before anything is read), then the record. */
-  private async prepare(principal: Principal, id: string, options: ExportOptions): Promise<Prepared> {
+  /** The record, read once, and the role check of the content export (403/404 before anything is read). */
+  private async prepare(principal: Principal, id: string, options: ExportOptions): Promise<Prepared<R>> {
     const { documents } = this.deps;
-    const rendition = await documents.content(principal, id, { variant: 'rendition' });
     const record = await documents.get(principal, id);
+    const rendition = await documents.content(principal, id, { variant: 'rendition' }, record);
     const uuid = documentUuid(record.id);
     const originals = options.originals ? record.originals : [];
     const files = [
@@ -112,7 +118,7 @@ export class XdomeaExport {
       },
       ...(await Promise.all(
         originals.map(async (o) => {
-          const content = await documents.content(principal, id, { variant: 'original', part: o.part });
+          const content = await documents.content(principal, id, { variant: 'original', part: o.part }, record);
           return {
             packed: planned(`${uuid}_Original-${o.part}`, `${record.id}-original-${o.part}`, content, `Original, Teil ${o.part} / original, part ${o.part}`),
             mediaType: content.mediaType,
@@ -128,7 +134,7 @@ export class XdomeaExport {
    * Checks the message can be written (text refused → 422, nothing exported), records the export,
    * then streams the files and finally the message, which describes the bytes that went in.
    */
-  private async pack(principal: Principal, prepared: Prepared[], content: (docs: PackedDocument[]) => MessageContent): Promise<XdomeaPackage> {
+  private async pack(principal: Principal, prepared: Prepared<R>[], content: (docs: PackedDocument[]) => MessageContent): Promise<XdomeaPackage> {
     const header: MessageHeader = {
       processId: randomUUID(),
       createdAt: new Date(this.now()),
@@ -147,7 +153,7 @@ export class XdomeaExport {
         details: { processId: header.processId, message: MESSAGE_TYPE.name, files: files.length + 2 },
       });
     }
-    const manifests = await Promise.all(prepared.map((p) => this.deps.documents.manifest(principal, p.record.id)));
+    const manifests = await Promise.all(prepared.map((p) => this.deps.documents.manifest(principal, p.record.id, p.record)));
     // The first file is opened before any byte is sent, so a storage fault at the start still gets its problem answer.
     const firstStream = await prepared[0]!.files[0]!.open();
     await firstBytes(firstStream);

@@ -82,4 +82,16 @@ describe('camera photos through POST /v1/documents', () => {
     const extra = await capture({ title: 'Aushang', source: 'camera', corners: [null, shot.corners] }).expect(400);
     expect(extra.body.detail).toContain('metadata.corners');
   });
+
+  it('refuses corners it would not use (enhance none, also by default for an upload) instead of dropping them', async () => {
+    for (const metadata of [{ source: 'camera', enhance: 'none' }, { source: 'upload' }]) {
+      const unused = await capture({ title: 'Aushang', ...metadata, corners: [shot.corners] }).expect(400);
+      expect(unused.headers['content-type']).toContain('application/problem+json');
+      expect(unused.body.detail).toContain('nur mit enhance: document');
+      const english = await capture({ title: 'Aushang', ...metadata, corners: [shot.corners] }).set('Accept-Language', 'en').expect(400);
+      expect(english.body.detail).toContain('send enhance: document');
+    }
+    // null entries ask for nothing: taken as without corners.
+    await capture({ title: 'Aushang', source: 'upload', corners: [null] }).expect(201);
+  });
 });

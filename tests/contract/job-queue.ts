@@ -95,5 +95,56 @@ export function describeJobQueueContract(backend: MetadataBackend): void {
       expect(ran).toEqual(['gave up D1']);
       expect(await t.store.jobs.state(id)).toMatchObject({ state: 'failed', attempts: 2, lastError: 'AttemptsExhaustedError' });
     });
+
+    it('stays queued while giving up fails, and ends failed only once giving up went through', async () => {
+      const kind = `k-${ulid()}`;
+      const clock = { now: T0 };
+      let storageAway = true;
+      const gaveUp: unknown[] = [];
+      const worker = () =>
+        new Jobs(t.store.jobs, { [kind]: async () => Promise.reject(new RangeError('kaputt')) }, { holder: 'w', leaseMs: 60_000, backoffMs: 1_000, maxBackoffMs: 10_000, maxAttempts: 1, concurrency: 1, now: () => clock.now }, {
+          [kind]: async (job, cause) => {
+            if (storageAway) throw new TypeError('storage away');
+            gaveUp.push(cause ?? job.lastError);
+          },
+        });
+      const first = worker();
+      const id = await first.enqueue(kind, 'D2');
+      await first.stop();
+      // The last attempt failed and so did giving up: not failed for good, retried after the backoff.
+      expect(await t.store.jobs.state(id)).toMatchObject({ state: 'queued', attempts: 1, lastError: 'RangeError' });
+      storageAway = false;
+      clock.now = T0 + 1_000;
+      const second = worker();
+      expect(await second.tick()).toBe(1);
+      await second.stop();
+      // The retry only gives up (the handler does not run again), knowing why the last run failed.
+      expect(gaveUp).toEqual(['RangeError']);
+      expect(await t.store.jobs.state(id)).toMatchObject({ state: 'failed', attempts: 2, lastError: 'RangeError' });
+    });
+
+    it('queues a run turned away ("not now") again after the backoff without using an attempt', async () => {
+      const kind = `k-${ulid()}`;
+      const clock = { now: T0 };
+      let turnedAway = 3;
+      const runs: number[] = [];
+      const handler: JobHandler = async (job) => {
+        runs.push(job.attempt);
+        if (turnedAway-- > 0) throw new SyntaxError('busy');
+      };
+      const options = { holder: 'w', leaseMs: 60_000, backoffMs: 1_000, maxBackoffMs: 10_000, maxAttempts: 1, concurrency: 1, postpone: (err: unknown) => err instanceof SyntaxError, now: () => clock.now };
+      const jobs = new Jobs(t.store.jobs, { [kind]: handler }, options, { [kind]: async () => Promise.reject(new Error('must not give up')) });
+      const id = await jobs.enqueue(kind, 'D3');
+      await jobs.stop();
+      for (let i = 1; i <= 3; i++) {
+        expect(await t.store.jobs.state(id)).toMatchObject({ state: 'queued', attempts: 0 });
+        clock.now = T0 + i * 1_000;
+        const again = new Jobs(t.store.jobs, { [kind]: handler }, options);
+        expect(await again.tick()).toBe(1);
+        await again.stop();
+      }
+      expect(runs).toEqual([1, 1, 1, 1]);
+      expect(await t.store.jobs.state(id)).toMatchObject({ state: 'done', attempts: 1 });
+    });
   });
 }

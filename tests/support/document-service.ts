@@ -29,7 +29,7 @@ export const stubProcessor: Processor = {
   },
   // Nothing to add: every stub page counts as having its text.
   async addTextLayer(pdf) {
-    return { pdf, pages: [], findings: [] };
+    return { pdf, pages: [], ownText: [], findings: [] };
   },
 };
 

@@ -1,0 +1,50 @@
+/**
+ * Review finding (#13): a text-layer task that is cut off (its time budget ran out, or the pool
+ * closed) terminates its worker thread, but the tesseract/pdftoppm processes that thread spawned are
+ * neither killed nor reaped: they run on without their 60 s bound (its timer died with the thread) and
+ * then stay as zombies of the service process. The budget path shows the same thing (see the review
+ * report: OCR budget 5 s on a 10-page rendition leaves two tesseract processes running, then <defunct>);
+ * this test uses pool.close(), which also terminates the worker, because it can be timed by events.
+ */
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { processDocument } from '../../src/processing/index.ts';
+import { createProcessingPool } from '../../src/processing/pool.ts';
+import { testOptions } from '../fixtures/options.ts';
+import { germanPage } from '../fixtures/photos.ts';
+
+/** Our child processes running `name`, as pids. */
+function children(name: string): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)]).toString();
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([, comm]) => comm === name)
+    .map(([pid]) => Number(pid));
+}
+
+/** R, S, D, Z …, or undefined once the process is gone (reaped). */
+function state(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+describe('OCR helper processes of a cut-off text-layer task', () => {
+  it('are killed and reaped, not left running or as zombies', async () => {
+    const rendition = (await processDocument(Array.from({ length: 6 }, () => ({ bytes: germanPage(2480) })), testOptions())).rendition;
+    const pool = createProcessingPool({ threads: 1, maxQueue: 1 });
+    const run = pool.addTextLayer(rendition, 600_000).catch((err: unknown) => err);
+    let running: number[] = [];
+    while ((running = children('tesseract')).length === 0) await sleep(50);
+    await pool.close();
+    await run;
+    // Wait until each has finished one way or another.
+    while (running.some((pid) => state(pid) !== undefined && state(pid) !== 'Z')) await sleep(100);
+    expect(running.map(state)).toEqual(running.map(() => undefined));
+  });
+});
