@@ -7,6 +7,7 @@
  */
 import type { Metadata, Sharp } from 'sharp';
 import type { GrayImage } from './corners.ts';
+import type { Pipe } from './helpers.ts';
 import { pipeThrough } from './pipe.ts';
 
 /** PGM header: "P5", width, height, maxval, each after whitespace, then one whitespace byte. */
@@ -22,11 +23,11 @@ export function readPgm(bytes: Buffer): GrayImage | undefined {
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
 }
 
-async function viaDjpeg(jpeg: Uint8Array, width: number, height: number): Promise<GrayImage | undefined> {
+async function viaDjpeg(jpeg: Uint8Array, width: number, height: number, pipe: Pipe): Promise<GrayImage | undefined> {
   const pixels = width * height;
   let out: Buffer;
   try {
-    out = await pipeThrough('djpeg', ['-grayscale', '-pnm'], jpeg, {
+    out = await pipe('djpeg', ['-grayscale', '-pnm'], jpeg, {
       timeoutMs: 60_000,
       // A progressive JPEG holds every component's coefficients (2 bytes each) until the end.
       memoryBytes: 8 * pixels + 256 * 2 ** 20,
@@ -41,9 +42,12 @@ async function viaDjpeg(jpeg: Uint8Array, width: number, height: number): Promis
   return image && image.width === width && image.height === height ? image : undefined;
 }
 
-/** `jpeg`: the file's bytes when it is a JPEG djpeg may read (the caller checked its pixel count); otherwise sharp decodes `input`. */
-export async function storedGrey(input: Sharp, meta: Metadata, jpeg?: Uint8Array): Promise<GrayImage> {
-  const fast = jpeg && meta.width && meta.height ? await viaDjpeg(jpeg, meta.width, meta.height) : undefined;
+/**
+ * `jpeg`: the file's bytes when it is a JPEG djpeg may read (the caller checked its pixel count); otherwise sharp decodes `input`.
+ * `pipe` runs djpeg: in this thread by default, through the main thread from a pool worker (helpers.ts).
+ */
+export async function storedGrey(input: Sharp, meta: Metadata, jpeg?: Uint8Array, pipe: Pipe = pipeThrough): Promise<GrayImage> {
+  const fast = jpeg && meta.width && meta.height ? await viaDjpeg(jpeg, meta.width, meta.height, pipe) : undefined;
   if (fast) return fast;
   const { data, info } = await input.clone().flatten({ background: '#ffffff' }).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };

@@ -7,6 +7,7 @@ import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { AppError } from '../errors.ts';
 import { assertPageLimit, type Deadline } from './budget.ts';
 import { documentLook, type DocumentHints } from './document-look.ts';
+import type { Pipe } from './helpers.ts';
 import { stripJpegMetadata } from './jpeg.ts';
 import { a4Frame, targetDpi } from './page-layout.ts';
 import type { Enhance, Finding } from './types.ts';
@@ -145,10 +146,10 @@ async function tryPassthrough(bytes: Uint8Array, input: Sharp, meta: Metadata, d
 }
 
 /** The scan look (document-look.ts), encoded as a grey JPEG. */
-async function documentPage(bytes: Uint8Array, input: Sharp, meta: Metadata, hints: DocumentHints, part: number, page: number): Promise<{ image: PageImage; findings: Finding[] }> {
+async function documentPage(bytes: Uint8Array, input: Sharp, meta: Metadata, hints: DocumentHints, part: number, page: number, pipe?: Pipe): Promise<{ image: PageImage; findings: Finding[] }> {
   // djpeg reads the JPEG itself (luma only); CMYK and pixel bombs stay with sharp, which converts or refuses them.
   const djpegMay = meta.format === 'jpeg' && meta.space !== 'cmyk' && (meta.width ?? 0) * (meta.height ?? 0) <= pixelLimit;
-  const look = await documentLook(input, meta, hints, part, page, djpegMay ? bytes : undefined);
+  const look = await documentLook(input, meta, hints, part, page, djpegMay ? bytes : undefined, pipe);
   const { data, info } = await sharp(look.page.data, { raw: { width: look.page.width, height: look.page.height, channels: 1 } })
     .toColourspace('b-w')
     .jpeg({ quality: jpegQuality })
@@ -156,13 +157,13 @@ async function documentPage(bytes: Uint8Array, input: Sharp, meta: Metadata, hin
   return { image: { jpeg: data, widthPx: info.width, heightPx: info.height, turn: 0 }, findings: look.findings };
 }
 
-async function onePage(bytes: Uint8Array, input: Sharp, enhance: Enhance, part: number, page: number, hints: DocumentHints) {
+async function onePage(bytes: Uint8Array, input: Sharp, enhance: Enhance, part: number, page: number, hints: DocumentHints, pipe?: Pipe) {
   const meta = await guarded(() => input.metadata());
   const { width, height } = orientedSize(meta);
   const { dpi } = a4Frame(width, height);
   const findings = [...resolutionFindings(dpi, page, part)];
   if (enhance === 'document') {
-    const look = await guarded(() => documentPage(bytes, input, meta, hints, part, page));
+    const look = await guarded(() => documentPage(bytes, input, meta, hints, part, page, pipe));
     return { image: look.image, findings: [...findings, ...look.findings] };
   }
   const kept = await guarded(() => tryPassthrough(bytes, input, meta, dpi));
@@ -190,7 +191,7 @@ async function heicToRaw(bytes: Uint8Array): Promise<Sharp> {
   }
 }
 
-/** Turns one image file (every page of a TIFF) into page images; refuses more than `maxPages` before decoding any. */
+/** Turns one image file (every page of a TIFF) into page images; refuses more than `maxPages` before decoding any. `pipe` runs djpeg (grey-decode.ts). */
 export async function imageToPages(
   bytes: Uint8Array,
   mediaType: string,
@@ -199,10 +200,11 @@ export async function imageToPages(
   maxPages: number,
   deadline: Deadline,
   hints: DocumentHints = {},
+  pipe?: Pipe,
 ): Promise<ImageResult> {
   if (mediaType === 'image/heic' || mediaType === 'image/heif') {
     assertPageLimit(1, maxPages);
-    const { image, findings } = await onePage(bytes, await heicToRaw(bytes), enhance, part, 1, hints);
+    const { image, findings } = await onePage(bytes, await heicToRaw(bytes), enhance, part, 1, hints, pipe);
     return { pages: [image], findings: [{ code: 'metadata_removed', message: 'HEIC metadata (EXIF, GPS, XMP) removed', part }, ...findings] };
   }
   const options = decodeOptions(mediaType);
@@ -214,7 +216,7 @@ export async function imageToPages(
   for (let page = 0; page < pageCount; page++) {
     deadline.check(`image page ${page + 1}`);
     const input = page === 0 ? first : sharp(bytes, { ...options, page });
-    const { image, findings } = await onePage(bytes, input, enhance, part, page + 1, page === 0 ? hints : { camera: hints.camera });
+    const { image, findings } = await onePage(bytes, input, enhance, part, page + 1, page === 0 ? hints : { camera: hints.camera }, pipe);
     result.pages.push(image);
     result.findings.push(...findings);
   }

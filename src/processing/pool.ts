@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 // sharp must be loaded by the main thread before workers use it, or glibc may unload it under them.
 import 'sharp';
@@ -29,7 +29,8 @@ export interface PoolOptions {
 }
 
 export interface ProcessingPool {
-  process(files: InputFile[], options: ProcessOptions): Promise<ProcessResult>;
+  /** Its helper processes (djpeg) run in the main thread, through a pipe of the pool's own: callers pass no `pipe`. */
+  process(files: InputFile[], options: Omit<ProcessOptions, 'pipe'>): Promise<ProcessResult>;
   /** Rasterizes one page (0-based) `widthPx` wide, for the viewer. */
   renderPage(pdfBytes: Uint8Array, pageIndex: number, widthPx: number): Promise<RawPage>;
   /** The rendition with its invisible OCR text layer (text-layer.ts); for the job that runs after the 201. */
@@ -73,6 +74,20 @@ export function createProcessingPool(options: PoolOptions): ProcessingPool {
   // The helper processes of every running task: killed with it, also when the pool closes.
   const served = new Set<{ close(): void }>();
 
+  /** Runs a task with a helpers channel of its own (helpers.ts); `port` goes to the worker. */
+  async function withHelpers<T>(run: (port: MessagePort) => Promise<T>): Promise<T> {
+    const { port1, port2 } = new MessageChannel();
+    const helpers = serveHelpers(port1);
+    served.add(helpers);
+    try {
+      return await run(port2);
+    } finally {
+      // Cut off or done: nothing the task started outlives it.
+      served.delete(helpers);
+      helpers.close();
+    }
+  }
+
   async function submit<T>(task: Task, budgetMs: number, transferList: Transferable[] = []): Promise<T> {
     if (inFlight >= capacity) throw busy();
     inFlight++;
@@ -93,24 +108,16 @@ export function createProcessingPool(options: PoolOptions): ProcessingPool {
 
   return {
     process: (files, processOptions) =>
-      submit<ProcessResult>(
-        { kind: 'process', files, options: { ...processOptions, marking: { layout: options.markingLayout ?? 'fit', ...processOptions.marking } } },
-        processOptions.limits.timeBudgetMs,
+      withHelpers((port) =>
+        submit<ProcessResult>(
+          { kind: 'process', files, options: { ...processOptions, marking: { layout: options.markingLayout ?? 'fit', ...processOptions.marking } }, helpers: port },
+          processOptions.limits.timeBudgetMs,
+          [port],
+        ),
       ),
     renderPage: (pdf, pageIndex, widthPx) =>
       submit<RawPage>({ kind: 'render', pdf, pageIndex, widthPx }, options.renderBudgetMs ?? 30_000),
-    async addTextLayer(pdf, budgetMs) {
-      const { port1, port2 } = new MessageChannel();
-      const helpers = serveHelpers(port1);
-      served.add(helpers);
-      try {
-        return await submit<TextLayerResult>({ kind: 'text-layer', pdf, budgetMs, helpers: port2 }, budgetMs, [port2]);
-      } finally {
-        // Cut off or done: nothing the task started outlives it.
-        served.delete(helpers);
-        helpers.close();
-      }
-    },
+    addTextLayer: (pdf, budgetMs) => withHelpers((port) => submit<TextLayerResult>({ kind: 'text-layer', pdf, budgetMs, helpers: port }, budgetMs, [port])),
     async close() {
       for (const helpers of served) helpers.close();
       await piscina.destroy();

@@ -1,4 +1,5 @@
 /** The contract between the use cases (src/documents.ts) and processing: bytes in, artifacts out. */
+import type { Pipe } from './helpers.ts';
 
 /** Classifications this system may hold. Higher levels are refused before processing. */
 export type Classification = 'VS-NfD' | 'OFFEN';
@@ -57,6 +58,8 @@ export interface ProcessOptions {
   sanitize: SanitizeMode;
   marking: MarkingOptions;
   limits: ProcessLimits;
+  /** Runs djpeg; default in this thread (a pool worker passes the main thread's, helpers.ts). Never crosses to a worker. */
+  pipe?: Pipe;
 }
 
 /** Something processing did or noticed, for the transfer note. `code` is stable, `message` human. */

@@ -6,33 +6,13 @@
  * report: OCR budget 5 s on a 10-page rendition leaves two tesseract processes running, then <defunct>);
  * this test uses pool.close(), which also terminates the worker, because it can be timed by events.
  */
-import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { processDocument } from '../../src/processing/index.ts';
 import { createProcessingPool } from '../../src/processing/pool.ts';
 import { testOptions } from '../fixtures/options.ts';
 import { germanPage } from '../fixtures/photos.ts';
-
-/** Our child processes running `name`, as pids. */
-function children(name: string): number[] {
-  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)]).toString();
-  return out
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter(([, comm]) => comm === name)
-    .map(([pid]) => Number(pid));
-}
-
-/** R, S, D, Z …, or undefined once the process is gone (reaped). */
-function state(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[0];
-  } catch {
-    return undefined;
-  }
-}
+import { children, endStates } from '../support/child-processes.ts';
 
 describe('OCR helper processes of a cut-off text-layer task', () => {
   it('are killed and reaped, not left running or as zombies', async () => {
@@ -43,8 +23,6 @@ describe('OCR helper processes of a cut-off text-layer task', () => {
     while ((running = children('tesseract')).length === 0) await sleep(50);
     await pool.close();
     await run;
-    // Wait until each has finished one way or another.
-    while (running.some((pid) => state(pid) !== undefined && state(pid) !== 'Z')) await sleep(100);
-    expect(running.map(state)).toEqual(running.map(() => undefined));
+    expect(await endStates(running)).toEqual(running.map(() => undefined));
   });
 });
