@@ -62,6 +62,8 @@ export interface AppDeps {
   admission: Admission;
   /** The admission of small JSON bodies (reviews, acknowledgements, deletions, dev tokens). */
   smallBodyAdmission: Admission;
+  /** The admission of page and thumbnail renders (no body: slots per reader and in all). */
+  renderAdmission: Admission;
   /** Closes connections refused mid-body so the client reads the answer before the close. */
   lingering: LingeringClose;
 }
@@ -84,10 +86,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(openapiRouter());
   // Ticket-authenticated, outside /v1's bearer auth.
   app.use(viewerRouter(deps.viewerAssets));
-  app.use(viewerApiRouter({ views: deps.views }));
+  app.use(viewerApiRouter({ views: deps.views, renderAdmission: deps.renderAdmission }));
   app.use(workspaceRouter(deps.workspaceAssets, workspaceSignIn(config)));
   app.use('/v1', bearerAuth(deps.authenticator));
-  app.use(viewTicketsRouter({ views: deps.views, publicUrl: config.publicUrl }));
+  app.use(viewTicketsRouter({ views: deps.views, renderAdmission: deps.renderAdmission, publicUrl: config.publicUrl }));
   app.use(
     documentsRouter({
       documents: deps.documents,

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Histogram } from 'prom-client';
@@ -26,8 +27,10 @@ import { openMetadataStore, pgliteDirOf } from './metadata/open.ts';
 import { createMetrics } from './metrics.ts';
 import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
 import { Admission } from './api/middleware/admission.ts';
+import { renderRefusals } from './api/views.ts';
 import { LingeringClose } from './api/middleware/lingering-close.ts';
 import { createProcessingPool, type ProcessingPool } from './processing/pool.ts';
+import type { PageRenderer } from './views.ts';
 import { EncryptedStore, type Sealer } from './storage/encrypted-store.ts';
 import { FsStore } from './storage/fs-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
@@ -43,6 +46,8 @@ const JOB_OPTIONS = { maxBackoffMs: 600_000, maxAttempts: 10, concurrency: 2 };
 /** Small JSON bodies: four slots for every upload slot, each body at most 16 KiB (express.json's limit on those routes). */
 const SMALL_BODY_SLOTS_PER_UPLOAD = 4;
 const SMALL_BODY_BYTES = 16 * 1024;
+/** Page and thumbnail renders one reader may have in flight: the viewer's visible pages come a pair at a time. */
+const RENDERS_PER_READER = 2;
 
 export interface Composition {
   deps: AppDeps;
@@ -50,7 +55,10 @@ export interface Composition {
   close(): Promise<void>;
 }
 
-export type ComposeOptions = StorageOptions;
+export interface ComposeOptions extends StorageOptions {
+  /** Wraps the pool's page renderer, e.g. to hold renders in tests. */
+  wrapRenderer?: (renderer: PageRenderer) => PageRenderer;
+}
 
 /** Builds every dependency of the app from the configuration: the one place that knows the concrete parts. */
 export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composition> {
@@ -68,9 +76,17 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     ...(config.ingestKeys.dir ? { dir: config.ingestKeys.dir } : {}),
     ...(keyDir ? { dataDir: keyDir } : {}),
   });
-  const pool = createProcessingPool({ threads: config.processing.threads, maxQueue: config.processing.queue, markingLayout: config.processing.markingLayout });
-  const rate = { minBytesPerSecond: config.timeouts.minBodyBytesPerSecond, windowMs: config.timeouts.bodyRateWindowMs };
   const lingering = new LingeringClose();
+  const threads = config.processing.threads ?? availableParallelism();
+  const pool = createProcessingPool({ threads, maxQueue: config.processing.queue, markingLayout: config.processing.markingLayout });
+  // Renders may take half of what the pool runs and queues; the other half stays for captures and jobs.
+  const renderAdmission = new Admission({
+    slots: Math.max(1, Math.floor((threads + config.processing.queue) / 2)),
+    perCaller: RENDERS_PER_READER,
+    bytes: 0,
+    refusals: renderRefusals,
+  }, lingering);
+  const rate = { minBytesPerSecond: config.timeouts.minBodyBytesPerSecond, windowMs: config.timeouts.bodyRateWindowMs };
   const admission = new Admission({
     slots: config.limits.maxConcurrentUploads,
     perCaller: config.limits.maxConcurrentUploadsPerUser,
@@ -106,7 +122,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
     { [OCR_JOB]: (job, cause) => documents.giveUpTextLayer(job, cause) },
   );
   jobs.start(JOB_POLL_MS);
-  const viewer = await composeViews(config, { documents, renderer: pool, recorder: auditViewRecorder(audit) });
+  const viewer = await composeViews(config, { documents, renderer: options.wrapRenderer?.(pool) ?? pool, recorder: auditViewRecorder(audit) });
   const devIssuer = config.devMode ? await createDevIssuer(config.dataDir) : undefined;
   const authenticator = devIssuer ?? createOidcAuthenticator(config.oidc!, { warn: (details, message) => logger.warn(details, message) });
   const maxJweBytes = encryptedSizeBound(config.limits.maxFileBytes);
@@ -141,6 +157,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
       xdomea: new XdomeaExport<DocumentRecord>({ documents, audit, parties: config.xdomea }),
       admission,
       smallBodyAdmission,
+      renderAdmission,
       lingering,
     },
     async close() {

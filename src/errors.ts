@@ -36,6 +36,7 @@ export const problemKinds = {
   idempotency_conflict: { status: 422, title: 'Idempotency key reused with a different request' },
   idempotency_in_progress: { status: 409, title: 'A request with this idempotency key is still in progress' },
   retention_active: { status: 409, title: 'Retention period still active' },
+  too_many_requests: { status: 429, title: 'Too many requests' },
   busy: { status: 503, title: 'Service busy' },
   idp_unavailable: { status: 503, title: 'Identity provider unavailable' },
   storage_unavailable: { status: 503, title: 'Storage unavailable' },

@@ -28,16 +28,30 @@ const failureByCode: Record<string, Failure> = {
   not_found: 'notFound',
 };
 
+/** Answers that say "ask again later": the reader's share of renders is taken, or the service is full. */
+const RETRY_CODES = new Set(['too_many_requests', 'busy']);
+/** How often one request is retried before the viewer gives up on it. */
+const MAX_RETRIES = 30;
+
 async function call(ticket: string, path: string, method = 'GET'): Promise<Response> {
-  let res: Response;
-  try {
-    res = await fetch(path, { method, headers: { Authorization: `Ticket ${ticket}` }, cache: 'no-store', credentials: 'omit' });
-  } catch {
-    throw new ViewError('failed');
+  for (let attempt = 0; ; attempt++) {
+    let res: Response;
+    try {
+      res = await fetch(path, { method, headers: { Authorization: `Ticket ${ticket}` }, cache: 'no-store', credentials: 'omit' });
+    } catch {
+      throw new ViewError('failed');
+    }
+    if (res.ok) return res;
+    const problem = (await res.json().catch(() => ({}))) as { code?: string };
+    if (!RETRY_CODES.has(problem.code ?? '') || attempt >= MAX_RETRIES) throw new ViewError(failureByCode[problem.code ?? ''] ?? 'failed');
+    await waitRetryAfter(res);
   }
-  if (res.ok) return res;
-  const problem = (await res.json().catch(() => ({}))) as { code?: string };
-  throw new ViewError(failureByCode[problem.code ?? ''] ?? 'failed');
+}
+
+/** Waits the seconds the service asked for in Retry-After (1 s when it names none). */
+function waitRetryAfter(res: Response): Promise<void> {
+  const seconds = Number(res.headers.get('Retry-After'));
+  return new Promise((resolve) => setTimeout(resolve, 1000 * (Number.isFinite(seconds) && seconds > 0 ? seconds : 1)));
 }
 
 export async function fetchInfo(ticket: string, doc: string): Promise<ViewInfo> {

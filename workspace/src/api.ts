@@ -7,6 +7,8 @@ export interface Problem {
   code?: string;
   title?: string;
   detail?: string;
+  /** With 429 and 503 `busy`: the seconds to wait before asking again. */
+  retryAfter?: number;
 }
 
 export class ApiError extends Error {

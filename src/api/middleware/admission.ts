@@ -11,10 +11,29 @@ export interface AdmissionOptions {
   perCaller: number;
   /** Bytes those requests may hold in memory at once: inline bodies and the uploads a capture references. */
   bytes: number;
-  /** A body arriving slower than this over a whole window is cut off with 408 and its slot released. */
-  minBytesPerSecond: number;
-  windowMs: number;
+  /** A body arriving slower than this over a whole window is cut off with 408 and its slot released; unset for requests without a body. */
+  minBytesPerSecond?: number;
+  windowMs?: number;
+  /** The answers when all slots, or the caller's share, are taken; default: the uploads' 503. */
+  refusals?: Refusals;
 }
+
+/** What a refused request is told: the whole service is full, or this caller has its share. */
+export interface Refusals {
+  all(): AppError;
+  caller(perCaller: number): AppError;
+}
+
+const uploadRefusals: Refusals = {
+  all: () => busy({
+    de: 'Gerade werden zu viele Uploads empfangen; versuchen Sie es nach der in Retry-After genannten Zeit erneut.',
+    en: 'Too many uploads are being received right now; retry after the time in Retry-After.',
+  }),
+  caller: (perCaller) => busy({
+    de: `Sie haben schon ${perCaller} Uploads in Arbeit; warten Sie, bis einer fertig ist, und versuchen Sie es dann erneut.`,
+    en: `You already have ${perCaller} uploads in progress; wait for one to finish, then retry.`,
+  }),
+};
 
 interface Ticket {
   caller: string;
@@ -22,7 +41,7 @@ interface Ticket {
 }
 
 /**
- * The one admission counter of every route that accepts a body: a slot per request until its
+ * The admission counter of a class of requests (bodies; page renders): a slot per request until its
  * response closes, a per-caller share of the slots, a byte budget, and a minimum body rate.
  */
 export class Admission {
@@ -45,23 +64,17 @@ export class Admission {
     return this.bytesHeld;
   }
 
-  /** Admits the request or answers 503; `held` says how many bytes of its body it keeps in memory (default: Content-Length). */
-  admit(held: (req: Request) => number = contentLength): RequestHandler {
+  /**
+   * Admits the request or refuses it (`refusals`); `held` says how many bytes of its body it keeps in
+   * memory (default: Content-Length), `caller` whose share it counts against (default: the bearer's subject).
+   */
+  admit(held: (req: Request) => number = contentLength, caller: (req: Request) => string = callerOf): RequestHandler {
+    const refusals = this.options.refusals ?? uploadRefusals;
     return (req, res, next) => {
-      const caller = callerOf(req);
-      if (this.slotsTaken >= this.options.slots) {
-        return next(busy({
-            de: 'Gerade werden zu viele Uploads empfangen; versuchen Sie es nach der in Retry-After genannten Zeit erneut.',
-            en: 'Too many uploads are being received right now; retry after the time in Retry-After.',
-          }));
-      }
-      if ((this.byCaller.get(caller) ?? 0) >= this.options.perCaller) {
-        return next(busy({
-            de: `Sie haben schon ${this.options.perCaller} Uploads in Arbeit; warten Sie, bis einer fertig ist, und versuchen Sie es dann erneut.`,
-            en: `You already have ${this.options.perCaller} uploads in progress; wait for one to finish, then retry.`,
-          }));
-      }
-      const ticket: Ticket = { caller, bytes: 0 };
+      const who = caller(req);
+      if (this.slotsTaken >= this.options.slots) return next(refusals.all());
+      if ((this.byCaller.get(who) ?? 0) >= this.options.perCaller) return next(refusals.caller(this.options.perCaller));
+      const ticket: Ticket = { caller: who, bytes: 0 };
       this.take(ticket);
       this.tickets.set(req, ticket);
       res.once('close', () => this.release(ticket));
@@ -70,7 +83,8 @@ export class Admission {
       } catch (err) {
         return next(err);
       }
-      watchBodyRate(req, res, this.options, this.lingering);
+      const { minBytesPerSecond, windowMs } = this.options;
+      if (minBytesPerSecond !== undefined && windowMs !== undefined) watchBodyRate(req, res, { minBytesPerSecond, windowMs }, this.lingering);
       next();
     };
   }
@@ -119,7 +133,7 @@ function contentLength(req: Request): number {
 }
 
 /** The authenticated subject; before authentication (the dev token route) the peer address. */
-function callerOf(req: Request): string {
+export function callerOf(req: Request): string {
   const principal = principalIfAny(req);
   return principal ? `sub:${principal.sub}` : `addr:${req.socket.remoteAddress ?? ''}`;
 }
@@ -132,7 +146,7 @@ function busy(detail: Localized): AppError {
  * Cuts a body that arrives slower than the minimum rate over a whole window (a stalled or trickling
  * client holding a slot). A window in which our side applied backpressure does not count.
  */
-function watchBodyRate(req: Request, res: Response, options: Pick<AdmissionOptions, 'minBytesPerSecond' | 'windowMs'>, lingering: LingeringClose): void {
+function watchBodyRate(req: Request, res: Response, options: { minBytesPerSecond: number; windowMs: number }, lingering: LingeringClose): void {
   const minBytes = (options.minBytesPerSecond * options.windowMs) / 1000;
   let seen = req.socket.bytesRead;
   const timer = setInterval(() => {

@@ -35,6 +35,7 @@ export const germanTitles: Record<ErrorCode, string> = {
   idempotency_conflict: 'Idempotency-Key für eine andere Anfrage verwendet',
   idempotency_in_progress: 'Eine Anfrage mit diesem Idempotency-Key läuft noch',
   retention_active: 'Aufbewahrungsfrist läuft noch',
+  too_many_requests: 'Zu viele Anfragen',
   busy: 'Dienst ausgelastet',
   idp_unavailable: 'Anmeldedienst nicht erreichbar',
   storage_unavailable: 'Speicher nicht erreichbar',

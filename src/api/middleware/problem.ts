@@ -7,7 +7,7 @@ import { germanTitles, languageOf, localize } from './problem-language.ts';
 
 export const PROBLEM_TYPE_BASE = 'https://vs-capture.invalid/problems/';
 
-/** Seconds a client should wait before retrying a 503. */
+/** Seconds a client should wait before retrying a 503 or 429. */
 const RETRY_AFTER_SECONDS = 5;
 
 /** Writes an RFC 9457 problem document, in the caller's language; the one place error responses are shaped. */
@@ -27,7 +27,7 @@ export function sendProblem(res: Response, err: AppError, instance?: string): vo
   );
   res.setHeader('Content-Language', lang);
   res.vary('Accept-Language');
-  if (err.status === 503) res.setHeader('Retry-After', String(err.extra?.retryAfter ?? RETRY_AFTER_SECONDS));
+  if (err.status === 503 || err.status === 429) res.setHeader('Retry-After', String(err.extra?.retryAfter ?? RETRY_AFTER_SECONDS));
   res.status(err.status).type('application/problem+json').send(JSON.stringify(body));
 }
 

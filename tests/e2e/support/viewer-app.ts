@@ -10,6 +10,7 @@ import { createApp } from '../../../src/app.ts';
 import { composeViews } from '../../../src/compose-views.ts';
 import { createProcessingPool } from '../../../src/processing/pool.ts';
 import type { ViewEvent } from '../../../src/view-recorder.ts';
+import type { PageRenderer } from '../../../src/views.ts';
 import { startTestApp, type TestApp } from '../../support/test-app.ts';
 import { attachCapture } from '../../support/capture-fixtures.ts';
 
@@ -28,14 +29,15 @@ export interface ViewerTestApp extends TestApp {
   servedImages: Array<{ url: string; body: Buffer }>;
 }
 
-export async function startViewerApp(env: Record<string, string> = {}): Promise<ViewerTestApp> {
+/** `wrapRenderer` wraps the viewer's page renderer, e.g. to hold renders at a gate. */
+export async function startViewerApp(env: Record<string, string> = {}, options: { wrapRenderer?: (renderer: PageRenderer) => PageRenderer } = {}): Promise<ViewerTestApp> {
   const base = await startTestApp(env);
   const pool = createProcessingPool({ threads: 2, maxQueue: 64 });
   const recorded: ViewEvent[] = [];
   let offset = 0;
   const viewer = await composeViews(base.deps.config, {
     documents: base.deps.documents,
-    renderer: pool,
+    renderer: options.wrapRenderer?.(pool) ?? pool,
     recorder: { record: async (event) => void recorded.push(event) },
     now: () => Date.now() + offset,
   });

@@ -123,17 +123,30 @@ function row(doc: DocumentView): { tr: HTMLTableRowElement; loadThumbnail: () =>
   return { tr, loadThumbnail: () => showThumbnail(img, doc.id) };
 }
 
-/** Fetched with the bearer token (an img src cannot carry it) and shown from memory; a failure leaves the cell empty. */
+/** How often a thumbnail the service asked to wait for (429, 503 busy) is asked for again. */
+const THUMB_RETRIES = 10;
+
+/**
+ * Fetched with the bearer token (an img src cannot carry it) and shown from memory; asked for again
+ * after Retry-After while the service says "later" (e.g. a list left meanwhile still rendering); any
+ * other failure leaves the cell empty.
+ */
 async function showThumbnail(img: HTMLImageElement, id: string): Promise<void> {
-  // The list was left meanwhile: nothing to fetch for it.
-  if (!img.isConnected) return;
-  try {
-    const blob = await (await api(`/v1/documents/${encodeURIComponent(id)}/thumbnail?width=${THUMB_CSS_WIDTH * 2}`)).blob();
-    const url = URL.createObjectURL(blob);
-    img.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
-    img.src = url;
-    img.hidden = false;
-  } catch {
-    // The row stays usable without its picture.
+  for (let attempt = 0; ; attempt++) {
+    // The list was left meanwhile: nothing to fetch for it.
+    if (!img.isConnected) return;
+    try {
+      const blob = await (await api(`/v1/documents/${encodeURIComponent(id)}/thumbnail?width=${THUMB_CSS_WIDTH * 2}`)).blob();
+      const url = URL.createObjectURL(blob);
+      img.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
+      img.src = url;
+      img.hidden = false;
+      return;
+    } catch (err) {
+      const later = err instanceof ApiError && (err.problem.status === 429 || err.problem.code === 'busy');
+      // The row stays usable without its picture.
+      if (!later || attempt >= THUMB_RETRIES) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000 * (err.problem.retryAfter ?? 1)));
+    }
   }
 }
