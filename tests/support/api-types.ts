@@ -802,7 +802,7 @@ export interface components {
             errors?: components["schemas"]["FieldError"][];
             /** @description With `payload_too_large` for the whole request, the largest accepted body in bytes. */
             limit?: number;
-            /** @description With `busy` or `idp_unavailable`, the seconds to wait (also in the `Retry-After` header). */
+            /** @description With `busy`, `too_many_requests` or `idp_unavailable`, the seconds to wait (also in the `Retry-After` header). */
             retryAfter?: number;
             /** @description With `xdomea_not_representable`, the field whose text xdomea cannot carry. */
             field?: string;
@@ -813,7 +813,7 @@ export interface components {
          * @description The machine-readable problem code; the HTTP status follows from it.
          * @enum {string}
          */
-        ProblemCode: "bad_request" | "validation_failed" | "unauthenticated" | "ticket_invalid" | "ticket_expired" | "ticket_wrong_document" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "request_timeout" | "length_required" | "tus_version_required" | "tus_extension_unsupported" | "payload_too_large" | "range_not_satisfiable" | "unsupported_media_type" | "media_type_mismatch" | "unprocessable" | "classification_refused" | "encrypted_pdf" | "page_limit_exceeded" | "image_too_large" | "processing_timeout" | "jwe_invalid" | "idempotency_conflict" | "idempotency_in_progress" | "retention_active" | "busy" | "idp_unavailable" | "storage_unavailable" | "integrity_error" | "xdomea_not_representable" | "internal";
+        ProblemCode: "bad_request" | "validation_failed" | "unauthenticated" | "ticket_invalid" | "ticket_expired" | "ticket_wrong_document" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "request_timeout" | "length_required" | "tus_version_required" | "tus_extension_unsupported" | "payload_too_large" | "range_not_satisfiable" | "unsupported_media_type" | "media_type_mismatch" | "unprocessable" | "classification_refused" | "encrypted_pdf" | "page_limit_exceeded" | "image_too_large" | "processing_timeout" | "jwe_invalid" | "idempotency_conflict" | "idempotency_in_progress" | "retention_active" | "too_many_requests" | "busy" | "idp_unavailable" | "storage_unavailable" | "integrity_error" | "xdomea_not_representable" | "internal";
         FieldError: {
             /**
              * @description The dotted path of the field, `(root)` for the whole value.
@@ -975,8 +975,9 @@ export interface components {
              *     top-right, bottom-right, bottom-left of the page as it reads; or `null` for a file
              *     without (its page is detected); for a multi-page TIFF they concern its first page. Used
              *     instead of detection under `enhance: document`; a quadrilateral that is not convex or lies
-             *     outside the image is refused with 400 (`validation_failed`), as are corners for a PDF or
-             *     for more files than were sent.
+             *     outside the image is refused with 400 (`validation_failed`), as are corners for a PDF,
+             *     for more files than were sent, and corners under `enhance: none` (also by default, for
+             *     `source: scanner` or `upload`), which would not use them: send `enhance: document`.
              * @example [
              *       [
              *         [
@@ -1073,6 +1074,11 @@ export interface components {
          *     with a `reason` after the last retry (the document stays readable, without text layer).
          *     Each change is in the audit trail (`text_layer_added`, `text_layer_failed`); the manifest
          *     signs the current rendition. Documents captured before this existed have no `textLayer`.
+         *     The same job straightens scans before reading them: a page without text of its own (a
+         *     scanned image, an image-only PDF page, a page rebuilt from pixels) whose lines run tilted by
+         *     0.3° to 15° is drawn turned back in the final rendition, shrunk just enough that nothing
+         *     reaches the marking bands (finding `deskewed`: "Seite N um X,Y° gerade gerichtet / page N
+         *     straightened by X.Y°"); its image stays as scanned, and straighter pages are not touched.
          */
         TextLayer: {
             /** @enum {string} */
@@ -1334,8 +1340,10 @@ export interface components {
         };
         /**
          * @description The body arrived slower than `MIN_BODY_BYTES_PER_SECOND` over a whole window
-         *     (`request_timeout`); the connection is closed. Retry on a better connection; resumable
-         *     uploads continue from the offset HEAD reports.
+         *     (`request_timeout`); the answer carries `Connection: close`, and the service closes the
+         *     connection after reading and discarding what still arrives for a short while, so that the
+         *     client reads this answer first. Retry on a better connection; resumable uploads continue
+         *     from the offset HEAD reports.
          */
         RequestTimeout: {
             headers: {
@@ -1544,9 +1552,27 @@ export interface components {
             };
         };
         /**
+         * @description Two pages or thumbnails are already being rendered for you (bearer subject or the ticket's
+         *     reader; both share the count), so the processing pool stays free for others' captures
+         *     (`too_many_requests`). Wait `Retry-After` seconds, then ask again; the viewer does so itself.
+         */
+        TooManyRenders: {
+            headers: {
+                "Content-Language": components["headers"]["ContentLanguage"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @enum {unknown} */
+                    code?: "too_many_requests";
+                };
+            };
+        };
+        /**
          * @description Temporarily unable to serve: the document store is unreachable (`storage_unavailable`),
          *     the identity provider cannot be reached to check the token (`idp_unavailable`), or all
-         *     processors or upload slots are busy, including your own share of the upload slots
+         *     processors, upload slots or page-render slots are busy, including your own share of the upload slots
          *     (`busy`). Retry after `Retry-After` seconds.
          */
         Unavailable: {
@@ -2419,6 +2445,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["DocumentNotFound"];
+            429: components["responses"]["TooManyRenders"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -2480,6 +2507,7 @@ export interface operations {
             401: components["responses"]["TicketRefused"];
             403: components["responses"]["TicketWrongDocument"];
             404: components["responses"]["DocumentNotFound"];
+            429: components["responses"]["TooManyRenders"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
