@@ -173,7 +173,7 @@ interface Contender {
 function ratioOf(ours: Contender, peer: Contender, target: string, limit: number, note: string): BenchComparison {
   const ratio = ours.ms / peer.ms;
   // A difference of medians (minus start-up, minus the self-check) can fall below zero on a busy machine: no verdict then.
-  if (!(ours.ms > 0 && peer.ms > 0)) return { name: `${ours.name} / ${peer.name}`, ratio: Number(ratio.toFixed(2)), target, met: false, note: 'not measurable in this run: a difference of medians fell to zero or below (machine load); rerun on a quieter machine' };
+  if (!(ours.ms > 0 && peer.ms > 0)) return { name: `${ours.name} / ${peer.name}`, ratio: Number(ratio.toFixed(2)), target, met: false, measured: false, note: 'not measurable in this run: a difference of medians fell to zero or below (machine load); rerun on a quieter machine' };
   const met = ratio < limit || (target.startsWith('<=') && ratio <= limit);
   return { name: `${ours.name} / ${peer.name}`, ratio: Number(ratio.toFixed(2)), target, met, ...(met ? {} : { note }) };
 }

@@ -17,6 +17,8 @@ export interface BenchComparison {
   /** The target as text, e.g. "< 1.0". */
   target: string;
   met: boolean;
+  /** False where the run could not measure it (a difference of medians at or below zero): no verdict, no ratio. */
+  measured?: boolean;
   /** Where a target is missed: why, and what would close the gap. */
   note?: string;
 }
@@ -64,6 +66,7 @@ function ratioText(ratio: number): string {
 }
 
 export function comparisonRow(c: BenchComparison): string {
+  if (c.measured === false) return `| ${cell(c.name)} | – | ${cell(c.target)} | no verdict (not measurable in this run) |`;
   return `| ${cell(c.name)} | ${ratioText(c.ratio)} | ${cell(c.target)} | ${c.met ? 'met' : '**missed**'} |`;
 }
 
@@ -85,7 +88,8 @@ export function sectionMarkdown(section: BenchSection, seconds: number): string 
   }
   const missed = section.comparisons.filter((c) => !c.met);
   if (missed.length > 0) {
-    lines.push('Missed targets, why, and what would close the gap:', '', ...missed.map((c) => `- **${c.name}** (${ratioText(c.ratio)}, target ${c.target}): ${c.note ?? 'no explanation given by the section'}`), '');
+    const ratio = (c: BenchComparison): string => (c.measured === false ? 'no verdict' : ratioText(c.ratio));
+    lines.push('Missed targets, why, and what would close the gap:', '', ...missed.map((c) => `- **${c.name}** (${ratio(c)}, target ${c.target}): ${c.note ?? 'no explanation given by the section'}`), '');
   }
   if (section.notes?.length) lines.push('Notes:', '', ...section.notes.map((n) => `- ${n}`), '');
   return lines.join('\n');
