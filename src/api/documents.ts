@@ -1,7 +1,7 @@
 import { pipeline, type Readable } from 'node:stream';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import type { DocumentRecord as ContractDocument, FeedPage } from '../../contract/index.ts';
+import type { AcknowledgementRequest, DeletionRequest, DocumentRecord as ContractDocument, FeedPage, ReviewRequest } from '../../contract/index.ts';
 import { AppError } from '../errors.ts';
 import type { DocumentRecord, DocumentService } from '../documents.ts';
 import { requireRole } from '../auth/principal.ts';
@@ -50,9 +50,9 @@ const feedQuery = z.strictObject({
 });
 
 const note = z.string().trim().min(1).max(2000);
-const reviewBody = z.strictObject({ decision: z.enum(['approved', 'rejected']), note: note.optional() });
-const acknowledgementBody = z.strictObject({ reference: z.string().trim().min(1).max(200).optional() });
-const deletionBody = z.strictObject({ reason: note });
+const reviewBody = z.strictObject({ decision: z.enum(['approved', 'rejected']), note: note.optional() }) satisfies z.ZodType<ReviewRequest>;
+const acknowledgementBody = z.strictObject({ reference: z.string().trim().min(1).max(200).optional() }) satisfies z.ZodType<AcknowledgementRequest>;
+const deletionBody = z.strictObject({ reason: note }) satisfies z.ZodType<DeletionRequest>;
 const jsonBody = express.json({ limit: '16kb' });
 
 const contentQuery = z.strictObject({
