@@ -18,6 +18,7 @@ export type WorkspaceConfig = Schemas['WorkspaceConfig'];
 export type Classification = Schemas['Classification'];
 export type ReviewStatus = Schemas['ReviewStatus'];
 export type MediaType = Schemas['MediaType'];
+/** openapi.yaml's `Document`, renamed so browser code keeps the DOM's `Document`. */
 export type DocumentRecord = Schemas['Document'];
 export type TransferNote = Schemas['TransferNote'];
 export type Finding = Schemas['Finding'];
