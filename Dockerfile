@@ -21,6 +21,7 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/data
 COPY package.json package-lock.json ./
 COPY tools/api-types/package.json ./tools/api-types/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/contract ./contract
 COPY --from=build /app/src ./src
 COPY --from=build /app/viewer ./viewer
 COPY --from=build /app/workspace ./workspace

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { monotonicFactory } from 'ulid';
+import type { MediaType } from '../contract/index.ts';
 import { AppError } from './errors.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } from './auth/principal.ts';
 import { enhanceOf, type CaptureMetadata, type Enhance } from './metadata.ts';
@@ -56,7 +57,7 @@ export interface DocumentRecord {
   rendition: { mediaType: 'application/pdf'; size: number; sha256: string; textLayer?: true };
   /** The OCR text layer added after the 201 (docs/audit.md); absent on documents from before it existed. */
   textLayer?: TextLayer;
-  originals: Array<{ part: number; mediaType: string; size: number; sha256: string; pages: number; encrypted: boolean }>;
+  originals: Array<{ part: number; mediaType: MediaType; size: number; sha256: string; pages: number; encrypted: boolean }>;
   transferNote: TransferNote;
 }
 

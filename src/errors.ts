@@ -1,4 +1,5 @@
 /** One error type for everything thrown on purpose; rendered as RFC 9457 problem+json. */
+import type { ProblemCode } from '../contract/index.ts';
 
 interface ProblemKind {
   status: number;
@@ -43,7 +44,7 @@ export const problemKinds = {
   integrity_error: { status: 500, title: 'Stored object failed its integrity check' },
   xdomea_not_representable: { status: 422, title: 'Document cannot be expressed in xdomea' },
   internal: { status: 500, title: 'Internal server error' },
-} as const satisfies Record<string, ProblemKind>;
+} as const satisfies Record<ProblemCode, ProblemKind>;
 
 export type ErrorCode = keyof typeof problemKinds;
 

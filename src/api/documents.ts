@@ -1,6 +1,7 @@
 import { pipeline, type Readable } from 'node:stream';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
+import type { AcknowledgementRequest, DeletionRequest, DocumentRecord as ContractDocument, FeedPage, ReviewRequest } from '../../contract/index.ts';
 import { AppError } from '../errors.ts';
 import type { DocumentRecord, DocumentService } from '../documents.ts';
 import { requireRole } from '../auth/principal.ts';
@@ -49,9 +50,9 @@ const feedQuery = z.strictObject({
 });
 
 const note = z.string().trim().min(1).max(2000);
-const reviewBody = z.strictObject({ decision: z.enum(['approved', 'rejected']), note: note.optional() });
-const acknowledgementBody = z.strictObject({ reference: z.string().trim().min(1).max(200).optional() });
-const deletionBody = z.strictObject({ reason: note });
+const reviewBody = z.strictObject({ decision: z.enum(['approved', 'rejected']), note: note.optional() }) satisfies z.ZodType<ReviewRequest>;
+const acknowledgementBody = z.strictObject({ reference: z.string().trim().min(1).max(200).optional() }) satisfies z.ZodType<AcknowledgementRequest>;
+const deletionBody = z.strictObject({ reason: note }) satisfies z.ZodType<DeletionRequest>;
 const jsonBody = express.json({ limit: '16kb' });
 
 const contentQuery = z.strictObject({
@@ -103,7 +104,7 @@ export function documentsRouter(deps: DocumentsRouterDeps): Router {
   router.get('/v1/documents', async (req, res) => {
     const query = parseQuery(feedQuery, req);
     const page = await deps.documents.feed(principalOf(req), query);
-    res.json({ items: page.items.map(toDocumentView), next: page.next, hasMore: page.hasMore });
+    res.json({ items: page.items.map(toDocumentView), next: page.next, hasMore: page.hasMore } satisfies FeedPage);
   });
 
   router.get('/v1/documents/:id', async (req, res) => {
@@ -224,7 +225,7 @@ const requireMultipart = (req: Request, _res: Response, next: (err?: unknown) =>
 };
 
 /** The API representation of a document: the record plus links. */
-export function toDocumentView(record: DocumentRecord) {
+export function toDocumentView(record: DocumentRecord): ContractDocument {
   const self = `/v1/documents/${record.id}`;
   return {
     ...record,

@@ -5,6 +5,7 @@
  */
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import type { ViewInfo, ViewTicket, ViewTicketRenewal } from '../../contract/index.ts';
 import { AppError } from '../errors.ts';
 import { PAGE_WIDTH, THUMBNAIL_WIDTH, type ViewService } from '../views.ts';
 import { parseQuery, parseWith } from '../validation.ts';
@@ -53,7 +54,7 @@ export function viewTicketsRouter(deps: ViewsRouterDeps): Router {
     const base = deps.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
     // The fragment never reaches a server: neither ours nor a referrer's.
     const viewerUrl = `${base}/viewer/#ticket=${ticket}&doc=${id}`;
-    res.status(201).json({ ticket, expiresAt: expiresAt.toISOString(), viewerUrl });
+    res.status(201).json({ ticket, expiresAt: expiresAt.toISOString(), viewerUrl } satisfies ViewTicket);
   });
   router.get('/v1/documents/:id/thumbnail', deps.renderAdmission.admit(noBody), async (req, res) => {
     const { width } = parseQuery(thumbnailQuery, req);
@@ -72,11 +73,11 @@ const pageNumber = z.coerce.number().int().min(1);
 export function viewerApiRouter(deps: Pick<ViewsRouterDeps, 'views' | 'renderAdmission'>): Router {
   const router = Router();
   router.get('/view-api/documents/:id', async (req, res) => {
-    res.json(await deps.views.info(ticketOf(req), req.params.id as string));
+    res.json((await deps.views.info(ticketOf(req), req.params.id as string)) satisfies ViewInfo);
   });
   router.post('/view-api/documents/:id/ticket', async (req, res) => {
     const renewed = await deps.views.renewTicket(ticketOf(req), req.params.id as string);
-    res.json({ ticket: renewed.ticket, expiresAt: renewed.expiresAt.toISOString(), expiresInSeconds: renewed.expiresInSeconds });
+    res.json({ ticket: renewed.ticket, expiresAt: renewed.expiresAt.toISOString(), expiresInSeconds: renewed.expiresInSeconds } satisfies ViewTicketRenewal);
   });
   router.get('/view-api/documents/:id/pages/:page', deps.renderAdmission.admit(noBody, ticketReader), async (req, res) => {
     const { width } = parseQuery(pageQuery, req);

@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream';
 import express, { Router, type Response } from 'express';
 import { z } from 'zod';
+import type { XdomeaVorgangRequest } from '../../contract/index.ts';
 import { AppError } from '../errors.ts';
 import { MAX_BATCH, type XdomeaExport, type XdomeaPackage } from '../xdomea/export.ts';
 import { parseBody, parseQuery } from '../validation.ts';
@@ -11,7 +12,7 @@ import { documentId } from './documents.ts';
 const ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a document id (26-character ULID)');
 const originals = z.enum(['true', 'false']).transform((v) => v === 'true').default(true);
 const exportQuery = z.strictObject({ originals });
-const vorgangBody = z.strictObject({ documentIds: z.array(ulid).min(1).max(MAX_BATCH), originals: z.boolean().default(true) });
+const vorgangBody = z.strictObject({ documentIds: z.array(ulid).min(1).max(MAX_BATCH), originals: z.boolean().default(true) }) satisfies z.ZodType<XdomeaVorgangRequest>;
 
 /** xdomea 3.0.0 handover: GET /v1/documents/{id}/xdomea (one Dokument) and POST /v1/xdomea/vorgang (one case's documents). */
 export function xdomeaRouter(deps: { xdomea: XdomeaExport; smallBodyAdmission: Admission }): Router {

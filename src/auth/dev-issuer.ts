@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { z } from 'zod';
+import type { DevTokenRequest as ContractDevTokenRequest } from '../../contract/index.ts';
 import type { ClaimPaths } from './principal.ts';
 import { ROLES, type Authenticator, type Role } from './principal.ts';
 import { says } from '../validation.ts';
@@ -36,7 +37,7 @@ export const devTokenRequestSchema = z.strictObject({
     de: 'fehlt oder ist leer: ein Token ohne Dienststelle sieht keine Dokumente; geben Sie mindestens eine an, z. B. ["BA-Musterstadt"]',
     en: 'is missing or empty: a token without a unit sees no documents; give at least one, e.g. ["BA-Musterstadt"]',
   }),
-});
+}) satisfies z.ZodType<ContractDevTokenRequest>;
 export interface DevTokenRequest {
   sub: string;
   name?: string | undefined;

@@ -1,7 +1,7 @@
 /** What the CLI checks on the user's machine before anything is encrypted or sent: each refusal names the file. */
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { acceptedTypes } from '../processing/sniff.ts';
+import { ACCEPTED_MEDIA_TYPES } from '../../contract/index.ts';
 import { detectType } from './encrypt.ts';
 import { say } from './language.ts';
 
@@ -39,7 +39,7 @@ export async function checkFile(file: string, maxBytes: number): Promise<Checked
     );
   }
   const mediaType = await detectType(await head(file));
-  if (!mediaType || !(acceptedTypes as readonly string[]).includes(mediaType)) {
+  if (!mediaType || !(ACCEPTED_MEDIA_TYPES as readonly string[]).includes(mediaType)) {
     const is = mediaType ?? say('von keinem erkannten Typ', 'of no recognised type');
     throw new InputError(say(`${file} ist ${is}; angenommen werden PDF, JPEG, PNG, TIFF, WebP, HEIC/HEIF und AVIF`, `${file} is ${is}; accepted are PDF, JPEG, PNG, TIFF, WebP, HEIC/HEIF and AVIF`));
   }

@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Problem, ProblemCode } from '../../contract/index.ts';
 import { acceptLanguage, say } from './language.ts';
 
 /** An answer the server gave that the client cannot get past; its message is the problem's detail. */
 export class ServerError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string | undefined,
+    readonly code: ProblemCode | undefined,
     readonly detail: string,
   ) {
     super(`${status}${code ? ` ${code}` : ''}: ${detail}`);
@@ -23,7 +24,7 @@ export interface RetryPolicy {
 export async function serverError(res: Response): Promise<ServerError> {
   const text = await res.text();
   try {
-    const problem = JSON.parse(text) as { code?: string; detail?: string; title?: string };
+    const problem = JSON.parse(text) as Partial<Problem>;
     return new ServerError(res.status, problem.code, problem.detail ?? problem.title ?? res.statusText);
   } catch {
     return new ServerError(res.status, undefined, text.trim() || res.statusText);
@@ -93,7 +94,7 @@ async function isTransient(res: Response): Promise<boolean> {
   if (res.status === 503) return true;
   if (res.status !== 409) return false;
   // Only the "still in progress" conflict clears by itself; read a clone so the caller keeps the body.
-  const problem = (await res.clone().json().catch(() => ({}))) as { code?: string };
+  const problem = (await res.clone().json().catch(() => ({}))) as Partial<Problem>;
   return problem.code === 'idempotency_in_progress';
 }
 

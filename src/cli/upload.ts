@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JWK } from 'jose';
+import type { DevToken, DocumentRecord, JwkSet, ViewTicket } from '../../contract/index.ts';
 import { Upload } from 'tus-js-client';
 import { CLI_VERSION } from './version.ts';
 import { encryptFor, pickIngestKey, type KeyChoice } from './encrypt.ts';
@@ -60,7 +61,7 @@ export async function runUpload(cmd: UploadCommand, log: (line: string) => void)
   const checked: CheckedFile[] = [];
   for (const file of cmd.files) checked.push(await checkFile(file, cmd.maxFileBytes));
   const token = 'token' in cmd.auth ? cmd.auth.token : await devToken(server, cmd.auth.devUser);
-  const key = pickIngestKey(await fetchJson<{ keys: JWK[] }>(`${server}/v1/keys`), cmd.key);
+  const key = pickIngestKey(await fetchJson<JwkSet>(`${server}/v1/keys`), cmd.key);
   const metadata = await encryptFor(key, Buffer.from(JSON.stringify({ ...cmd.metadata, device: APP })), 'application/json');
   const files = await Promise.all(checked.map((file) => encryptFile(key, file)));
   const resumable = files.some((f) => f.jwe.length > cmd.resumableAbove);
@@ -80,7 +81,7 @@ export async function runUpload(cmd: UploadCommand, log: (line: string) => void)
     res = await withRetries(cmd.retry, send, retryLog);
   }
   if (res.status !== 201) throw naming(await serverError(res), cmd.files);
-  const record = (await res.json()) as { id: string; pageCount: number };
+  const record = (await res.json()) as DocumentRecord;
   return {
     id: record.id,
     pageCount: record.pageCount,
@@ -138,7 +139,7 @@ async function sendCapture(url: string, headers: Record<string, string>, body: F
 const PROGRESS_STEP = 64 * 1024;
 
 async function devToken(server: string, user: { sub: string; name: string; roles: string[]; units: string[] }): Promise<string> {
-  const issued = await fetchJson<{ access_token: string }>(`${server}/v1/dev/token`, {
+  const issued = await fetchJson<DevToken>(`${server}/v1/dev/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(user),
@@ -186,5 +187,5 @@ function tusUpload(endpoint: string, headers: Record<string, string>, file: Encr
 async function viewerUrl(server: string, auth: Record<string, string>, id: string): Promise<{ viewerUrl?: string }> {
   const res = await request(`${server}/v1/documents/${id}/views`, { method: 'POST', headers: auth });
   if (res.status !== 201) return {};
-  return { viewerUrl: ((await res.json()) as { viewerUrl: string }).viewerUrl };
+  return { viewerUrl: ((await res.json()) as ViewTicket).viewerUrl };
 }

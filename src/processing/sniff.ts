@@ -1,19 +1,12 @@
 /** Type by content: the bytes decide, the declared type may only agree. */
 import { fileTypeFromBuffer } from 'file-type';
+import { ACCEPTED_MEDIA_TYPES, type MediaType } from '../../contract/index.ts';
 import { AppError } from '../errors.ts';
 
-export const acceptedTypes = [
-  'application/pdf',
-  'image/jpeg',
-  'image/png',
-  'image/tiff',
-  'image/webp',
-  'image/heic',
-  'image/heif',
-  'image/avif',
-] as const;
+/** The contract's list (openapi.yaml `MediaType`), so the reference client checks files by the same one. */
+export const acceptedTypes = ACCEPTED_MEDIA_TYPES;
 
-export type AcceptedType = (typeof acceptedTypes)[number];
+export type AcceptedType = MediaType;
 
 /** Names clients send for the same thing; the value is what file-type reports. */
 const aliases: Record<string, string> = {

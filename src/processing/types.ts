@@ -1,5 +1,6 @@
 /** The contract between the use cases (src/documents.ts) and processing: bytes in, artifacts out. */
 import type { Pipe } from './helpers.ts';
+import type { AcceptedType } from './sniff.ts';
 
 /** Classifications this system may hold. Higher levels are refused before processing. */
 export type Classification = 'VS-NfD' | 'OFFEN';
@@ -75,7 +76,7 @@ export interface Finding {
 
 export interface OriginalInfo {
   /** Media type detected from the bytes. */
-  mediaType: string;
+  mediaType: AcceptedType;
   size: number;
   sha256: string;
   /** Pages this part contributed to the rendition. */

@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import createClient, { type Client } from 'openapi-fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { paths } from '../support/api-types.ts';
+import type { paths } from '../../contract/index.ts';
 import { contractFetch } from '../support/contract-fetch.ts';
 import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
 import { flipFirst, runJwcrypto } from '../support/jwe-fixtures.ts';

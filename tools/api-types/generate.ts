@@ -1,5 +1,5 @@
 /**
- * Generates tests/support/api-types.ts from openapi.yaml (`npm run gen:api-types`). Lives in this
+ * Generates contract/api-types.ts from openapi.yaml (`npm run gen:api-types`). Lives in this
  * workspace because openapi-typescript needs the TypeScript 5 compiler API, which TypeScript 7 lacks.
  */
 import { writeFile } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString, COMMENT_HEADER } from 'openapi-typescript';
 
 const SPEC = new URL('../../openapi.yaml', import.meta.url);
-export const API_TYPES_PATH = fileURLToPath(new URL('../../tests/support/api-types.ts', import.meta.url));
+export const API_TYPES_PATH = fileURLToPath(new URL('../../contract/api-types.ts', import.meta.url));
 
 /** The file's content as generation produces it now; the test compares it with the committed one. */
 export async function generateApiTypes(): Promise<string> {

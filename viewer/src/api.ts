@@ -1,14 +1,5 @@
 /** The ticket-authenticated API; the ticket travels in a header, never in a URL. */
-
-export interface ViewInfo {
-  documentId: string;
-  title: string;
-  caseNumber?: string;
-  pageCount: number;
-  reader: { sub: string; name: string };
-  expiresAt: string;
-  expiresInSeconds: number;
-}
+import type { Problem, ProblemCode, ViewInfo, ViewTicketRenewal } from '../../contract/index.ts';
 
 /** What went wrong, as the viewer explains it. */
 export type Failure = 'expired' | 'noAccess' | 'notFound' | 'failed';
@@ -19,7 +10,7 @@ export class ViewError extends Error {
   }
 }
 
-const failureByCode: Record<string, Failure> = {
+const failureByCode: Partial<Record<ProblemCode, Failure>> = {
   ticket_expired: 'expired',
   ticket_invalid: 'noAccess',
   ticket_wrong_document: 'noAccess',
@@ -29,7 +20,7 @@ const failureByCode: Record<string, Failure> = {
 };
 
 /** Answers that say "ask again later": the reader's share of renders is taken, or the service is full. */
-const RETRY_CODES = new Set(['too_many_requests', 'busy']);
+const RETRY_CODES: ReadonlySet<ProblemCode | undefined> = new Set<ProblemCode>(['too_many_requests', 'busy']);
 /** How often one request is retried before the viewer gives up on it. */
 const MAX_RETRIES = 30;
 
@@ -42,8 +33,8 @@ async function call(ticket: string, path: string, method = 'GET'): Promise<Respo
       throw new ViewError('failed');
     }
     if (res.ok) return res;
-    const problem = (await res.json().catch(() => ({}))) as { code?: string };
-    if (!RETRY_CODES.has(problem.code ?? '') || attempt >= MAX_RETRIES) throw new ViewError(failureByCode[problem.code ?? ''] ?? 'failed');
+    const { code } = (await res.json().catch(() => ({}))) as Partial<Problem>;
+    if (!RETRY_CODES.has(code) || attempt >= MAX_RETRIES) throw new ViewError((code && failureByCode[code]) ?? 'failed');
     await waitRetryAfter(res);
   }
 }
@@ -63,8 +54,8 @@ export async function fetchPage(ticket: string, doc: string, page: number, width
 }
 
 /** A fresh ticket for the one still valid, while the reader keeps reading. */
-export async function renewTicket(ticket: string, doc: string): Promise<{ ticket: string; expiresInSeconds: number }> {
-  return (await call(ticket, `/view-api/documents/${encodeURIComponent(doc)}/ticket`, 'POST')).json() as Promise<{ ticket: string; expiresInSeconds: number }>;
+export async function renewTicket(ticket: string, doc: string): Promise<ViewTicketRenewal> {
+  return (await call(ticket, `/view-api/documents/${encodeURIComponent(doc)}/ticket`, 'POST')).json() as Promise<ViewTicketRenewal>;
 }
 
 /**

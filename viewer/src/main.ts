@@ -3,7 +3,8 @@
  * blob URL that is revoked once decoded, and nothing is written to storage. Printing, saving and
  * dragging are discouraged; the watermark is what makes a photo of the screen attributable.
  */
-import { clearSiteData, fetchInfo, fetchPage, renewTicket, ViewError, type Failure, type ViewInfo } from './api.ts';
+import type { ViewInfo } from '../../contract/index.ts';
+import { clearSiteData, fetchInfo, fetchPage, renewTicket, ViewError, type Failure } from './api.ts';
 import { lang, setLang, t } from './i18n.ts';
 import { startReview } from './review.ts';
 

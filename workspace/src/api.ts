@@ -1,15 +1,10 @@
 /** The service's API with the bearer token from memory; never cookies (credentials: 'omit'), never cached. */
+import type { Problem as ContractProblem } from '../../contract/index.ts';
 import { accessToken, renew } from './session.ts';
 import { lang } from './i18n.ts';
 
-export interface Problem {
-  status: number;
-  code?: string;
-  title?: string;
-  detail?: string;
-  /** With 429 and 503 `busy`: the seconds to wait before asking again. */
-  retryAfter?: number;
-}
+/** A problem+json answer as received: its status always, the rest when the body was one. */
+export type Problem = Partial<Omit<ContractProblem, 'status'>> & Pick<ContractProblem, 'status'>;
 
 export class ApiError extends Error {
   constructor(readonly problem: Problem) {
@@ -50,38 +45,4 @@ export async function postJson<T>(path: string, body?: unknown): Promise<T> {
     init.body = JSON.stringify(body);
   }
   return (await api(path, init)).json() as Promise<T>;
-}
-
-export interface DocumentView {
-  id: string;
-  unit: string;
-  title: string;
-  caseNumber?: string;
-  classification: string;
-  issuingOffice: string;
-  createdAt: string;
-  pageCount: number;
-  transferNote: {
-    capturedBy: { sub: string; name: string };
-    capturedAt: string;
-    receivedAt: string;
-    source: string;
-    transport: { encryptedParts: number; plainParts: number; metadataEncrypted: boolean };
-    findings: Array<{ code: string; message: string; part?: number; page?: number; count?: number }>;
-    review: { status: 'pending' | 'approved' | 'rejected'; by?: { sub: string; name: string }; at?: string; note?: string };
-  };
-}
-
-export interface FeedPage {
-  items: DocumentView[];
-  next: string | null;
-  hasMore: boolean;
-}
-
-export interface AuditEntry {
-  id: string;
-  at: string;
-  type: string;
-  actor: { sub: string; name?: string };
-  details?: Record<string, unknown>;
 }

@@ -4,8 +4,8 @@
  * ciphertexts are kept, so "send again" repeats exactly the same request and never duplicates.
  */
 import { Upload } from 'tus-js-client';
-import type { JWK } from 'jose';
-import { api, ApiError, getJson, NetworkError, type DocumentView } from './api.ts';
+import { ACCEPTED_MEDIA_TYPES, type DocumentRecord, type JwkSet } from '../../contract/index.ts';
+import { api, ApiError, getJson, NetworkError } from './api.ts';
 import { accessToken } from './session.ts';
 import { h, show } from './dom.ts';
 import { lang, t } from './i18n.ts';
@@ -14,7 +14,7 @@ import { encryptFor, pickIngestKey } from './encrypt.ts';
 /** Ciphertexts above this go through /v1/uploads; then all files do, since one request cannot mix both. */
 const RESUMABLE_FROM_BYTES = 8 * 2 ** 20;
 /** Media types the service takes; others are sent without `cty` and left to its sniffing. */
-export const KNOWN_TYPES = ['application/pdf', 'image/jpeg', 'image/png', 'image/tiff', 'image/webp', 'image/heic', 'image/heif', 'image/avif'];
+export const KNOWN_TYPES: readonly string[] = ACCEPTED_MEDIA_TYPES;
 
 export interface Attempt {
   key: string;
@@ -30,7 +30,7 @@ export async function sendCapture(attempt: Attempt, metadata: object, files: Fil
   try {
     if (!attempt.metadata || !attempt.files) {
       ui.status.textContent = m.encrypting;
-      const key = pickIngestKey(await getJson<{ keys: JWK[] }>('/v1/keys'));
+      const key = pickIngestKey(await getJson<JwkSet>('/v1/keys'));
       attempt.metadata = await encryptFor(key, new TextEncoder().encode(JSON.stringify(metadata)), 'application/json');
       attempt.files = [];
       for (const file of files) attempt.files.push(await encryptFor(key, new Uint8Array(await file.arrayBuffer()), KNOWN_TYPES.includes(file.type) ? file.type : undefined));
@@ -47,7 +47,7 @@ export async function sendCapture(attempt: Attempt, metadata: object, files: Fil
       }
     } else for (const jwe of attempt.files) form.append('file', new Blob([jwe], { type: 'application/jose' }), 'part.jwe');
     ui.status.textContent = m.processing;
-    const doc = (await (await api('/v1/documents', { method: 'POST', headers: { 'Idempotency-Key': attempt.key }, body: form })).json()) as DocumentView;
+    const doc = (await (await api('/v1/documents', { method: 'POST', headers: { 'Idempotency-Key': attempt.key }, body: form })).json()) as DocumentRecord;
     setProgress(ui.progress, 1);
     showResult(doc);
   } catch (err) {
@@ -78,7 +78,7 @@ function resumable(jwe: string, onProgress: (sent: number) => void): Promise<str
   });
 }
 
-function showResult(doc: DocumentView): void {
+function showResult(doc: DocumentRecord): void {
   const m = t();
   const findings = doc.transferNote.findings;
   show(

@@ -4,11 +4,9 @@
  * only and are renewed by the refresh token while the tab is open. In development the service's own
  * issuer signs tokens for the user, roles and units picked on the login screen.
  */
-export interface SignInConfig {
-  oidc?: { issuer: string; clientId: string; scope: string };
-  devLogin: boolean;
-  claims: { roles: string; units: string; name: string };
-}
+import type { WorkspaceConfig } from '../../contract/index.ts';
+
+export type SignInConfig = WorkspaceConfig;
 
 export interface User {
   sub: string;

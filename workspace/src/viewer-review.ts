@@ -3,7 +3,8 @@
  * this workspace tab over a same-origin BroadcastChannel; the workspace answers only for documents it
  * opened in a viewer during this sign-in, only for role `review`, and calls the API with its own token.
  */
-import { ApiError, postJson, type DocumentView } from './api.ts';
+import type { DocumentRecord } from '../../contract/index.ts';
+import { ApiError, postJson } from './api.ts';
 import { currentUser } from './session.ts';
 import { t } from './i18n.ts';
 
@@ -42,7 +43,7 @@ async function answer(ask: Ask): Promise<void> {
   if (ask.type !== 'review' || typeof ask.id !== 'string' || (ask.decision !== 'approved' && ask.decision !== 'rejected')) return;
   const note = typeof ask.note === 'string' ? ask.note.trim() : '';
   try {
-    const doc = await postJson<DocumentView>(`/v1/documents/${encodeURIComponent(ask.doc)}/review`, { decision: ask.decision, ...(note ? { note } : {}) });
+    const doc = await postJson<DocumentRecord>(`/v1/documents/${encodeURIComponent(ask.doc)}/review`, { decision: ask.decision, ...(note ? { note } : {}) });
     channel?.postMessage({ type: 'reviewed', id: ask.id, ok: true, status: doc.transferNote.review.status });
   } catch (err) {
     channel?.postMessage({ type: 'reviewed', id: ask.id, ok: false, message: err instanceof ApiError ? err.message : t().failed });

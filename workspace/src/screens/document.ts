@@ -1,5 +1,6 @@
 /** One document: its record and transfer note, "Ansehen", the quality review (role review) and its audit trail (role audit). */
-import { ApiError, getJson, postJson, type AuditEntry, type DocumentView } from '../api.ts';
+import type { DocumentAuditTrail, DocumentRecord, ViewTicket } from '../../../contract/index.ts';
+import { ApiError, getJson, postJson } from '../api.ts';
 import { h, show } from '../dom.ts';
 import { t, when } from '../i18n.ts';
 import type { User } from '../session.ts';
@@ -7,9 +8,9 @@ import { offerReviewTo } from '../viewer-review.ts';
 
 export async function documentScreen(id: string, user: User): Promise<void> {
   const m = t();
-  let doc: DocumentView;
+  let doc: DocumentRecord;
   try {
-    doc = await getJson<DocumentView>(`/v1/documents/${encodeURIComponent(id)}`);
+    doc = await getJson<DocumentRecord>(`/v1/documents/${encodeURIComponent(id)}`);
   } catch (err) {
     return show(h('h1', { tabindex: '-1' }, m.failed), h('p', { role: 'alert' }, err instanceof ApiError ? err.message : m.failed), h('a', { href: '#/documents' }, m.back));
   }
@@ -57,7 +58,7 @@ async function openViewer(id: string, status: HTMLElement): Promise<void> {
   // Opened in the click's own turn; the address follows once the ticket is there.
   const tab = window.open('about:blank', '_blank');
   try {
-    const { viewerUrl } = await postJson<{ viewerUrl: string }>(`/v1/documents/${encodeURIComponent(id)}/views`);
+    const { viewerUrl } = await postJson<ViewTicket>(`/v1/documents/${encodeURIComponent(id)}/views`);
     const url = new URL(viewerUrl, location.origin);
     const target = `${location.origin}${url.pathname}${url.hash}`;
     if (tab) {
@@ -70,7 +71,7 @@ async function openViewer(id: string, status: HTMLElement): Promise<void> {
   }
 }
 
-function reviewForm(doc: DocumentView, user: User): HTMLElement {
+function reviewForm(doc: DocumentRecord, user: User): HTMLElement {
   const m = t();
   const reason = h('textarea', { id: 'review-note', rows: '3', maxlength: '2000' });
   const status = h('p', { role: 'status', id: 'review-result' });
@@ -80,7 +81,7 @@ function reviewForm(doc: DocumentView, user: User): HTMLElement {
       status.textContent = m.reasonNeeded;
       return reason.focus();
     }
-    postJson<DocumentView>(`/v1/documents/${encodeURIComponent(doc.id)}/review`, { decision, ...(note ? { note } : {}) }).then(
+    postJson<DocumentRecord>(`/v1/documents/${encodeURIComponent(doc.id)}/review`, { decision, ...(note ? { note } : {}) }).then(
       () => documentScreen(doc.id, user).then(() => {
         const shown = document.getElementById('review-result');
         if (shown) shown.textContent = m.reviewed(m.status[decision] ?? decision);
@@ -99,7 +100,7 @@ async function auditTrail(id: string): Promise<HTMLElement> {
   const m = t();
   const section = h('section', { 'aria-labelledby': 'audit-heading', id: 'audit' }, h('h2', { id: 'audit-heading' }, m.auditTitle));
   try {
-    const { entries } = await getJson<{ entries: AuditEntry[] }>(`/v1/documents/${encodeURIComponent(id)}/audit`);
+    const { entries } = await getJson<DocumentAuditTrail>(`/v1/documents/${encodeURIComponent(id)}/audit`);
     section.append(
       h(
         'table',

@@ -2,7 +2,8 @@
  * My documents and the review queue: the documents list API with its filters and cursor, page by page;
  * each row with its first page as a thumbnail the service renders and watermarks for the caller.
  */
-import { api, ApiError, getJson, type DocumentView, type FeedPage } from '../api.ts';
+import type { DocumentRecord, FeedPage } from '../../../contract/index.ts';
+import { api, ApiError, getJson } from '../api.ts';
 import { h, show } from '../dom.ts';
 import { t, when } from '../i18n.ts';
 
@@ -107,7 +108,7 @@ async function loadInto(results: HTMLElement, filter: ListFilter, order: 'oldest
   for (const r of rows) await r.loadThumbnail();
 }
 
-function row(doc: DocumentView): { tr: HTMLTableRowElement; loadThumbnail: () => Promise<void> } {
+function row(doc: DocumentRecord): { tr: HTMLTableRowElement; loadThumbnail: () => Promise<void> } {
   const m = t();
   const img = h('img', { alt: '', width: String(THUMB_CSS_WIDTH), class: 'thumbnail', hidden: true });
   const tr = h(

@@ -921,6 +921,12 @@ export interface components {
          */
         ReviewStatus: "pending" | "approved" | "rejected";
         /**
+         * @description The media types a capture accepts, detected from the bytes (a declared type may only agree).
+         * @example image/jpeg
+         * @enum {string}
+         */
+        MediaType: "application/pdf" | "image/jpeg" | "image/png" | "image/tiff" | "image/webp" | "image/heic" | "image/heif" | "image/avif";
+        /**
          * @description What you tell the service about a capture. Do not put secrets into the title: it
          *     should not itself be sensitive. Text fields are trimmed and stored in Unicode NFC;
          *     a text field is refused (`validation_failed`, naming the field) when it contains
@@ -1110,11 +1116,7 @@ export interface components {
         Original: {
             /** @description Position in the upload, 1-based. */
             part: number;
-            /**
-             * @description The media type detected from the bytes.
-             * @example image/jpeg
-             */
-            mediaType: string;
+            mediaType: components["schemas"]["MediaType"];
             size: number;
             sha256: components["schemas"]["Sha256"];
             /** @description Pages this file contributed to the rendition. */
