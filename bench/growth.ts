@@ -346,7 +346,7 @@ async function main(): Promise<void> {
     medians.sweep = await interleaved(archives, sweepAfterChanges, 5);
     loads.push(loadavg()[0]!);
     const cell = (key: Path | 'sweep', k: number) => `${medians[key]![k]!.toFixed(2)} ms (${(medians[key]![k]! / medians[key]![0]!).toFixed(2)}×)`;
-    console.log(`machine: ${availableParallelism()} cores; 1-minute load average during the measurement ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; median of ${samples} each`);
+    console.log(`machine: ${availableParallelism()} cores; 1-minute load average during the measurement ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; median of ${measured.length > 0 ? samples : 5} each`);
     console.log(`| path | ${archives.map((a) => a.size.toLocaleString('en')).join(' | ')} |`);
     console.log(`|---|${archives.map(() => '---:').join('|')}|`);
     for (const key of PATHS.filter((k) => medians[k])) console.log(`| ${LABELS[key]} | ${archives.map((_, k) => cell(key, k)).join(' | ')} |`);
