@@ -5,11 +5,12 @@
  * the load), so 10^6 takes minutes. Each size is its own database, measured in turns with the others.
  * At each size it measures, by median of --samples requests, every database path of a request
  * (see PATHS below), and the incremental orphan sweep over an FsStore holding one directory per
- * document, after the same few changes at every size. Ratios are against the 10^4 figure of the same run.
+ * document (where the layout puts it), after the same few changes at every size. Ratios are against the 10^4 figure of the same run.
  *
- *   npx tsx bench/growth.ts [--max 1000000] [--samples 200] [--changes 100] [--explain]
+ *   npx tsx bench/growth.ts [--max 1000000] [--samples 200] [--changes 100] [--explain] [--sweep-only]
  *
  * --explain prints to stderr, per size, the plan (EXPLAIN ANALYZE) of one query of each list or search path.
+ * --sweep-only measures only the sweep (the database is seeded all the same: the sweep looks up its changes there).
  *
  * Only the database's (and for the sweep the object store's) share is measured: no HTTP, processing or audit.
  */
@@ -59,6 +60,7 @@ const { values } = parseArgs({
     samples: { type: 'string', default: '200' },
     changes: { type: 'string', default: '100' },
     explain: { type: 'boolean', default: false },
+    'sweep-only': { type: 'boolean', default: false },
     'seed-slice': { type: 'string' },
   },
 });
@@ -313,11 +315,11 @@ async function sweepAfterChanges({ store, objects }: Archive): Promise<number> {
 
 let sweepClock = Date.now();
 
-/** One (empty) directory per seeded document, as the listing sees them: the sweep reads none below its cursor. */
+/** One (empty) directory per seeded document where the layout puts its blobs, as the listing sees them: the sweep reads none below its cursor. */
 async function seedDirectories(objects: FsStore, from: number, to: number): Promise<void> {
-  const root = path.join(objects.rootDir, 'documents');
+  const dirOf = (n: number) => path.join(objects.rootDir, ...layout.documentPrefix(ulid(START + n * CAPTURE_INTERVAL_MS)).split('/'));
   for (let start = from; start < to; start += BATCH) {
-    await Promise.all(Array.from({ length: Math.min(BATCH, to - start) }, (_, i) => mkdir(path.join(root, ulid(START + (start + i) * CAPTURE_INTERVAL_MS)), { recursive: true })));
+    await Promise.all(Array.from({ length: Math.min(BATCH, to - start) }, (_, i) => mkdir(dirOf(start + i), { recursive: true })));
   }
 }
 
@@ -328,7 +330,8 @@ async function main(): Promise<void> {
   try {
     for (const size of sizes) archives.push(await openArchive(server, size));
     const medians: Partial<Record<Path | 'sweep', number[]>> = {};
-    for (const [key, run] of Object.entries(requests()) as [Path, (a: Archive) => Promise<unknown>][]) {
+    const measured = values['sweep-only'] ? [] : (Object.entries(requests()) as [Path, (a: Archive) => Promise<unknown>][]);
+    for (const [key, run] of measured) {
       if (values.explain) {
         for (const archive of archives) {
           explaining = `${LABELS[key]} at ${archive.size}`;
@@ -339,13 +342,14 @@ async function main(): Promise<void> {
       loads.push(loadavg()[0]!);
       medians[key] = await interleaved(archives, run);
     }
+    loads.push(loadavg()[0]!);
     medians.sweep = await interleaved(archives, sweepAfterChanges, 5);
     loads.push(loadavg()[0]!);
     const cell = (key: Path | 'sweep', k: number) => `${medians[key]![k]!.toFixed(2)} ms (${(medians[key]![k]! / medians[key]![0]!).toFixed(2)}×)`;
-    console.log(`machine: ${availableParallelism()} cores; 1-minute load average during the measurement ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; median of ${samples} each`);
+    console.log(`machine: ${availableParallelism()} cores; 1-minute load average during the measurement ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; median of ${measured.length > 0 ? samples : 5} each`);
     console.log(`| path | ${archives.map((a) => a.size.toLocaleString('en')).join(' | ')} |`);
     console.log(`|---|${archives.map(() => '---:').join('|')}|`);
-    for (const key of PATHS) console.log(`| ${LABELS[key]} | ${archives.map((_, k) => cell(key, k)).join(' | ')} |`);
+    for (const key of PATHS.filter((k) => medians[k])) console.log(`| ${LABELS[key]} | ${archives.map((_, k) => cell(key, k)).join(' | ')} |`);
     console.log(`| incremental sweep after ${changes} captures (median of 5) | ${archives.map((_, k) => cell('sweep', k)).join(' | ')} |`);
   } finally {
     for (const archive of archives) {

@@ -60,10 +60,12 @@ async function sweepDocuments({ store, metadata }: OrphanSweepDeps, after: strin
       removed++;
     }
   };
+  // Key order is id order, so the walk from the cursor opens only the time shards written since.
   const start = after ? layout.documentPrefix(after) + '~' : undefined;
+  const end = layout.documentPrefix(horizon);
   for await (const { key } of walk(store, layout.documentsPrefix, start)) {
-    const id = key.slice(layout.documentsPrefix.length).split('/')[0]!;
-    if (id >= horizon) break;
+    if (key >= end) break;
+    const id = layout.documentIdOf(key);
     if (id !== current?.id) {
       await finish();
       current = { id, blobs: [] };

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import {
   assertValidKey,
   clipRange,
+  InvalidKeyError,
   ObjectNotFoundError,
   StorageUnavailableError,
   type ByteRange,
@@ -87,7 +88,9 @@ export class FsStore implements ObjectStore {
     const limit = options.limit ?? DEFAULT_LIMIT;
     const found: ObjectInfo[] = [];
     if (limit <= 0) return found;
-    for await (const info of this.walk(this.rootDir, '', options)) {
+    const dirKey = directoryOf(options.prefix ?? '');
+    if (dirKey === undefined) return found;
+    for await (const info of this.walk(path.join(this.rootDir, ...dirKey.split('/')), dirKey, options)) {
       found.push(info);
       if (found.length >= limit) break;
     }
@@ -141,6 +144,22 @@ export class FsStore implements ObjectStore {
       }
     }
   }
+}
+
+/**
+ * The directory a prefix names ('' for the root, else ending in '/'), where its listing starts: the
+ * directories above it are not read. Undefined when no valid key can start with the prefix.
+ */
+function directoryOf(prefix: string): string | undefined {
+  const dirKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+  if (dirKey === '') return '';
+  try {
+    assertValidKey(dirKey.slice(0, -1));
+  } catch (err) {
+    if (err instanceof InvalidKeyError) return undefined;
+    throw err;
+  }
+  return dirKey;
 }
 
 function keyMatches(key: string, { prefix = '', startAfter }: ListOptions): boolean {

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import createClient, { type Client } from 'openapi-fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { paths } from '../../contract/index.ts';
+import { layout } from '../../src/storage/layout.ts';
 import { contractFetch } from '../support/contract-fetch.ts';
 import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
 import { flipFirst, runJwcrypto } from '../support/jwe-fixtures.ts';
@@ -182,12 +183,12 @@ describe('archive handover with the generated client', () => {
 
     expect((await api.GET('/v1/documents/{id}', { ...path, headers: auth('archive') })).response.status).toBe(404);
     expect(await feed()).not.toContain(id);
-    expect(await t.deps.store.list({ prefix: `documents/${id}/` })).toEqual([]);
+    expect(await t.deps.store.list({ prefix: layout.documentPrefix(id) })).toEqual([]);
     // A deletion interrupted after the record leaves blobs behind; repeating the DELETE removes them.
-    await t.deps.store.put(`documents/${id}/rendition`, Buffer.from('left behind'));
+    await t.deps.store.put(layout.rendition(id), Buffer.from('left behind'));
     const again = await api.DELETE('/v1/documents/{id}', { ...path, body: { reason: 'nochmal' }, headers: auth('admin') });
     expect(again.response.status).toBe(204);
-    expect(await t.deps.store.list({ prefix: `documents/${id}/` })).toEqual([]);
+    expect(await t.deps.store.list({ prefix: layout.documentPrefix(id) })).toEqual([]);
     const other = await t.token({ sub: 'admin-b', roles: ['admin'], units: ['BA-Andere'] });
     const foreign = await api.DELETE('/v1/documents/{id}', { ...path, body: { reason: 'x' }, headers: { Authorization: `Bearer ${other}` } });
     expect(foreign.response.status).toBe(404);

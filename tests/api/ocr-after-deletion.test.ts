@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { layout } from '../../src/storage/layout.ts';
 import { germanPage } from '../fixtures/photos.ts';
 import { attachCapture } from '../support/capture-fixtures.ts';
 import { GatedStore } from '../support/gated-store.ts';
@@ -34,7 +35,7 @@ describe('a document deleted while its OCR job runs', () => {
     hold.release();
     const job = async () => ((await (t.deps.metadata as any).db.query(`SELECT state FROM jobs WHERE document_id = $1 AND kind = 'document.ocr'`, [id])).rows[0]?.state as string);
     while (['queued', 'running'].includes(await job())) await sleep(100);
-    expect(await t.deps.store.list({ prefix: `documents/${id}/` })).toEqual([]);
+    expect(await t.deps.store.list({ prefix: layout.documentPrefix(id) })).toEqual([]);
     const trail = await request(t.app).get(`/v1/documents/${id}/audit`).set('Authorization', `Bearer ${token}`).expect(200);
     const types = (trail.body.entries as Array<{ type: string }>).map((e) => e.type);
     expect(types.slice(types.indexOf('deleted') + 1)).toEqual([]);

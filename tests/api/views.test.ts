@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pdfWithText } from '../support/capture-fixtures.ts';
 import { startViewerApp, type ViewerTestApp } from '../e2e/support/viewer-app.ts';
+import { layout } from '../../src/storage/layout.ts';
 
 const UNIT = 'BA-Nord';
 
@@ -160,7 +161,7 @@ describe('view tickets and the ticket-authenticated viewer API', () => {
     const capturer = await t.token({ sub: 'u-cap', roles: ['capture'], units: [UNIT] });
     const id = await t.capture(capturer, await pdfWithText('Geloescht', 1), 'Geloescht');
     const { ticket } = (await request(t.app).post(`/v1/documents/${id}/views`).set('Authorization', `Bearer ${reader}`).expect(201)).body;
-    await t.deps.store.delete(`documents/${id}/rendition`);
+    await t.deps.store.delete(layout.rendition(id));
     const res = await page(ticket, 1, 800, id).expect(404);
     expect(res.body).toMatchObject({ code: 'not_found' });
   });

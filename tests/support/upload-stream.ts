@@ -121,7 +121,7 @@ export async function expectFeedWhole(url: string, token: string, outcomes: Uplo
 /** Uncommitted leftovers: ids with blobs in the store but no committed row in the database. */
 export async function leftovers(store: ObjectStore, metadata: Pick<MetadataStore, 'isCommitted'>): Promise<string[]> {
   const ids = new Set<string>();
-  for await (const { key } of walk(store, layout.documentsPrefix)) ids.add(key.split('/')[1]!);
+  for await (const { key } of walk(store, layout.documentsPrefix)) ids.add(layout.documentIdOf(key));
   const uncommitted: string[] = [];
   for (const id of ids) if (!(await metadata.isCommitted(id))) uncommitted.push(id);
   return uncommitted;
