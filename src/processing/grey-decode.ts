@@ -23,7 +23,8 @@ export function readPgm(bytes: Buffer): GrayImage | undefined {
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
 }
 
-async function viaDjpeg(jpeg: Uint8Array, width: number, height: number, pipe: Pipe): Promise<GrayImage | undefined> {
+/** A JPEG's luma through djpeg; undefined when djpeg refuses or warns, or its size is not `width` × `height`. */
+export async function viaDjpeg(jpeg: Uint8Array, width: number, height: number, pipe: Pipe): Promise<GrayImage | undefined> {
   const pixels = width * height;
   let out: Buffer;
   try {
