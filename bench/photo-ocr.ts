@@ -16,7 +16,9 @@ import sharp from 'sharp';
 import { createDeadline } from '../src/processing/budget.ts';
 import { decodeStored, findPage, warpFlat } from '../src/processing/document-look.ts';
 import { processDocument } from '../src/processing/index.ts';
+import { viaDjpeg } from '../src/processing/grey-decode.ts';
 import { flatSize } from '../src/processing/perspective.ts';
+import { pipeThrough } from '../src/processing/pipe.ts';
 import { addTextLayer } from '../src/processing/text-layer.ts';
 import { testOptions } from '../tests/fixtures/options.ts';
 import { germanPage, photoCase, photograph } from '../tests/fixtures/photos.ts';
@@ -61,6 +63,11 @@ async function perspective(dir: string): Promise<Measured> {
     if (page.width !== width || page.height !== height) throw new Error(`warped to ${page.width}×${page.height}, expected ${width}×${height}`);
   }, RUNS);
   const detect = await timeMedian(() => findPage(sharp(photo), 4000, 3000), RUNS);
+  // The grey decode alone, both ways grey-decode.ts could go: CPU time, djpeg's process start and fork included.
+  const djpeg = await cpuMedian(async () => {
+    if (!(await viaDjpeg(photo, 4000, 3000, pipeThrough))) throw new Error('djpeg did not decode the benchmark photo');
+  }, 4 * RUNS);
+  const viaSharp = await cpuMedian(() => sharp(photo).flatten({ background: '#ffffff' }).toColourspace('b-w').raw().toBuffer(), 4 * RUNS);
   const file = join(dir, 'photo.jpg');
   writeFileSync(file, photo);
   const cv = Number(execFileSync('/usr/bin/python3', ['-c', cvScript, file, JSON.stringify(found.corners), String(width), String(height), String(RUNS)]).toString());
@@ -70,6 +77,8 @@ async function perspective(dir: string): Promise<Measured> {
       { name: `${what} — VS-Capture (djpeg -grayscale on a pipe, fixed-point warp in TypeScript, 1 thread)`, medianMs: ours, runs: RUNS },
       { name: `${what} — OpenCV ${cvVersion()} in Python (imdecode grey + warpPerspective, 1 thread)`, medianMs: cv, runs: RUNS },
       { name: '12 MP photo: page detection (ours, 1000 px preview; OpenCV has no equivalent single call)', medianMs: detect, runs: RUNS },
+      { name: '12 MP photo: grey decode alone — djpeg -grayscale on a pipe (CPU: spawn, sh, djpeg, reading the PGM)', medianMs: djpeg.wallMs, runs: 4 * RUNS, extra: { cpuMs: Math.round(djpeg.cpuMs) } },
+      { name: '12 MP photo: grey decode alone — sharp (libvips: full colour decode, then grey; CPU: all its threads)', medianMs: viaSharp.wallMs, runs: 4 * RUNS, extra: { cpuMs: Math.round(viaSharp.cpuMs) } },
     ],
     comparisons: [
       {
@@ -78,6 +87,13 @@ async function perspective(dir: string): Promise<Measured> {
         target: '<= 1.5',
         met: ours / cv <= 1.5,
         note: 'both decode only the JPEG\'s luma (libjpeg-turbo: djpeg -grayscale here, cv2.IMREAD_GRAYSCALE there) and warp bilinearly; ours spends a process start on the decode and runs the warp as a TypeScript loop on integers (one division per 64 pixels), OpenCV runs SIMD C++. Closing it needs the luma decode in-process (the libjpeg-turbo binding @julusian/jpeg-turbo 2.3.0 decodes this photo grey in ~31 ms CPU here, but brings cmake-js and ~88 packages) and a SIMD warp.',
+      },
+      {
+        name: '12 MP photo: grey decode CPU time, djpeg / sharp',
+        ratio: djpeg.cpuMs / viaSharp.cpuMs,
+        target: '< 1.0 (keep djpeg)',
+        met: djpeg.cpuMs < viaSharp.cpuMs,
+        note: 'djpeg decodes only the luma; where it costs more CPU than sharp, grey-decode.ts should decode with sharp.',
       },
     ],
   };
