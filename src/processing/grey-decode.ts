@@ -1,8 +1,9 @@
 /**
  * An image's grey pixels as stored (EXIF orientation not applied: callers fold it into their geometry).
  * A JPEG goes through libjpeg-turbo's `djpeg -grayscale` on a pipe: it decodes the luma channel alone,
- * skipping the chroma planes and the colour conversion (about twice as fast as sharp's full decode plus
- * its conversion to grey, measured in bench/photo-ocr.ts). Anything else, or a JPEG djpeg does not
+ * skipping the chroma planes and the colour conversion: a 12 MP photo costs ~105 ms CPU this way, the
+ * process start included, against ~160 ms for sharp's full decode plus its conversion to grey
+ * (bench/photo-ocr.ts, docs/BENCHMARKS.md). Anything else, or a JPEG djpeg does not
  * decode cleanly, goes through sharp, whose decode options then decide.
  */
 import type { Metadata, Sharp } from 'sharp';
