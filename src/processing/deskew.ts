@@ -13,24 +13,27 @@ export const minSkewDegrees = 0.2;
 /** Ink pixels used for the estimate (evenly thinned beyond). */
 const maxInkPoints = 60_000;
 
-/** Coordinates of dark pixels (below the image's mean by a margin), centred. */
+/** Coordinates of dark pixels (below the image's mean by a margin), centred; indexed loops, as this runs over every pixel of a page. */
 function inkPoints(image: GrayImage): Float32Array {
   const { data, width, height } = image;
   let sum = 0;
-  for (const v of data) sum += v;
+  for (let i = 0; i < data.length; i++) sum += data[i]!;
   const threshold = Math.min(160, (sum / data.length) * 0.6);
   let count = 0;
-  for (const v of data) if (v < threshold) count++;
+  for (let i = 0; i < data.length; i++) if (data[i]! < threshold) count++;
   const step = Math.max(1, Math.ceil(count / maxInkPoints));
-  const points: number[] = [];
+  const points = new Float32Array(2 * Math.ceil(count / step));
   let seen = 0;
+  let n = 0;
   for (let y = 0; y < height; y++) {
+    const row = y * width;
     for (let x = 0; x < width; x++) {
-      if (data[y * width + x]! >= threshold || seen++ % step !== 0) continue;
-      points.push(x - width / 2, y - height / 2);
+      if (data[row + x]! >= threshold || seen++ % step !== 0) continue;
+      points[n++] = x - width / 2;
+      points[n++] = y - height / 2;
     }
   }
-  return Float32Array.from(points);
+  return points;
 }
 
 /** Sum of squared row counts of the ink projected at `degrees`: high when lines run along that angle. */
@@ -38,14 +41,15 @@ function sharpness(points: Float32Array, degrees: number, bins: Uint32Array): nu
   const t = (degrees * Math.PI) / 180;
   const sin = Math.sin(t);
   const cos = Math.cos(t);
-  const offset = bins.length / 2;
+  // Math.round(v) is Math.floor(v + 0.5), and the centred points project inside the bins (half a diagonal each way).
+  const offset = bins.length / 2 + 0.5;
   bins.fill(0);
   for (let i = 0; i < points.length; i += 2) {
-    const row = Math.round(points[i + 1]! * cos - points[i]! * sin + offset);
+    const row = Math.floor(points[i + 1]! * cos - points[i]! * sin + offset);
     if (row >= 0 && row < bins.length) bins[row]!++;
   }
   let score = 0;
-  for (const n of bins) score += n * n;
+  for (let i = 0; i < bins.length; i++) score += bins[i]! * bins[i]!;
   return score;
 }
 

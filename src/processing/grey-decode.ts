@@ -1,8 +1,9 @@
 /**
  * An image's grey pixels as stored (EXIF orientation not applied: callers fold it into their geometry).
  * A JPEG goes through libjpeg-turbo's `djpeg -grayscale` on a pipe: it decodes the luma channel alone,
- * skipping the chroma planes and the colour conversion (about twice as fast as sharp's full decode plus
- * its conversion to grey, measured in bench/photo-ocr.ts). Anything else, or a JPEG djpeg does not
+ * skipping the chroma planes and the colour conversion: a 12 MP photo costs ~105 ms CPU this way, the
+ * process start included, against ~160 ms for sharp's full decode plus its conversion to grey
+ * (bench/photo-ocr.ts, docs/BENCHMARKS.md). Anything else, or a JPEG djpeg does not
  * decode cleanly, goes through sharp, whose decode options then decide.
  */
 import type { Metadata, Sharp } from 'sharp';
@@ -23,7 +24,8 @@ export function readPgm(bytes: Buffer): GrayImage | undefined {
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
 }
 
-async function viaDjpeg(jpeg: Uint8Array, width: number, height: number, pipe: Pipe): Promise<GrayImage | undefined> {
+/** A JPEG's luma through djpeg; undefined when djpeg refuses or warns, or its size is not `width` × `height`. */
+export async function viaDjpeg(jpeg: Uint8Array, width: number, height: number, pipe: Pipe): Promise<GrayImage | undefined> {
   const pixels = width * height;
   let out: Buffer;
   try {

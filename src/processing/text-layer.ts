@@ -1,10 +1,13 @@
 /**
- * The invisible text layer: every rendition page is rendered at 300 dpi in grey by poppler (pdftoppm,
- * stdin to stdout: three times faster than pdf.js here), read by the OCR engine, and
+ * The invisible text layer: every rendition page is read by the OCR engine from one grey raster, and
  * its words are written over the page in text render mode 3 (neither filled nor stroked: the pixels do
  * not change), each word stretched to the box it was read from so that selection and search land on
- * it. Words over text the page already carries (real text, the marking) are not added again. The font
- * is DejaVu Sans, embedded as a subset, as PDF/A asks.
+ * it. A page that is one JPEG between the marking bands (a photo or scan placed here) is read from
+ * that JPEG's own pixels at its own resolution, decoded grey by djpeg (page-image.ts): it has no text
+ * of its own, and the marking lies outside the image. Any other page is rendered at 300 dpi in grey by
+ * poppler (pdftoppm, stdin to stdout: three times faster than pdf.js here), and words over text it
+ * already carries (real text, the marking), as pdf.js places it, are not added again. The font is
+ * DejaVu Sans, embedded as a subset, as PDF/A asks.
  *
  * Scans are straightened here, before they are read: a page without text of its own whose ink lines run
  * tilted by 0.3° or more is drawn turned back (a `cm` around its content, scaled so nothing reaches the
@@ -31,15 +34,17 @@ import {
 } from 'pdf-lib';
 import type { PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { Deadline } from './budget.ts';
+import type { GrayImage } from './corners.ts';
 import { deskewedFinding, fitScale, measureSkew } from './deskew.ts';
 import { matrixText, type Matrix } from './geometry.ts';
-import { readPgm } from './grey-decode.ts';
+import { readPgm, viaDjpeg } from './grey-decode.ts';
 import type { Pipe } from './helpers.ts';
 import { markingBands } from './marking.ts';
 import { recognize, type OcrWord } from './ocr.ts';
+import { placedJpeg } from './page-image.ts';
 import { pipeThrough } from './pipe.ts';
 import { warpToPage } from './perspective.ts';
-import { openWithPdfjs, type RawPage } from './rasterize.ts';
+import { openWithPdfjs } from './rasterize.ts';
 import type { Finding } from './types.ts';
 
 const fontPath = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
@@ -49,6 +54,8 @@ const descent = 0.236;
 const lineEm = 1.16;
 /** Pixels of one page image handed to OCR (as rasterize.ts bounds its pages). */
 const maxPagePixels = 40_000_000;
+/** An embedded image below this resolution is rendered at 300 dpi instead: tesseract reads small letters better enlarged. */
+const minImageDpi = 150;
 /** Scans tilted less than this stay as they are: turning them would help no reader. */
 const minScanSkew = 0.3;
 /** Turned straight, text lines sharpen the ink's row profile by far more than this; noise barely does. */
@@ -59,7 +66,7 @@ export interface TextLayerOptions {
   concurrency?: number;
   languages?: string;
   deadline: Deadline;
-  /** Runs pdftoppm and tesseract; default in this thread (a pool worker passes the main thread's, helpers.ts). */
+  /** Runs pdftoppm, djpeg and tesseract; default in this thread (a pool worker passes the main thread's, helpers.ts). */
   pipe?: Pipe;
 }
 
@@ -78,6 +85,23 @@ interface Box {
   y0: number;
   x1: number;
   y1: number;
+}
+
+/** Grey pixels of (part of) a page: pixel (0, 0)'s outer corner sits at (left, top) in points (y up), `ptPerPx` points a pixel. */
+interface Raster extends GrayImage {
+  ptPerPx: number;
+  left: number;
+  top: number;
+}
+
+/** What OCR reads of a page: its raster, and the text it carries already (boxes, and that text outside the marking bands). */
+interface PageInput {
+  raster: Raster;
+  boxes: Box[];
+  text: string;
+  /** The page's size in points. */
+  width: number;
+  height: number;
 }
 
 /** Boxes of the text a page already carries, as pdf.js reads it, that text outside the marking bands, and the page's size in points. */
@@ -115,14 +139,15 @@ interface PlacedWord {
   size: number;
 }
 
-/** OCR words in page points, those over existing text left out. */
-function place(words: OcrWord[], pxPerPt: number, pageHeight: number, existing: Box[]): PlacedWord[] {
+/** OCR words (pixels of `raster`) in page points, those over existing text left out. */
+function place(words: OcrWord[], raster: Raster, existing: Box[]): PlacedWord[] {
+  const { ptPerPx: s, left, top } = raster;
   const placed: PlacedWord[] = [];
   for (const w of words) {
-    const box = { x0: w.left / pxPerPt, x1: (w.left + w.width) / pxPerPt, y0: pageHeight - (w.top + w.height) / pxPerPt, y1: pageHeight - w.top / pxPerPt };
+    const box = { x0: left + w.left * s, x1: left + (w.left + w.width) * s, y0: top - (w.top + w.height) * s, y1: top - w.top * s };
     if (existing.some((e) => overlaps(e, box))) continue;
-    const size = Math.max(1, w.lineHeight / pxPerPt / lineEm);
-    const baseline = pageHeight - (w.lineTop + w.lineHeight) / pxPerPt + descent * size;
+    const size = Math.max(1, (w.lineHeight * s) / lineEm);
+    const baseline = top - (w.lineTop + w.lineHeight) * s + descent * size;
     placed.push({ text: w.text, box, baseline, size });
   }
   return placed;
@@ -142,13 +167,14 @@ function writeWords(page: PDFPage, font: PDFFont, words: PlacedWord[]): void {
   page.pushOperators(...ops);
 }
 
-/** Paints a box (PDF points) white in a grey page image. */
-function whiten(image: RawPage, box: Box, pxPerPt: number, pageHeight: number): void {
-  const x0 = Math.max(0, Math.floor(box.x0 * pxPerPt));
-  const x1 = Math.min(image.width, Math.ceil(box.x1 * pxPerPt));
-  const y0 = Math.max(0, Math.floor((pageHeight - box.y1) * pxPerPt));
-  const y1 = Math.min(image.height, Math.ceil((pageHeight - box.y0) * pxPerPt));
-  for (let y = y0; y < y1; y++) image.pixels.fill(255, y * image.width + x0, y * image.width + x1);
+/** Paints a box (PDF points) white in a raster. */
+function whiten(raster: Raster, box: Box): void {
+  const { ptPerPx: s, left, top, width, height, data } = raster;
+  const x0 = Math.max(0, Math.floor((box.x0 - left) / s));
+  const x1 = Math.min(width, Math.ceil((box.x1 - left) / s));
+  const y0 = Math.max(0, Math.floor((top - box.y1) / s));
+  const y1 = Math.min(height, Math.ceil((top - box.y0) / s));
+  if (x1 > x0) for (let y = y0; y < y1; y++) data.fill(255, y * width + x0, y * width + x1);
 }
 
 /** 300 dpi like a scan, less for a page so large (a receipt) that it would exceed 40 M pixels. */
@@ -156,13 +182,21 @@ function renderDpi(widthPt: number, heightPt: number): number {
   return Math.min(300, Math.floor(72 * Math.sqrt(maxPagePixels / (widthPt * heightPt))));
 }
 
-/** Page `n` (1-based) as grey pixels, rendered by pdftoppm from stdin to stdout (binary PGM). */
-async function renderGray(pdf: Uint8Array, n: number, dpi: number, pipe: Pipe): Promise<RawPage> {
+/** Page `n` (1-based) of `heightPt` points as grey pixels, rendered by pdftoppm from stdin to stdout (binary PGM). */
+async function renderGray(pdf: Uint8Array, n: number, dpi: number, heightPt: number, pipe: Pipe): Promise<Raster> {
   const args = ['-gray', '-r', String(dpi), '-f', String(n), '-l', String(n), '-'];
   const out = await pipe('pdftoppm', args, pdf, { timeoutMs: 60_000, memoryBytes: 2 * 1024 ** 3, maxOutputBytes: maxPagePixels + 64, step: { de: `Das Rendern von Seite ${n} für die Texterkennung`, en: `Rendering page ${n} for text recognition` } });
   const image = readPgm(out);
   if (!image) throw new Error(`pdftoppm wrote no grey page for page ${n}`);
-  return { pixels: image.data, width: image.width, height: image.height };
+  return { ...image, ptPerPx: 72 / dpi, left: 0, top: heightPt };
+}
+
+/** The page's only image as grey pixels where it sits, when the page is one JPEG of at least 150 dpi between the bands and djpeg decodes it; else undefined. */
+async function embeddedRaster(page: PDFPage, pipe: Pipe): Promise<Raster | undefined> {
+  const placed = placedJpeg(page);
+  if (!placed || 72 / placed.ptPerPx < minImageDpi || placed.widthPx * placed.heightPx > maxPagePixels) return undefined;
+  const image = await viaDjpeg(placed.jpeg, placed.widthPx, placed.heightPx, pipe);
+  return image && { ...image, ptPerPx: placed.ptPerPx, left: placed.left, top: placed.top };
 }
 
 /** A tilted scan's turn back: by `degrees` around the centre of `box` (the area between the marking bands, in points), shrunk by `scale`. */
@@ -177,37 +211,45 @@ function contentBox(width: number, height: number): Box {
   return { x0: 0, y0: bands.footer, x1: width, y1: height - bands.header };
 }
 
-/** Rows of the content box in a page image: top and bottom, in pixels from the top. */
-function contentRows(box: Box, pxPerPt: number, pageHeight: number, image: RawPage): [number, number] {
-  return [Math.max(0, Math.round((pageHeight - box.y1) * pxPerPt)), Math.min(image.height, Math.round((pageHeight - box.y0) * pxPerPt))];
+/** Rows of `box` in a raster: top and bottom, in pixels from the raster's top. */
+function contentRows(box: Box, raster: Raster): [number, number] {
+  const { ptPerPx: s, top } = raster;
+  return [Math.max(0, Math.round((top - box.y1) / s)), Math.min(raster.height, Math.round((top - box.y0) / s))];
 }
 
 /** The tilt to undo on a page whose only text is the marking (a scan); undefined when it is straight enough or its ink shows no lines. */
-async function scanTilt(image: RawPage, page: { boxes: Box[]; width: number; height: number }, pxPerPt: number): Promise<Straightening | undefined> {
-  const box = contentBox(page.width, page.height);
-  if (page.boxes.some((b) => b.y1 > box.y0 + 0.5 && b.y0 < box.y1 - 0.5)) return undefined;
-  const [top, bottom] = contentRows(box, pxPerPt, page.height, image);
+async function scanTilt(input: PageInput): Promise<Straightening | undefined> {
+  const { raster, boxes } = input;
+  const box = contentBox(input.width, input.height);
+  if (boxes.some((b) => b.y1 > box.y0 + 0.5 && b.y0 < box.y1 - 0.5)) return undefined;
+  const [top, bottom] = contentRows(box, raster);
   if (bottom - top < 16) return undefined;
-  const skew = await measureSkew({ data: image.pixels.subarray(top * image.width, bottom * image.width), width: image.width, height: bottom - top });
+  const skew = await measureSkew({ data: raster.data.subarray(top * raster.width, bottom * raster.width), width: raster.width, height: bottom - top });
   if (Math.abs(skew.degrees) < minScanSkew || skew.gain < minSkewGain) return undefined;
   return { degrees: skew.degrees, scale: fitScale(box.x1 - box.x0, box.y1 - box.y0, skew.degrees), box };
 }
 
-/** The page image as the straightened page will show: turned back around the content's centre, on white. */
-function straightenPixels(image: RawPage, turn: Straightening, pxPerPt: number, pageHeight: number): RawPage {
-  const { width, height } = image;
-  const [top, bottom] = contentRows(turn.box, pxPerPt, pageHeight, image);
+/** The content box as the straightened page will show it: the raster turned back around the box's centre, on white. */
+function straightenPixels(raster: Raster, turn: Straightening): Raster {
+  const { ptPerPx: s, width } = raster;
+  const { box } = turn;
+  const [top, bottom] = contentRows(box, raster);
   // The bands (whitened marking) must not turn into the page.
-  image.pixels.fill(255, 0, top * width);
-  image.pixels.fill(255, bottom * width);
-  const [cx, cy] = [width / 2, (top + bottom) / 2];
+  raster.data.fill(255, 0, top * width);
+  raster.data.fill(255, bottom * width);
+  const out = { ptPerPx: s, left: box.x0, top: box.y1, width: Math.round((box.x1 - box.x0) / s), height: Math.round((box.y1 - box.y0) / s) };
+  // The box's centre, and where the output's pixels start, in pixels of the raster.
+  const [cx, cy] = [((box.x0 + box.x1) / 2 - raster.left) / s, (raster.top - (box.y0 + box.y1) / 2) / s];
+  const [dx, dy] = [(out.left - raster.left) / s, (raster.top - out.top) / s];
   const t = (turn.degrees * Math.PI) / 180;
   const [cos, sin] = [Math.cos(t), Math.sin(t)];
   // Where each corner of the straight image comes from in the tilted one (y down: turning by +t is clockwise).
-  const from = (x: number, y: number): readonly [number, number] => [cx + (cos * (x - cx) - sin * (y - cy)) / turn.scale, cy + (sin * (x - cx) + cos * (y - cy)) / turn.scale];
-  const quad = [from(0, 0), from(width, 0), from(width, height), from(0, height)] as const;
-  const straight = warpToPage({ data: image.pixels, width, height }, quad, width, height);
-  return { pixels: straight.data, width, height };
+  const from = (x: number, y: number): readonly [number, number] => {
+    const [u, v] = [x + dx - cx, y + dy - cy];
+    return [cx + (cos * u - sin * v) / turn.scale, cy + (sin * u + cos * v) / turn.scale];
+  };
+  const quad = [from(0, 0), from(out.width, 0), from(out.width, out.height), from(0, out.height)] as const;
+  return { ...out, data: warpToPage(raster, quad, out.width, out.height).data };
 }
 
 /** Wraps the page's content (every stream but the last, the marking) in the same turn back, in points (y up: counter-clockwise). */
@@ -225,9 +267,9 @@ function straightenContent(page: PDFPage, turn: Straightening): boolean {
 }
 
 /** Binary PGM: a header and the bytes, nothing to compress (the image only travels through a pipe). */
-function pgm(image: RawPage): Uint8Array {
+function pgm(image: GrayImage): Uint8Array {
   const header = Buffer.from(`P5\n${image.width} ${image.height}\n255\n`, 'latin1');
-  return Buffer.concat([header, image.pixels]);
+  return Buffer.concat([header, image.data]);
 }
 
 /** Runs `task` over `items` with at most `limit` running at once, results in order. */
@@ -246,36 +288,41 @@ async function inParallel<T, R>(items: T[], limit: number, task: (item: T) => Pr
 
 /** Adds the text layer to a rendition, tilted scans straightened; pages whose every word is already text stay as they were. */
 export async function addTextLayer(rendition: Uint8Array, options: TextLayerOptions): Promise<TextLayerResult> {
-  const source = await openWithPdfjs(rendition);
-  let perPage: Array<{ words: PlacedWord[]; turn?: Straightening }>;
-  const ownText: string[] = [];
+  const pipe = options.pipe ?? pipeThrough;
+  const doc = await PDFDocument.load(rendition, { updateMetadata: false });
+  // pdf.js only for pages that are not one embedded image: it finds the text they carry.
+  let source: Promise<PDFDocumentProxy> | undefined;
+  const rendered = async (n: number): Promise<PageInput> => {
+    source ??= openWithPdfjs(rendition);
+    const own = await existingText(await source, n);
+    const raster = await renderGray(rendition, n, renderDpi(own.width, own.height), own.height, pipe);
+    // Text the page has is not read again: cheaper, and no word of it comes back twice.
+    for (const box of own.boxes) whiten(raster, box);
+    return { raster, ...own };
+  };
+  const pages = doc.getPages();
+  let perPage: Array<{ words: PlacedWord[]; text: string; turn?: Straightening }>;
   try {
-    const pageNumbers = Array.from({ length: source.numPages }, (_, i) => i + 1);
-    perPage = await inParallel(pageNumbers, options.concurrency ?? availableParallelism(), async (n) => {
-      options.deadline.check(`text recognition, page ${n}`);
-      const page = await existingText(source, n);
-      ownText[n - 1] = page.text;
-      const dpi = renderDpi(page.width, page.height);
-      const pxPerPt = dpi / 72;
-      let image = await renderGray(rendition, n, dpi, options.pipe ?? pipeThrough);
-      // Text the page has is not read again: cheaper, and no word of it comes back twice.
-      for (const box of page.boxes) whiten(image, box, pxPerPt, page.height);
-      const turn = await scanTilt(image, page, pxPerPt);
-      if (turn) image = straightenPixels(image, turn, pxPerPt, page.height);
-      const words = await recognize(pgm(image), { dpi, ...(options.languages ? { languages: options.languages } : {}), ...(options.pipe ? { pipe: options.pipe } : {}) });
-      return { words: place(words, pxPerPt, page.height, page.boxes), ...(turn ? { turn } : {}) };
+    perPage = await inParallel(pages.map((_, i) => i), options.concurrency ?? availableParallelism(), async (i) => {
+      options.deadline.check(`text recognition, page ${i + 1}`);
+      const embedded = await embeddedRaster(pages[i]!, pipe);
+      const input = embedded ? { raster: embedded, boxes: [], text: '', ...pages[i]!.getSize() } : await rendered(i + 1);
+      const turn = await scanTilt(input);
+      const raster = turn ? straightenPixels(input.raster, turn) : input.raster;
+      const words = await recognize(pgm(raster), { dpi: 72 / raster.ptPerPx, ...(options.languages ? { languages: options.languages } : {}), pipe });
+      return { words: place(words, raster, input.boxes), text: input.text, ...(turn ? { turn } : {}) };
     });
   } finally {
-    await source.destroy();
+    await source?.then((pdfjs) => pdfjs.destroy(), () => undefined);
   }
-  const pages = perPage.map((p) => p.words.map((w) => w.text));
+  const added = perPage.map((p) => p.words.map((w) => w.text));
+  const ownText = perPage.map((p) => p.text);
   // Nothing to add or turn: the rendition stays byte for byte (and holds no unused font).
-  if (perPage.every((p) => p.words.length === 0 && !p.turn)) return { pdf: rendition, pages, ownText, findings: [] };
-  const doc = await PDFDocument.load(rendition, { updateMetadata: false });
+  if (perPage.every((p) => p.words.length === 0 && !p.turn)) return { pdf: rendition, pages: added, ownText, findings: [] };
   doc.registerFontkit(fontkit);
   const font = await doc.embedFont(readFileSync(fontPath), { subset: true });
   const findings: Finding[] = [];
-  doc.getPages().forEach((page, i) => {
+  pages.forEach((page, i) => {
     const { words, turn } = perPage[i]!;
     // Words read turned back belong on a page drawn turned back; a page that cannot be turned gets none.
     if (turn && !straightenContent(page, turn)) return;
@@ -286,5 +333,5 @@ export async function addTextLayer(rendition: Uint8Array, options: TextLayerOpti
   });
   options.deadline.check('saving the text layer');
   const pdf = await doc.save({ useObjectStreams: false, updateFieldAppearances: false });
-  return { pdf, pages, ownText, findings };
+  return { pdf, pages: added, ownText, findings };
 }
