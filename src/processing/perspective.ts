@@ -3,6 +3,7 @@
  * and a bilinear warp of a grey image through it (each output pixel looks up where it came from).
  */
 import type { GrayImage, Quad } from './corners.ts';
+import { warpKernelWasm } from './warp-kernel.wasm.ts';
 
 /** Row-major 3×3 matrix. */
 export type Homography = Float64Array;
@@ -98,14 +99,36 @@ function sampleAt(src: Uint8Array, sw: number, sh: number, u: number, v: number)
   return top + (bottom - top) * fy + 0.5;
 }
 
+/** The span kernel (warp-kernel.wat) and its memory, kept for the next warp: a fresh memory's page faults cost more than the kernel saves. */
+const memory = new WebAssembly.Memory({ initial: 1 });
+const spans = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(warpKernelWasm, 'base64')), { warp: { memory } }).exports.spans as (
+  table: number,
+  count: number,
+  src: number,
+  sw: number,
+  out: number,
+) => void;
+/** Integers per span in the kernel's table: output offset, pixels, u, v, du, dv. */
+const entry = 6;
+const align = (n: number) => Math.ceil(n / 16) * 16;
+
 /**
  * Warps `source` so that `quad` becomes a width × height page; outside the photo is white. Only the
- * output pixels are computed; inner spans run on integers (8-bit bilinear weights) without bounds tests.
+ * output pixels are computed. Spans wholly inside the photo are listed for the WebAssembly kernel (integer
+ * bilinear, 8-bit weights, no bounds tests); spans that touch the border are sampled here pixel by pixel.
  */
 export function warpToPage(source: GrayImage, quad: Quad, width: number, height: number): GrayImage {
   const h = rectToQuad(width, height, quad);
   const { data: src, width: sw, height: sh } = source;
-  const out = new Uint8Array(width * height);
+  // The kernel's memory: the photo, then the page, then the span table (the kernel reads a byte past a row's end pixel pair, hence the gaps).
+  const outAt = align(src.length + 1);
+  const tableAt = align(outAt + width * height);
+  const bytes = tableAt + height * Math.ceil(width / span) * entry * 4;
+  if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+  new Uint8Array(memory.buffer).set(src);
+  const out = new Uint8Array(memory.buffer, outAt, width * height);
+  const table = new Int32Array(memory.buffer, tableAt);
+  let count = 0;
   const [h0, h1, h2, h3, h4, h5, h6, h7, h8] = h as unknown as [number, number, number, number, number, number, number, number, number];
   const fixed = Math.max(sw, sh) < 2 ** (31 - fraction);
   const inside = (u: number, v: number) => fixed && u >= margin && v >= margin && u < sw - 1 - margin && v < sh - 1 - margin;
@@ -136,21 +159,15 @@ export function warpToPage(source: GrayImage, quad: Quad, width: number, height:
         }
         continue;
       }
-      let ui = Math.round(ua * one);
-      let vi = Math.round(va * one);
-      const du = Math.round(((ub - ua) / n) * one);
-      const dv = Math.round(((vb - va) / n) * one);
-      for (let o = row + x, stop = row + end; o < stop; o++, ui += du, vi += dv) {
-        const i = (vi >> fraction) * sw + (ui >> fraction);
-        const fx = (ui >> (fraction - 8)) & 255;
-        const fy = (vi >> (fraction - 8)) & 255;
-        const a = src[i]!;
-        const c = src[i + sw]!;
-        const top = (a << 8) + (src[i + 1]! - a) * fx;
-        const bottom = (c << 8) + (src[i + sw + 1]! - c) * fx;
-        out[o] = ((top << 8) + (bottom - top) * fy + 32768) >> 16;
-      }
+      const t = count++ * entry;
+      table[t] = row + x;
+      table[t + 1] = n;
+      table[t + 2] = Math.round(ua * one);
+      table[t + 3] = Math.round(va * one);
+      table[t + 4] = Math.round(((ub - ua) / n) * one);
+      table[t + 5] = Math.round(((vb - va) / n) * one);
     }
   }
-  return { data: out, width, height };
+  spans(tableAt, count, 0, sw, outAt);
+  return { data: out.slice(), width, height };
 }
