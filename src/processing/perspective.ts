@@ -138,34 +138,26 @@ export function warpToPage(source: GrayImage, quad: Quad, width: number, height:
     const nv = h4 * cy + h5;
     const dw = h7 * cy + h8;
     const row = y * width;
+    // Source position of a pixel's centre (pixel centres at +0.5, sample grid at −0.5); a span's end is the next one's start.
+    const at = (xc: number, d = h6 * xc + dw) => [(h0 * xc + nu) / d - 0.5, (h3 * xc + nv) / d - 0.5] as const;
+    let [ua, va] = at(0.5);
     for (let x = 0; x < width; x += span) {
       const end = Math.min(width, x + span);
-      // Source positions of this pixel's centre and of the next span's first (pixel centres at +0.5, sample grid at −0.5).
-      const xa = x + 0.5;
-      const xb = end + 0.5;
-      const da = h6 * xa + dw;
-      const db = h6 * xb + dw;
-      const ua = (h0 * xa + nu) / da - 0.5;
-      const va = (h3 * xa + nv) / da - 0.5;
-      const ub = (h0 * xb + nu) / db - 0.5;
-      const vb = (h3 * xb + nv) / db - 0.5;
+      const [ub, vb] = at(end + 0.5);
       const n = end - x;
-      if (!(inside(ua, va) && inside(ub, vb))) {
+      if (inside(ua, va) && inside(ub, vb)) {
+        const t = count++ * entry;
+        table[t] = row + x;
+        table[t + 1] = n;
+        table[t + 2] = Math.round(ua * one);
+        table[t + 3] = Math.round(va * one);
+        table[t + 4] = Math.round(((ub - ua) / n) * one);
+        table[t + 5] = Math.round(((vb - va) / n) * one);
+      } else {
         // The photo's region is convex: a span with both ends inside lies inside; the others go pixel by pixel.
-        for (let i = 0; i < n; i++) {
-          const xc = x + i + 0.5;
-          const d = h6 * xc + dw;
-          out[row + x + i] = sampleAt(src, sw, sh, (h0 * xc + nu) / d - 0.5, (h3 * xc + nv) / d - 0.5);
-        }
-        continue;
+        for (let i = 0; i < n; i++) out[row + x + i] = sampleAt(src, sw, sh, ...at(x + i + 0.5));
       }
-      const t = count++ * entry;
-      table[t] = row + x;
-      table[t + 1] = n;
-      table[t + 2] = Math.round(ua * one);
-      table[t + 3] = Math.round(va * one);
-      table[t + 4] = Math.round(((ub - ua) / n) * one);
-      table[t + 5] = Math.round(((vb - va) / n) * one);
+      [ua, va] = [ub, vb];
     }
   }
   spans(tableAt, count, 0, sw, outAt);
