@@ -99,15 +99,25 @@ function sampleAt(src: Uint8Array, sw: number, sh: number, u: number, v: number)
   return top + (bottom - top) * fy + 0.5;
 }
 
-/** The span kernel (warp-kernel.wat) and its memory, kept for the next warp: a fresh memory's page faults cost more than the kernel saves. */
-const memory = new WebAssembly.Memory({ initial: 1 });
-const spans = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(warpKernelWasm, 'base64')), { warp: { memory } }).exports.spans as (
-  table: number,
-  count: number,
-  src: number,
-  sw: number,
-  out: number,
-) => void;
+/** The span kernel (warp-kernel.wat), compiled once; an instance works on the memory it is given. */
+const kernelModule = new WebAssembly.Module(Buffer.from(warpKernelWasm, 'base64'));
+interface Kernel {
+  memory: WebAssembly.Memory;
+  spans: (table: number, count: number, src: number, sw: number, out: number) => void;
+}
+/** Kernel memory kept for the next warp up to this size (a 24 MP photo and its page): a fresh memory's page faults cost more than the kernel saves. */
+const keptBytes = 64 * 2 ** 20;
+let kept: Kernel | undefined;
+
+/** A kernel with at least `bytes` of memory: the kept one, or for a bigger warp one of its own that is dropped after. */
+function kernelFor(bytes: number): Kernel {
+  if (kept && kept.memory.buffer.byteLength >= bytes) return kept;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+  const kernel = { memory, spans: new WebAssembly.Instance(kernelModule, { warp: { memory } }).exports.spans as Kernel['spans'] };
+  if (bytes <= keptBytes) kept = kernel;
+  return kernel;
+}
+
 /** Integers per span in the kernel's table: output offset, pixels, u, v, du, dv. */
 const entry = 6;
 const align = (n: number) => Math.ceil(n / 16) * 16;
@@ -124,7 +134,7 @@ export function warpToPage(source: GrayImage, quad: Quad, width: number, height:
   const outAt = align(src.length + 1);
   const tableAt = align(outAt + width * height);
   const bytes = tableAt + height * Math.ceil(width / span) * entry * 4;
-  if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+  const { memory, spans } = kernelFor(bytes);
   new Uint8Array(memory.buffer).set(src);
   const out = new Uint8Array(memory.buffer, outAt, width * height);
   const table = new Int32Array(memory.buffer, tableAt);

@@ -70,6 +70,17 @@ describe('warpToPage', () => {
     warpToPage(photo(1500, 1100), [[0, 0], [1500, 0], [1500, 1100], [0, 1100]], 1501, 1099);
     expect(warpToPage(source, quad, 150, 97).data).toEqual(first.data);
   });
+
+  it('warps a photo too big for the kept kernel memory (64 MiB) with a memory of its own', () => {
+    const big = { data: new Uint8Array(9000 * 8000).fill(7), width: 9000, height: 8000 };
+    big.data[4000 * 9000 + 4500] = 200;
+    // Pixel for pixel (sample points on the source grid): the one bright source pixel lands in the page's middle, alone.
+    const page = warpToPage(big, [[4450, 3950], [4550, 3950], [4550, 4050], [4450, 4050]], 100, 100);
+    expect(page.data[50 * 100 + 50]).toBe(200);
+    expect(page.data.filter((g) => g !== 7)).toHaveLength(1);
+    const quad: Quad = [[10, 10], [300, 20], [310, 200], [5, 190]];
+    expect(worstDifference(warpToPage(source, quad, 150, 97).data, reference(source, quad, 150, 97))).toBeLessThanOrEqual(1);
+  });
 });
 
 describe('src/processing/warp-kernel.wasm.ts', () => {
