@@ -130,8 +130,8 @@ const align = (n: number) => Math.ceil(n / 16) * 16;
 export function warpToPage(source: GrayImage, quad: Quad, width: number, height: number): GrayImage {
   const h = rectToQuad(width, height, quad);
   const { data: src, width: sw, height: sh } = source;
-  // The kernel's memory: the photo, then the page, then the span table (the kernel reads a byte past a row's end pixel pair, hence the gaps).
-  const outAt = align(src.length + 1);
+  // The kernel's memory: the photo, then the page, then the span table.
+  const outAt = align(src.length);
   const tableAt = align(outAt + width * height);
   const bytes = tableAt + height * Math.ceil(width / span) * entry * 4;
   const { memory, spans } = kernelFor(bytes);
