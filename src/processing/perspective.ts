@@ -3,6 +3,7 @@
  * and a bilinear warp of a grey image through it (each output pixel looks up where it came from).
  */
 import type { GrayImage, Quad } from './corners.ts';
+import { warpKernelWasm } from './warp-kernel.wasm.ts';
 
 /** Row-major 3×3 matrix. */
 export type Homography = Float64Array;
@@ -98,14 +99,46 @@ function sampleAt(src: Uint8Array, sw: number, sh: number, u: number, v: number)
   return top + (bottom - top) * fy + 0.5;
 }
 
+/** The span kernel (warp-kernel.wat), compiled once; an instance works on the memory it is given. */
+const kernelModule = new WebAssembly.Module(Buffer.from(warpKernelWasm, 'base64'));
+interface Kernel {
+  memory: WebAssembly.Memory;
+  spans: (table: number, count: number, src: number, sw: number, out: number) => void;
+}
+/** Kernel memory kept for the next warp up to this size (a 24 MP photo and its page): a fresh memory's page faults cost more than the kernel saves. */
+const keptBytes = 64 * 2 ** 20;
+let kept: Kernel | undefined;
+
+/** A kernel with at least `bytes` of memory: the kept one, or for a bigger warp one of its own that is dropped after. */
+function kernelFor(bytes: number): Kernel {
+  if (kept && kept.memory.buffer.byteLength >= bytes) return kept;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+  const kernel = { memory, spans: new WebAssembly.Instance(kernelModule, { warp: { memory } }).exports.spans as Kernel['spans'] };
+  if (bytes <= keptBytes) kept = kernel;
+  return kernel;
+}
+
+/** Integers per span in the kernel's table: output offset, pixels, u, v, du, dv. */
+const entry = 6;
+const align = (n: number) => Math.ceil(n / 16) * 16;
+
 /**
  * Warps `source` so that `quad` becomes a width × height page; outside the photo is white. Only the
- * output pixels are computed; inner spans run on integers (8-bit bilinear weights) without bounds tests.
+ * output pixels are computed. Spans wholly inside the photo are listed for the WebAssembly kernel (integer
+ * bilinear, 8-bit weights, no bounds tests); spans that touch the border are sampled here pixel by pixel.
  */
 export function warpToPage(source: GrayImage, quad: Quad, width: number, height: number): GrayImage {
   const h = rectToQuad(width, height, quad);
   const { data: src, width: sw, height: sh } = source;
-  const out = new Uint8Array(width * height);
+  // The kernel's memory: the photo, then the page, then the span table.
+  const outAt = align(src.length);
+  const tableAt = align(outAt + width * height);
+  const bytes = tableAt + height * Math.ceil(width / span) * entry * 4;
+  const { memory, spans } = kernelFor(bytes);
+  new Uint8Array(memory.buffer).set(src);
+  const out = new Uint8Array(memory.buffer, outAt, width * height);
+  const table = new Int32Array(memory.buffer, tableAt);
+  let count = 0;
   const [h0, h1, h2, h3, h4, h5, h6, h7, h8] = h as unknown as [number, number, number, number, number, number, number, number, number];
   const fixed = Math.max(sw, sh) < 2 ** (31 - fraction);
   const inside = (u: number, v: number) => fixed && u >= margin && v >= margin && u < sw - 1 - margin && v < sh - 1 - margin;
@@ -115,42 +148,28 @@ export function warpToPage(source: GrayImage, quad: Quad, width: number, height:
     const nv = h4 * cy + h5;
     const dw = h7 * cy + h8;
     const row = y * width;
+    // Source position of a pixel's centre (pixel centres at +0.5, sample grid at −0.5); a span's end is the next one's start.
+    const at = (xc: number, d = h6 * xc + dw) => [(h0 * xc + nu) / d - 0.5, (h3 * xc + nv) / d - 0.5] as const;
+    let [ua, va] = at(0.5);
     for (let x = 0; x < width; x += span) {
       const end = Math.min(width, x + span);
-      // Source positions of this pixel's centre and of the next span's first (pixel centres at +0.5, sample grid at −0.5).
-      const xa = x + 0.5;
-      const xb = end + 0.5;
-      const da = h6 * xa + dw;
-      const db = h6 * xb + dw;
-      const ua = (h0 * xa + nu) / da - 0.5;
-      const va = (h3 * xa + nv) / da - 0.5;
-      const ub = (h0 * xb + nu) / db - 0.5;
-      const vb = (h3 * xb + nv) / db - 0.5;
+      const [ub, vb] = at(end + 0.5);
       const n = end - x;
-      if (!(inside(ua, va) && inside(ub, vb))) {
+      if (inside(ua, va) && inside(ub, vb)) {
+        const t = count++ * entry;
+        table[t] = row + x;
+        table[t + 1] = n;
+        table[t + 2] = Math.round(ua * one);
+        table[t + 3] = Math.round(va * one);
+        table[t + 4] = Math.round(((ub - ua) / n) * one);
+        table[t + 5] = Math.round(((vb - va) / n) * one);
+      } else {
         // The photo's region is convex: a span with both ends inside lies inside; the others go pixel by pixel.
-        for (let i = 0; i < n; i++) {
-          const xc = x + i + 0.5;
-          const d = h6 * xc + dw;
-          out[row + x + i] = sampleAt(src, sw, sh, (h0 * xc + nu) / d - 0.5, (h3 * xc + nv) / d - 0.5);
-        }
-        continue;
+        for (let i = 0; i < n; i++) out[row + x + i] = sampleAt(src, sw, sh, ...at(x + i + 0.5));
       }
-      let ui = Math.round(ua * one);
-      let vi = Math.round(va * one);
-      const du = Math.round(((ub - ua) / n) * one);
-      const dv = Math.round(((vb - va) / n) * one);
-      for (let o = row + x, stop = row + end; o < stop; o++, ui += du, vi += dv) {
-        const i = (vi >> fraction) * sw + (ui >> fraction);
-        const fx = (ui >> (fraction - 8)) & 255;
-        const fy = (vi >> (fraction - 8)) & 255;
-        const a = src[i]!;
-        const c = src[i + sw]!;
-        const top = (a << 8) + (src[i + 1]! - a) * fx;
-        const bottom = (c << 8) + (src[i + sw + 1]! - c) * fx;
-        out[o] = ((top << 8) + (bottom - top) * fy + 32768) >> 16;
-      }
+      [ua, va] = [ub, vb];
     }
   }
-  return { data: out, width, height };
+  spans(tableAt, count, 0, sw, outAt);
+  return { data: out.slice(), width, height };
 }
