@@ -36,6 +36,8 @@ const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 8);
 const PER_CLIENT = Number(process.env.BENCH_PER_CLIENT ?? 8);
 const SCAN_PAGES = 20;
 const BASELINE = process.env.BENCH_BASELINE_TREE;
+/** BENCH_CASES=photo or scan: only that case (e.g. to profile one). */
+const ONLY = process.env.BENCH_CASES?.split(',');
 
 interface Case {
   label: string;
@@ -58,6 +60,10 @@ interface Measured {
   busy: number;
   /** The service process's CPU (all threads) during the 4-client phase, in cores. */
   serviceCores: number;
+  /** The service's CPU time per capture in the 4-client phase (all threads), ms: less disturbed by a loaded machine than captures/s. */
+  serviceCpuMsPerCapture: number;
+  /** This process's CPU (the 4 clients) per capture in that phase, ms: it shares the cores with the service. */
+  clientCpuMsPerCapture: number;
   share: number;
 }
 
@@ -115,17 +121,23 @@ async function measureCase(service: ServiceProcess, tree: string, c: Case): Prom
   const processingMs = (after.ms - before.ms) / (after.count - before.count);
 
   const cpuBefore = await service.cpuSeconds();
+  const clientCpuBefore = process.cpuUsage();
   t0 = performance.now();
   const busy = await Promise.all(tokens.map((token) => client(service.url, token, body, PER_CLIENT)));
   const concurrentS = (performance.now() - t0) / 1000;
-  const serviceCores = ((await service.cpuSeconds()) - cpuBefore) / concurrentS;
+  const serviceCpuS = (await service.cpuSeconds()) - cpuBefore;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const serviceCores = serviceCpuS / concurrentS;
+  const captures = CLIENTS * PER_CLIENT;
 
   const ceilingPerSecond = availableParallelism() / (processingMs / 1000);
-  const concurrentPerSecond = (CLIENTS * PER_CLIENT) / concurrentS;
+  const concurrentPerSecond = captures / concurrentS;
   return {
     label: c.label,
     tree,
     serviceCores,
+    serviceCpuMsPerCapture: (serviceCpuS * 1000) / captures,
+    clientCpuMsPerCapture: (clientCpu.user + clientCpu.system) / 1000 / captures,
     fileBytes: c.file.length,
     processingMs,
     ceilingPerSecond,
@@ -152,9 +164,10 @@ async function scannedPdf(dir: string): Promise<Buffer> {
 }
 
 async function cases(dir: string): Promise<Case[]> {
+  const wanted = (name: string) => !ONLY || ONLY.includes(name);
   return [
-    { label: '12 MP camera photo, enhance none', file: await cameraPhoto(), mediaType: 'image/jpeg', metadata: { title: 'Durchsatz', source: 'camera', enhance: 'none' } },
-    { label: `${SCAN_PAGES}-page scanned PDF`, file: await scannedPdf(dir), mediaType: 'application/pdf', metadata: { title: 'Durchsatz', source: 'scanner' } },
+    ...(wanted('photo') ? [{ label: '12 MP camera photo, enhance none', file: await cameraPhoto(), mediaType: 'image/jpeg', metadata: { title: 'Durchsatz', source: 'camera', enhance: 'none' } }] : []),
+    ...(wanted('scan') ? [{ label: `${SCAN_PAGES}-page scanned PDF`, file: await scannedPdf(dir), mediaType: 'application/pdf', metadata: { title: 'Durchsatz', source: 'scanner' } }] : []),
   ];
 }
 
@@ -208,6 +221,8 @@ export async function bench(): Promise<BenchSection> {
         oneClient: round(m.sequentialPerSecond),
         fourClients: round(m.concurrentPerSecond),
         serviceCores: round(m.serviceCores, 2),
+        serviceCpuMsPerCapture: Math.round(m.serviceCpuMsPerCapture),
+        clientCpuMsPerCapture: Math.round(m.clientCpuMsPerCapture),
         busy503: m.busy,
         fileKiB: Math.round(m.fileBytes / 1024),
       },
@@ -226,7 +241,7 @@ export async function bench(): Promise<BenchSection> {
     comparisons,
     notes: [
       `Service as its own process (node --import tsx src/main.ts), filesystem store, PostgreSQL 15 on loopback, OCR=off (no text layer jobs run; with OCR on each capture queues one after the 201); clients in the benchmark process, one JWE (ECDH-ES+A256KW, P-256, A256GCM) per case made before the clock starts, a fresh Idempotency-Key per capture, metadata encrypted too.`,
-      `Ceiling = ${availableParallelism()} cores ÷ mean processing time per capture over ${SEQUENTIAL} captures of one client (after ${WARMUP} warm-up captures); then ${CLIENTS} clients (one user each) send ${PER_CLIENT} captures each back to back; share = their captures/s ÷ ceiling. "service CPU" is the service process's CPU time (all threads, /proc) during the ${CLIENTS}-client phase ÷ its duration.`,
+      `Ceiling = ${availableParallelism()} cores ÷ mean processing time per capture over ${SEQUENTIAL} captures of one client (after ${WARMUP} warm-up captures); then ${CLIENTS} clients (one user each) send ${PER_CLIENT} captures each back to back; share = their captures/s ÷ ceiling. "service CPU" is the service process's CPU time (all threads, /proc) during the ${CLIENTS}-client phase ÷ its duration; per capture, it and the clients' CPU (this process) are what a loaded machine disturbs least.`,
       `The clients, PostgreSQL, the filesystem and everything else on this machine share the same ${availableParallelism()} cores with the service. Load average at the end: ${loadAverage.map((v) => round(v, 2)).join(' / ')}.`,
       ...(BASELINE ? ['"baseline" is the service from the tree in BENCH_BASELINE_TREE, measured case by case alternating with this branch, against the same PostgreSQL server.'] : []),
     ],

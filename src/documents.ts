@@ -502,9 +502,10 @@ export class DocumentService {
   private async commit(principal: Principal, record: DocumentRecord, parts: CapturePart[], rendition: Uint8Array, claimHash: string | undefined): Promise<void> {
     const { store, metadata } = this.deps;
     try {
+      // The last use of these bytes: the sealing worker may take them over instead of a copy.
       await Promise.all([
-        store.put(layout.rendition(record.id), rendition),
-        ...parts.map((p, i) => store.put(layout.original(record.id, i + 1), p.bytes)),
+        store.put(layout.rendition(record.id), rendition, { handOver: true }),
+        ...parts.map((p, i) => store.put(layout.original(record.id, i + 1), p.bytes, { handOver: true })),
       ]);
       const captured = eventOf(principal, record, 'captured', { parts: record.originals.length, pages: record.pageCount, renditionSha256: record.rendition.sha256 });
       const ocr = record.textLayer ? { kind: OCR_JOB, documentId: record.id, payload: null, maxAttempts: this.deps.ocr.attempts, runAt: this.now() } : undefined;

@@ -20,9 +20,14 @@ function bufferOf(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A view whose ArrayBuffer is its own, so handing it over detaches nothing else (small Buffers share a pool). */
-export function ownBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+/** Whether the view is all of its ArrayBuffer, so handing it over detaches nothing else (small Buffers share a pool). */
+export function ownsBuffer(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+}
+
+/** A view whose ArrayBuffer is its own. */
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  return ownsBuffer(bytes) ? bytes : new Uint8Array(bytes);
 }
 
 /** The reply with its large bytes moved, not copied, to the event loop. */

@@ -13,7 +13,7 @@ import { sealObject } from './at-rest.ts';
 import type { IngestKeyRing } from './ingest-keys.ts';
 import { DEFAULT_MAX_JWE_BYTES, decryptPart, type DecryptedPart, type DecryptOptions } from './jwe.ts';
 import type { Kek } from './kek-ring.ts';
-import { ownBytes, type CryptoReply, type CryptoTask } from './offload-worker.ts';
+import { ownsBuffer, type CryptoReply, type CryptoTask } from './offload-worker.ts';
 
 /** Below this many bytes a part is decrypted or sealed inline. */
 export const INLINE_BYTES = 64 * 1024;
@@ -23,8 +23,8 @@ const IDLE_MS = 10 * 60_000;
 export interface CryptoPool {
   /** decryptPart, and the SHA-256 (hex) of the plaintext, hashed in the same pass. */
   decrypt(compact: Buffer, ring: IngestKeyRing, opts: DecryptOptions): Promise<DecryptedPart & { sha256: string }>;
-  /** sealObject (at-rest.ts) for EncryptedStore. */
-  seal(plaintext: Uint8Array, objectKey: string, kek: Kek): Promise<Buffer[]>;
+  /** sealObject (at-rest.ts) for EncryptedStore; `handOver`: the plaintext may move to the worker (detached here). */
+  seal(plaintext: Uint8Array, objectKey: string, kek: Kek, handOver?: boolean): Promise<Buffer[]>;
   close(): Promise<void>;
 }
 
@@ -53,17 +53,16 @@ export function createCryptoPool(options: { threads?: number | undefined } = {})
         return { ...part, sha256: createHash('sha256').update(part.plaintext).digest('hex') };
       }
       // The ciphertext is not needed here afterwards: it moves to the worker when its memory is its own.
-      const own = compact.byteOffset === 0 && compact.byteLength === compact.buffer.byteLength;
       const keys = ring.kids.map((kid) => ring.get(kid)!);
-      const reply = await run({ kind: 'decrypt', compact, keys, maxBytes: opts.maxBytes ?? DEFAULT_MAX_JWE_BYTES }, own ? [compact] : []);
+      const reply = await run({ kind: 'decrypt', compact, keys, maxBytes: opts.maxBytes ?? DEFAULT_MAX_JWE_BYTES }, ownsBuffer(compact) ? [compact] : []);
       if (!('plaintext' in reply)) throw new Error('crypto pool: a decryption answered without plaintext');
       const { plaintext, header, sha256 } = reply;
       return { plaintext: Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength), header, sha256 };
     },
-    async seal(plaintext, objectKey, kek) {
+    async seal(plaintext, objectKey, kek, handOver = false) {
       if (plaintext.byteLength < INLINE_BYTES) return sealObject(plaintext, objectKey, kek);
-      // Copied, not moved: the caller still holds the plaintext (e.g. a capture's parts until its commit).
-      const reply = await run({ kind: 'seal', plaintext, objectKey, kek: { id: kek.id, key: kek.key } }, []);
+      // Moved when the caller hands it over and its memory is its own; copied otherwise (the caller still reads it).
+      const reply = await run({ kind: 'seal', plaintext, objectKey, kek: { id: kek.id, key: kek.key } }, handOver && ownsBuffer(plaintext) ? [plaintext] : []);
       if (!('sealed' in reply)) throw new Error('crypto pool: a sealing answered without sealed bytes');
       return [Buffer.from(reply.sealed.buffer, reply.sealed.byteOffset, reply.sealed.byteLength)];
     },

@@ -1,6 +1,7 @@
 /** Piscina task: runs in a worker thread. AppErrors cross the thread boundary as plain data. */
-import { isAppError, type ErrorCode, type Localized } from '../errors.ts';
 import type { MessagePort } from 'node:worker_threads';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { isAppError, type ErrorCode, type Localized } from '../errors.ts';
 import { createDeadline } from './budget.ts';
 import { helperClient, type Pipe } from './helpers.ts';
 import { processDocument } from './index.ts';
@@ -25,15 +26,31 @@ async function withHelpers<T>(port: MessagePort, step: (pipe: Pipe) => Promise<T
   }
 }
 
-async function run(task: Task) {
-  if (task.kind === 'process') return withHelpers(task.helpers, (pipe) => processDocument(task.files, { ...task.options, pipe }));
-  if (task.kind === 'text-layer') return withHelpers(task.helpers, (pipe) => addTextLayer(task.pdf, { deadline: createDeadline(task.budgetMs), pipe }));
-  return renderPdfPage(task.pdf, task.pageIndex, task.widthPx);
+/** The result and its large bytes (the rendition, a page's pixels): the worker is done with them. */
+async function run(task: Task): Promise<{ value: unknown; bytes: Uint8Array }> {
+  if (task.kind === 'process') {
+    const value = await withHelpers(task.helpers, (pipe) => processDocument(task.files, { ...task.options, pipe }));
+    return { value, bytes: value.rendition };
+  }
+  if (task.kind === 'text-layer') {
+    const value = await withHelpers(task.helpers, (pipe) => addTextLayer(task.pdf, { deadline: createDeadline(task.budgetMs), pipe }));
+    return { value, bytes: value.pdf };
+  }
+  const value = await renderPdfPage(task.pdf, task.pageIndex, task.widthPx);
+  return { value, bytes: value.pixels };
 }
 
-export default async function (task: Task): Promise<Reply<unknown>> {
+/** Moved, not copied, to the main thread when the bytes are all of their buffer; a view into a shared one is copied as before. */
+function reply(value: unknown, bytes: Uint8Array): unknown {
+  const ok: Reply<unknown> = { ok: true, value };
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  return own ? move({ [transferableSymbol]: [bytes.buffer], [valueSymbol]: ok }) : ok;
+}
+
+export default async function (task: Task): Promise<unknown> {
   try {
-    return { ok: true, value: await run(task) };
+    const { value, bytes } = await run(task);
+    return reply(value, bytes);
   } catch (err) {
     if (isAppError(err)) return { ok: false, code: err.code, detail: err.texts ?? err.detail };
     throw err;

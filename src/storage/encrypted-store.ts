@@ -17,10 +17,11 @@ import {
   type ObjectBody,
   type ObjectInfo,
   type ObjectStore,
+  type PutOptions,
 } from './object-store.ts';
 
-/** Seals one object's plaintext in the at-rest format; the crypto pool (src/crypto/offload.ts) offers one off the event loop. */
-export type Sealer = (plaintext: Uint8Array, objectKey: string, kek: Kek) => Buffer[] | Promise<Buffer[]>;
+/** Seals one object's plaintext in the at-rest format; the crypto pool (src/crypto/offload.ts) offers one off the event loop, `handOver` as in PutOptions. */
+export type Sealer = (plaintext: Uint8Array, objectKey: string, kek: Kek, handOver?: boolean) => Buffer[] | Promise<Buffer[]>;
 
 /**
  * Encrypts every object before it reaches `inner` (docs/storage-format.md), so no backend sees
@@ -34,11 +35,11 @@ export class EncryptedStore implements ObjectStore {
     private readonly seal: Sealer = sealObject,
   ) {}
 
-  async put(key: string, body: ObjectBody): Promise<void> {
+  async put(key: string, body: ObjectBody, options: PutOptions = {}): Promise<void> {
     assertValidKey(key);
     const plaintext = body instanceof Uint8Array ? body : Buffer.concat(body);
     // The sealed pieces go down as they are: the backend's own copy is the only one.
-    await this.inner.put(key, await this.seal(plaintext, key, this.keys.active));
+    await this.inner.put(key, await this.seal(plaintext, key, this.keys.active, options.handOver ?? false));
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {

@@ -36,8 +36,13 @@ export interface ListOptions {
  * The contract every store passes (tests/contract/object-store.ts).
  * Keys are '/'-separated, of safe characters only; they never carry document content.
  */
+export interface PutOptions {
+  /** The caller never reads `body` again: a store may move its memory to another thread (detaching it) instead of copying. */
+  handOver?: boolean;
+}
+
 export interface ObjectStore {
-  put(key: string, body: ObjectBody): Promise<void>;
+  put(key: string, body: ObjectBody, options?: PutOptions): Promise<void>;
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** Whole object in memory; convenience for small objects (records, metadata). */
   getBuffer(key: string): Promise<Buffer>;
