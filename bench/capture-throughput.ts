@@ -19,11 +19,11 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import type { JWK } from 'jose';
-import { encryptFor } from '../src/cli/encrypt.ts';
-import { germanPage } from '../tests/fixtures/photos.ts';
-import { startPostgres } from '../tests/support/postgres.ts';
-import { clerk, devToken, ingestKey } from '../tests/support/service-client.ts';
-import { keysEnv, METRICS_AUTH, startService, type ServiceProcess } from '../tests/support/service-process.ts';
+import { encryptFor } from '../client/encrypt.ts';
+import { germanPage } from '../testkit/fixtures/photos.ts';
+import { startPostgres } from '../testkit/postgres.ts';
+import { clerk, devToken, ingestKey } from '../testkit/service-client.ts';
+import { keysEnv, METRICS_AUTH, startService, type ServiceProcess } from '../testkit/service-process.ts';
 import { cameraPhoto } from './processing.ts';
 import type { BenchComparison, BenchRow, BenchSection } from './report.ts';
 

@@ -9,9 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { compactDecrypt, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
-import { loadIngestKeys } from '../src/crypto/ingest-keys.ts';
+import { loadIngestKeys } from '../src/keys/ingest-keys.ts';
 import { decryptPart } from '../src/crypto/jwe.ts';
-import { joseEncrypt, runJwcrypto } from '../tests/support/jwe-fixtures.ts';
+import { joseEncrypt, runJwcrypto } from '../testkit/jwe-fixtures.ts';
 import { median, timeMedian, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
 
 const SIZES_MIB = [5, 50];

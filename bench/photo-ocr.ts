@@ -17,8 +17,8 @@ import { decodeStored, findPage, warpFlat } from '../src/processing/document-loo
 import { processDocument } from '../src/processing/index.ts';
 import { flatSize } from '../src/processing/perspective.ts';
 import { addTextLayer } from '../src/processing/text-layer.ts';
-import { testOptions } from '../tests/fixtures/options.ts';
-import { germanPage, photoCase, photograph } from '../tests/fixtures/photos.ts';
+import { testOptions } from '../testkit/fixtures/options.ts';
+import { germanPage, photoCase, photograph } from '../testkit/fixtures/photos.ts';
 import { sectionMarkdown, timeMedian, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -174,7 +174,7 @@ export async function bench(): Promise<BenchSection> {
       command: 'npx tsx bench/photo-ocr.ts',
       rows: parts.flatMap((p) => p.rows),
       comparisons: parts.flatMap((p) => p.comparisons),
-      notes: ['Generated cases (tests/fixtures/photos.ts): a German letter rendered with DejaVu Sans, photographed synthetically with ImageMagick (rotation, keystone, shadow, brown desk).', accuracy],
+      notes: ['Generated cases (testkit/fixtures/photos.ts): a German letter rendered with DejaVu Sans, photographed synthetically with ImageMagick (rotation, keystone, shadow, brown desk).', accuracy],
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

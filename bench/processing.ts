@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import sharp from 'sharp';
-import { embeddedFont } from '../tests/fixtures/pdfs.ts';
+import { embeddedFont } from '../testkit/fixtures/pdfs.ts';
 import { processDocument } from '../src/processing/index.ts';
 import { markingBands, markingTexts } from '../src/processing/marking.ts';
 import { unmarkedPages } from '../src/processing/selfcheck.ts';

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AuditService } from '../audit/service.ts';
-import { parseQuery } from '../validation.ts';
+import { parseQuery } from '../kernel/validation.ts';
 import { principalOf } from './middleware/auth.ts';
 import { documentId } from './documents.ts';
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { AppError, type Localized } from '../errors.ts';
-import { parseCaptureMetadata, type CaptureMetadata } from '../metadata.ts';
-import type { CapturePart } from '../documents.ts';
+import { AppError, type Localized } from '../kernel/errors.ts';
+import { parseCaptureMetadata, type CaptureMetadata } from '../documents/capture-metadata.ts';
+import type { CapturePart } from '../documents/service.ts';
 import { ID_PATTERN } from '../storage/layout.ts';
-import { checkJsonBounds } from '../json-bounds.ts';
+import { checkJsonBounds } from '../kernel/json-bounds.ts';
 
 /** Decrypts one JWE compact serialization (src/crypto/jwe.ts behind the ingest key ring, in the crypto pool); may take over `compact`'s memory. */
 export interface PartDecryptor {

@@ -1,8 +1,8 @@
 import { pipeline, type Readable } from 'node:stream';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { AppError } from '../errors.ts';
-import type { DocumentRecord, DocumentService } from '../documents.ts';
+import { AppError } from '../kernel/errors.ts';
+import type { DocumentRecord, DocumentService } from '../documents/service.ts';
 import { requireRole } from '../auth/principal.ts';
 import { principalOf } from './middleware/auth.ts';
 import { multipartCapture, requireBoundedLength, type UploadLimits } from './middleware/upload-limits.ts';
@@ -15,7 +15,7 @@ import {
   type ReceivedFile,
   type UploadResolver,
 } from './capture-parts.ts';
-import { parseBody, parseQuery, parseWith } from '../validation.ts';
+import { parseBody, parseQuery, parseWith } from '../kernel/validation.ts';
 import { firstBytes } from '../storage/first-bytes.ts';
 
 export interface DocumentsRouterDeps {

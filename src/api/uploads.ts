@@ -4,7 +4,7 @@ import type { Upload } from '@tus/utils';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
 import type { ServerRequest } from 'srvx';
 import { ulid } from 'ulid';
-import { AppError, problemKinds, type ErrorCode } from '../errors.ts';
+import { AppError, problemKinds, type ErrorCode } from '../kernel/errors.ts';
 import { requireRole } from '../auth/principal.ts';
 import type { ObjectUploadStore } from '../uploads/upload-store.ts';
 import { withOwner } from '../uploads/upload-store.ts';

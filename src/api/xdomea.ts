@@ -1,9 +1,9 @@
 import { pipeline } from 'node:stream';
 import express, { Router, type Response } from 'express';
 import { z } from 'zod';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { MAX_BATCH, type XdomeaExport, type XdomeaPackage } from '../xdomea/export.ts';
-import { parseBody, parseQuery } from '../validation.ts';
+import { parseBody, parseQuery } from '../kernel/validation.ts';
 import { principalOf } from './middleware/auth.ts';
 import type { Admission } from './middleware/admission.ts';
 import { documentId } from './documents.ts';

@@ -1,5 +1,5 @@
 /** Reading the audit trail: role `audit` (and `admin` for one document), only the entries of the caller's units. */
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal } from '../auth/principal.ts';
 import type { AuditStore } from '../metadata/audit-store.ts';
 import type { HashedEntry } from './trail.ts';

@@ -4,7 +4,7 @@
  * pages by position — a few read ahead in parallel, so memory stays bounded by pages × page size — and
  * reports altered entries, broken links, deleted entries (gaps), a truncated end and forged checkpoints.
  */
-import type { JwkSet } from '../crypto/ingest-keys.ts';
+import type { JwkSet } from '../keys/ingest-keys.ts';
 import type { AuditRow, AuditStore, StoredCheckpoint } from '../metadata/audit-store.ts';
 import { openCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { sha256Hex, type AuditEntry } from './trail.ts';

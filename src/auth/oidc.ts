@@ -1,6 +1,6 @@
 import { jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
 import type { OidcConfig } from '../config.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { principalFromClaims, type Authenticator, type Principal } from './principal.ts';
 import { ProviderKeys } from './provider-keys.ts';
 

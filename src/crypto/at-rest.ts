@@ -6,7 +6,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { IntegrityError } from '../storage/object-store.ts';
-import { KEK_ID_PATTERN, type Kek, type KekLookup } from './kek-ring.ts';
+import { KEK_ID_PATTERN, type Kek, type KekLookup } from '../keys/kek-ring.ts';
 
 const MAGIC = Buffer.from('VSCE', 'latin1');
 const FORMAT_VERSION = 1;

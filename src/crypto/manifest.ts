@@ -6,9 +6,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { z } from 'zod';
-import { loadOrCreateKeyFile } from './key-file.ts';
-import type { JwkSet, PublicJwk } from './ingest-keys.ts';
-import type { DocumentRecord } from '../documents.ts';
+import { loadOrCreateKeyFile } from '../keys/key-file.ts';
+import type { JwkSet, PublicJwk } from '../keys/ingest-keys.ts';
+import type { DocumentRecord } from '../documents/service.ts';
 
 /** A distinct type, so a manifest can never pass as a view ticket or an access token. */
 export const MANIFEST_TYPE = 'vs-manifest+jwt';

@@ -6,7 +6,7 @@
  * written since the last one.
  */
 import { decodeTime } from 'ulid';
-import type { IdempotencyKeys } from '../idempotency.ts';
+import type { IdempotencyKeys } from '../documents/idempotency.ts';
 import type { MetadataStore } from '../metadata/metadata-store.ts';
 import { ObjectNotFoundError, type ObjectStore } from '../storage/object-store.ts';
 import { ID_PATTERN, layout, ulidFloor } from '../storage/layout.ts';

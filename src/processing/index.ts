@@ -3,7 +3,7 @@
  * pages in order. Run it through the worker pool (pool.ts) in the service.
  */
 import { PDFDocument } from 'pdf-lib';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { addImagePage } from './assemble.ts';
 import type { Quad } from './corners.ts';
 import { createDeadline, type Deadline } from './budget.ts';

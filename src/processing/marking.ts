@@ -4,7 +4,7 @@
  * assemble.ts), so the marking is drawn in plain page space, on white, after the isolated content.
  */
 import { PDFName, type PDFDocument, type PDFFont, type PDFPage } from 'pdf-lib';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import type { Deadline } from './budget.ts';
 import type { Classification, MarkingOptions, MarkingTemplates } from './types.ts';
 

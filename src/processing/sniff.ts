@@ -1,6 +1,6 @@
 /** Type by content: the bytes decide, the declared type may only agree. */
 import { fileTypeFromBuffer } from 'file-type';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 
 export const acceptedTypes = [
   'application/pdf',

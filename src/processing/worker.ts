@@ -1,5 +1,5 @@
 /** Piscina task: runs in a worker thread. AppErrors cross the thread boundary as plain data. */
-import { isAppError, type ErrorCode, type Localized } from '../errors.ts';
+import { isAppError, type ErrorCode, type Localized } from '../kernel/errors.ts';
 import type { MessagePort } from 'node:worker_threads';
 import { createDeadline } from './budget.ts';
 import { helperClient, type Pipe } from './helpers.ts';

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { DataStore, ERRORS, Upload } from '@tus/utils';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from '../storage/object-store.ts';
 import { ID_PATTERN, layout } from '../storage/layout.ts';
 import { checkJwePrefix } from './jwe-prefix.ts';

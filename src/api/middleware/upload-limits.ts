@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import multer, { MulterError, type StorageEngine } from 'multer';
-import { AppError } from '../../errors.ts';
-import { METADATA_MAX_BYTES } from '../../json-bounds.ts';
+import { AppError } from '../../kernel/errors.ts';
+import { METADATA_MAX_BYTES } from '../../kernel/json-bounds.ts';
 
 export interface UploadLimits {
   maxFileBytes: number;

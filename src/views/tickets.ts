@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SignJWT, errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK } from 'jose';
 import { z } from 'zod';
-import { AppError } from '../errors.ts';
-import { loadOrCreateKeyFile } from '../crypto/key-file.ts';
+import { AppError } from '../kernel/errors.ts';
+import { loadOrCreateKeyFile } from '../keys/key-file.ts';
 
 const ALG = 'ES256';
 const ISSUER = 'urn:vs-capture:view';

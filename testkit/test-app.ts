@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
-import { createApp, type AppDeps } from '../../src/app.ts';
-import { compose, type ComposeOptions } from '../../src/compose.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
-import type { DevTokenRequest } from '../../src/auth/dev-issuer.ts';
-import { HEADER_BYTES } from '../../src/crypto/at-rest.ts';
+import { createApp, type AppDeps } from '../src/app.ts';
+import { compose, type ComposeOptions } from '../src/compose.ts';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/kernel/logger.ts';
+import type { DevTokenRequest } from '../src/auth/dev-issuer.ts';
+import { HEADER_BYTES } from '../src/crypto/at-rest.ts';
 import { freshDatabaseUrl, type MetadataBackend } from './database.ts';
 
 export interface TestApp {

@@ -19,7 +19,7 @@ export interface S3Target {
 }
 
 export interface PostgresTarget {
-  /** A superuser's URL on the server; tests make their own databases (tests/support/database.ts). */
+  /** A superuser's URL on the server; tests make their own databases (testkit/database.ts). */
   adminUrl: string;
   /** The server's data directory when started here (for the marker scan), else undefined. */
   dataDir?: string;

@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'minio';
 import { inject } from 'vitest';
-import { S3Store, type S3StoreOptions } from '../../src/storage/s3-store.ts';
-import { parseS3Endpoint } from '../../src/storage/s3-endpoint.ts';
+import { S3Store, type S3StoreOptions } from '../src/storage/s3-store.ts';
+import { parseS3Endpoint } from '../src/storage/s3-endpoint.ts';
 
 /** e.g. "S3Store (Ceph RGW)", so test output names the real server. */
 export function s3Label(): string {

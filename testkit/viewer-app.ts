@@ -1,18 +1,18 @@
 /**
- * The real app (tests/support/test-app.ts: encrypted FsStore, processing pool, dev issuer) with the
+ * The real app (testkit/test-app.ts: encrypted FsStore, processing pool, dev issuer) with the
  * viewer's parts under the test's control: a recorder that keeps events and a clock that can jump.
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { createApp } from '../../../src/app.ts';
-import { composeViews } from '../../../src/compose-views.ts';
-import { createProcessingPool } from '../../../src/processing/pool.ts';
-import type { ViewEvent } from '../../../src/view-recorder.ts';
-import type { PageRenderer } from '../../../src/views.ts';
-import { startTestApp, type TestApp } from '../../support/test-app.ts';
-import { attachCapture } from '../../support/capture-fixtures.ts';
+import { createApp } from '../src/app.ts';
+import { composeViews } from '../src/compose-views.ts';
+import { createProcessingPool } from '../src/processing/pool.ts';
+import type { ViewEvent } from '../src/views/recorder.ts';
+import type { PageRenderer } from '../src/views/service.ts';
+import { startTestApp, type TestApp } from './test-app.ts';
+import { attachCapture } from './capture-fixtures.ts';
 
 export interface ViewerTestApp extends TestApp {
   /** Every view event, in order. */

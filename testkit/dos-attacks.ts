@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { METRICS_AUTH, type ServiceProcess } from '../support/service-process.ts';
+import { METRICS_AUTH, type ServiceProcess } from './service-process.ts';
 
 const MIB = 2 ** 20;
 

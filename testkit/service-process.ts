@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
-import { generateIngestJwks } from '../../src/crypto/ingest-keys.ts';
-import { generateKek, KekRing } from '../../src/crypto/kek-ring.ts';
+import { generateIngestJwks } from '../src/keys/ingest-keys.ts';
+import { generateKek, KekRing } from '../src/keys/kek-ring.ts';
 import type { S3Target } from './global-setup.ts';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const REPO = fileURLToPath(new URL('../', import.meta.url));
 const BANNER = /VS-Capture listening on (\S+)/;
 const METRICS_LINE = /metrics: (\S+)/;
 /** Every test service serves /metrics behind this token (METRICS_TOKEN); send METRICS_AUTH with a scrape. */

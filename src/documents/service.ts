@@ -2,19 +2,19 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { monotonicFactory } from 'ulid';
-import { AppError } from './errors.ts';
-import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } from './auth/principal.ts';
-import { enhanceOf, type CaptureMetadata, type Enhance } from './metadata.ts';
+import { AppError } from '../kernel/errors.ts';
+import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } from '../auth/principal.ts';
+import { enhanceOf, type CaptureMetadata, type Enhance } from './capture-metadata.ts';
 import { inProgress, type IdempotencyKeys } from './idempotency.ts';
-import type { AuditEvent, AuditLog } from './audit/trail.ts';
-import type { ManifestSigner } from './crypto/manifest.ts';
-import { ClaimLostError, type MetadataStore, type StoredDocument } from './metadata/metadata-store.ts';
-import type { ClaimedJob } from './metadata/job-store.ts';
-import type { TextLayerResult } from './processing/text-layer.ts';
-import type { Finding, InputFile, ProcessOptions, ProcessResult } from './processing/types.ts';
-import { ObjectNotFoundError, type ByteRange, type ObjectStore } from './storage/object-store.ts';
-import { ID_PATTERN, layout } from './storage/layout.ts';
-import { walk } from './storage/walk.ts';
+import type { AuditEvent, AuditLog } from '../audit/trail.ts';
+import type { ManifestSigner } from '../crypto/manifest.ts';
+import { ClaimLostError, type MetadataStore, type StoredDocument } from '../metadata/metadata-store.ts';
+import type { ClaimedJob } from '../metadata/job-store.ts';
+import type { TextLayerResult } from '../processing/text-layer.ts';
+import type { Finding, InputFile, ProcessOptions, ProcessResult } from '../processing/types.ts';
+import { ObjectNotFoundError, type ByteRange, type ObjectStore } from '../storage/object-store.ts';
+import { ID_PATTERN, layout } from '../storage/layout.ts';
+import { walk } from '../storage/walk.ts';
 
 /** What the use cases need from processing (the worker pool implements it). */
 export interface Processor {

@@ -30,7 +30,7 @@ export function jwcryptoDecrypt(jwk: JWK, compact: string): Promise<Buffer> {
   return runJwcrypto(['decrypt', JSON.stringify(jwk)], Buffer.from(compact));
 }
 
-/** Runs tests/support/jwcrypto_cli.py; key and data go through argv and pipes, never files. */
+/** Runs testkit/jwcrypto_cli.py; key and data go through argv and pipes, never files. */
 export function runJwcrypto(args: string[], stdin?: Uint8Array): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = execFile(

@@ -1,12 +1,12 @@
 /** The viewer's use cases: issue a view ticket, and serve pages rendered and watermarked for its reader. */
-import { AppError } from './errors.ts';
-import { requireRole, type Principal } from './auth/principal.ts';
-import type { TicketGrant, ViewTickets } from './auth/view-tickets.ts';
+import { AppError } from '../kernel/errors.ts';
+import { requireRole, type Principal } from '../auth/principal.ts';
+import type { TicketGrant, ViewTickets } from './tickets.ts';
 import type { ByteCache } from './byte-cache.ts';
-import type { DocumentRecord, DocumentService } from './documents.ts';
-import type { RawPage } from './processing/rasterize.ts';
-import { watermark, type WatermarkedImage } from './processing/watermark.ts';
-import type { ViewRecorder } from './view-recorder.ts';
+import type { DocumentRecord, DocumentService } from '../documents/service.ts';
+import type { RawPage } from '../processing/rasterize.ts';
+import { watermark, type WatermarkedImage } from '../processing/watermark.ts';
+import type { ViewRecorder } from './recorder.ts';
 
 /** Page widths the viewer may ask for: below is unreadable, above costs more than any screen shows. */
 export const PAGE_WIDTH = { min: 400, max: 2000 } as const;

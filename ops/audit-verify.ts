@@ -6,10 +6,10 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { verifyAuditTrail, type AuditReport } from '../audit/verify.ts';
-import { composeMetadata } from '../compose.ts';
-import { ConfigError, loadConfig } from '../config.ts';
-import { createManifestSigner, loadManifestKey } from '../crypto/manifest.ts';
+import { verifyAuditTrail, type AuditReport } from '../src/audit/verify.ts';
+import { composeMetadata } from '../src/compose.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { createManifestSigner, loadManifestKey } from '../src/crypto/manifest.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, full: { type: 'boolean', default: false } } });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { AppError } from './errors.ts';
-import { parseWith, says } from './validation.ts';
+import { AppError } from '../kernel/errors.ts';
+import { parseWith, says } from '../kernel/validation.ts';
 
 /** Levels above VS-NfD; a VS-NfD system must refuse them (VSA). */
 const REFUSED_LEVELS = ['VS-VERTRAULICH', 'GEHEIM', 'STRENG GEHEIM'];

@@ -1,6 +1,6 @@
 /** `npm run jobs`: the job queue's counts per kind and state on the configured database, as JSON (for operators and scripts). */
-import { composeStorage } from '../compose.ts';
-import { ConfigError, loadConfig } from '../config.ts';
+import { composeStorage } from '../src/compose.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
 
 async function main(): Promise<void> {
   const storage = await composeStorage(loadConfig());

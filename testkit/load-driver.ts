@@ -4,7 +4,7 @@
  * latency percentiles, answers by status, the service's peak RSS and event-loop delay (from its
  * /metrics), and /healthz latency sampled during the load.
  *
- *   npx tsx bench/load.ts --uploaders 8 --viewers 2 --seconds 60
+ *   npx tsx testkit/load-driver.ts --uploaders 8 --viewers 2 --seconds 60
  *
  * Uses S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY when set, else starts a throwaway Ceph RGW.
  */
@@ -13,14 +13,14 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs, promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cameraJpeg } from '../tests/fixtures/images.ts';
-import { startCephRgw } from '../tests/support/ceph-rgw.ts';
-import type { S3Target } from '../tests/support/global-setup.ts';
-import { clerk, devToken, encryptedCapture, ingestKey, postCapture } from '../tests/support/service-client.ts';
-import { keysEnv, METRICS_AUTH, s3Env, startService, type ServiceProcess } from '../tests/support/service-process.ts';
-import { uniqueBucket } from '../tests/support/s3.ts';
+import { cameraJpeg } from './fixtures/images.ts';
+import { startCephRgw } from './ceph-rgw.ts';
+import type { S3Target } from './global-setup.ts';
+import { clerk, devToken, encryptedCapture, ingestKey, postCapture } from './service-client.ts';
+import { keysEnv, METRICS_AUTH, s3Env, startService, type ServiceProcess } from './service-process.ts';
+import { uniqueBucket } from './s3.ts';
 import sharp from 'sharp';
-import type { BenchSection } from './report.ts';
+import type { BenchSection } from '../bench/report.ts';
 
 export interface LoadOptions {
   uploaders: number;
@@ -172,7 +172,7 @@ async function viewer(url: string, { id, ticket }: { id: string; ticket: string 
 
 /** /healthz answer times in ms, sampled by bench/healthz-probe.ts in a process of its own. */
 async function sampleHealthz(url: string, deadline: number): Promise<number[]> {
-  const probe = fileURLToPath(new URL('./healthz-probe.ts', import.meta.url));
+  const probe = fileURLToPath(new URL('../bench/healthz-probe.ts', import.meta.url));
   const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', probe, url, String(deadline - Date.now())]);
   return JSON.parse(stdout) as number[];
 }
@@ -307,7 +307,7 @@ export function loadSection(result: LoadResult): BenchSection {
   const violations = [...correctnessViolations(result), ...latencyViolations(result)];
   return {
     title: `Load: ${uploaders} concurrent encrypted 12 MP camera uploads + ${viewers} viewers for ${seconds} s`,
-    command: `npx tsx bench/load.ts --uploaders ${uploaders} --viewers ${viewers} --seconds ${Math.round(seconds)}`,
+    command: `npx tsx testkit/load-driver.ts --uploaders ${uploaders} --viewers ${viewers} --seconds ${Math.round(seconds)}`,
     rows: [
       row('capture POST /v1/documents (201)', result.uploads.latencyMs, { perMinute: result.uploads.perMinute, byStatus: JSON.stringify(result.uploads.byStatus) }),
       row('viewer page GET (200)', result.pages.latencyMs, { perSecond: result.pages.perSecond, byStatus: JSON.stringify(result.pages.byStatus) }),
@@ -319,7 +319,7 @@ export function loadSection(result: LoadResult): BenchSection {
       bound('/healthz max', result.healthz.latencyMs.max, BOUNDS.healthzMs, 'ms', EVENT_LOOP_GAP),
     ],
     notes: [
-      `Photo: ${(result.options.photoBytes / 2 ** 20).toFixed(1)} MiB JPEG, 4000 x 3000 (tests/fixtures/images.ts cameraJpeg plus sensor-like noise), ${(result.options.jweBytes / 2 ** 20).toFixed(1)} MiB as JWE (ECDH-ES+A256KW P-256, A256GCM).`,
+      `Photo: ${(result.options.photoBytes / 2 ** 20).toFixed(1)} MiB JPEG, 4000 x 3000 (testkit/fixtures/images.ts cameraJpeg plus sensor-like noise), ${(result.options.jweBytes / 2 ** 20).toFixed(1)} MiB as JWE (ECDH-ES+A256KW P-256, A256GCM).`,
       `Event-loop delay max ${result.service.eventLoopDelayMs.max} ms (service /metrics, nodejs_eventloop_lag_*). Machine: ${result.machine.cores} cores, load average ${result.machine.loadAverage.join(' / ')} at the end (shared with other work).`,
       violations.length ? `Bounds missed: ${violations.join('; ')}.` : 'Every answer was 201/200 or 503 backpressure with Retry-After, every 201 read back; all bounds met.',
     ],

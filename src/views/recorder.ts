@@ -1,5 +1,5 @@
 /** Every view is recorded in the audit trail; a failed append refuses the view (audit fails closed). */
-import type { AuditLog } from './audit/trail.ts';
+import type { AuditLog } from '../audit/trail.ts';
 
 interface ViewEventBase {
   ticketId: string;

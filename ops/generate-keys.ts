@@ -5,11 +5,11 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadKekRing, SEARCH_KEY_RING } from '../crypto/kek-ring.ts';
-import { generateIngestJwks } from '../crypto/ingest-keys.ts';
-import { loadOrCreateKeyFile } from '../crypto/key-file.ts';
-import { loadManifestKey } from '../crypto/manifest.ts';
-import { loadViewTicketKey } from '../auth/view-tickets.ts';
+import { loadKekRing, SEARCH_KEY_RING } from '../src/keys/kek-ring.ts';
+import { generateIngestJwks } from '../src/keys/ingest-keys.ts';
+import { loadOrCreateKeyFile } from '../src/keys/key-file.ts';
+import { loadManifestKey } from '../src/crypto/manifest.ts';
+import { loadViewTicketKey } from '../src/views/tickets.ts';
 
 /** Where each key lands under <dir>, by the variable that names it. */
 export function keyFiles(dir: string) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { AppError } from './errors.ts';
-import type { MetadataStore } from './metadata/metadata-store.ts';
+import { AppError } from '../kernel/errors.ts';
+import type { MetadataStore } from '../metadata/metadata-store.ts';
 
 export type Claim = { kind: 'replay'; documentId: string } | { kind: 'claimed'; keyHash: string; release(): Promise<void> };
 

@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { JWK } from 'jose';
-import { encryptFor, pickIngestKey } from '../../src/cli/encrypt.ts';
-import { fetchJson } from '../../src/cli/http.ts';
+import { encryptFor, pickIngestKey } from '../client/encrypt.ts';
+import { fetchJson } from '../client/http.ts';
 
 export interface User {
   sub: string;

@@ -1,7 +1,7 @@
 /** What the CLI checks on the user's machine before anything is encrypted or sent: each refusal names the file. */
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { acceptedTypes } from '../processing/sniff.ts';
+import { acceptedTypes } from '../src/processing/sniff.ts';
 import { detectType } from './encrypt.ts';
 import { say } from './language.ts';
 

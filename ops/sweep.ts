@@ -1,7 +1,7 @@
 /** `npm run sweep`: one orphan sweep over the configured store, e.g. from cron or after an outage; prints the counts as JSON. */
-import { composeStorage } from '../compose.ts';
-import { ConfigError, loadConfig } from '../config.ts';
-import { sweepOrphans } from './orphan-sweep.ts';
+import { composeStorage } from '../src/compose.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { sweepOrphans } from '../src/maintenance/orphan-sweep.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -1,21 +1,21 @@
 /** Fresh metadata databases for tests: a new database on the run's PostgreSQL server, or a PGlite of its own. */
 import { inject } from 'vitest';
 import pg from 'pg';
-import { generateKek, KekRing } from '../../src/crypto/kek-ring.ts';
-import { openMetadataStore, type MetadataSource } from '../../src/metadata/open.ts';
-import type { AuditCheckpointPolicy } from '../../src/metadata/audit-store.ts';
-import { MetadataStore } from '../../src/metadata/metadata-store.ts';
-import { migrate } from '../../src/metadata/migrations.ts';
-import { openPglite } from '../../src/metadata/pglite-client.ts';
-import { openPostgres } from '../../src/metadata/postgres-client.ts';
-import type { SqlClient } from '../../src/metadata/sql.ts';
+import { generateKek, KekRing } from '../src/keys/kek-ring.ts';
+import { openMetadataStore, type MetadataSource } from '../src/metadata/open.ts';
+import type { AuditCheckpointPolicy } from '../src/metadata/audit-store.ts';
+import { MetadataStore } from '../src/metadata/metadata-store.ts';
+import { migrate } from '../src/metadata/migrations.ts';
+import { openPglite } from '../src/metadata/pglite-client.ts';
+import { openPostgres } from '../src/metadata/postgres-client.ts';
+import type { SqlClient } from '../src/metadata/sql.ts';
 
 export type MetadataBackend = 'PGlite' | 'PostgreSQL';
 export const METADATA_BACKENDS: MetadataBackend[] = ['PGlite', 'PostgreSQL'];
 
 let created = 0;
 
-/** A new, empty database on the run's server (tests/support/global-setup.ts); its URL. */
+/** A new, empty database on the run's server (testkit/global-setup.ts); its URL. */
 export async function freshDatabaseUrl(): Promise<string> {
   const admin = new URL(inject('postgres').adminUrl);
   const name = `vsc_${process.pid}_${Date.now().toString(36)}_${created++}`;
