@@ -25,7 +25,7 @@ import { startPostgres } from '../testkit/postgres.ts';
 import { clerk, devToken, ingestKey } from '../testkit/service-client.ts';
 import { keysEnv, METRICS_AUTH, startService, type ServiceProcess } from '../testkit/service-process.ts';
 import { cameraPhoto } from './processing.ts';
-import type { BenchComparison, BenchRow, BenchSection } from './report.ts';
+import type { BenchComparison, BenchRow, BenchSection } from '../testkit/bench-report.ts';
 
 const CLIENTS = 4;
 const TARGET = 0.8;

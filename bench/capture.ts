@@ -19,7 +19,7 @@ import { startCephRgw } from '../testkit/ceph-rgw.ts';
 import { joseEncrypt } from '../testkit/jwe-fixtures.ts';
 import { startTestApp, type TestApp } from '../testkit/test-app.ts';
 import { cameraPhoto } from './processing.ts';
-import { median, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
+import { median, type BenchComparison, type BenchRow, type BenchSection } from '../testkit/bench-report.ts';
 
 const RUNS = 15;
 const WARMUP = 2;

@@ -10,7 +10,7 @@ import { jpegWithMarker, newMarker } from '../testkit/capture-fixtures.ts';
 import { clerk, devToken, encryptedCapture, ingestKey, postCapture } from '../testkit/service-client.ts';
 import { startService, type ServiceProcess } from '../testkit/service-process.ts';
 import { DOS_ENV, endlessHeaders, slowCapture, watchHealth } from '../testkit/dos-attacks.ts';
-import { median, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
+import { median, type BenchComparison, type BenchRow, type BenchSection } from '../testkit/bench-report.ts';
 
 const PHASE_MS = 10_000;
 /** /healthz p99 under attack may be this many times its p99 without one. */
@@ -109,7 +109,7 @@ export async function bench(): Promise<BenchSection> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { sectionMarkdown } = await import('./report.ts');
+  const { sectionMarkdown } = await import('../testkit/bench-report.ts');
   const t0 = performance.now();
   const section = await bench();
   process.stdout.write(`${sectionMarkdown(section, (performance.now() - t0) / 1000)}\n`);

@@ -12,7 +12,7 @@ import { compactDecrypt, exportJWK, generateKeyPair, importJWK, type JWK } from 
 import { loadIngestKeys } from '../src/keys/ingest-keys.ts';
 import { decryptPart } from '../src/crypto/jwe.ts';
 import { joseEncrypt, runJwcrypto } from '../testkit/jwe-fixtures.ts';
-import { median, timeMedian, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
+import { median, timeMedian, type BenchComparison, type BenchRow, type BenchSection } from '../testkit/bench-report.ts';
 
 const SIZES_MIB = [5, 50];
 const RUNS: Record<number, number> = { 5: 9, 50: 5 };

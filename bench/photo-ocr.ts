@@ -19,7 +19,7 @@ import { flatSize } from '../src/processing/perspective.ts';
 import { addTextLayer } from '../src/processing/text-layer.ts';
 import { testOptions } from '../testkit/fixtures/options.ts';
 import { germanPage, photoCase, photograph } from '../testkit/fixtures/photos.ts';
-import { sectionMarkdown, timeMedian, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
+import { sectionMarkdown, timeMedian, type BenchComparison, type BenchRow, type BenchSection } from '../testkit/bench-report.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PAGES = Number(process.env.BENCH_PAGES ?? 4);

@@ -21,7 +21,7 @@ import { processDocument } from '../src/processing/index.ts';
 import { markingBands, markingTexts } from '../src/processing/marking.ts';
 import { unmarkedPages } from '../src/processing/selfcheck.ts';
 import type { Enhance, ProcessOptions } from '../src/processing/types.ts';
-import { timeMedian, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
+import { timeMedian, type BenchComparison, type BenchRow, type BenchSection } from '../testkit/bench-report.ts';
 
 const run = promisify(execFile);
 /** BENCH_RUNS lowers the runs on a busy machine (the report says how many each row took). */

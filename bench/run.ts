@@ -10,7 +10,7 @@ import { cpus, loadavg, totalmem, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { startCephRgw } from '../testkit/ceph-rgw.ts';
-import { cell, comparisonRow, sectionMarkdown, type BenchSection } from './report.ts';
+import { cell, comparisonRow, sectionMarkdown, type BenchSection } from '../testkit/bench-report.ts';
 
 interface Section {
   file: string;

@@ -14,7 +14,7 @@ import { EncryptedStore } from '../src/storage/encrypted-store.ts';
 import { S3Store, type S3StoreOptions } from '../src/storage/s3-store.ts';
 import { parseS3Endpoint } from '../src/storage/s3-endpoint.ts';
 import { startCephRgw } from '../testkit/ceph-rgw.ts';
-import { median, timeMedian, type BenchSection } from './report.ts';
+import { median, timeMedian, type BenchSection } from '../testkit/bench-report.ts';
 
 const SIZE = 10 * 1024 * 1024;
 const RUNS = 21;

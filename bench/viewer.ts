@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { median, timeMedian, type BenchSection } from './report.ts';
+import { median, timeMedian, type BenchSection } from '../testkit/bench-report.ts';
 import { pdfWithText } from '../testkit/capture-fixtures.ts';
 import { launchChromium } from '../testkit/chromium.ts';
 import { startViewerApp } from '../testkit/viewer-app.ts';

@@ -20,7 +20,7 @@ import { clerk, devToken, encryptedCapture, ingestKey, postCapture } from './ser
 import { keysEnv, METRICS_AUTH, s3Env, startService, type ServiceProcess } from './service-process.ts';
 import { uniqueBucket } from './s3.ts';
 import sharp from 'sharp';
-import type { BenchSection } from '../bench/report.ts';
+import type { BenchSection } from './bench-report.ts';
 
 export interface LoadOptions {
   uploaders: number;
@@ -170,9 +170,9 @@ async function viewer(url: string, { id, ticket }: { id: string; ticket: string 
   return samples;
 }
 
-/** /healthz answer times in ms, sampled by bench/healthz-probe.ts in a process of its own. */
+/** /healthz answer times in ms, sampled by testkit/healthz-probe.ts in a process of its own. */
 async function sampleHealthz(url: string, deadline: number): Promise<number[]> {
-  const probe = fileURLToPath(new URL('../bench/healthz-probe.ts', import.meta.url));
+  const probe = fileURLToPath(new URL('./healthz-probe.ts', import.meta.url));
   const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', probe, url, String(deadline - Date.now())]);
   return JSON.parse(stdout) as number[];
 }

@@ -2,7 +2,7 @@
  * Samples GET /healthz every 250 ms for a while and prints each answer time (ms) as a JSON array.
  * Its own process, so the load generator's event loop does not add to what it measures.
  *
- *   npx tsx bench/healthz-probe.ts http://127.0.0.1:8080 60000
+ *   npx tsx testkit/healthz-probe.ts http://127.0.0.1:8080 60000
  */
 const [url, durationMs] = process.argv.slice(2);
 const deadline = Date.now() + Number(durationMs);
