@@ -51,5 +51,6 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     exclude: { path: ['node_modules', '/dist/'] },
     moduleSystems: ['es6'],
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'node', 'default'], mainFields: ['module', 'main'] },
   },
 };
