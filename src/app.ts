@@ -28,7 +28,7 @@ import { auditRouter } from './api/audit.ts';
 import { uploadsRouter } from './api/uploads.ts';
 import { xdomeaRouter } from './api/xdomea.ts';
 import { bearerAuth } from './api/middleware/auth.ts';
-import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
+import { encryptedSizeBound } from './crypto/jwe-size.ts';
 import type { LingeringClose } from './api/middleware/lingering-close.ts';
 import { notFoundHandler, problemHandler } from './api/middleware/problem.ts';
 import { requestLog } from './api/middleware/request-log.ts';

@@ -25,7 +25,7 @@ import { sweepIfOurTurn } from './maintenance/scheduled-sweep.ts';
 import type { MetadataStore } from './metadata/metadata-store.ts';
 import { openMetadataStore, pgliteDirOf } from './metadata/open.ts';
 import { createMetrics } from './kernel/metrics.ts';
-import { encryptedSizeBound } from './api/middleware/upload-limits.ts';
+import { encryptedSizeBound } from './crypto/jwe-size.ts';
 import { Admission } from './api/middleware/admission.ts';
 import { renderRefusals } from './api/views.ts';
 import { LingeringClose } from './api/middleware/lingering-close.ts';
