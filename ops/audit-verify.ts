@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { verifyAuditTrail, type AuditReport } from '../src/audit/verify.ts';
 import { composeMetadata } from '../src/compose.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { createManifestSigner, loadManifestKey } from '../src/crypto/manifest.ts';
+import { createManifestSigner, loadManifestKey } from '../src/documents/manifest.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, full: { type: 'boolean', default: false } } });

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { loadKekRing, SEARCH_KEY_RING } from '../src/keys/kek-ring.ts';
 import { generateIngestJwks } from '../src/keys/ingest-keys.ts';
 import { loadOrCreateKeyFile } from '../src/keys/key-file.ts';
-import { loadManifestKey } from '../src/crypto/manifest.ts';
+import { loadManifestKey } from '../src/documents/manifest.ts';
 import { loadViewTicketKey } from '../src/views/tickets.ts';
 
 /** Where each key lands under <dir>, by the variable that names it. */

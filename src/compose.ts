@@ -12,7 +12,7 @@ import { AuditService } from './audit/service.ts';
 import { createCheckpointSigner, type CheckpointSigner } from './audit/checkpoint.ts';
 import type { AuditStore } from './metadata/audit-store.ts';
 import { composeJwks, loadIngestKeys } from './keys/ingest-keys.ts';
-import { createManifestSigner, loadManifestKey } from './crypto/manifest.ts';
+import { createManifestSigner, loadManifestKey } from './documents/manifest.ts';
 import { createCryptoPool } from './crypto/offload.ts';
 import { loadKekRing, SEARCH_KEY_RING, type KekRing } from './keys/kek-ring.ts';
 import { composeViews } from './compose-views.ts';

@@ -7,7 +7,7 @@ import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } fr
 import { enhanceOf, type CaptureMetadata, type Enhance } from './capture-metadata.ts';
 import { inProgress, type IdempotencyKeys } from './idempotency.ts';
 import type { AuditEvent, AuditLog } from '../audit/trail.ts';
-import type { ManifestSigner } from '../crypto/manifest.ts';
+import type { ManifestSigner } from './manifest.ts';
 import { ClaimLostError, type MetadataStore, type StoredDocument } from '../metadata/metadata-store.ts';
 import type { ClaimedJob } from '../metadata/job-store.ts';
 import type { TextLayerResult } from '../processing/text-layer.ts';
