@@ -8,7 +8,7 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT,
 import { z } from 'zod';
 import { loadOrCreateKeyFile } from '../keys/key-file.ts';
 import type { JwkSet, PublicJwk } from '../keys/ingest-keys.ts';
-import type { DocumentRecord } from './service.ts';
+import type { DocumentRecord } from './records.ts';
 
 /** A distinct type, so a manifest can never pass as a view ticket or an access token. */
 export const MANIFEST_TYPE = 'vs-manifest+jwt';

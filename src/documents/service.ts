@@ -10,6 +10,7 @@ import type { AuditEvent, AuditLog } from '../audit/trail.ts';
 import type { ManifestSigner } from './manifest.ts';
 import { ClaimLostError, type MetadataStore, type StoredDocument } from '../metadata/metadata-store.ts';
 import type { ClaimedJob } from '../metadata/job-store.ts';
+import type { Acknowledgement, DocumentRecord, TextLayer, TransferNote } from './records.ts';
 import type { TextLayerResult } from '../processing/text-layer.ts';
 import type { Finding, InputFile, ProcessOptions, ProcessResult } from '../processing/types.ts';
 import { ObjectNotFoundError, type ByteRange, type ObjectStore } from '../storage/object-store.ts';
@@ -27,47 +28,6 @@ export interface Processor {
 export interface CapturePart extends InputFile {
   /** JWE header facts when the part arrived encrypted; absent for raw parts. */
   jwe?: { alg: string; kid: string };
-}
-
-export interface TransferNote {
-  capturedBy: { sub: string; name: string };
-  capturedAt: string;
-  receivedAt: string;
-  source: CaptureMetadata['source'];
-  device?: CaptureMetadata['device'];
-  settings: { enhance: Enhance; sanitize: CaptureMetadata['sanitize'] };
-  transport: { encryptedParts: number; plainParts: number; metadataEncrypted: boolean };
-  findings: Finding[];
-  review: { status: 'pending' | 'approved' | 'rejected'; by?: { sub: string; name: string }; at?: string; note?: string };
-}
-
-/** The committed record of a document; its presence in the store is what makes a document exist. */
-export interface DocumentRecord {
-  id: string;
-  formatVersion: 1;
-  unit: string;
-  title: string;
-  caseNumber?: string;
-  classification: CaptureMetadata['classification'];
-  issuingOffice: string;
-  createdAt: string;
-  pageCount: number;
-  /** The current rendition: the first one until the text layer is in, then the one with it (`textLayer: true`). */
-  rendition: { mediaType: 'application/pdf'; size: number; sha256: string; textLayer?: true };
-  /** The OCR text layer added after the 201 (docs/audit.md); absent on documents from before it existed. */
-  textLayer?: TextLayer;
-  originals: Array<{ part: number; mediaType: string; size: number; sha256: string; pages: number; encrypted: boolean }>;
-  transferNote: TransferNote;
-}
-
-export interface TextLayer {
-  status: 'pending' | 'ready' | 'failed';
-  /** When it became ready or failed. */
-  at?: string;
-  /** Words added over all pages (ready). */
-  words?: number;
-  /** Why it failed, German / English (failed). */
-  reason?: string;
 }
 
 export interface CaptureRequest {
@@ -95,15 +55,6 @@ export interface FeedQuery {
   status?: TransferNote['review']['status'];
   /** false: only documents the caller has not acknowledged yet. */
   acknowledged?: boolean;
-}
-
-/** An export client's statement that its archive took the document over. */
-export interface Acknowledgement {
-  documentId: string;
-  by: { sub: string; name: string };
-  at: string;
-  /** The archive's own reference, e.g. the E-Akte object id. */
-  reference?: string;
 }
 
 export interface FeedPage {
