@@ -2,11 +2,9 @@
  * Signed integrity evidence (BSI TR-03138): a JWS over a document's hashes, classification and
  * transfer note, verifiable by any JOSE implementation with the key published in GET /v1/keys.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { z } from 'zod';
-import { loadOrCreateKeyFile } from '../keys/key-file.ts';
+import { loadPrivateKey, type KeySource } from '../keys/private-key.ts';
 import type { JwkSet, PublicJwk } from '../keys/ingest-keys.ts';
 import type { DocumentRecord } from './records.ts';
 
@@ -62,13 +60,12 @@ export async function createManifestSigner(privateJwk: JWK, now: () => number = 
 }
 
 /** The signing key: MANIFEST_SIGNING_KEY(_FILE), or outside production generated once into the data directory. */
-export async function loadManifestKey(source: { json?: string; file?: string; devDataDir?: string }): Promise<JWK> {
-  if (source.json) return parsePrivateJwk(source.json, 'MANIFEST_SIGNING_KEY');
-  if (source.file) return parsePrivateJwk(await readFile(source.file, 'utf8'), 'MANIFEST_SIGNING_KEY_FILE');
-  if (!source.devDataDir) throw new Error('MANIFEST_SIGNING_KEY or MANIFEST_SIGNING_KEY_FILE is required');
-  return loadOrCreateKeyFile(path.join(source.devDataDir, 'keys', 'manifest-signing.json'), async () => {
-    const pair = await generateKeyPair('ES384', { extractable: true });
-    return exportJWK(pair.privateKey);
+export function loadManifestKey(source: KeySource): Promise<JWK> {
+  return loadPrivateKey(source, {
+    variable: 'MANIFEST_SIGNING_KEY',
+    devFile: 'manifest-signing.json',
+    parse: parsePrivateJwk,
+    generate: async () => exportJWK((await generateKeyPair('ES384', { extractable: true })).privateKey),
   });
 }
 
@@ -77,14 +74,7 @@ const privateJwkSchema = z.union([
   z.object({ kty: z.literal('RSA'), n: z.string(), e: z.string(), d: z.string(), p: z.string(), q: z.string(), dp: z.string(), dq: z.string(), qi: z.string() }),
 ]);
 
-function parsePrivateJwk(text: string, variable: string): JWK {
-  // The value is a secret: name the variable, never echo it (JSON.parse errors quote their input).
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    raw = undefined;
-  }
+function parsePrivateJwk(raw: unknown, variable: string): JWK {
   const parsed = privateJwkSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`${variable} must be a private EC P-384 JWK (ES384) or RSA JWK of at least ${MIN_RSA_BITS} bits (PS256)`);
   if (parsed.data.kty === 'RSA' && Buffer.from(parsed.data.n, 'base64url').byteLength * 8 < MIN_RSA_BITS) {

@@ -3,12 +3,10 @@
  * instance holding the key verifies them without shared state.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { SignJWT, errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK } from 'jose';
 import { z } from 'zod';
 import { AppError } from '../kernel/errors.ts';
-import { loadOrCreateKeyFile } from '../keys/key-file.ts';
+import { loadPrivateKey, type KeySource } from '../keys/private-key.ts';
 
 const ALG = 'ES256';
 const ISSUER = 'urn:vs-capture:view';
@@ -134,29 +132,19 @@ async function verifyClaims(ticket: string, key: CryptoKey | Uint8Array, now: ()
 }
 
 /** The signing key: from VIEW_TICKET_KEY(_FILE), or outside production generated once into the data directory. */
-export async function loadViewTicketKey(source: { json?: string; file?: string; devDataDir?: string }): Promise<JWK> {
-  if (source.json) return parsePrivateJwk(source.json, 'VIEW_TICKET_KEY');
-  if (source.file) return parsePrivateJwk(await readFile(source.file, 'utf8'), 'VIEW_TICKET_KEY_FILE');
-  if (!source.devDataDir) throw new Error('VIEW_TICKET_KEY or VIEW_TICKET_KEY_FILE is required');
-  return loadOrCreateKeyFile(path.join(source.devDataDir, 'keys', 'view-tickets.json'), async () => {
-    const pair = await generateKeyPair(ALG, { extractable: true });
-    return exportJWK(pair.privateKey);
+export function loadViewTicketKey(source: KeySource): Promise<JWK> {
+  return loadPrivateKey(source, {
+    variable: 'VIEW_TICKET_KEY',
+    devFile: 'view-tickets.json',
+    parse: parsePrivateJwk,
+    generate: async () => exportJWK((await generateKeyPair(ALG, { extractable: true })).privateKey),
   });
 }
 
 const privateJwkSchema = z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: z.string(), y: z.string(), d: z.string() });
 
-function parsePrivateJwk(text: string, variable: string): JWK {
-  // The value is a secret: name the variable, never echo it (JSON.parse errors quote their input).
-  const parsed = privateJwkSchema.safeParse(parseJsonOrUndefined(text));
+function parsePrivateJwk(raw: unknown, variable: string): JWK {
+  const parsed = privateJwkSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`${variable} must be a private EC P-256 JWK (kty, crv, x, y, d)`);
   return parsed.data;
-}
-
-function parseJsonOrUndefined(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
