@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { DataStore, ERRORS, Upload } from '@tus/utils';
 import { AppError } from '../kernel/errors.ts';
-import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from '../storage/object-store.ts';
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
+import { putJson, readJson } from '../storage/json.ts';
 import { ID_PATTERN, layout } from '../storage/layout.ts';
 import { checkJwePrefix } from './jwe-prefix.ts';
 
@@ -60,7 +61,7 @@ export class ObjectUploadStore extends DataStore {
     if (!owner) throw new Error('upload created without an owner (onUploadCreate must call withOwner)');
     if (upload.size === undefined) throw ERRORS.UNSUPPORTED_CREATION_DEFER_LENGTH_EXTENSION;
     const info: UploadInfo = { formatVersion: 1, owner, size: upload.size, metadata, createdAt: new Date(this.now()).toISOString() };
-    await this.store.put(layout.uploadInfo(upload.id), Buffer.from(JSON.stringify(info)));
+    await putJson(this.store, layout.uploadInfo(upload.id), info);
     upload.metadata = metadata;
     upload.creation_date = info.createdAt;
     return upload;
@@ -237,13 +238,8 @@ export class ObjectUploadStore extends DataStore {
     return info;
   }
 
-  private async info(id: string): Promise<UploadInfo | undefined> {
-    try {
-      return JSON.parse((await this.store.getBuffer(layout.uploadInfo(id))).toString('utf8')) as UploadInfo;
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) return undefined;
-      throw err;
-    }
+  private info(id: string): Promise<UploadInfo | undefined> {
+    return readJson<UploadInfo>(this.store, layout.uploadInfo(id));
   }
 }
 
