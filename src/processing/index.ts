@@ -8,7 +8,7 @@ import { addImagePage } from './assemble.ts';
 import type { Quad } from './corners.ts';
 import { createDeadline, type Deadline } from './budget.ts';
 import { bulkCopyLargeStreams } from './bulk-copy.ts';
-import { sha256Hex } from './hash.ts';
+import { sha256Hex } from '../kernel/hash.ts';
 import { imageToPages, type ImageResult } from './images.ts';
 import { markDocument, markingTexts, markPage, type MarkFonts, type MarkingTexts } from './marking.ts';
 import { a4Frame } from './page-layout.ts';
