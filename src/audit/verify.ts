@@ -7,7 +7,8 @@
 import type { JwkSet } from '../keys/ingest-keys.ts';
 import type { AuditRow, AuditStore, StoredCheckpoint } from '../metadata/audit-store.ts';
 import { openCheckpoint, type Checkpoint } from './checkpoint.ts';
-import { sha256Hex, type AuditEntry } from './trail.ts';
+import type { AuditEntry } from './trail.ts';
+import { sha256Hex } from '../kernel/hash.ts';
 
 export type ProblemKind = 'altered' | 'broken_link' | 'missing' | 'truncated' | 'forged_checkpoint';
 

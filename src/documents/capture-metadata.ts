@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../kernel/errors.ts';
 import { parseWith, says } from '../kernel/validation.ts';
-
-/** Levels above VS-NfD; a VS-NfD system must refuse them (VSA). */
-const REFUSED_LEVELS = ['VS-VERTRAULICH', 'GEHEIM', 'STRENG GEHEIM'];
+import { REFUSED_LEVELS } from '../processing/types.ts';
 
 /** Characters that make text show differently from what it is, or nothing at all: refused, naming the field. */
 const CHARACTER_RULES: Array<{ bad: (s: string) => boolean; de: string; en: string }> = [

@@ -4,6 +4,9 @@ import type { Pipe } from './helpers.ts';
 /** Classifications this system may hold. Higher levels are refused before processing. */
 export type Classification = 'VS-NfD' | 'OFFEN';
 
+/** Levels above VS-NfD; a VS-NfD system must refuse them (VSA). */
+export const REFUSED_LEVELS = ['VS-VERTRAULICH', 'GEHEIM', 'STRENG GEHEIM'];
+
 export type Enhance = 'none' | 'document';
 
 /** `clean`: keep PDF structure, remove active content. `rasterize`: rebuild every page from pixels. */
