@@ -18,6 +18,7 @@ import {
 } from './capture-parts.ts';
 import { parseBody, parseQuery, parseWith } from '../kernel/validation.ts';
 import { firstBytes } from '../storage/first-bytes.ts';
+import { ULID_PATTERN } from '../kernel/ulid.ts';
 
 export interface DocumentsRouterDeps {
   documents: DocumentService;
@@ -31,7 +32,7 @@ export interface DocumentsRouterDeps {
   smallBodyAdmission: Admission;
 }
 
-const idParam = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a document id (26-character ULID)');
+const idParam = z.string().regex(ULID_PATTERN, 'must be a document id (26-character ULID)');
 
 const instant = z.iso.datetime({ offset: true });
 

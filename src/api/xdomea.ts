@@ -7,8 +7,9 @@ import { parseBody, parseQuery } from '../kernel/validation.ts';
 import { principalOf } from './middleware/auth.ts';
 import type { Admission } from './middleware/admission.ts';
 import { documentId } from './documents.ts';
+import { ULID_PATTERN } from '../kernel/ulid.ts';
 
-const ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a document id (26-character ULID)');
+const ulid = z.string().regex(ULID_PATTERN, 'must be a document id (26-character ULID)');
 const originals = z.enum(['true', 'false']).transform((v) => v === 'true').default(true);
 const exportQuery = z.strictObject({ originals });
 const vorgangBody = z.strictObject({ documentIds: z.array(ulid).min(1).max(MAX_BATCH), originals: z.boolean().default(true) });

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { monotonicFactory } from 'ulid';
 import { AppError } from '../kernel/errors.ts';
+import { cursorPosition } from '../kernel/cursor.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } from '../auth/principal.ts';
 import { enhanceOf, type CaptureMetadata, type Enhance } from './capture-metadata.ts';
 import { inProgress, type IdempotencyKeys } from './idempotency.ts';
@@ -374,17 +375,8 @@ export class DocumentService {
   }
 
   /** A cursor names one of the caller's documents (also a deleted one); any other id is refused alike. */
-  private async feedPosition(principal: Principal, cursor: string): Promise<number> {
-    const position = ID_PATTERN.test(cursor) ? await this.deps.metadata.feedPosition(cursor, principal.units) : undefined;
-    if (position === undefined) {
-      throw new AppError('validation_failed', {
-        detail: {
-          de: `'after' ist kein Cursor dieses Feeds. Übergeben Sie das 'next' einer früheren Seite oder lassen Sie 'after' weg, um von vorn zu beginnen.`,
-          en: `'after' is not a cursor of this feed. Pass the 'next' of an earlier page, or leave 'after' out to start from the beginning.`,
-        },
-      });
-    }
-    return position;
+  private feedPosition(principal: Principal, cursor: string): Promise<number> {
+    return cursorPosition(cursor, (id) => this.deps.metadata.feedPosition(id, principal.units), { de: 'dieses Feeds', en: 'this feed' });
   }
 
   private async audit(principal: Pick<Principal, 'sub' | 'name'>, record: DocumentRecord, type: AuditEvent['type'], details: AuditEvent['details'] = {}): Promise<void> {

@@ -1,4 +1,5 @@
 import { encodeTime } from 'ulid';
+import { ULID_PATTERN } from '../kernel/ulid.ts';
 
 /** Where things live in the object store (blobs only; metadata is in the database). Keys carry ids only, never document content. */
 export const layout = {
@@ -24,4 +25,4 @@ export function ulidFloor(ms: number): string {
 }
 
 /** ULIDs: 26 Crockford base32 characters; anything else is not one of our ids. */
-export const ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+export const ID_PATTERN = ULID_PATTERN;
