@@ -1,6 +1,6 @@
 /** Reading the audit trail: role `audit` (and `admin` for one document), only the entries of the caller's units. */
 import { AppError } from '../kernel/errors.ts';
-import { cursorPosition } from '../kernel/cursor.ts';
+import { cursorPosition, settledPage } from '../kernel/cursor.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal } from '../auth/principal.ts';
 import type { AuditStore } from '../metadata/audit-store.ts';
 import type { HashedEntry } from './trail.ts';
@@ -33,8 +33,7 @@ export class AuditService {
     requireRole(principal, 'audit');
     const after = query.after ? await this.position(principal, query.after) : 0;
     const rows = await this.trail.page({ after, limit: query.limit + 1, units: principal.units });
-    const items = rows.slice(0, query.limit);
-    return { items, next: items.at(-1)?.id ?? query.after ?? null, hasMore: rows.length > query.limit };
+    return settledPage(rows, query.limit, query.after, (row) => row);
   }
 
   /** A cursor names an entry of the caller's units; any other id is refused alike. */

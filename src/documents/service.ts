@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { monotonicFactory } from 'ulid';
 import { AppError } from '../kernel/errors.ts';
-import { cursorPosition } from '../kernel/cursor.ts';
+import { cursorPosition, settledPage } from '../kernel/cursor.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal, type Role } from '../auth/principal.ts';
 import { enhanceOf, type CaptureMetadata, type Enhance } from './capture-metadata.ts';
 import { inProgress, type IdempotencyKeys } from './idempotency.ts';
@@ -370,8 +370,7 @@ export class DocumentService {
       ...(query.capturedTo ? { capturedTo: query.capturedTo } : {}),
       ...(query.acknowledged !== undefined ? { acknowledgement: { subjectHash: subjectHash(principal.sub), acknowledged: query.acknowledged } } : {}),
     });
-    const page = rows.slice(0, query.limit);
-    return { items: page.map(recordOf), next: page.at(-1)?.id ?? query.after ?? null, hasMore: rows.length > query.limit };
+    return settledPage(rows, query.limit, query.after, recordOf);
   }
 
   /** A cursor names one of the caller's documents (also a deleted one); any other id is refused alike. */

@@ -1,4 +1,4 @@
-/** The cursor refusal of every paged list: a cursor is the id of an item the caller may see, anything else is refused alike. */
+/** The cursor of every paged list: a cursor is the id of an item the caller may see (anything else is refused alike), and the settled page it leads to. */
 import { AppError } from './errors.ts';
 import { ULID_PATTERN } from './ulid.ts';
 
@@ -20,4 +20,10 @@ export async function cursorPosition(cursor: string, find: (id: string) => Promi
     });
   }
   return position;
+}
+
+/** A settled page from `rows` fetched with one more than `limit`: `next` stays the caller's cursor when nothing new was visible. */
+export function settledPage<R extends { id: string }, T>(rows: R[], limit: number, after: string | undefined, item: (row: R) => T): { items: T[]; next: string | null; hasMore: boolean } {
+  const page = rows.slice(0, limit);
+  return { items: page.map(item), next: page.at(-1)?.id ?? after ?? null, hasMore: rows.length > limit };
 }
