@@ -42,6 +42,13 @@ module.exports = {
       // sniff.ts: until the contract branch (contract/index.ts, ACCEPTED_MEDIA_TYPES) is merged; then drop it.
       to: { dependencyTypesNot: ['npm', 'core'], pathNot: '^(client|contract)/|^src/processing/sniff\\.ts$' },
     },
+    {
+      name: 'browser-apps-own-code',
+      severity: 'error',
+      comment: 'The viewer and the workspace run in the browser: besides the contract they share only import-free parts of the service.',
+      from: { path: '^(viewer|workspace)/src/' },
+      to: { path: '^(src|client|ops|testkit|tests|bench)/', pathNot: '^src/views/bounds\\.ts$|^src/processing/(corners|geometry)\\.ts$' },
+    },
     { name: 'service-not-programs', severity: 'error', comment: 'The service does not import its programs or their harnesses.', from: { path: '^src/' }, to: { path: '^(client|ops|bench|tests|testkit|scripts)/' } },
     { name: 'tests-not-bench', severity: 'error', comment: 'Tests and benchmarks share code only through testkit/.', from: { path: '^(tests|testkit)/' }, to: { path: '^bench/' } },
     { name: 'bench-not-tests', severity: 'error', comment: 'Tests and benchmarks share code only through testkit/.', from: { path: '^(bench|testkit)/' }, to: { path: '^tests/' } },

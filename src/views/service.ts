@@ -9,11 +9,6 @@ import type { RawPage } from '../processing/rasterize.ts';
 import { watermark, type WatermarkedImage } from '../processing/watermark.ts';
 import type { ViewRecorder } from './recorder.ts';
 
-/** Page widths the viewer may ask for: below is unreadable, above costs more than any screen shows. */
-export const PAGE_WIDTH = { min: 400, max: 2000 } as const;
-/** Thumbnail widths for lists: small enough that a row of them costs little, at most a hint of the content. */
-export const THUMBNAIL_WIDTH = { min: 80, max: 320, default: 160 } as const;
-
 /** What rendering needs from processing (the worker pool implements it). */
 export interface PageRenderer {
   renderPage(pdf: Uint8Array, pageIndex: number, widthPx: number): Promise<RawPage>;
