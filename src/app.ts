@@ -10,7 +10,7 @@ import type { JwkSet } from './keys/ingest-keys.ts';
 import type { Metrics } from './kernel/metrics.ts';
 import type { MetadataStore } from './metadata/metadata-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
-import type { PartDecryptor } from './api/capture-parts.ts';
+import type { PartDecryptor } from './documents/capture-parts.ts';
 import type { ObjectUploadStore } from './uploads/upload-store.ts';
 import type { ViewService } from './views/service.ts';
 import type { XdomeaExport } from './xdomea/export.ts';

@@ -15,7 +15,7 @@ import {
   type PartDecryptor,
   type ReceivedFile,
   type UploadResolver,
-} from './capture-parts.ts';
+} from '../documents/capture-parts.ts';
 import { parseBody, parseQuery, parseWith } from '../kernel/validation.ts';
 import { firstBytes } from '../storage/first-bytes.ts';
 import { ULID_PATTERN } from '../kernel/ulid.ts';

@@ -12,7 +12,7 @@ import { principalOf } from './middleware/auth.ts';
 import { toAppError } from './middleware/problem.ts';
 import { germanTitles } from './middleware/problem-language.ts';
 import type { Admission } from './middleware/admission.ts';
-import { JOSE_MEDIA_TYPE } from './capture-parts.ts';
+import { JOSE_MEDIA_TYPE } from '../documents/capture-parts.ts';
 
 export const UPLOADS_PATH = '/v1/uploads';
 const BODY_METHODS = new Set(['POST', 'PATCH', 'PUT']);
