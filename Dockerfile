@@ -23,6 +23,7 @@ COPY tools/api-types/package.json ./tools/api-types/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/contract ./contract
 COPY --from=build /app/src ./src
+COPY --from=build /app/ops ./ops
 COPY --from=build /app/viewer ./viewer
 COPY --from=build /app/workspace ./workspace
 COPY --from=build /app/openapi.yaml ./openapi.yaml

@@ -11,7 +11,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'suite', include: ['tests/**/*.test.ts'], exclude: [...configDefaults.exclude, 'tests/load/**'], globalSetup: ['tests/support/global-setup.ts'] },
+        test: { name: 'suite', include: ['tests/**/*.test.ts'], exclude: [...configDefaults.exclude, 'tests/load/**'], globalSetup: ['testkit/global-setup.ts'] },
       },
       // The load test runs after every other file (so they do not compete with it), on an S3 server of its own.
       { extends: true, test: { name: 'load', include: ['tests/load/**/*.test.ts'], sequence: { groupOrder: 1 } } },

@@ -16,13 +16,13 @@ import { ulid } from 'ulid';
 import { createCheckpointSigner } from '../src/audit/checkpoint.ts';
 import type { AuditEvent } from '../src/audit/trail.ts';
 import { verifyAuditTrail } from '../src/audit/verify.ts';
-import type { JwkSet } from '../src/crypto/ingest-keys.ts';
-import { generateKek, KekRing } from '../src/crypto/kek-ring.ts';
+import type { JwkSet } from '../src/keys/ingest-keys.ts';
+import { generateKek, KekRing } from '../src/keys/kek-ring.ts';
 import { MetadataStore } from '../src/metadata/metadata-store.ts';
 import { migrate } from '../src/metadata/migrations.ts';
 import { openPostgres } from '../src/metadata/postgres-client.ts';
 import type { SqlClient } from '../src/metadata/sql.ts';
-import { startPostgres } from '../tests/support/postgres.ts';
+import { startPostgres } from '../testkit/postgres.ts';
 
 const { values } = parseArgs({ options: { max: { type: 'string', default: '100000' }, samples: { type: 'string', default: '3' } } });
 const max = Number(values.max);

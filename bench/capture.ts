@@ -14,12 +14,12 @@ import { buffer, text } from 'node:stream/consumers';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { JWK } from 'jose';
 import type { Enhance } from '../src/processing/types.ts';
-import { cameraJpeg } from '../tests/fixtures/images.ts';
-import { startCephRgw } from '../tests/support/ceph-rgw.ts';
-import { joseEncrypt } from '../tests/support/jwe-fixtures.ts';
-import { startTestApp, type TestApp } from '../tests/support/test-app.ts';
+import { cameraJpeg } from '../testkit/fixtures/images.ts';
+import { startCephRgw } from '../testkit/ceph-rgw.ts';
+import { joseEncrypt } from '../testkit/jwe-fixtures.ts';
+import { startTestApp, type TestApp } from '../testkit/test-app.ts';
 import { cameraPhoto } from './processing.ts';
-import { median, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
+import { median, type BenchComparison, type BenchRow, type BenchSection } from '../testkit/bench-report.ts';
 
 const RUNS = 15;
 const WARMUP = 2;
@@ -233,7 +233,7 @@ export async function bench(): Promise<BenchSection> {
       comparisons,
       notes: [
         `${RUNS} sequential captures per case and store after ${WARMUP} warm-up captures; fetch + FormData from a child process against app.listen(0) on loopback; one fresh JWE (ECDH-ES+A256KW, P-256, A256GCM) and Idempotency-Key per capture, made before the clock starts; metadata as plain JSON.`,
-        `Photos (4000×3000, EXIF orientation 6, GPS): "camera-like" is bench/processing.ts's noise-textured photo at JPEG q92, ${kib(photo)} KiB, about what a phone writes; "flat fixture" is tests/fixtures/images.ts cameraJpeg (a drawn page, almost no texture), ${kib(flat)} KiB, where per-request costs dominate. enhance none keeps the camera JPEG (passthrough); enhance document decodes, enhances and re-encodes it.`,
+        `Photos (4000×3000, EXIF orientation 6, GPS): "camera-like" is bench/processing.ts's noise-textured photo at JPEG q92, ${kib(photo)} KiB, about what a phone writes; "flat fixture" is testkit/fixtures/images.ts cameraJpeg (a drawn page, almost no texture), ${kib(flat)} KiB, where per-request costs dominate. enhance none keeps the camera JPEG (passthrough); enhance document decodes, enhances and re-encodes it.`,
         `S3 store: ${process.env.S3_ENDPOINT ? 'the S3_ENDPOINT given' : 'a Ceph RGW started here'} (bench/run.ts hands over its Ceph RGW 16.2, memstore, on loopback), a fresh bucket; EncryptedStore on top as in production.`,
         whereTimeGoes,
         "Processing is read from the service's vsc_processing_duration_seconds histogram (sum before and after each request): the request's time in the worker pool, including the transfer to and from the worker thread. Decryption and the use case (DocumentService.capture) are timed by wrapping those calls in the benchmark; HTTP is the client's total minus both. The share is the median over requests of (total − processing) / total.",

@@ -6,11 +6,11 @@
  *   npx tsx bench/dos.ts
  */
 import { pathToFileURL } from 'node:url';
-import { jpegWithMarker, newMarker } from '../tests/support/capture-fixtures.ts';
-import { clerk, devToken, encryptedCapture, ingestKey, postCapture } from '../tests/support/service-client.ts';
-import { startService, type ServiceProcess } from '../tests/support/service-process.ts';
-import { DOS_ENV, endlessHeaders, slowCapture, watchHealth } from '../tests/dos/attacks.ts';
-import { median, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
+import { jpegWithMarker, newMarker } from '../testkit/capture-fixtures.ts';
+import { clerk, devToken, encryptedCapture, ingestKey, postCapture } from '../testkit/service-client.ts';
+import { startService, type ServiceProcess } from '../testkit/service-process.ts';
+import { DOS_ENV, endlessHeaders, slowCapture, watchHealth } from '../testkit/dos-attacks.ts';
+import { median, type BenchComparison, type BenchRow, type BenchSection } from '../testkit/bench-report.ts';
 
 const PHASE_MS = 10_000;
 /** /healthz p99 under attack may be this many times its p99 without one. */
@@ -98,7 +98,7 @@ export async function bench(): Promise<BenchSection> {
       rows,
       comparisons,
       notes: [
-        `Each phase ${PHASE_MS / 1000} s on one service process (embedded store; limits of tests/dos/attacks.ts DOS_ENV: 4 slots, 2 per user, 1 KiB/s minimum body rate over 1 s windows, 2 s header timeout). Attack clients, the victim and the /healthz probe run in this one benchmark process.`,
+        `Each phase ${PHASE_MS / 1000} s on one service process (embedded store; limits of testkit/dos-attacks.ts DOS_ENV: 4 slots, 2 per user, 1 KiB/s minimum body rate over 1 s windows, 2 s header timeout). Attack clients, the victim and the /healthz probe run in this one benchmark process.`,
         'The victim is another user capturing a 1600 × 1200 photo as JWE back to back; every victim capture answered 201 and every /healthz probe 200 (the bench fails otherwise).',
         'Ratios are against the same service without an attack, measured in the same run; there is no peer tool to compare with.',
       ],
@@ -109,7 +109,7 @@ export async function bench(): Promise<BenchSection> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { sectionMarkdown } = await import('./report.ts');
+  const { sectionMarkdown } = await import('../testkit/bench-report.ts');
   const t0 = performance.now();
   const section = await bench();
   process.stdout.write(`${sectionMarkdown(section, (performance.now() - t0) / 1000)}\n`);

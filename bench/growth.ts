@@ -24,8 +24,8 @@ import { parseArgs } from 'node:util';
 import { ulid } from 'ulid';
 import { encryptObject } from '../src/crypto/at-rest.ts';
 import { BlindIndex, indexWords, normalizeCaseNumber } from '../src/crypto/blind-index.ts';
-import { KekRing } from '../src/crypto/kek-ring.ts';
-import { IdempotencyKeys } from '../src/idempotency.ts';
+import { KekRing } from '../src/keys/kek-ring.ts';
+import { IdempotencyKeys } from '../src/documents/idempotency.ts';
 import { sweepOrphans } from '../src/maintenance/orphan-sweep.ts';
 import { MetadataStore, type DocumentQuery, type NewDocument } from '../src/metadata/metadata-store.ts';
 import { migrate } from '../src/metadata/migrations.ts';
@@ -34,7 +34,7 @@ import type { SqlClient } from '../src/metadata/sql.ts';
 import { FsStore } from '../src/storage/fs-store.ts';
 import { layout, ulidFloor } from '../src/storage/layout.ts';
 import { ObjectUploadStore } from '../src/uploads/upload-store.ts';
-import { startPostgres, type PostgresServer } from '../tests/support/postgres.ts';
+import { startPostgres, type PostgresServer } from '../testkit/postgres.ts';
 
 const UNITS = Array.from({ length: 20 }, (_, i) => `BA-${i}`);
 /** The caller: an office of 2 of the 20 units. */

@@ -9,10 +9,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { compactDecrypt, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
-import { loadIngestKeys } from '../src/crypto/ingest-keys.ts';
+import { loadIngestKeys } from '../src/keys/ingest-keys.ts';
 import { decryptPart } from '../src/crypto/jwe.ts';
-import { joseEncrypt, runJwcrypto } from '../tests/support/jwe-fixtures.ts';
-import { median, timeMedian, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
+import { joseEncrypt, runJwcrypto } from '../testkit/jwe-fixtures.ts';
+import { median, timeMedian, type BenchComparison, type BenchRow, type BenchSection } from '../testkit/bench-report.ts';
 
 const SIZES_MIB = [5, 50];
 const RUNS: Record<number, number> = { 5: 9, 50: 5 };

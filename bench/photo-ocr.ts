@@ -21,10 +21,10 @@ import { viaDjpeg } from '../src/processing/grey-decode.ts';
 import { flatSize } from '../src/processing/perspective.ts';
 import { pipeThrough } from '../src/processing/pipe.ts';
 import { addTextLayer } from '../src/processing/text-layer.ts';
-import { testOptions } from '../tests/fixtures/options.ts';
-import { germanPage, photoCase, photograph } from '../tests/fixtures/photos.ts';
+import { testOptions } from '../testkit/fixtures/options.ts';
+import { germanPage, photoCase, photograph } from '../testkit/fixtures/photos.ts';
 import { cpuMedian, type CpuMedian } from './cpu-time.ts';
-import { sectionMarkdown, timeMedian, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
+import { sectionMarkdown, timeMedian, type BenchComparison, type BenchRow, type BenchSection } from '../testkit/bench-report.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PAGES = Number(process.env.BENCH_PAGES ?? 4);
@@ -225,7 +225,7 @@ export async function bench(): Promise<BenchSection> {
       command: 'npx tsx bench/photo-ocr.ts',
       rows: parts.flatMap((p) => p.rows),
       comparisons: parts.flatMap((p) => p.comparisons),
-      notes: ['Generated cases (tests/fixtures/photos.ts): a German letter rendered with DejaVu Sans, photographed synthetically with ImageMagick (rotation, keystone, shadow, brown desk).', accuracy],
+      notes: ['Generated cases (testkit/fixtures/photos.ts): a German letter rendered with DejaVu Sans, photographed synthetically with ImageMagick (rotation, keystone, shadow, brown desk).', accuracy],
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

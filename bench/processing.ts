@@ -16,12 +16,12 @@ import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import sharp from 'sharp';
-import { embeddedFont } from '../tests/fixtures/pdfs.ts';
+import { embeddedFont } from '../testkit/fixtures/pdfs.ts';
 import { processDocument } from '../src/processing/index.ts';
 import { markingBands, markingTexts } from '../src/processing/marking.ts';
 import { unmarkedPages } from '../src/processing/selfcheck.ts';
 import type { Enhance, ProcessOptions } from '../src/processing/types.ts';
-import { timeMedian, type BenchComparison, type BenchRow, type BenchSection } from './report.ts';
+import { timeMedian, type BenchComparison, type BenchRow, type BenchSection } from '../testkit/bench-report.ts';
 
 const run = promisify(execFile);
 /** BENCH_RUNS lowers the runs on a busy machine (the report says how many each row took). */

@@ -9,8 +9,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { startCephRgw } from '../tests/support/ceph-rgw.ts';
-import { cell, comparisonRow, sectionMarkdown, type BenchSection } from './report.ts';
+import { startCephRgw } from '../testkit/ceph-rgw.ts';
+import { cell, comparisonRow, sectionMarkdown, type BenchSection } from '../testkit/bench-report.ts';
 
 interface Section {
   file: string;

@@ -9,12 +9,12 @@ import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Client } from 'minio';
 import { decryptObject, encryptObject } from '../src/crypto/at-rest.ts';
-import { generateKek, KekRing } from '../src/crypto/kek-ring.ts';
+import { generateKek, KekRing } from '../src/keys/kek-ring.ts';
 import { EncryptedStore } from '../src/storage/encrypted-store.ts';
 import { S3Store, type S3StoreOptions } from '../src/storage/s3-store.ts';
 import { parseS3Endpoint } from '../src/storage/s3-endpoint.ts';
-import { startCephRgw } from '../tests/support/ceph-rgw.ts';
-import { median, timeMedian, type BenchSection } from './report.ts';
+import { startCephRgw } from '../testkit/ceph-rgw.ts';
+import { median, timeMedian, type BenchSection } from '../testkit/bench-report.ts';
 
 const SIZE = 10 * 1024 * 1024;
 const RUNS = 21;

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
-import { pdfWithText } from '../tests/support/capture-fixtures.ts';
-import { startService } from '../tests/support/service-process.ts';
-import { fakeCameraFile } from '../tests/e2e/support/fake-camera.ts';
+import { pdfWithText } from '../testkit/capture-fixtures.ts';
+import { startService } from '../testkit/service-process.ts';
+import { fakeCameraFile } from '../testkit/fake-camera.ts';
 
 const OUT = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 const VIEWPORTS = [

@@ -1,12 +1,12 @@
 import type { Config } from './config.ts';
-import type { DocumentService } from './documents.ts';
-import { createViewTickets, loadViewTicketKey } from './auth/view-tickets.ts';
-import { ByteCache } from './byte-cache.ts';
+import type { DocumentService } from './documents/service.ts';
+import { createViewTickets, loadViewTicketKey } from './views/tickets.ts';
+import { ByteCache } from './views/byte-cache.ts';
 import { loadViewerAssets, type ViewerAssets } from './api/viewer.ts';
 import { loadWorkspaceAssets } from './api/workspace.ts';
 import type { StaticAssets } from './api/static-app.ts';
-import type { ViewRecorder } from './view-recorder.ts';
-import { ViewService, type PageRenderer } from './views.ts';
+import type { ViewRecorder } from './views/recorder.ts';
+import { ViewService, type PageRenderer } from './views/service.ts';
 
 export interface ViewParts {
   documents: DocumentService;

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseS3Endpoint } from './storage/s3-endpoint.ts';
+import type { S3Config } from './storage/s3-store.ts';
+import type { OidcConfig } from './auth/oidc.ts';
 import { firstNonLatin } from './xdomea/latin.ts';
 import type { Party as XdomeaParty } from './xdomea/message.ts';
 
@@ -189,34 +191,6 @@ export const envSchema = z.object({
 
 type Env = z.infer<typeof envSchema>;
 
-export interface S3Config {
-  endPoint: string;
-  port: number;
-  useSSL: boolean;
-  region: string;
-  bucket: string;
-  accessKey: string;
-  secretKey: string;
-}
-
-export interface OidcConfig {
-  issuer: string;
-  audience: string;
-  /** Unset: discovered from the issuer's /.well-known/openid-configuration. */
-  jwksUrl: string | undefined;
-  rolesClaim: string;
-  unitsClaim: string;
-  nameClaim: string;
-  /** Production: the discovered issuer must equal `issuer` and its jwks_uri must be https. */
-  strict: boolean;
-  /** Each request to the provider is abandoned after this long. */
-  timeoutMs: number;
-  /** An unknown key id refetches the key set at most this often. */
-  jwksCooldownMs: number;
-  /** Allowed clock difference for exp/nbf/iat. */
-  clockToleranceSeconds: number;
-}
-
 export interface Config {
   env: Env['NODE_ENV'];
   /** True when the service issues its own tokens (no OIDC issuer and not production). */
@@ -279,7 +253,6 @@ export interface Config {
   /** Absender and Empfänger of xdomea messages; the sender's unit defaults to the document's. */
   xdomea: { sender: XdomeaParty; recipient: XdomeaParty };
 }
-
 
 /** Start-up refused: names the bad variables, never their values. */
 export class ConfigError extends Error {

@@ -5,7 +5,7 @@ import type { Express } from 'express';
 import { createApp, createMetricsApp } from './app.ts';
 import { compose } from './compose.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { createLogger } from './logger.ts';
+import { createLogger } from './kernel/logger.ts';
 
 /** Bootstrap: config → dependencies → app → listen; SIGTERM/SIGINT drain in-flight requests, then exit. */
 async function main(): Promise<void> {

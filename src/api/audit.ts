@@ -1,12 +1,13 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AuditService } from '../audit/service.ts';
-import { parseQuery } from '../validation.ts';
+import { parseQuery } from '../kernel/validation.ts';
 import { principalOf } from './middleware/auth.ts';
 import { documentId } from './documents.ts';
+import { ULID_PATTERN } from '../kernel/ulid.ts';
 
 const auditQuery = z.strictObject({
-  after: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be the next cursor of a previous page').optional(),
+  after: z.string().regex(ULID_PATTERN, 'must be the next cursor of a previous page').optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 

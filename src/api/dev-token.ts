@@ -1,6 +1,6 @@
 import express, { Router } from 'express';
 import { devTokenRequestSchema, type DevIssuer } from '../auth/dev-issuer.ts';
-import { parseBody } from '../validation.ts';
+import { parseBody } from '../kernel/validation.ts';
 import type { Admission } from './middleware/admission.ts';
 
 /** POST /v1/dev/token: development mode only, so a newcomer can try every role. */

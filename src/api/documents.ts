@@ -2,8 +2,9 @@ import { pipeline, type Readable } from 'node:stream';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { AcknowledgementRequest, DeletionRequest, DocumentRecord as ContractDocument, FeedPage, ReviewRequest } from '../../contract/index.ts';
-import { AppError } from '../errors.ts';
-import type { DocumentRecord, DocumentService } from '../documents.ts';
+import { AppError } from '../kernel/errors.ts';
+import type { DocumentService } from '../documents/service.ts';
+import type { DocumentRecord } from '../documents/records.ts';
 import { requireRole } from '../auth/principal.ts';
 import { principalOf } from './middleware/auth.ts';
 import { multipartCapture, requireBoundedLength, type UploadLimits } from './middleware/upload-limits.ts';
@@ -15,9 +16,10 @@ import {
   type PartDecryptor,
   type ReceivedFile,
   type UploadResolver,
-} from './capture-parts.ts';
-import { parseBody, parseQuery, parseWith } from '../validation.ts';
+} from '../documents/capture-parts.ts';
+import { parseBody, parseQuery, parseWith } from '../kernel/validation.ts';
 import { firstBytes } from '../storage/first-bytes.ts';
+import { ULID_PATTERN } from '../kernel/ulid.ts';
 
 export interface DocumentsRouterDeps {
   documents: DocumentService;
@@ -31,7 +33,7 @@ export interface DocumentsRouterDeps {
   smallBodyAdmission: Admission;
 }
 
-const idParam = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a document id (26-character ULID)');
+const idParam = z.string().regex(ULID_PATTERN, 'must be a document id (26-character ULID)');
 
 const instant = z.iso.datetime({ offset: true });
 

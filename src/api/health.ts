@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 
 /** Liveness and readiness (the blob store and the metadata database answer). */
 export function healthRouter(deps: { store: ObjectStore; metadata: { ping(): Promise<void> } }): Router {

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { JwkSet } from '../crypto/ingest-keys.ts';
+import type { JwkSet } from '../keys/ingest-keys.ts';
 
 /** GET /v1/keys: the public JWKS clients encrypt uploads to and verify manifests with. */
 export function keysRouter(jwks: () => JwkSet): Router {

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 
 /**
  * GET /metrics (Prometheus). With a token, only `Authorization: Bearer <token>` reads it (Prometheus's

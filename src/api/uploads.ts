@@ -4,7 +4,7 @@ import type { Upload } from '@tus/utils';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
 import type { ServerRequest } from 'srvx';
 import { ulid } from 'ulid';
-import { AppError, problemKinds, type ErrorCode } from '../errors.ts';
+import { AppError, problemKinds, type ErrorCode } from '../kernel/errors.ts';
 import { requireRole } from '../auth/principal.ts';
 import type { ObjectUploadStore } from '../uploads/upload-store.ts';
 import { withOwner } from '../uploads/upload-store.ts';
@@ -12,7 +12,7 @@ import { principalOf } from './middleware/auth.ts';
 import { toAppError } from './middleware/problem.ts';
 import { germanTitles } from './middleware/problem-language.ts';
 import type { Admission } from './middleware/admission.ts';
-import { JOSE_MEDIA_TYPE } from './capture-parts.ts';
+import { JOSE_MEDIA_TYPE } from '../documents/capture-parts.ts';
 
 export const UPLOADS_PATH = '/v1/uploads';
 const BODY_METHODS = new Set(['POST', 'PATCH', 'PUT']);

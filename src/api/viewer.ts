@@ -1,17 +1,16 @@
 /** Serves the viewer page and its bundle under /viewer. */
+import { bundleViewerNow, VIEWER_DIST, VIEWER_FILES } from '../../viewer/assets.ts';
 import { loadStaticAssets, staticAppRouter, type StaticAssets } from './static-app.ts';
 
 export type ViewerAssets = StaticAssets;
-
-export const VIEWER_FILES = ['index.html', 'viewer.js', 'viewer.css'] as const;
 
 /** The bundle built by `npm run build` (production), or bundled now with esbuild (a dev dependency). */
 export function loadViewerAssets(production: boolean): Promise<ViewerAssets> {
   return loadStaticAssets({
     production,
-    distDir: new URL('../../viewer/dist/', import.meta.url),
+    distDir: VIEWER_DIST,
     names: VIEWER_FILES,
-    bundle: async () => (await import('../../viewer/build.ts')).bundleViewer(),
+    bundle: bundleViewerNow,
   });
 }
 

@@ -6,9 +6,10 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { ViewInfo, ViewTicket, ViewTicketRenewal } from '../../contract/index.ts';
-import { AppError } from '../errors.ts';
-import { PAGE_WIDTH, THUMBNAIL_WIDTH, type ViewService } from '../views.ts';
-import { parseQuery, parseWith } from '../validation.ts';
+import { AppError } from '../kernel/errors.ts';
+import type { ViewService } from '../views/service.ts';
+import { PAGE_WIDTH, THUMBNAIL_WIDTH } from '../views/bounds.ts';
+import { parseQuery, parseWith } from '../kernel/validation.ts';
 import { callerOf, type Admission, type Refusals } from './middleware/admission.ts';
 import { principalOf } from './middleware/auth.ts';
 

@@ -3,10 +3,9 @@
  * and /app/config.json: how the browser signs in (the OpenID provider, or the development login).
  */
 import { Router } from 'express';
+import { bundleWorkspaceNow, WORKSPACE_DIST, WORKSPACE_FILES } from '../../workspace/assets.ts';
 import { loadStaticAssets, staticAppRouter, type StaticAssets } from './static-app.ts';
 import { CSP_DIRECTIVES, cspHeader, permissionsPolicy } from './middleware/security-headers.ts';
-
-export const WORKSPACE_FILES = ['index.html', 'callback.html', 'workspace.js', 'callback.js', 'workspace.css'] as const;
 
 export interface WorkspaceSignIn {
   /** The OpenID provider for the authorization code flow; absent in development, where the dev issuer signs. */
@@ -19,9 +18,9 @@ export interface WorkspaceSignIn {
 export function loadWorkspaceAssets(production: boolean): Promise<StaticAssets> {
   return loadStaticAssets({
     production,
-    distDir: new URL('../../workspace/dist/', import.meta.url),
+    distDir: WORKSPACE_DIST,
     names: WORKSPACE_FILES,
-    bundle: async () => (await import('../../workspace/build.ts')).bundleWorkspace(),
+    bundle: bundleWorkspaceNow,
   });
 }
 

@@ -2,14 +2,15 @@ import { pipeline } from 'node:stream';
 import express, { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { XdomeaVorgangRequest } from '../../contract/index.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { MAX_BATCH, type XdomeaExport, type XdomeaPackage } from '../xdomea/export.ts';
-import { parseBody, parseQuery } from '../validation.ts';
+import { parseBody, parseQuery } from '../kernel/validation.ts';
 import { principalOf } from './middleware/auth.ts';
 import type { Admission } from './middleware/admission.ts';
 import { documentId } from './documents.ts';
+import { ULID_PATTERN } from '../kernel/ulid.ts';
 
-const ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a document id (26-character ULID)');
+const ulid = z.string().regex(ULID_PATTERN, 'must be a document id (26-character ULID)');
 const originals = z.enum(['true', 'false']).transform((v) => v === 'true').default(true);
 const exportQuery = z.strictObject({ originals });
 const vorgangBody = z.strictObject({ documentIds: z.array(ulid).min(1).max(MAX_BATCH), originals: z.boolean().default(true) }) satisfies z.ZodType<XdomeaVorgangRequest>;

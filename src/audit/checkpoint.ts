@@ -4,7 +4,7 @@
  */
 import { compactVerify, createLocalJWKSet, importJWK, SignJWT, type JWK } from 'jose';
 import { z } from 'zod';
-import type { JwkSet } from '../crypto/ingest-keys.ts';
+import type { JwkSet } from '../keys/ingest-keys.ts';
 
 /** A distinct type, so a checkpoint never passes as a manifest or a token. */
 export const CHECKPOINT_TYPE = 'vs-audit-checkpoint+jwt';

@@ -1,10 +1,9 @@
 /** Reading the audit trail: role `audit` (and `admin` for one document), only the entries of the caller's units. */
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
+import { cursorPosition, settledPage } from '../kernel/cursor.ts';
 import { canSeeUnit, requireAnyRole, requireRole, type Principal } from '../auth/principal.ts';
 import type { AuditStore } from '../metadata/audit-store.ts';
 import type { HashedEntry } from './trail.ts';
-
-const ENTRY_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export class AuditService {
   constructor(private readonly trail: Pick<AuditStore, 'documentTrail' | 'page' | 'positionOf'>) {}
@@ -34,21 +33,11 @@ export class AuditService {
     requireRole(principal, 'audit');
     const after = query.after ? await this.position(principal, query.after) : 0;
     const rows = await this.trail.page({ after, limit: query.limit + 1, units: principal.units });
-    const items = rows.slice(0, query.limit);
-    return { items, next: items.at(-1)?.id ?? query.after ?? null, hasMore: rows.length > query.limit };
+    return settledPage(rows, query.limit, query.after, (row) => row);
   }
 
   /** A cursor names an entry of the caller's units; any other id is refused alike. */
-  private async position(principal: Principal, cursor: string): Promise<number> {
-    const position = ENTRY_ID.test(cursor) ? await this.trail.positionOf(cursor, principal.units) : undefined;
-    if (position === undefined) {
-      throw new AppError('validation_failed', {
-        detail: {
-          de: `'after' ist kein Cursor dieses Protokolls. Übergeben Sie das 'next' einer früheren Seite oder lassen Sie 'after' weg, um von vorn zu beginnen.`,
-          en: `'after' is not a cursor of this log. Pass the 'next' of an earlier page, or leave 'after' out to start from the beginning.`,
-        },
-      });
-    }
-    return position;
+  private position(principal: Principal, cursor: string): Promise<number> {
+    return cursorPosition(cursor, (id) => this.trail.positionOf(id, principal.units), { de: 'dieses Protokolls', en: 'this log' });
   }
 }

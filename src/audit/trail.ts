@@ -3,7 +3,6 @@
  * (src/metadata/audit-store.ts): one hash chain over every entry in commit order, each entry naming
  * the hash of its predecessor and of its document's previous entry, the entry itself sealed.
  */
-import { createHash } from 'node:crypto';
 
 export const AUDIT_EVENT_TYPES = [
   'captured',
@@ -49,8 +48,4 @@ export type HashedEntry = AuditEntry & { hash: string };
 /** What the use cases need: append an event; resolves once committed (audit fails closed). */
 export interface AuditLog {
   append(event: AuditEvent): Promise<HashedEntry>;
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }

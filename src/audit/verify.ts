@@ -4,10 +4,11 @@
  * pages by position — a few read ahead in parallel, so memory stays bounded by pages × page size — and
  * reports altered entries, broken links, deleted entries (gaps), a truncated end and forged checkpoints.
  */
-import type { JwkSet } from '../crypto/ingest-keys.ts';
+import type { JwkSet } from '../keys/ingest-keys.ts';
 import type { AuditRow, AuditStore, StoredCheckpoint } from '../metadata/audit-store.ts';
 import { openCheckpoint, type Checkpoint } from './checkpoint.ts';
-import { sha256Hex, type AuditEntry } from './trail.ts';
+import type { AuditEntry } from './trail.ts';
+import { sha256Hex } from '../kernel/hash.ts';
 
 export type ProblemKind = 'altered' | 'broken_link' | 'missing' | 'truncated' | 'forged_checkpoint';
 

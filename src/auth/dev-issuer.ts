@@ -4,9 +4,9 @@ import { z } from 'zod';
 import type { DevTokenRequest as ContractDevTokenRequest } from '../../contract/index.ts';
 import type { ClaimPaths } from './principal.ts';
 import { ROLES, type Authenticator, type Role } from './principal.ts';
-import { says } from '../validation.ts';
+import { says } from '../kernel/validation.ts';
 import { verifyWith } from './oidc.ts';
-import { loadOrCreateKeyFile } from '../crypto/key-file.ts';
+import { loadOrCreateKeyFile } from '../keys/key-file.ts';
 
 const ISSUER = 'urn:vs-capture:dev';
 const AUDIENCE = 'vs-capture';

@@ -1,8 +1,25 @@
 import { jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
-import type { OidcConfig } from '../config.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { principalFromClaims, type Authenticator, type Principal } from './principal.ts';
 import { ProviderKeys } from './provider-keys.ts';
+
+export interface OidcConfig {
+  issuer: string;
+  audience: string;
+  /** Unset: discovered from the issuer's /.well-known/openid-configuration. */
+  jwksUrl: string | undefined;
+  rolesClaim: string;
+  unitsClaim: string;
+  nameClaim: string;
+  /** Production: the discovered issuer must equal `issuer` and its jwks_uri must be https. */
+  strict: boolean;
+  /** Each request to the provider is abandoned after this long. */
+  timeoutMs: number;
+  /** An unknown key id refetches the key set at most this often. */
+  jwksCooldownMs: number;
+  /** Allowed clock difference for exp/nbf/iat. */
+  clockToleranceSeconds: number;
+}
 
 /** Algorithms of the BSI list only (TR-02102): ECDSA on NIST curves and RSA-PSS. */
 export const ACCEPTED_JWT_ALGS = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512'];

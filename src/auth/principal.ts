@@ -1,4 +1,4 @@
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 
 export const ROLES = ['capture', 'read', 'export', 'review', 'audit', 'admin'] as const;
 export type Role = (typeof ROLES)[number];

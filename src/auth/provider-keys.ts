@@ -1,5 +1,5 @@
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 
 export interface ProviderKeysOptions {
   issuer: string;

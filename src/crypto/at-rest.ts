@@ -5,8 +5,15 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { IntegrityError } from '../storage/object-store.ts';
-import { KEK_ID_PATTERN, type Kek, type KekLookup } from './kek-ring.ts';
+import { KEK_ID_PATTERN, type Kek, type KekLookup } from '../keys/kek-ring.ts';
+
+/** Stored bytes failed authentication: flipped bit, truncation or unknown/wrong key. */
+export class IntegrityError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'IntegrityError';
+  }
+}
 
 const MAGIC = Buffer.from('VSCE', 'latin1');
 const FORMAT_VERSION = 1;

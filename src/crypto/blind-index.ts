@@ -4,7 +4,7 @@
  * keys: the newest writes, every one is asked, so a key can be rotated while old rows stay findable.
  */
 import { createHmac } from 'node:crypto';
-import type { KekRing } from './kek-ring.ts';
+import type { KekRing } from '../keys/kek-ring.ts';
 
 /** What a token indexes; part of the HMAC input, so a title word never matches a case number. */
 export type IndexPurpose = 'case' | 'word';

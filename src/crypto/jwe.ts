@@ -12,8 +12,8 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { AppError } from '../errors.ts';
-import type { IngestAlg, IngestKey, IngestKeyRing } from './ingest-keys.ts';
+import { AppError } from '../kernel/errors.ts';
+import type { IngestAlg, IngestKey, IngestKeyRing } from '../keys/ingest-keys.ts';
 
 export interface JweHeader {
   alg: IngestAlg;

@@ -1,9 +1,9 @@
 /** Piscina task of the crypto pool (offload.ts): runs in a worker thread. Refusals cross the thread boundary as plain data. */
 import { createHash } from 'node:crypto';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { isAppError, type ErrorCode, type Localized } from '../errors.ts';
+import { isAppError, type ErrorCode, type Localized } from '../kernel/errors.ts';
 import { sealObject } from './at-rest.ts';
-import { IngestKeyRing, type IngestKey } from './ingest-keys.ts';
+import { IngestKeyRing, type IngestKey } from '../keys/ingest-keys.ts';
 import { decryptPart, type JweHeader } from './jwe.ts';
 
 export type CryptoTask =

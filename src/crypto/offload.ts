@@ -7,12 +7,12 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { AppError } from '../errors.ts';
-import { workerExecArgv } from '../worker-threads.ts';
+import { AppError } from '../kernel/errors.ts';
+import { workerExecArgv } from '../kernel/worker-threads.ts';
 import { sealObject } from './at-rest.ts';
-import type { IngestKeyRing } from './ingest-keys.ts';
+import type { IngestKeyRing } from '../keys/ingest-keys.ts';
 import { DEFAULT_MAX_JWE_BYTES, decryptPart, type DecryptedPart, type DecryptOptions } from './jwe.ts';
-import type { Kek } from './kek-ring.ts';
+import type { Kek } from '../keys/kek-ring.ts';
 import { ownsBuffer, type CryptoReply, type CryptoTask } from './offload-worker.ts';
 
 /** Below this many bytes a part is decrypted or sealed inline. */

@@ -6,9 +6,10 @@
  * written since the last one.
  */
 import { decodeTime } from 'ulid';
-import type { IdempotencyKeys } from '../idempotency.ts';
+import type { IdempotencyKeys } from '../documents/idempotency.ts';
 import type { MetadataStore } from '../metadata/metadata-store.ts';
-import { ObjectNotFoundError, type ObjectStore } from '../storage/object-store.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { putJson, readJson } from '../storage/json.ts';
 import { ID_PATTERN, layout, ulidFloor } from '../storage/layout.ts';
 import type { ObjectUploadStore } from '../uploads/upload-store.ts';
 import { walk } from '../storage/walk.ts';
@@ -42,7 +43,7 @@ export async function sweepOrphans(deps: OrphanSweepDeps): Promise<SweepReport> 
   const horizon = ulidFloor(now - deps.graceMs);
   const cursor = await readCursor(deps.store, now);
   const documents = await sweepDocuments(deps, cursor.documentsAfter, horizon);
-  await deps.store.put(layout.sweepCursor, Buffer.from(JSON.stringify({ documentsAfter: horizon } satisfies SweepCursor)));
+  await putJson(deps.store, layout.sweepCursor, { documentsAfter: horizon } satisfies SweepCursor);
   return {
     documents,
     uploads: await deps.uploads.deleteExpired(),
@@ -88,11 +89,3 @@ async function readCursor(store: ObjectStore, now: number): Promise<SweepCursor>
   return { documentsAfter: valid(cursor.documentsAfter) };
 }
 
-async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
-  try {
-    return JSON.parse((await store.getBuffer(key)).toString('utf8')) as T;
-  } catch (err) {
-    if (err instanceof ObjectNotFoundError) return undefined;
-    throw err;
-  }
-}

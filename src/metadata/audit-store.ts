@@ -6,9 +6,10 @@
  */
 import { monotonicFactory } from 'ulid';
 import type { Checkpoint, CheckpointSigner } from '../audit/checkpoint.ts';
-import { sha256Hex, type AuditEntry, type AuditEvent, type AuditLog, type HashedEntry } from '../audit/trail.ts';
+import type { AuditEntry, AuditEvent, AuditLog, HashedEntry } from '../audit/trail.ts';
+import { sha256Hex } from '../kernel/hash.ts';
 import { decryptObject, encryptObject } from '../crypto/at-rest.ts';
-import type { KekLookup } from '../crypto/kek-ring.ts';
+import type { KekLookup } from '../keys/kek-ring.ts';
 import type { SqlClient, SqlQueryable } from './sql.ts';
 
 export interface AuditCheckpointPolicy {

@@ -4,7 +4,7 @@
  * complete, and fail with a retry after a backoff. Times are passed in, so tests own the clock.
  */
 import { decryptObject, encryptObject } from '../crypto/at-rest.ts';
-import type { KekLookup } from '../crypto/kek-ring.ts';
+import type { KekLookup } from '../keys/kek-ring.ts';
 import type { SqlClient, SqlQueryable } from './sql.ts';
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed';

@@ -7,7 +7,7 @@
  */
 import { decryptObject, encryptObject } from '../crypto/at-rest.ts';
 import { BlindIndex, indexWords, normalizeCaseNumber } from '../crypto/blind-index.ts';
-import type { KekLookup } from '../crypto/kek-ring.ts';
+import type { KekLookup } from '../keys/kek-ring.ts';
 import type { AuditEvent } from '../audit/trail.ts';
 import { AuditStore, type AuditCheckpointPolicy } from './audit-store.ts';
 import { JobStore, type NewJob } from './job-store.ts';

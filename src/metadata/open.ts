@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { KekLookup, KekRing } from '../crypto/kek-ring.ts';
+import type { KekLookup, KekRing } from '../keys/kek-ring.ts';
 import type { AuditCheckpointPolicy } from './audit-store.ts';
 import { MetadataStore } from './metadata-store.ts';
 import { migrate } from './migrations.ts';

@@ -1,5 +1,5 @@
 /** Limits per document: a cooperative time budget (the pool's abort covers the rest) and a page limit. */
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 
 export interface Deadline {
   /** Throws processing_timeout once the budget is spent; `step` names where, for the detail. */

@@ -5,7 +5,7 @@
  */
 import { inflateSync } from 'node:zlib';
 import { PDFArray, PDFDict, PDFName, PDFNumber, PDFRawStream, decodePDFRawStream, type PDFContext } from 'pdf-lib';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 
 const N = (name: string) => PDFName.of(name);
 

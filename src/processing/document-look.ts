@@ -4,7 +4,7 @@
  * made white. When the page cannot be found for sure the whole photo is kept and a finding says why.
  */
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { detectPage, plausibleQuad, whiteness, type Detection, type GrayImage, type Quad } from './corners.ts';
 import { deskewedFinding, measureSkew, minSkewDegrees, rotateBack } from './deskew.ts';
 import { evenLighting } from './illumination.ts';

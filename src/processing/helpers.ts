@@ -6,7 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { MessagePort } from 'node:worker_threads';
-import { AppError, isAppError, type ErrorCode, type Localized } from '../errors.ts';
+import { AppError, isAppError, type ErrorCode, type Localized } from '../kernel/errors.ts';
 import { pipeThrough, type PipeLimits } from './pipe.ts';
 
 /** Runs a helper process on a pipe (pipe.ts's contract): in the thread itself, or through the main thread. */

@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { assertPageLimit, type Deadline } from './budget.ts';
 import { documentLook, type DocumentHints } from './document-look.ts';
 import type { Pipe } from './helpers.ts';

@@ -3,12 +3,12 @@
  * pages in order. Run it through the worker pool (pool.ts) in the service.
  */
 import { PDFDocument } from 'pdf-lib';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { addImagePage } from './assemble.ts';
 import type { Quad } from './corners.ts';
 import { createDeadline, type Deadline } from './budget.ts';
 import { bulkCopyLargeStreams } from './bulk-copy.ts';
-import { sha256Hex } from './hash.ts';
+import { sha256Hex } from '../kernel/hash.ts';
 import { imageToPages, type ImageResult } from './images.ts';
 import { markDocument, markingTexts, markPage, type MarkFonts, type MarkingTexts } from './marking.ts';
 import { a4Frame } from './page-layout.ts';

@@ -4,7 +4,7 @@
  * Keeps only what decoding needs (tables, frame, scans, restart intervals, Adobe colour transform),
  * drops APPn (EXIF, GPS, XMP, ICC, maker notes), comments and everything after EOI (polyglot tails).
  */
-import { AppError, type Localized } from '../errors.ts';
+import { AppError, type Localized } from '../kernel/errors.ts';
 
 const SOI = 0xd8;
 const EOI = 0xd9;

@@ -4,9 +4,10 @@
  * assemble.ts), so the marking is drawn in plain page space, on white, after the isolated content.
  */
 import { PDFName, type PDFDocument, type PDFFont, type PDFPage } from 'pdf-lib';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
+import { berlinDate } from './berlin-time.ts';
 import type { Deadline } from './budget.ts';
-import type { Classification, MarkingOptions, MarkingTemplates } from './types.ts';
+import { REFUSED_LEVELS, type Classification, type MarkingOptions, type MarkingTemplates } from './types.ts';
 
 /** VSA defaults. Placeholders: {level} {office} {date} {page} {pages} {documentId}. */
 export const defaultTemplates: MarkingTemplates = {
@@ -15,25 +16,17 @@ export const defaultTemplates: MarkingTemplates = {
 };
 
 const allowedLevels: readonly string[] = ['VS-NfD', 'OFFEN'] satisfies Classification[];
-const refusedLevels = ['VS-VERTRAULICH', 'GEHEIM', 'STRENG GEHEIM'];
 
 /** Levels above VS-NfD may not be held on this system; anything unknown is refused too. */
 export function assertClassification(level: string): asserts level is Classification {
   if (allowedLevels.includes(level)) return;
-  const known = refusedLevels.includes(level.toUpperCase());
+  const known = REFUSED_LEVELS.includes(level.toUpperCase());
   throw new AppError('classification_refused', {
     detail: known
       ? { de: `${level} darf auf einem VS-NfD-System nicht verarbeitet werden; nutzen Sie ein für diesen Grad zugelassenes System.`, en: `${level} may not be processed on a VS-NfD system; use a system approved for that level.` }
       : { de: `Unbekannte Einstufung "${level}"; verwenden Sie eine von: ${allowedLevels.join(', ')}.`, en: `Unknown classification "${level}"; use one of: ${allowedLevels.join(', ')}.` },
   });
 }
-
-const berlinDate = new Intl.DateTimeFormat('de-DE', {
-  timeZone: 'Europe/Berlin',
-  day: '2-digit',
-  month: '2-digit',
-  year: 'numeric',
-});
 
 export interface MarkingTexts {
   /** Absent for OFFEN: unclassified documents carry no level marking. */

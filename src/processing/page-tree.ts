@@ -6,7 +6,7 @@
  * are inherited from the nearest ancestor, and a loop in the tree is reported, never followed.
  */
 import { PDFArray, PDFDict, PDFName, PDFNumber, PDFRef, PDFStream, type PDFContext, type PDFObject } from 'pdf-lib';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { assertPageLimit } from './budget.ts';
 import { pageGeometry, type PageGeometry } from './geometry.ts';
 

@@ -5,7 +5,7 @@
  */
 import { ParseSpeeds, PDFDocument } from 'pdf-lib';
 import type { PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { addImagePage } from './assemble.ts';
 import { assertPageLimit, type Deadline } from './budget.ts';
 import { assertStreamsBounded } from './decode.ts';

@@ -4,7 +4,7 @@
  * environment holds only PATH and one thread for OpenMP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 
 export interface PipeLimits {
   timeoutMs: number;

@@ -8,8 +8,8 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 // sharp must be loaded by the main thread before workers use it, or glibc may unload it under them.
 import 'sharp';
-import { AppError } from '../errors.ts';
-import { workerExecArgv } from '../worker-threads.ts';
+import { AppError } from '../kernel/errors.ts';
+import { workerExecArgv } from '../kernel/worker-threads.ts';
 import { serveHelpers } from './helpers.ts';
 import type { RawPage } from './rasterize.ts';
 import type { TextLayerResult } from './text-layer.ts';

@@ -1,7 +1,7 @@
 /** Type by content: the bytes decide, the declared type may only agree. */
 import { fileTypeFromBuffer } from 'file-type';
 import { ACCEPTED_MEDIA_TYPES, type MediaType } from '../../contract/index.ts';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 
 /** The contract's list (openapi.yaml `MediaType`), so the reference client checks files by the same one. */
 export const acceptedTypes = ACCEPTED_MEDIA_TYPES;

@@ -1,9 +1,12 @@
-/** The contract between the use cases (src/documents.ts) and processing: bytes in, artifacts out. */
+/** The contract between the use cases (src/documents/service.ts) and processing: bytes in, artifacts out. */
 import type { Pipe } from './helpers.ts';
 import type { AcceptedType } from './sniff.ts';
 
 /** Classifications this system may hold. Higher levels are refused before processing. */
 export type Classification = 'VS-NfD' | 'OFFEN';
+
+/** Levels above VS-NfD; a VS-NfD system must refuse them (VSA). */
+export const REFUSED_LEVELS = ['VS-VERTRAULICH', 'GEHEIM', 'STRENG GEHEIM'];
 
 export type Enhance = 'none' | 'document';
 

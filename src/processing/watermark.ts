@@ -4,6 +4,7 @@
  * content stays readable underneath.
  */
 import sharp from 'sharp';
+import { berlinDateTime } from './berlin-time.ts';
 import type { RawPage } from './rasterize.ts';
 
 export interface WatermarkText {
@@ -20,15 +21,6 @@ export interface WatermarkedImage {
   width: number;
   height: number;
 }
-
-const berlinDateTime = new Intl.DateTimeFormat('de-DE', {
-  timeZone: 'Europe/Berlin',
-  day: '2-digit',
-  month: '2-digit',
-  year: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-});
 
 /** Longest watermark line, so one tile stays one tile. */
 const LINE_MAX = 60;

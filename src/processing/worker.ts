@@ -1,7 +1,7 @@
 /** Piscina task: runs in a worker thread. AppErrors cross the thread boundary as plain data. */
 import type { MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { isAppError, type ErrorCode, type Localized } from '../errors.ts';
+import { isAppError, type ErrorCode, type Localized } from '../kernel/errors.ts';
 import { createDeadline } from './budget.ts';
 import { helperClient, type Pipe } from './helpers.ts';
 import { processDocument } from './index.ts';

@@ -8,7 +8,7 @@ import {
   sealObject,
   SegmentOpener,
 } from '../crypto/at-rest.ts';
-import type { Kek, KekLookup } from '../crypto/kek-ring.ts';
+import type { Kek, KekLookup } from '../keys/kek-ring.ts';
 import {
   assertValidKey,
   clipRange,

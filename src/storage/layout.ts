@@ -1,4 +1,5 @@
 import { encodeTime } from 'ulid';
+import { ULID_PATTERN } from '../kernel/ulid.ts';
 
 /**
  * A document's blobs sit under two levels of its ULID's time prefix (12.4 days, then 17.5 minutes;
@@ -32,4 +33,4 @@ export function ulidFloor(ms: number): string {
 }
 
 /** ULIDs: 26 Crockford base32 characters; anything else is not one of our ids. */
-export const ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+export const ID_PATTERN = ULID_PATTERN;

@@ -79,14 +79,6 @@ export class InvalidKeyError extends Error {
   }
 }
 
-/** Stored bytes failed authentication: flipped bit, truncation or unknown/wrong key. */
-export class IntegrityError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'IntegrityError';
-  }
-}
-
 const KEY_SEGMENT = /^[A-Za-z0-9._-]{1,200}$/;
 const MAX_KEY_LENGTH = 1024;
 

@@ -3,7 +3,6 @@ import https from 'node:https';
 import { PassThrough, Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { Client } from 'minio';
-import type { S3Config } from '../config.ts';
 import {
   assertValidKey,
   assertValidRange,
@@ -18,6 +17,17 @@ import {
 } from './object-store.ts';
 
 /** The service's S3 settings, plus how long a silent connection may hang before the request fails (default 10 s). */
+/** Where the bucket is (the configuration's S3_* variables). */
+export interface S3Config {
+  endPoint: string;
+  port: number;
+  useSSL: boolean;
+  region: string;
+  bucket: string;
+  accessKey: string;
+  secretKey: string;
+}
+
 export type S3StoreOptions = S3Config & { idleTimeoutMs?: number };
 
 const DEFAULT_IDLE_TIMEOUT_MS = 10_000;

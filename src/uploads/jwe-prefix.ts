@@ -1,4 +1,4 @@
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { checkProtectedHeader } from '../crypto/jwe.ts';
 
 /** A protected header longer than this is refused by the decryptor too, so waiting for more bytes is pointless. */

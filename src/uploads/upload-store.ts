@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import { DataStore, ERRORS, Upload } from '@tus/utils';
-import { AppError } from '../errors.ts';
-import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from '../storage/object-store.ts';
+import { AppError } from '../kernel/errors.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { putJson, readJson } from '../storage/json.ts';
+import { walk } from '../storage/walk.ts';
 import { ID_PATTERN, layout } from '../storage/layout.ts';
 import { checkJwePrefix } from './jwe-prefix.ts';
 
@@ -32,7 +34,6 @@ export interface UploadStoreOptions {
 
 /** Metadata key through which the creating request hands the owner to create(); never stored as metadata. */
 const OWNER_KEY = 'vs-capture-owner';
-const LIST_PAGE = 1000;
 
 /** Marks `upload` as created by `sub`; the tus onUploadCreate hook returns the result as the upload's metadata. */
 export function withOwner(upload: Upload, sub: string): Record<string, string | null> {
@@ -60,7 +61,7 @@ export class ObjectUploadStore extends DataStore {
     if (!owner) throw new Error('upload created without an owner (onUploadCreate must call withOwner)');
     if (upload.size === undefined) throw ERRORS.UNSUPPORTED_CREATION_DEFER_LENGTH_EXTENSION;
     const info: UploadInfo = { formatVersion: 1, owner, size: upload.size, metadata, createdAt: new Date(this.now()).toISOString() };
-    await this.store.put(layout.uploadInfo(upload.id), Buffer.from(JSON.stringify(info)));
+    await putJson(this.store, layout.uploadInfo(upload.id), info);
     upload.metadata = metadata;
     upload.creation_date = info.createdAt;
     return upload;
@@ -103,7 +104,7 @@ export class ObjectUploadStore extends DataStore {
   override async remove(id: string): Promise<void> {
     // The info first: without it the chunks are orphans that deleteExpired() removes.
     await this.store.delete(layout.uploadInfo(id));
-    for await (const { key } of this.keys(layout.uploadPrefix(id))) await this.store.delete(key);
+    for await (const { key } of walk(this.store, layout.uploadPrefix(id))) await this.store.delete(key);
   }
 
   override getExpiration(): number {
@@ -114,7 +115,7 @@ export class ObjectUploadStore extends DataStore {
   override async deleteExpired(): Promise<number> {
     let removed = 0;
     let previous: string | undefined;
-    for await (const { key } of this.keys(layout.uploadsPrefix)) {
+    for await (const { key } of walk(this.store, layout.uploadsPrefix)) {
       const id = key.split('/')[1]!;
       if (id === previous) continue;
       previous = id;
@@ -207,7 +208,7 @@ export class ObjectUploadStore extends DataStore {
     const prefix = layout.uploadChunkPrefix(id);
     let end = 0;
     const pieces: Piece[] = [];
-    for await (const { key, size } of this.keys(prefix)) {
+    for await (const { key, size } of walk(this.store, prefix)) {
       const offset = Number(key.slice(prefix.length));
       if (offset > end) break;
       if (offset + size <= end) continue;
@@ -215,16 +216,6 @@ export class ObjectUploadStore extends DataStore {
       end = offset + size;
     }
     return { end, pieces };
-  }
-
-  private async *keys(prefix: string): AsyncGenerator<ObjectInfo> {
-    let startAfter: string | undefined;
-    for (;;) {
-      const page = await this.store.list({ prefix, startAfter, limit: LIST_PAGE });
-      yield* page;
-      if (page.length < LIST_PAGE) return;
-      startAfter = page[page.length - 1]!.key;
-    }
   }
 
   private expired(info: UploadInfo): boolean {
@@ -237,13 +228,8 @@ export class ObjectUploadStore extends DataStore {
     return info;
   }
 
-  private async info(id: string): Promise<UploadInfo | undefined> {
-    try {
-      return JSON.parse((await this.store.getBuffer(layout.uploadInfo(id))).toString('utf8')) as UploadInfo;
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) return undefined;
-      throw err;
-    }
+  private info(id: string): Promise<UploadInfo | undefined> {
+    return readJson<UploadInfo>(this.store, layout.uploadInfo(id));
   }
 }
 

@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import yazl from 'yazl';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { AuditLog } from '../audit/trail.ts';
 import { fileFormat } from './formats.ts';

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ulidToUUID } from 'ulid';
-import { AppError } from '../errors.ts';
+import { AppError } from '../kernel/errors.ts';
 import { describeChar, firstNonLatin } from './latin.ts';
 import { DATEIFORMAT_LIST, type FileFormat } from './formats.ts';
 import { el, serializeDocument, type XmlElement } from './xml.ts';

@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { paths } from '../../contract/index.ts';
 import { layout } from '../../src/storage/layout.ts';
 import { contractFetch } from '../support/contract-fetch.ts';
-import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
-import { flipFirst, runJwcrypto } from '../support/jwe-fixtures.ts';
+import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
+import { flipFirst, runJwcrypto } from '../../testkit/jwe-fixtures.ts';
 import { openapiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 import { auditReport } from '../support/audit-verify.ts';
 
 const UNIT = 'BA-Nord';

@@ -7,14 +7,15 @@ import { exportJWK, generateKeyPair } from 'jose';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckpointSigner } from '../../src/audit/checkpoint.ts';
-import { sha256Hex, type AuditEntry } from '../../src/audit/trail.ts';
+import type { AuditEntry } from '../../src/audit/trail.ts';
+import { sha256Hex } from '../../src/kernel/hash.ts';
 import { encryptObject } from '../../src/crypto/at-rest.ts';
-import { loadKekRing } from '../../src/crypto/kek-ring.ts';
+import { loadKekRing } from '../../src/keys/kek-ring.ts';
 import { binding } from '../../src/metadata/audit-store.ts';
 import { auditReport, runAuditVerify } from '../support/audit-verify.ts';
-import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
+import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 const UNIT = 'BA-Nord';
 /** A checkpoint every 10 entries: the 38 entries below have them at 10, 20 and 30. */

@@ -7,11 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layout } from '../../src/storage/layout.ts';
-import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
-import { dropConnectionAtNextInsert } from '../support/database.ts';
+import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
+import { dropConnectionAtNextInsert } from '../../testkit/database.ts';
 import { GatedStore } from '../support/gated-store.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 const UNIT = 'BA-Fault';
 

@@ -7,10 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProcessingPool } from '../../src/processing/pool.ts';
-import { characterErrorRate, germanPage, germanText, photoCase, photograph } from '../fixtures/photos.ts';
-import { attachCapture } from '../support/capture-fixtures.ts';
+import { characterErrorRate, germanPage, germanText, photoCase, photograph } from '../../testkit/fixtures/photos.ts';
+import { attachCapture } from '../../testkit/capture-fixtures.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 const UNIT = 'BA-Nord';
 /** A hang guard for a loaded CI machine; never a speed check. */

@@ -7,9 +7,9 @@ import type request from 'supertest';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JWK } from 'jose';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
-import { attachCapture, filesContaining, jpegWithMarker, newMarker, pdfWithText, pickKey } from '../support/capture-fixtures.ts';
-import { joseEncrypt, jwcryptoEncrypt, withHeader, withSegment, flipFirst } from '../support/jwe-fixtures.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { attachCapture, filesContaining, jpegWithMarker, newMarker, pdfWithText, pickKey } from '../../testkit/capture-fixtures.ts';
+import { joseEncrypt, jwcryptoEncrypt, withHeader, withSegment, flipFirst } from '../../testkit/jwe-fixtures.ts';
 import sharp from 'sharp';
 import { INLINE_BYTES } from '../../src/crypto/offload.ts';
 

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
-import { filesContaining, jpegWithMarker, newMarker, pdfWithText } from '../support/capture-fixtures.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { filesContaining, jpegWithMarker, newMarker, pdfWithText } from '../../testkit/capture-fixtures.ts';
 import { layout } from '../../src/storage/layout.ts';
-import { size } from '../../src/cli/progress.ts';
+import { size } from '../../client/progress.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/vs-capture.js', import.meta.url));
 const UNIT = 'BA-Nord';

@@ -5,8 +5,8 @@ import { PassThrough, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { layout } from '../../src/storage/layout.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { flipStoredByte, startTestApp, type TestApp } from '../support/test-app.ts';
-import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
+import { flipStoredByte, startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
 
 const UNIT = 'BA-Nord';
 

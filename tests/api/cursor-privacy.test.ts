@@ -5,9 +5,9 @@
  */
 import { decodeTime } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
+import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 /** The milliseconds a request was in flight, inclusive. */
 interface Window {

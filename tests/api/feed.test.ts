@@ -9,8 +9,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
-import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
 import { GatedStore } from '../support/gated-store.ts';
 
 const UNIT = 'BA-Nord';

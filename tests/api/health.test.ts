@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { StorageUnavailableError, type ObjectStore } from '../../src/storage/object-store.ts';
 import { openapiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
-import { METRICS_AUTH, startService } from '../support/service-process.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { METRICS_AUTH, startService } from '../../testkit/service-process.ts';
 
 const TOKEN = 'metrics-scrape-token-0123456789';
 

@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
-import { germanPage, germanText } from '../fixtures/photos.ts';
-import { attachCapture, filesContaining, newMarker, pdfWithText } from '../support/capture-fixtures.ts';
-import { freshDatabaseUrl, METADATA_BACKENDS } from '../support/database.ts';
+import { germanPage, germanText } from '../../testkit/fixtures/photos.ts';
+import { attachCapture, filesContaining, newMarker, pdfWithText } from '../../testkit/capture-fixtures.ts';
+import { freshDatabaseUrl, METADATA_BACKENDS } from '../../testkit/database.ts';
 import { openPglite } from '../../src/metadata/pglite-client.ts';
 import { pgliteDirOf } from '../../src/metadata/open.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 describe.each(METADATA_BACKENDS)('metadata on %s', (backend) => {
   let t: TestApp;

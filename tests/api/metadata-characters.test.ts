@@ -1,8 +1,8 @@
 /** Metadata text that hides or fakes what it says is refused with a problem naming the field; what is kept is NFC. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
+import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 describe('characters in capture metadata', () => {
   let t: TestApp;

@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layout } from '../../src/storage/layout.ts';
-import { germanPage } from '../fixtures/photos.ts';
-import { attachCapture } from '../support/capture-fixtures.ts';
+import { germanPage } from '../../testkit/fixtures/photos.ts';
+import { attachCapture } from '../../testkit/capture-fixtures.ts';
 import { GatedStore } from '../support/gated-store.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 const UNIT = 'BA-Weg';
 

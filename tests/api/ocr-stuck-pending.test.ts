@@ -6,11 +6,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { germanPage } from '../fixtures/photos.ts';
-import { attachCapture } from '../support/capture-fixtures.ts';
+import { germanPage } from '../../testkit/fixtures/photos.ts';
+import { attachCapture } from '../../testkit/capture-fixtures.ts';
 import { GatedStore } from '../support/gated-store.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 const UNIT = 'BA-Stuck';
 const slow = 300_000;

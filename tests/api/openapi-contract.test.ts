@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemKinds, type ErrorCode } from '../../src/errors.ts';
-import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
+import { problemKinds, type ErrorCode } from '../../src/kernel/errors.ts';
+import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
 import { OPENAPI_PATH, openapiAgent, openapiContract, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 describe('the contract check (tests/support/openapi.ts)', () => {
   // A stand-in service whose answers break the contract on purpose.
@@ -52,7 +52,7 @@ describe('the contract check (tests/support/openapi.ts)', () => {
 describe('openapi.yaml and the error registry', () => {
   const doc = openapiContract().document as unknown as OpenApiDoc;
 
-  it('lists exactly the problem codes of src/errors.ts', () => {
+  it('lists exactly the problem codes of src/kernel/errors.ts', () => {
     expect([...doc.components.schemas.ProblemCode.enum].sort()).toEqual(Object.keys(problemKinds).sort());
   });
 

@@ -5,9 +5,9 @@
 import request, { type Test } from 'supertest';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encryptPdf, textPdf } from '../fixtures/pdfs.ts';
-import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { encryptPdf, textPdf } from '../../testkit/fixtures/pdfs.ts';
+import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 /** What a validator library would say by itself; none of it may reach a person. */
 const RAW_VALIDATOR = /Invalid input|expected string|received undefined|Unrecognized key|Too small|Invalid option/;

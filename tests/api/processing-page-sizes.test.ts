@@ -6,11 +6,11 @@
 import request from 'supertest';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachCapture } from '../support/capture-fixtures.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { attachCapture } from '../../testkit/capture-fixtures.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 import { embeddedJpegs } from '../fixtures/inspect.ts';
 import { pdfinfo } from '../fixtures/pdf-readers.ts';
-import { textPdf } from '../fixtures/pdfs.ts';
+import { textPdf } from '../../testkit/fixtures/pdfs.ts';
 
 const UNIT = 'BA-Format';
 

@@ -8,9 +8,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachCapture, pdfWithText } from '../support/capture-fixtures.ts';
+import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
 import { renderGate } from '../support/render-gate.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 const UNIT = 'BA-Nord';
 

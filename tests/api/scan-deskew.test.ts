@@ -7,10 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { characterErrorRate, germanPage, germanText } from '../fixtures/photos.ts';
-import { attachCapture } from '../support/capture-fixtures.ts';
+import { characterErrorRate, germanPage, germanText } from '../../testkit/fixtures/photos.ts';
+import { attachCapture } from '../../testkit/capture-fixtures.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 const UNIT = 'BA-Nord';
 /** A hang guard for a loaded CI machine (OCR of several pages); never a speed check. */

@@ -10,9 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fontkit from '@pdf-lib/fontkit';
 import { PDFDocument } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachCapture } from '../support/capture-fixtures.ts';
+import { attachCapture } from '../../testkit/capture-fixtures.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 const UNIT = 'BA-Suche';
 

@@ -1,11 +1,11 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JWK } from 'jose';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
-import { filesContaining, jpegWithMarker, newMarker, pickKey } from '../support/capture-fixtures.ts';
-import { joseEncrypt } from '../support/jwe-fixtures.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { filesContaining, jpegWithMarker, newMarker, pickKey } from '../../testkit/capture-fixtures.ts';
+import { joseEncrypt } from '../../testkit/jwe-fixtures.ts';
 import { createUpload, headUpload, interruptedPatch, patchUpload, uploadIdOf } from '../support/tus.ts';
-import { s3Options, uniqueBucket } from '../support/s3.ts';
+import { s3Options, uniqueBucket } from '../../testkit/s3.ts';
 import { ObjectUploadStore } from '../../src/uploads/upload-store.ts';
 import { layout } from '../../src/storage/layout.ts';
 

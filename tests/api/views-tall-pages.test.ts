@@ -7,7 +7,7 @@ import request from 'supertest';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawPdf, streamObject } from '../fixtures/hostile-pdfs.ts';
-import { startViewerApp, type ViewerTestApp } from '../e2e/support/viewer-app.ts';
+import { startViewerApp, type ViewerTestApp } from '../../testkit/viewer-app.ts';
 
 const UNIT = 'BA-Kasse';
 /** RSS growth bound of the whole test process while one such page renders (the unbounded renderer took 4.4 GB). */

@@ -1,8 +1,8 @@
 import request from 'supertest';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pdfWithText } from '../support/capture-fixtures.ts';
-import { startViewerApp, type ViewerTestApp } from '../e2e/support/viewer-app.ts';
+import { pdfWithText } from '../../testkit/capture-fixtures.ts';
+import { startViewerApp, type ViewerTestApp } from '../../testkit/viewer-app.ts';
 import { layout } from '../../src/storage/layout.ts';
 
 const UNIT = 'BA-Nord';

@@ -2,7 +2,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openapiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 
 describe('the workspace under /app', () => {
   let dev: TestApp;

@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { layout } from '../../src/storage/layout.ts';
-import { attachCapture, jpegWithMarker, newMarker, pdfWithText } from '../support/capture-fixtures.ts';
+import { attachCapture, jpegWithMarker, newMarker, pdfWithText } from '../../testkit/capture-fixtures.ts';
 import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { flipStoredByte, startTestApp, type TestApp } from '../support/test-app.ts';
+import { flipStoredByte, startTestApp, type TestApp } from '../../testkit/test-app.ts';
 import { unpack } from '../support/xdomea.ts';
 
 const UNIT = 'BA-West';

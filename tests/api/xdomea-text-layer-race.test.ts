@@ -12,10 +12,10 @@ import { decodeJwt } from 'jose';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent, AuditLog } from '../../src/audit/trail.ts';
-import { germanPage } from '../fixtures/photos.ts';
-import { attachCapture } from '../support/capture-fixtures.ts';
+import { germanPage } from '../../testkit/fixtures/photos.ts';
+import { attachCapture } from '../../testkit/capture-fixtures.ts';
 import { GatedStore } from '../support/gated-store.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 import { binary, unpack } from '../support/xdomea.ts';
 
 const UNIT = 'BA-Race';

@@ -12,9 +12,9 @@ import { compactVerify, createLocalJWKSet } from 'jose';
 import { PDFDocument, PDFName } from 'pdf-lib';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachCapture, jpegWithMarker, newMarker, pdfWithText } from '../support/capture-fixtures.ts';
+import { attachCapture, jpegWithMarker, newMarker, pdfWithText } from '../../testkit/capture-fixtures.ts';
 import { openapiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
 import { binary, schemeDir, unpack, validateBoth, type Unpacked } from '../support/xdomea.ts';
 
 const UNIT = 'BA-Mitte';

@@ -8,9 +8,9 @@ import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckpointSigner, openCheckpoint } from '../../src/audit/checkpoint.ts';
 import type { AuditEvent, HashedEntry } from '../../src/audit/trail.ts';
-import type { JwkSet } from '../../src/crypto/ingest-keys.ts';
+import type { JwkSet } from '../../src/keys/ingest-keys.ts';
 import type { SqlClient } from '../../src/metadata/sql.ts';
-import { freshMetadataStore, type MetadataBackend, type TestMetadata } from '../support/database.ts';
+import { freshMetadataStore, type MetadataBackend, type TestMetadata } from '../../testkit/database.ts';
 
 const EVERY = 5;
 

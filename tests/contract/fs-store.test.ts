@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
-import { generateKek, KekRing } from '../../src/crypto/kek-ring.ts';
+import { generateKek, KekRing } from '../../src/keys/kek-ring.ts';
 import { EncryptedStore } from '../../src/storage/encrypted-store.ts';
 import { FsStore } from '../../src/storage/fs-store.ts';
 import { describeEncryptedStoreContract, describeObjectStoreContract } from './object-store.ts';

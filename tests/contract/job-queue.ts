@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ulid } from 'ulid';
 import { Jobs, type JobHandler } from '../../src/jobs/worker.ts';
-import { freshMetadataStore, type MetadataBackend, type TestMetadata } from '../support/database.ts';
+import { freshMetadataStore, type MetadataBackend, type TestMetadata } from '../../testkit/database.ts';
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
 

@@ -8,14 +8,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ulid } from 'ulid';
-import { encryptObject } from '../../src/crypto/at-rest.ts';
+import { encryptObject, IntegrityError } from '../../src/crypto/at-rest.ts';
 import { BlindIndex } from '../../src/crypto/blind-index.ts';
-import { generateKek, KekRing } from '../../src/crypto/kek-ring.ts';
+import { generateKek, KekRing } from '../../src/keys/kek-ring.ts';
 import { migrate, shippedMigrations } from '../../src/metadata/migrations.ts';
 import { openMetadataStore } from '../../src/metadata/open.ts';
 import { ClaimLostError, MetadataStore, type NewDocument } from '../../src/metadata/metadata-store.ts';
-import { IntegrityError } from '../../src/storage/object-store.ts';
-import { freshMetadataStore, freshSqlClient, type MetadataBackend, type TestMetadata } from '../support/database.ts';
+import { freshMetadataStore, freshSqlClient, type MetadataBackend, type TestMetadata } from '../../testkit/database.ts';
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
 

@@ -6,7 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IntegrityError, InvalidKeyError, ObjectNotFoundError, type ByteRange, type ObjectStore } from '../../src/storage/object-store.ts';
+import { InvalidKeyError, ObjectNotFoundError, type ByteRange, type ObjectStore } from '../../src/storage/object-store.ts';
+import { IntegrityError } from '../../src/crypto/at-rest.ts';
 
 const MB = 1024 * 1024;
 

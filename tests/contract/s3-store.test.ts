@@ -1,12 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKek, KekRing } from '../../src/crypto/kek-ring.ts';
+import { generateKek, KekRing } from '../../src/keys/kek-ring.ts';
 import { EncryptedStore } from '../../src/storage/encrypted-store.ts';
 import { StorageUnavailableError } from '../../src/storage/object-store.ts';
 import { S3Store } from '../../src/storage/s3-store.ts';
 import { parseS3Endpoint } from '../../src/storage/s3-endpoint.ts';
-import { startCephRgw, type CephRgw } from '../support/ceph-rgw.ts';
-import { freshS3Store, s3Label } from '../support/s3.ts';
+import { startCephRgw, type CephRgw } from '../../testkit/ceph-rgw.ts';
+import { freshS3Store, s3Label } from '../../testkit/s3.ts';
 import { describeEncryptedStoreContract, describeObjectStoreContract } from './object-store.ts';
 
 describeObjectStoreContract(s3Label(), () => freshS3Store('contract'));

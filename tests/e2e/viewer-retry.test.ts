@@ -4,10 +4,10 @@
  */
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pdfWithText } from '../support/capture-fixtures.ts';
+import { pdfWithText } from '../../testkit/capture-fixtures.ts';
 import { renderGate } from '../support/render-gate.ts';
-import { launchChromium } from './support/chromium.ts';
-import { startViewerApp, type ViewerTestApp } from './support/viewer-app.ts';
+import { launchChromium } from '../../testkit/chromium.ts';
+import { startViewerApp, type ViewerTestApp } from '../../testkit/viewer-app.ts';
 
 const UNIT = 'BA-Nord';
 

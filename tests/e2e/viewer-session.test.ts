@@ -6,9 +6,9 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newMarker, pdfWithText } from '../support/capture-fixtures.ts';
-import { startViewerApp, type ViewerTestApp } from './support/viewer-app.ts';
-import { launchChromium } from './support/chromium.ts';
+import { newMarker, pdfWithText } from '../../testkit/capture-fixtures.ts';
+import { startViewerApp, type ViewerTestApp } from '../../testkit/viewer-app.ts';
+import { launchChromium } from '../../testkit/chromium.ts';
 import { expectAccessible } from './support/axe.ts';
 
 const UNIT = 'BA-Nord';

@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import type { Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { filesContaining, newMarker, pdfWithText } from '../support/capture-fixtures.ts';
-import { startViewerApp, type ViewerTestApp } from './support/viewer-app.ts';
-import { launchChromium, type Browser } from './support/chromium.ts';
+import { filesContaining, newMarker, pdfWithText } from '../../testkit/capture-fixtures.ts';
+import { startViewerApp, type ViewerTestApp } from '../../testkit/viewer-app.ts';
+import { launchChromium, type Browser } from '../../testkit/chromium.ts';
 import { expectStrictHeaders } from './support/strict-headers.ts';
 import { renderedPagePng } from '../fixtures/inspect.ts';
 

@@ -13,13 +13,13 @@ import { promisify } from 'node:util';
 import type { JWK } from 'jose';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { filesContaining, newMarker } from '../support/capture-fixtures.ts';
-import { jwcryptoDecrypt } from '../support/jwe-fixtures.ts';
-import { keysEnv, startService, type ServiceProcess } from '../support/service-process.ts';
-import { launchChromium } from './support/chromium.ts';
+import { filesContaining, newMarker } from '../../testkit/capture-fixtures.ts';
+import { jwcryptoDecrypt } from '../../testkit/jwe-fixtures.ts';
+import { keysEnv, startService, type ServiceProcess } from '../../testkit/service-process.ts';
+import { launchChromium } from '../../testkit/chromium.ts';
 import { expectAccessible } from './support/axe.ts';
 import { expectStrictHeaders, recordResponses } from './support/strict-headers.ts';
-import { CAMERA, fakeCameraFile, SHEET } from './support/fake-camera.ts';
+import { CAMERA, fakeCameraFile, SHEET } from '../../testkit/fake-camera.ts';
 import { multipartParts, recordingProxy, type RecordingProxy } from './support/workspace.ts';
 
 const run = promisify(execFile);

@@ -1,8 +1,8 @@
 /** The workspace by keyboard alone (development sign-in): every control is reached with Tab and works with Enter. */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, type ServiceProcess } from '../support/service-process.ts';
-import { launchChromium } from './support/chromium.ts';
+import { startService, type ServiceProcess } from '../../testkit/service-process.ts';
+import { launchChromium } from '../../testkit/chromium.ts';
 
 /** Presses Tab until `wanted` has focus (at most `limit` times); what had focus on the way. */
 async function tabTo(page: Page, wanted: string, limit = 40): Promise<string[]> {

@@ -5,9 +5,9 @@
  */
 import type { JWK } from 'jose';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
-import { joseEncrypt, withHeader, withSegment, flipFirst } from '../support/jwe-fixtures.ts';
-import { cameraJpeg, multipageTiff, pngPixelBomb, heicPhoto } from '../fixtures/images.ts';
-import { encryptPdf, hostilePdf, markers, textPdf, zeroPagePdf } from '../fixtures/pdfs.ts';
+import { joseEncrypt, withHeader, withSegment, flipFirst } from '../../testkit/jwe-fixtures.ts';
+import { cameraJpeg, multipageTiff, pngPixelBomb, heicPhoto } from '../../testkit/fixtures/images.ts';
+import { encryptPdf, hostilePdf, markers, textPdf, zeroPagePdf } from '../../testkit/fixtures/pdfs.ts';
 import {
   cmykJpeg,
   corruptPng,

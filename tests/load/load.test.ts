@@ -1,12 +1,12 @@
 /**
  * The load test at CI size: 2 uploaders of encrypted 12 MP photos and a viewer for 10 s, with room
  * for one upload at a time so backpressure happens too. It decides on correctness only (answers,
- * nothing acknowledged lost, bounded memory); latency under load is measured by bench/load.ts
+ * nothing acknowledged lost, bounded memory); latency under load is measured by testkit/load-driver.ts
  * (the 8-uploader, 60 s run) and reported in docs/BENCHMARKS.md, since a shared machine's wall
  * clock cannot decide whether work lands.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { correctnessViolations, runLoad, s3ForLoad, type LoadResult } from '../../bench/load.ts';
+import { correctnessViolations, runLoad, s3ForLoad, type LoadResult } from '../../testkit/load-driver.ts';
 
 describe('load: encrypted camera uploads and viewer pages on S3', () => {
   let s3: Awaited<ReturnType<typeof s3ForLoad>>;

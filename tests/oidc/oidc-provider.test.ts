@@ -7,8 +7,8 @@ import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { decodeJwt, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jpegWithMarker, newMarker } from '../support/capture-fixtures.ts';
-import { startService, type ServiceProcess } from '../support/service-process.ts';
+import { jpegWithMarker, newMarker } from '../../testkit/capture-fixtures.ts';
+import { startService, type ServiceProcess } from '../../testkit/service-process.ts';
 import { startOpenIdProvider, type OpenIdProvider } from '../support/openid-provider.ts';
 
 const AUDIENCE = 'vs-capture';

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { ROLES } from '../../src/auth/principal.ts';
 import { ACCEPTED_JWT_ALGS } from '../../src/auth/oidc.ts';
-import { keyFiles } from '../../src/cli/generate-keys.ts';
+import { keyFiles } from '../../ops/generate-keys.ts';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -44,7 +44,7 @@ describe('docker-compose.yml', () => {
     expect(env.NODE_ENV).toBe('production');
     expect(env).toMatchObject(keyFiles('/secrets'));
     expect(service.depends_on).toMatchObject({ 'keys-init': { condition: 'service_completed_successfully' }, 'minio-init': { condition: 'service_completed_successfully' } });
-    expect(services['keys-init']!.command).toEqual(['node', '--import', 'tsx', 'src/cli/generate-keys.ts', '/secrets']);
+    expect(services['keys-init']!.command).toEqual(['node', '--import', 'tsx', 'ops/generate-keys.ts', '/secrets']);
     // Our own start-up check accepts it: production, no development issuer, encryption required.
     const config = loadConfig(env);
     expect(config.devMode).toBe(false);

@@ -14,13 +14,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bundleViewer } from '../../viewer/build.ts';
 import { bundleWorkspace } from '../../workspace/build.ts';
-import { jpegWithMarker, newMarker } from '../support/capture-fixtures.ts';
-import { encryptedCapture, ingestKey, postCapture } from '../support/service-client.ts';
-import { s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
-import { keyFiles } from '../../src/cli/generate-keys.ts';
+import { jpegWithMarker, newMarker } from '../../testkit/capture-fixtures.ts';
+import { encryptedCapture, ingestKey, postCapture } from '../../testkit/service-client.ts';
+import { s3Env, startService, type ServiceProcess } from '../../testkit/service-process.ts';
+import { keyFiles } from '../../ops/generate-keys.ts';
 import { startOpenIdProvider, type OpenIdProvider } from '../support/openid-provider.ts';
 import { selfSigned } from '../support/self-signed.ts';
-import { uniqueBucket } from '../support/s3.ts';
+import { uniqueBucket } from '../../testkit/s3.ts';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -60,7 +60,7 @@ describe('production start from a copy installed without dev dependencies (Ceph 
     });
     // The keys as the compose file's init step makes them, with the production copy's own tools.
     const secrets = path.join(dir, 'secrets');
-    await run(process.execPath, ['--import', 'tsx', 'src/cli/generate-keys.ts', secrets], { cwd: copy });
+    await run(process.execPath, ['--import', 'tsx', 'ops/generate-keys.ts', secrets], { cwd: copy });
     env = {
       NODE_ENV: 'production',
       PUBLIC_URL: 'https://capture.example',
@@ -89,7 +89,7 @@ describe('production start from a copy installed without dev dependencies (Ceph 
   it('generates its keys once: running the init step again changes no key file', async () => {
     const files = Object.values(keyFiles(path.join(dir, 'secrets'))).filter((f) => f.endsWith('.json'));
     const before = await Promise.all(files.map((f) => readFile(f, 'utf8')));
-    await run(process.execPath, ['--import', 'tsx', 'src/cli/generate-keys.ts', path.join(dir, 'secrets')], { cwd: path.join(dir, 'app') });
+    await run(process.execPath, ['--import', 'tsx', 'ops/generate-keys.ts', path.join(dir, 'secrets')], { cwd: path.join(dir, 'app') });
     expect(await Promise.all(files.map((f) => readFile(f, 'utf8')))).toEqual(before);
     for (const file of files) expect((await stat(file)).mode & 0o777).toBe(0o600);
   });

@@ -3,11 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { keysEnv, s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
-import { clerk, devToken, ingestKey } from '../support/service-client.ts';
+import { keysEnv, s3Env, startService, type ServiceProcess } from '../../testkit/service-process.ts';
+import { clerk, devToken, ingestKey } from '../../testkit/service-client.ts';
 import { expectAcknowledgedIntact, expectFeedWhole, expectSweepRemovesLeftovers, startUploadStream, type UploadOutcome } from '../support/upload-stream.ts';
-import { uniqueBucket } from '../support/s3.ts';
-import { freshDatabaseUrl } from '../support/database.ts';
+import { uniqueBucket } from '../../testkit/s3.ts';
+import { freshDatabaseUrl } from '../../testkit/database.ts';
 
 describe(`service killed (SIGKILL) during uploads (${inject('s3').label})`, () => {
   let dataDir: string;

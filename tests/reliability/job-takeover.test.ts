@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KekRing } from '../../src/crypto/kek-ring.ts';
+import type { KekRing } from '../../src/keys/kek-ring.ts';
 import { Jobs } from '../../src/jobs/worker.ts';
 import type { ClaimedJob } from '../../src/metadata/job-store.ts';
-import { freshMetadataStore, type TestMetadata } from '../support/database.ts';
+import { freshMetadataStore, type TestMetadata } from '../../testkit/database.ts';
 
 const ringJson = (ring: KekRing) => JSON.stringify({ keys: ring.ids.map((id) => ({ id, key: ring.find(id)!.key.toString('base64') })) });
 

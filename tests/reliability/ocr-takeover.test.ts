@@ -6,12 +6,12 @@ import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { germanPage } from '../fixtures/photos.ts';
-import { clerk, devToken, ingestKey, postCapture } from '../support/service-client.ts';
-import { keysEnv, s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
-import { uniqueBucket } from '../support/s3.ts';
-import { freshDatabaseUrl } from '../support/database.ts';
-import { encryptFor } from '../../src/cli/encrypt.ts';
+import { germanPage } from '../../testkit/fixtures/photos.ts';
+import { clerk, devToken, ingestKey, postCapture } from '../../testkit/service-client.ts';
+import { keysEnv, s3Env, startService, type ServiceProcess } from '../../testkit/service-process.ts';
+import { uniqueBucket } from '../../testkit/s3.ts';
+import { freshDatabaseUrl } from '../../testkit/database.ts';
+import { encryptFor } from '../../client/encrypt.ts';
 
 /** A hang guard for a loaded CI machine; never a speed check. */
 const slow = 300_000;

@@ -4,11 +4,11 @@
  * process, then started again on the same port and data.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startPostgres, type PostgresServer } from '../support/postgres.ts';
-import { keysEnv, s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
-import { clerk, devToken, ingestKey } from '../support/service-client.ts';
+import { startPostgres, type PostgresServer } from '../../testkit/postgres.ts';
+import { keysEnv, s3Env, startService, type ServiceProcess } from '../../testkit/service-process.ts';
+import { clerk, devToken, ingestKey } from '../../testkit/service-client.ts';
 import { expectAcknowledgedIntact, expectFeedWhole, expectSweepRemovesLeftovers, startUploadStream, type UploadOutcome } from '../support/upload-stream.ts';
-import { uniqueBucket } from '../support/s3.ts';
+import { uniqueBucket } from '../../testkit/s3.ts';
 
 describe(`PostgreSQL outage during uploads (${inject('s3').label})`, () => {
   let db: PostgresServer;

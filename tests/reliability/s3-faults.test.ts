@@ -4,12 +4,12 @@
  * to a service process, then started again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCephRgw, type CephRgw } from '../support/ceph-rgw.ts';
-import { keysEnv, s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
-import { clerk, devToken, ingestKey } from '../support/service-client.ts';
+import { startCephRgw, type CephRgw } from '../../testkit/ceph-rgw.ts';
+import { keysEnv, s3Env, startService, type ServiceProcess } from '../../testkit/service-process.ts';
+import { clerk, devToken, ingestKey } from '../../testkit/service-client.ts';
 import { expectAcknowledgedIntact, expectFeedWhole, expectSweepRemovesLeftovers, startUploadStream, type UploadOutcome } from '../support/upload-stream.ts';
-import { uniqueBucket } from '../support/s3.ts';
-import { freshDatabaseUrl } from '../support/database.ts';
+import { uniqueBucket } from '../../testkit/s3.ts';
+import { freshDatabaseUrl } from '../../testkit/database.ts';
 
 describe('S3 gateway outage during uploads (Ceph RGW)', () => {
   let rgw: CephRgw;

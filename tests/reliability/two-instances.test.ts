@@ -7,13 +7,13 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { keysEnv, s3Env, startService, type ServiceProcess } from '../support/service-process.ts';
-import { clerk, devToken, encryptedCapture, ingestKey, postCapture, readBack, sha256 } from '../support/service-client.ts';
-import { jpegWithMarker, newMarker } from '../support/capture-fixtures.ts';
+import { keysEnv, s3Env, startService, type ServiceProcess } from '../../testkit/service-process.ts';
+import { clerk, devToken, encryptedCapture, ingestKey, postCapture, readBack, sha256 } from '../../testkit/service-client.ts';
+import { jpegWithMarker, newMarker } from '../../testkit/capture-fixtures.ts';
 import { tusMetadata, TUS_HEADERS } from '../support/tus.ts';
-import { uniqueBucket } from '../support/s3.ts';
-import { freshDatabaseUrl } from '../support/database.ts';
-import { encryptFor } from '../../src/cli/encrypt.ts';
+import { uniqueBucket } from '../../testkit/s3.ts';
+import { freshDatabaseUrl } from '../../testkit/database.ts';
+import { encryptFor } from '../../client/encrypt.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 describe(`two service processes on one bucket and one PostgreSQL (${inject('s3').label})`, () => {

@@ -2,9 +2,9 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { AuditReport } from '../../src/audit/verify.ts';
-import type { TestApp } from './test-app.ts';
+import type { TestApp } from '../../testkit/test-app.ts';
 
-const VERIFY_CLI = fileURLToPath(new URL('../../src/cli/audit-verify.ts', import.meta.url));
+const VERIFY_CLI = fileURLToPath(new URL('../../ops/audit-verify.ts', import.meta.url));
 
 export interface VerifyRun {
   code: number;

@@ -3,7 +3,7 @@
  * database in DATABASE_URL with one handler of kind JOB_KIND that announces the job and never
  * finishes, so the test can kill the process while the job is leased to it.
  */
-import { parseKekRing } from '../../src/crypto/kek-ring.ts';
+import { parseKekRing } from '../../src/keys/kek-ring.ts';
 import { Jobs } from '../../src/jobs/worker.ts';
 import { openMetadataStore } from '../../src/metadata/open.ts';
 

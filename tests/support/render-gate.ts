@@ -1,5 +1,5 @@
 /** A page renderer that holds every render until released, and counts the renders that reached it. */
-import type { PageRenderer } from '../../src/views.ts';
+import type { PageRenderer } from '../../src/views/service.ts';
 
 export interface RenderGate {
   readonly reached: number;

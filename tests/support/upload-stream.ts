@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
 import { expect } from 'vitest';
-import { jpegWithMarker, newMarker } from './capture-fixtures.ts';
-import { encryptedCapture, feedIds, postCapture, readBack, sha256 } from './service-client.ts';
+import { jpegWithMarker, newMarker } from '../../testkit/capture-fixtures.ts';
+import { encryptedCapture, feedIds, postCapture, readBack, sha256 } from '../../testkit/service-client.ts';
 import { composeStorage } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
 import { sweepOrphans } from '../../src/maintenance/orphan-sweep.ts';

@@ -6,12 +6,12 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecryptStream, decryptObject, encryptObject, HEADER_BYTES, SEGMENT_SIZE } from '../../src/crypto/at-rest.ts';
-import { devKekFile, generateKek, KekRing, loadKekRing, parseKekRing } from '../../src/crypto/kek-ring.ts';
+import { DecryptStream, decryptObject, encryptObject, HEADER_BYTES, SEGMENT_SIZE, IntegrityError } from '../../src/crypto/at-rest.ts';
+import { devKekFile, generateKek, KekRing, loadKekRing, parseKekRing } from '../../src/keys/kek-ring.ts';
 import { EncryptedStore } from '../../src/storage/encrypted-store.ts';
 import { FsStore } from '../../src/storage/fs-store.ts';
-import { InvalidKeyError, IntegrityError, type ObjectStore } from '../../src/storage/object-store.ts';
-import { freshS3Store, plainS3Client, s3Label } from '../support/s3.ts';
+import { InvalidKeyError, type ObjectStore } from '../../src/storage/object-store.ts';
+import { freshS3Store, plainS3Client, s3Label } from '../../testkit/s3.ts';
 
 const SEALED = SEGMENT_SIZE + 16;
 let workDir: string;

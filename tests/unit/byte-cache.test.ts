@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ByteCache } from '../../src/byte-cache.ts';
+import { ByteCache } from '../../src/views/byte-cache.ts';
 
 const bytes = (n: number) => new Uint8Array(n);
 

@@ -14,8 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { createProcessingPool } from '../../src/processing/pool.ts';
-import { testOptions } from '../fixtures/options.ts';
-import { germanPage } from '../fixtures/photos.ts';
+import { testOptions } from '../../testkit/fixtures/options.ts';
+import { germanPage } from '../../testkit/fixtures/photos.ts';
 import { children, endStates } from '../support/child-processes.ts';
 
 /** A `djpeg` in a fresh directory that runs the real one once a line arrives on `gate` (a FIFO). */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PURGE_JOB } from '../../src/documents.ts';
+import { PURGE_JOB } from '../../src/documents/service.ts';
 import { layout } from '../../src/storage/layout.ts';
-import { METADATA_BACKENDS } from '../support/database.ts';
+import { METADATA_BACKENDS } from '../../testkit/database.ts';
 import { captureOf, principal, serviceHarness, type ServiceHarness } from '../support/document-service.ts';
 
 const capturer = principal(['capture']);

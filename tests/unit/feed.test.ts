@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { METADATA_BACKENDS } from '../support/database.ts';
+import { METADATA_BACKENDS } from '../../testkit/database.ts';
 import { captureOf, principal, serviceHarness, type ServiceHarness } from '../support/document-service.ts';
 
 const capturer = principal(['capture']);

@@ -1,8 +1,8 @@
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IdempotencyKeys } from '../../src/idempotency.ts';
+import { IdempotencyKeys } from '../../src/documents/idempotency.ts';
 import type { NewDocument } from '../../src/metadata/metadata-store.ts';
-import { freshMetadataStore, METADATA_BACKENDS, type TestMetadata } from '../support/database.ts';
+import { freshMetadataStore, METADATA_BACKENDS, type TestMetadata } from '../../testkit/database.ts';
 
 const LEASE_MS = 60_000;
 const TTL_MS = 24 * 3_600_000;

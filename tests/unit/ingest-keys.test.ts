@@ -10,9 +10,9 @@ import {
   loadIngestKeys,
   loadIngestKeysFromDir,
   loadOrCreateIngestKeys,
-} from '../../src/crypto/ingest-keys.ts';
+} from '../../src/keys/ingest-keys.ts';
 import { decryptPart } from '../../src/crypto/jwe.ts';
-import { joseEncrypt } from '../support/jwe-fixtures.ts';
+import { joseEncrypt } from '../../testkit/jwe-fixtures.ts';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 let scratch: string;

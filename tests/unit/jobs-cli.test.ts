@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeStorage, type Storage } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
-import { freshDatabaseUrl } from '../support/database.ts';
+import { freshDatabaseUrl } from '../../testkit/database.ts';
 
 const run = promisify(execFile);
 

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.ts';
-import { loadOrCreateIngestKeys, type IngestKeyRing } from '../../src/crypto/ingest-keys.ts';
+import { AppError } from '../../src/kernel/errors.ts';
+import { loadOrCreateIngestKeys, type IngestKeyRing } from '../../src/keys/ingest-keys.ts';
 import { checkProtectedHeader, decryptPart, type DecryptOptions } from '../../src/crypto/jwe.ts';
-import { flipFirst, joseEncrypt, jwcryptoEncrypt, withHeader, withSegment } from '../support/jwe-fixtures.ts';
+import { flipFirst, joseEncrypt, jwcryptoEncrypt, withHeader, withSegment } from '../../testkit/jwe-fixtures.ts';
 
 let dataDir: string;
 let ring: IngestKeyRing;

@@ -10,8 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { processDocument } from '../../src/processing/index.ts';
 import { createProcessingPool } from '../../src/processing/pool.ts';
-import { testOptions } from '../fixtures/options.ts';
-import { germanPage } from '../fixtures/photos.ts';
+import { testOptions } from '../../testkit/fixtures/options.ts';
+import { germanPage } from '../../testkit/fixtures/photos.ts';
 import { children, endStates } from '../support/child-processes.ts';
 
 describe('OCR helper processes of a cut-off text-layer task', () => {

@@ -11,7 +11,7 @@ import { sweepOrphans } from '../../src/maintenance/orphan-sweep.ts';
 import { sweepIfOurTurn } from '../../src/maintenance/scheduled-sweep.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { layout } from '../../src/storage/layout.ts';
-import { freshDatabaseUrl } from '../support/database.ts';
+import { freshDatabaseUrl } from '../../testkit/database.ts';
 import { leftovers } from '../support/upload-stream.ts';
 
 const HOUR = 3_600_000;

@@ -1,17 +1,17 @@
 /**
- * Quality of `enhance: document` on generated cases (tests/fixtures/photos.ts): German pages
+ * Quality of `enhance: document` on generated cases (testkit/fixtures/photos.ts): German pages
  * photographed with a known perspective, rotation, shadow and desk. Corners must land within 1 % of the
  * page diagonal; what tesseract reads from the corrected page within 2 % character error rate.
  */
 import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { isAppError } from '../../src/errors.ts';
+import { isAppError } from '../../src/kernel/errors.ts';
 import { findPage } from '../../src/processing/document-look.ts';
 import { processDocument } from '../../src/processing/index.ts';
 import { embeddedJpegs } from '../fixtures/inspect.ts';
-import { testOptions } from '../fixtures/options.ts';
-import { characterErrorRate, germanPage, germanText, photoCase, photograph } from '../fixtures/photos.ts';
+import { testOptions } from '../../testkit/fixtures/options.ts';
+import { characterErrorRate, germanPage, germanText, photoCase, photograph } from '../../testkit/fixtures/photos.ts';
 
 /** A hang guard for a loaded CI machine (ImageMagick, OCR and processing share two cores with others); never a speed check. */
 const slow = 300_000;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { processDocument } from '../../src/processing/index.ts';
 import type { InputFile } from '../../src/processing/types.ts';
-import { cameraJpeg, pngPixelBomb } from '../fixtures/images.ts';
+import { cameraJpeg, pngPixelBomb } from '../../testkit/fixtures/images.ts';
 import { readPages } from '../fixtures/inspect.ts';
-import { testOptions } from '../fixtures/options.ts';
-import { encryptPdf, textPdf, zeroPagePdf } from '../fixtures/pdfs.ts';
+import { testOptions } from '../../testkit/fixtures/options.ts';
+import { encryptPdf, textPdf, zeroPagePdf } from '../../testkit/fixtures/pdfs.ts';
 
 /** Refused with its code and a detail; a refusal that first decoded the whole bomb would run into the test's timeout. */
 async function refused(files: InputFile[], code: string, options = testOptions()) {

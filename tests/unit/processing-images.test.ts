@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { processDocument } from '../../src/processing/index.ts';
-import { cameraJpeg, cameraMake, cameraSerial, encodeAs, heicPhoto, multipageTiff, solidPng } from '../fixtures/images.ts';
+import { cameraJpeg, cameraMake, cameraSerial, encodeAs, heicPhoto, multipageTiff, solidPng } from '../../testkit/fixtures/images.ts';
 import { embeddedJpegs, renderedPagePng } from '../fixtures/inspect.ts';
-import { testOptions } from '../fixtures/options.ts';
+import { testOptions } from '../../testkit/fixtures/options.ts';
 
 /** Mean luminance of the top and bottom tenth of a rendered page's image area. */
 async function topAndBottom(pdf: Uint8Array, pageIndex = 0): Promise<{ top: number; bottom: number }> {

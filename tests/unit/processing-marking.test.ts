@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { processDocument } from '../../src/processing/index.ts';
 import { readPages, type SeenPage } from '../fixtures/inspect.ts';
-import { testOptions } from '../fixtures/options.ts';
-import { textPdf, type PageShape } from '../fixtures/pdfs.ts';
+import { testOptions } from '../../testkit/fixtures/options.ts';
+import { textPdf, type PageShape } from '../../testkit/fixtures/pdfs.ts';
 
 const level = 'VS-NUR FÜR DEN DIENSTGEBRAUCH';
 

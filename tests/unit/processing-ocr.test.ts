@@ -1,9 +1,9 @@
 /** The OCR engine's process bounds (pipe.ts) and its reading of tesseract's TSV (ocr.ts), with the real tesseract. */
 import { describe, expect, it } from 'vitest';
-import { isAppError } from '../../src/errors.ts';
+import { isAppError } from '../../src/kernel/errors.ts';
 import { recognize } from '../../src/processing/ocr.ts';
 import { pipeThrough } from '../../src/processing/pipe.ts';
-import { germanPage } from '../fixtures/photos.ts';
+import { germanPage } from '../../testkit/fixtures/photos.ts';
 
 const limits = { timeoutMs: 600_000, memoryBytes: 1024 ** 3, maxOutputBytes: 1024 ** 2, step: { de: 'Der Testschritt', en: 'Test step' } };
 

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createProcessingPool } from '../../src/processing/pool.ts';
-import { testOptions } from '../fixtures/options.ts';
-import { textPdf } from '../fixtures/pdfs.ts';
+import { testOptions } from '../../testkit/fixtures/options.ts';
+import { textPdf } from '../../testkit/fixtures/pdfs.ts';
 
 describe('processing pool (worker threads loading TypeScript through tsx)', () => {
   const pool = createProcessingPool({ threads: 1, maxQueue: 1 });

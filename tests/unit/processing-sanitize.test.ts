@@ -2,8 +2,8 @@ import { PDFName } from 'pdf-lib';
 import { describe, expect, it } from 'vitest';
 import { processDocument } from '../../src/processing/index.ts';
 import { allDicts, nameValue, readPages } from '../fixtures/inspect.ts';
-import { testOptions } from '../fixtures/options.ts';
-import { hostilePdf, markers } from '../fixtures/pdfs.ts';
+import { testOptions } from '../../testkit/fixtures/options.ts';
+import { hostilePdf, markers } from '../../testkit/fixtures/pdfs.ts';
 
 const forbiddenActions = ['JavaScript', 'Launch', 'ImportData', 'SubmitForm', 'GoToR', 'GoToE', 'RichMediaExecute', 'Rendition'];
 const forbiddenKeys = ['JS', 'AA', 'OpenAction', 'EF', 'EmbeddedFiles', 'XFA', 'JavaScript', 'AF', 'PieceInfo'];

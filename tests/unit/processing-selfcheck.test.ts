@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { processDocument } from '../../src/processing/index.ts';
 import { markingBands, markingTexts } from '../../src/processing/marking.ts';
 import { unmarkedPages } from '../../src/processing/selfcheck.ts';
-import { testOptions } from '../fixtures/options.ts';
+import { testOptions } from '../../testkit/fixtures/options.ts';
 import { manyPages } from '../fixtures/hostile-pdfs.ts';
-import { textPdf } from '../fixtures/pdfs.ts';
+import { textPdf } from '../../testkit/fixtures/pdfs.ts';
 
 const a4 = { widthPt: 595.28, heightPt: 841.89, bands: markingBands(595.28, 841.89) };
 

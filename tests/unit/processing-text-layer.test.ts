@@ -9,10 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processDocument } from '../../src/processing/index.ts';
 import { createProcessingPool } from '../../src/processing/pool.ts';
-import { testOptions } from '../fixtures/options.ts';
+import { testOptions } from '../../testkit/fixtures/options.ts';
 import { pdffonts, pdfinfo, pikepdfReport, qpdfCheck, renderAll, type GrayPage } from '../fixtures/pdf-readers.ts';
-import { textPdf } from '../fixtures/pdfs.ts';
-import { characterErrorRate, germanPage, germanText } from '../fixtures/photos.ts';
+import { textPdf } from '../../testkit/fixtures/pdfs.ts';
+import { characterErrorRate, germanPage, germanText } from '../../testkit/fixtures/photos.ts';
 
 const pool = createProcessingPool({ threads: 1, maxQueue: 2 });
 afterAll(() => pool.close());

@@ -1,6 +1,6 @@
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createViewTickets, loadViewTicketKey } from '../../src/auth/view-tickets.ts';
+import { createViewTickets, loadViewTicketKey } from '../../src/views/tickets.ts';
 
 const reader = { sub: 'u1', name: 'Erika Mustermann' };
 const DOC = '01JDV8K0000000000000000000';

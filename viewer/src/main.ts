@@ -7,8 +7,9 @@ import type { ViewInfo } from '../../contract/index.ts';
 import { clearSiteData, fetchInfo, fetchPage, renewTicket, ViewError, type Failure } from './api.ts';
 import { lang, setLang, t } from './i18n.ts';
 import { startReview } from './review.ts';
+import { PAGE_WIDTH } from '../../src/views/bounds.ts';
 
-const WIDTH = { min: 400, max: 2000, step: 200 };
+const WIDTH = { ...PAGE_WIDTH, step: 200 };
 const ZOOM = { min: 0.5, max: 4, factor: 1.25 };
 /** The ticket is renewed when half its lifetime has passed, if the reader did something within IDLE_MS. */
 const RENEW_AT = 0.5;

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { AppError, type Localized } from '../../errors.ts';
+import { AppError, type Localized } from '../../kernel/errors.ts';
 import { principalIfAny } from './auth.ts';
 import type { LingeringClose } from './lingering-close.ts';
 import { sendProblem } from './problem.ts';

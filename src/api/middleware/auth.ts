@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { AppError } from '../../errors.ts';
+import { AppError } from '../../kernel/errors.ts';
 import type { Authenticator, Principal } from '../../auth/principal.ts';
 
 const principals = new WeakMap<Request, Principal>();

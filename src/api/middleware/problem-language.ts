@@ -1,6 +1,6 @@
 /** The language of problem details: German first, English for callers who prefer it (Accept-Language). */
 import type { Request } from 'express';
-import type { ErrorCode, Localized } from '../../errors.ts';
+import type { ErrorCode, Localized } from '../../kernel/errors.ts';
 
 export type Language = keyof Localized;
 

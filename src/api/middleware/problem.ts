@@ -1,7 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { MulterError } from 'multer';
-import { AppError, isAppError, problemKinds, type Localized } from '../../errors.ts';
-import { IntegrityError, StorageUnavailableError } from '../../storage/object-store.ts';
+import { AppError, isAppError, problemKinds, type Localized } from '../../kernel/errors.ts';
+import { StorageUnavailableError } from '../../storage/object-store.ts';
+import { IntegrityError } from '../../crypto/at-rest.ts';
 import { bodyPending, type LingeringClose } from './lingering-close.ts';
 import { germanTitles, languageOf, localize } from './problem-language.ts';
 

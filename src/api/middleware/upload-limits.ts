@@ -1,18 +1,14 @@
 import type { RequestHandler } from 'express';
 import multer, { MulterError, type StorageEngine } from 'multer';
-import { AppError } from '../../errors.ts';
-import { METADATA_MAX_BYTES } from '../../json-bounds.ts';
+import { AppError } from '../../kernel/errors.ts';
+import { METADATA_MAX_BYTES } from '../../kernel/json-bounds.ts';
+import { encryptedSizeBound } from '../../crypto/jwe-size.ts';
 
 export interface UploadLimits {
   maxFileBytes: number;
   maxFiles: number;
   /** Whole request body bound, checked against Content-Length before anything is read. */
   maxRequestBytes: number;
-}
-
-/** JWE compact adds base64url (4/3) plus header, key and tag; allow that on top of the plaintext limit. */
-export function encryptedSizeBound(plainBytes: number): number {
-  return Math.ceil((plainBytes * 4) / 3) + 64 * 1024;
 }
 
 /**

@@ -1,0 +1,307 @@
+/**
+ * Denial-of-service attacks on a service process, over raw sockets so every byte and pause is the
+ * attacker's: trickling bodies, headers that never end, and a /healthz watcher that runs alongside.
+ * Shared by tests/dos/dos.test.ts (outcomes) and bench/dos.ts (latency under attack).
+ */
+import http from 'node:http';
+import net from 'node:net';
+import { METRICS_AUTH, type ServiceProcess } from './service-process.ts';
+
+const MIB = 2 ** 20;
+
+/** Small limits, so each attack reaches them quickly; the mechanisms are the production ones. */
+export const DOS_ENV = {
+  MAX_CONCURRENT_UPLOADS: '4',
+  MAX_CONCURRENT_UPLOADS_PER_USER: '2',
+  MIN_BODY_BYTES_PER_SECOND: '1024',
+  BODY_RATE_WINDOW_SECONDS: '1',
+  HEADERS_TIMEOUT_SECONDS: '2',
+  MAX_FILE_BYTES: String(2 * MIB),
+  MAX_REQUEST_BYTES: String(16 * MIB),
+  MAX_BUFFERED_BYTES: String(16.5 * MIB),
+  UPLOAD_CHUNK_BYTES: String(MIB),
+};
+/** What the attacker saw: a status with its problem code, type and detail, or the connection closed without an answer. */
+export interface Answer {
+  status: number | 'closed';
+  code?: string;
+  retryAfter?: string;
+  contentType?: string;
+  detail?: string;
+}
+
+/** Guards the test against a hang: no answer in this long is a failure, not a wait. */
+export const HANG_GUARD_MS = 60_000;
+
+export interface Trickle {
+  /** Resolves with the server's answer (or 'closed'). */
+  answer: Promise<Answer>;
+  /** Drops the connection, as an attacker giving up does. */
+  stop(): void;
+}
+
+export interface TrickleOptions {
+  method?: string;
+  path: string;
+  headers: Record<string, string>;
+  /** Announced Content-Length. */
+  length: number;
+  /** Sent at once after the headers. */
+  head: Buffer;
+  /** Then `bytesPerTick` bytes every `everyMs`, until the announced length or an answer. */
+  bytesPerTick: number;
+  everyMs: number;
+}
+
+/** A request whose body arrives at the attacker's pace. */
+export function trickle(baseUrl: string, options: TrickleOptions): Trickle {
+  const url = new URL(baseUrl);
+  const req = http.request({
+    host: url.hostname,
+    port: url.port,
+    method: options.method ?? 'POST',
+    path: options.path,
+    headers: { ...options.headers, 'content-length': String(options.length) },
+  });
+  let sent = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const send = (bytes: Buffer) => {
+    const room = options.length - sent;
+    if (room <= 0) return;
+    const chunk = bytes.subarray(0, room);
+    sent += chunk.length;
+    req.write(chunk);
+  };
+  const answer = new Promise<Answer>((resolve, reject) => {
+    const guard = setTimeout(() => reject(new Error(`no answer to ${options.method ?? 'POST'} ${options.path} within ${HANG_GUARD_MS} ms`)), HANG_GUARD_MS);
+    const done = (value: Answer) => {
+      clearTimeout(guard);
+      clearInterval(timer);
+      resolve(value);
+    };
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', () => undefined);
+      res.on('close', () => {
+        req.destroy();
+        done({ status: res.statusCode ?? 0, ...problemOf(Buffer.concat(chunks).toString('utf8'), res.headers['content-type']), ...(res.headers['retry-after'] ? { retryAfter: String(res.headers['retry-after']) } : {}) });
+      });
+    });
+    req.on('error', () => done({ status: 'closed' }));
+    req.on('close', () => setImmediate(() => done({ status: 'closed' })));
+  });
+  req.flushHeaders();
+  send(options.head);
+  timer = setInterval(() => send(Buffer.alloc(options.bytesPerTick, 0x61)), options.everyMs);
+  return {
+    answer,
+    stop: () => {
+      clearInterval(timer);
+      req.destroy();
+    },
+  };
+}
+
+/** The problem fields an answer's body carries (a cut-off body may not be JSON at all). */
+function problemOf(text: string, contentType: string | undefined): Pick<Answer, 'code' | 'detail' | 'contentType'> {
+  let body: { code?: unknown; detail?: unknown } = {};
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    // Not JSON: only the status counts.
+  }
+  return {
+    ...(typeof body.code === 'string' ? { code: body.code } : {}),
+    ...(typeof body.detail === 'string' ? { detail: body.detail } : {}),
+    ...(contentType ? { contentType } : {}),
+  };
+}
+
+/** What a client that keeps sending read off its socket, and how the connection ended. */
+export interface ReadOffSocket extends Answer {
+  /** The answer's Connection header. */
+  connection?: string;
+  /** After a `Connection: close` answer, how the server closed: a FIN ('end') or, once its bounds ran out, a reset ('reset'). */
+  ended?: 'end' | 'reset';
+}
+
+/**
+ * A request whose body is sent as fast as the socket takes it: all `length` announced bytes with
+ * `complete`, else all but the last chunk, so that the body never ends and only the server can end
+ * the exchange. Like a busy client it reads late: only once its writes stall or all is sent, so an
+ * answer a reset overtook is lost, as it is under load. Reads the answer off the raw socket; after a
+ * `Connection: close` answer it waits until the server has closed the connection, else it hangs up.
+ */
+export function sendPastRefusal(
+  baseUrl: string,
+  options: { method?: string; path: string; headers: Record<string, string>; length: number; head: Buffer; complete?: boolean },
+): Promise<ReadOffSocket> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname);
+    const guard = setTimeout(() => reject(new Error(`${options.path}: no answer, or the server kept the connection open, for ${HANG_GUARD_MS} ms`)), HANG_GUARD_MS);
+    let received = Buffer.alloc(0);
+    let answer: ReadOffSocket | undefined;
+    let ended: ReadOffSocket['ended'] = 'end';
+    const filler = Buffer.alloc(16 * 1024, 0x61);
+    const last = options.complete ? options.length : options.length - 1;
+    let sent = 0;
+    const pump = () => {
+      while (!socket.destroyed && sent < last) {
+        const chunk = filler.subarray(0, Math.min(filler.length, last - sent));
+        sent += chunk.length;
+        if (!socket.write(chunk)) {
+          socket.resume();
+          return void socket.once('drain', pump);
+        }
+      }
+      socket.resume();
+    };
+    const finish = () => {
+      clearTimeout(guard);
+      resolve(answer ? { ...answer, ...(answer.connection === 'close' ? { ended } : {}) } : { status: 'closed' });
+    };
+    socket.pause();
+    socket.on('connect', () => {
+      const headers = Object.entries({ host: url.host, ...options.headers, 'content-length': String(options.length) }).map(([name, value]) => `${name}: ${value}\r\n`);
+      socket.write(`${options.method ?? 'POST'} ${options.path} HTTP/1.1\r\n${headers.join('')}\r\n`);
+      socket.write(options.head);
+      sent = options.head.length;
+      pump();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      answer ??= parseResponse(received);
+      if (answer && answer.connection !== 'close') {
+        socket.destroy();
+        finish();
+      }
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') ended = 'reset';
+    });
+    socket.on('close', finish);
+  });
+}
+
+/** A complete raw HTTP/1.1 response (Content-Length framed): status, content type, Connection and problem fields; undefined while incomplete. */
+function parseResponse(raw: Buffer): ReadOffSocket | undefined {
+  const split = raw.indexOf('\r\n\r\n');
+  if (split < 0) return undefined;
+  const head = raw.subarray(0, split).toString('latin1');
+  const status = /^HTTP\/1\.1 (\d{3})/.exec(head)?.[1];
+  const header = (name: string) => new RegExp(`^${name}: *(.+)$`, 'im').exec(head)?.[1]?.trim();
+  const length = Number(header('content-length') ?? 0);
+  if (!status || raw.length < split + 4 + length) return undefined;
+  const connection = header('connection')?.toLowerCase();
+  return { status: Number(status), ...problemOf(raw.subarray(split + 4, split + 4 + length).toString('utf8'), header('content-type')), ...(connection ? { connection } : {}) };
+}
+
+/** A multipart capture body's beginning: metadata, then the header of a file part whose bytes follow. */
+export function captureHead(title = 'Langsam'): { contentType: string; head: Buffer } {
+  const head =
+    `--b\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${JSON.stringify({ title })}\r\n` +
+    `--b\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
+  return { contentType: 'multipart/form-data; boundary=b', head: Buffer.from(head) };
+}
+
+/** A capture whose body trickles: `bytesPerSecond` below the service's minimum rate is an attack, above it a slow but legal client. */
+export function slowCapture(baseUrl: string, token: string, options: { length: number; bytesPerSecond: number }): Trickle {
+  const { contentType, head } = captureHead();
+  const everyMs = 250;
+  return trickle(baseUrl, {
+    path: '/v1/documents',
+    headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+    length: options.length,
+    head,
+    bytesPerTick: Math.max(1, Math.round((options.bytesPerSecond * everyMs) / 1000)),
+    everyMs,
+  });
+}
+
+/** Slowloris: a request line and headers that never end, one header byte at a time. Resolves with the status line, or 'closed'. */
+export function endlessHeaders(baseUrl: string): Promise<Answer> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname);
+    const guard = setTimeout(() => reject(new Error(`headers attack not answered within ${HANG_GUARD_MS} ms`)), HANG_GUARD_MS);
+    let received = '';
+    const timer = setInterval(() => socket.write('a'), 200);
+    const done = () => {
+      clearTimeout(guard);
+      clearInterval(timer);
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(received)?.[1];
+      socket.destroy();
+      resolve({ status: status ? Number(status) : 'closed' });
+    };
+    socket.on('connect', () => socket.write(`POST /v1/documents HTTP/1.1\r\nHost: ${url.host}\r\nX-Slow: `));
+    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.on('close', done);
+  });
+}
+
+export interface HealthWatch {
+  /** Stops after the current probe; latencies in ms of every answered probe, and what failed. */
+  stop(): Promise<{ latenciesMs: number[]; failures: string[] }>;
+}
+
+/** Probes /healthz back to back while an attack runs. */
+export function watchHealth(baseUrl: string): HealthWatch {
+  let running = true;
+  const latenciesMs: number[] = [];
+  const failures: string[] = [];
+  const loop = (async () => {
+    while (running) {
+      const started = performance.now();
+      try {
+        const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(HANG_GUARD_MS) });
+        await res.arrayBuffer();
+        if (res.status === 200) latenciesMs.push(performance.now() - started);
+        else failures.push(`status ${res.status}`);
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { latenciesMs, failures };
+    },
+  };
+}
+
+/** A gauge from /metrics, e.g. vsc_admission_in_flight (requests with a body admitted right now). */
+export async function gauge(baseUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`, { headers: METRICS_AUTH })).text();
+  const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  if (!match) throw new Error(`/metrics has no ${name}`);
+  return Number(match[1]);
+}
+
+export const admittedNow = (baseUrl: string) => gauge(baseUrl, 'vsc_admission_in_flight');
+
+/** Resolves once the service has admitted at least `count` requests with a body (polls its own gauge). */
+export async function untilAdmitted(baseUrl: string, count: number): Promise<void> {
+  const deadline = Date.now() + HANG_GUARD_MS;
+  while ((await admittedNow(baseUrl)) < count) {
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} requests admitted within ${HANG_GUARD_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Runs `attack` with /healthz probed throughout; returns its result, the probes and the RSS growth (peak during minus before). */
+export async function underAttack<T>(service: ServiceProcess, attack: () => Promise<T>): Promise<{ result: T; health: { latenciesMs: number[]; failures: string[] }; rssGrowthBytes: number }> {
+  const before = await service.rss();
+  const watch = watchHealth(service.url);
+  const outcome = await attack().then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  const health = await watch.stop();
+  if ('error' in outcome) throw outcome.error;
+  return { result: outcome.value, health, rssGrowthBytes: (await service.peakRss()) - before };
+}
