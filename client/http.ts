@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Problem, ProblemCode } from '../../contract/index.ts';
+import type { Problem, ProblemCode } from '../contract/index.ts';
 import { acceptLanguage, say } from './language.ts';
 
 /** An answer the server gave that the client cannot get past; its message is the problem's detail. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JWK } from 'jose';
-import type { DevToken, DocumentRecord, JwkSet, ViewTicket } from '../../contract/index.ts';
+import type { DevToken, DocumentRecord, JwkSet, ViewTicket } from '../contract/index.ts';
 import { Upload } from 'tus-js-client';
 import { CLI_VERSION } from './version.ts';
 import { encryptFor, pickIngestKey, type KeyChoice } from './encrypt.ts';

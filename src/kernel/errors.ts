@@ -1,5 +1,5 @@
 /** One error type for everything thrown on purpose; rendered as RFC 9457 problem+json. */
-import type { ProblemCode } from '../contract/index.ts';
+import type { ProblemCode } from '../../contract/index.ts';
 
 interface ProblemKind {
   status: number;

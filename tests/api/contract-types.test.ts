@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { parse } from 'yaml';
 import { ACCEPTED_MEDIA_TYPES, type DocumentRecord, type ProblemCode, type ViewInfo, type ViewTicketRenewal } from '../../contract/index.ts';
-import type { ErrorCode } from '../../src/errors.ts';
-import type { ViewService } from '../../src/views.ts';
+import type { ErrorCode } from '../../src/kernel/errors.ts';
+import type { ViewService } from '../../src/views/service.ts';
 import type { toDocumentView } from '../../src/api/documents.ts';
-import type { ServerError } from '../../src/cli/http.ts';
+import type { ServerError } from '../../client/http.ts';
 import type { fetchInfo, renewTicket } from '../../viewer/src/api.ts';
 import type { Problem as WorkspaceProblem } from '../../workspace/src/api.ts';
 

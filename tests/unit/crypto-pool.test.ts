@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptObject } from '../../src/crypto/at-rest.ts';
-import { generateKek, KekRing } from '../../src/crypto/kek-ring.ts';
+import { generateKek, KekRing } from '../../src/keys/kek-ring.ts';
 import { createCryptoPool, INLINE_BYTES, type CryptoPool } from '../../src/crypto/offload.ts';
 import { EncryptedStore } from '../../src/storage/encrypted-store.ts';
 import { FsStore } from '../../src/storage/fs-store.ts';

@@ -11,7 +11,7 @@ import { composeStorage, type Storage } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
 import { sweepOrphans } from '../../src/maintenance/orphan-sweep.ts';
 import { layout } from '../../src/storage/layout.ts';
-import { freshDatabaseUrl } from '../support/database.ts';
+import { freshDatabaseUrl } from '../../testkit/database.ts';
 
 const read = vi.hoisted(() => ({ dirs: [] as string[] }));
 vi.mock('node:fs/promises', async (importOriginal) => {
