@@ -24,7 +24,7 @@ export interface ProtocolRefusalDeps {
 /** A refusal: the problem to answer and the reason label it is counted under. */
 interface Refusal {
   error: AppError;
-  reason: 'headers_timeout' | 'request_timeout' | 'header_overflow' | 'chunk_extensions_overflow' | 'parse_error';
+  reason: 'headers_timeout' | 'request_timeout' | 'header_overflow' | 'chunk_extensions_overflow' | 'ended_early' | 'parse_error';
 }
 
 /**
@@ -111,6 +111,14 @@ function refusalOf(err: NodeJS.ErrnoException, requestInFlight: boolean, timeout
       reason: 'chunk_extensions_overflow',
       error: new AppError('payload_too_large', {
         detail: { de: 'Die Chunk-Erweiterungen des Request-Bodys sind zu groß. Senden Sie Chunks ohne Erweiterungen.', en: "The request body's chunk extensions are too large. Send chunks without extensions." },
+      }),
+    };
+  }
+  if (err.code === 'HPE_INVALID_EOF_STATE') {
+    return {
+      reason: 'ended_early',
+      error: new AppError('bad_request', {
+        detail: { de: 'Die Verbindung wurde mitten in der Anfrage beendet; die Anfrage ist unvollständig. Senden Sie sie erneut.', en: 'The connection was ended in the middle of the request; the request is incomplete. Send it again.' },
       }),
     };
   }

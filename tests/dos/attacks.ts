@@ -184,6 +184,11 @@ export function sendSteadily(baseUrl: string, options: { head: string; bytesPerT
   });
 }
 
+/** Writes `bytes` and half-closes (FIN) at once, then reads the answer as `exchange` does. */
+export function sendAndHalfClose(baseUrl: string, bytes: string): Promise<ReadOffSocket> {
+  return exchange(baseUrl, bytes.split('\r\n')[0]!, (socket) => socket.on('connect', () => socket.end(bytes)));
+}
+
 /**
  * Opens a raw connection, lets `send` write the request (from 'connect' on) and reads the answer:
  * after a `Connection: close` answer until the server closes the connection, whether by FIN or by

@@ -1,6 +1,6 @@
 /**
  * Node's own refusals, over raw sockets against a service process: headers that never finish, a
- * header section over the size limit, bytes that are not HTTP, and a body that outlasts
+ * header section over the size limit, bytes that are not HTTP, a client that half-closes mid-request, and a body that outlasts
  * REQUEST_TIMEOUT_SECONDS. Each is answered like every other refusal (problem+json, German unless
  * the request's headers were read and ask for English, `Connection: close`), the client reads it
  * before the connection closes, and /metrics counts it.
@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clerk, devToken } from '../support/service-client.ts';
 import { METRICS_AUTH, startService, type ServiceProcess } from '../support/service-process.ts';
-import { captureHead, DOS_ENV, endlessHeaders, gauge, HANG_GUARD_MS, sendPastRefusal, sendSteadily } from './attacks.ts';
+import { captureHead, DOS_ENV, endlessHeaders, gauge, HANG_GUARD_MS, sendAndHalfClose, sendPastRefusal, sendSteadily } from './attacks.ts';
 
 const problem = { connection: 'close', ended: 'end', contentType: expect.stringMatching(/^application\/problem\+json/) };
 
@@ -58,6 +58,14 @@ describe("Node's own refusals answered as problems, read by a client still sendi
     expect(answer).toMatchObject({ status: 400, code: 'bad_request', ...problem });
     expect(answer.detail).toMatch(/^Die Anfrage ist kein gültiges HTTP\/1\.1 \(HPE_[A-Z_]+\); die Verbindung wird geschlossen\./);
     expect(await refusals(400, 'parse_error')).toBe(before + 1);
+  });
+
+  it('a request whose client half-closes before its headers end: 400 bad_request, read after its own FIN', async () => {
+    const before = await refusals(400, 'ended_early');
+    const answer = await sendAndHalfClose(service.url, `GET /healthz HTTP/1.1\r\nHost: ${new URL(service.url).host}\r\n`);
+    expect(answer).toMatchObject({ status: 400, code: 'bad_request', ...problem });
+    expect(answer.detail).toBe('Die Verbindung wurde mitten in der Anfrage beendet; die Anfrage ist unvollständig. Senden Sie sie erneut.');
+    expect(await refusals(400, 'ended_early')).toBe(before + 1);
   });
 
   it('a body still arriving, above the minimum rate, when REQUEST_TIMEOUT_SECONDS runs out: the client reads the 408, in the language it asked for', async () => {

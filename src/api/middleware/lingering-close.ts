@@ -79,7 +79,9 @@ export class LingeringClose {
       clearTimeout(timer);
       this.open--;
     });
-    socket.once('end', close);
+    // A client that half-closed first (its FIN before ours) has nothing left to discard.
+    if (socket.readableEnded) close();
+    else socket.once('end', close);
     if (body?.complete) close();
     else body?.once('end', close);
   }
