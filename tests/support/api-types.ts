@@ -1339,8 +1339,8 @@ export interface components {
             };
         };
         /**
-         * @description The body arrived slower than `MIN_BODY_BYTES_PER_SECOND` over a whole window
-         *     (`request_timeout`); the answer carries `Connection: close`, and the service closes the
+         * @description The body arrived slower than `MIN_BODY_BYTES_PER_SECOND` over a whole window, or the
+         *     whole request took longer than `REQUEST_TIMEOUT_SECONDS` (`request_timeout`); the answer carries `Connection: close`, and the service closes the
          *     connection after reading and discarding what still arrives for a short while, so that the
          *     client reads this answer first. Retry on a better connection; resumable uploads continue
          *     from the offset HEAD reports.
