@@ -813,7 +813,7 @@ export interface components {
          * @description The machine-readable problem code; the HTTP status follows from it.
          * @enum {string}
          */
-        ProblemCode: "bad_request" | "validation_failed" | "unauthenticated" | "ticket_invalid" | "ticket_expired" | "ticket_wrong_document" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "request_timeout" | "length_required" | "tus_version_required" | "tus_extension_unsupported" | "payload_too_large" | "range_not_satisfiable" | "unsupported_media_type" | "media_type_mismatch" | "unprocessable" | "classification_refused" | "encrypted_pdf" | "page_limit_exceeded" | "image_too_large" | "processing_timeout" | "jwe_invalid" | "idempotency_conflict" | "idempotency_in_progress" | "retention_active" | "too_many_requests" | "busy" | "idp_unavailable" | "storage_unavailable" | "integrity_error" | "xdomea_not_representable" | "internal";
+        ProblemCode: "bad_request" | "validation_failed" | "unauthenticated" | "ticket_invalid" | "ticket_expired" | "ticket_wrong_document" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "request_timeout" | "length_required" | "tus_version_required" | "tus_extension_unsupported" | "payload_too_large" | "range_not_satisfiable" | "header_fields_too_large" | "unsupported_media_type" | "media_type_mismatch" | "unprocessable" | "classification_refused" | "encrypted_pdf" | "page_limit_exceeded" | "image_too_large" | "processing_timeout" | "jwe_invalid" | "idempotency_conflict" | "idempotency_in_progress" | "retention_active" | "too_many_requests" | "busy" | "idp_unavailable" | "storage_unavailable" | "integrity_error" | "xdomea_not_representable" | "internal";
         FieldError: {
             /**
              * @description The dotted path of the field, `(root)` for the whole value.
@@ -1341,8 +1341,8 @@ export interface components {
             };
         };
         /**
-         * @description The body arrived slower than `MIN_BODY_BYTES_PER_SECOND` over a whole window
-         *     (`request_timeout`); the answer carries `Connection: close`, and the service closes the
+         * @description The body arrived slower than `MIN_BODY_BYTES_PER_SECOND` over a whole window, or the
+         *     whole request took longer than `REQUEST_TIMEOUT_SECONDS` (`request_timeout`); the answer carries `Connection: close`, and the service closes the
          *     connection after reading and discarding what still arrives for a short while, so that the
          *     client reads this answer first. Retry on a better connection; resumable uploads continue
          *     from the offset HEAD reports.

@@ -110,8 +110,8 @@ export const envSchema = z.object({
     description: 'A body arriving slower than this over a whole window (or not at all) is cut with `408 request_timeout` and its slot freed; a window in which the service itself held the body back does not count.',
   }),
   BODY_RATE_WINDOW_SECONDS: z.coerce.number().positive().default(10).meta({ description: 'The window of that rate.' }),
-  HEADERS_TIMEOUT_SECONDS: z.coerce.number().positive().default(20).meta({ description: 'Request headers must arrive within this (Node answers 408 and closes).' }),
-  REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().default(3600).meta({ description: 'A whole request (headers and body) must arrive within this.' }),
+  HEADERS_TIMEOUT_SECONDS: z.coerce.number().positive().default(20).meta({ description: 'Request headers must arrive within this, else `408 request_timeout` (a problem, German) and the connection closes, lingering. Checked once a second.' }),
+  REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().default(3600).meta({ description: 'A whole request (headers and body) must arrive within this, else `408 request_timeout` in the caller\'s language and the connection closes, lingering. Checked once a second.' }),
   KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().positive().default(5).meta({ description: 'An idle keep-alive connection is closed after this.' }),
   AUDIT_CHECKPOINT_ENTRIES: z.coerce.number().int().positive().default(1000).meta({
     description: 'A signed checkpoint of the audit chain at every multiple of this many entries (docs/audit.md).',

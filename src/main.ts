@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import { createApp, createMetricsApp } from './app.ts';
+import { createApp, createMetricsApp, type AppDeps } from './app.ts';
+import { serveWithProtocolRefusals } from './api/protocol-refusals.ts';
 import { compose } from './compose.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger } from './kernel/logger.ts';
@@ -12,9 +13,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const { deps, close } = await compose(config, logger);
-  const server = withTimeouts(createApp(deps), config).listen(config.port, config.host);
+  const server = withTimeouts(createApp(deps), config, deps).listen(config.port, config.host);
   await once(server, 'listening');
-  const metricsServer = config.metrics.port === undefined ? undefined : withTimeouts(createMetricsApp(deps), config).listen(config.metrics.port, config.metrics.host);
+  const metricsServer = config.metrics.port === undefined ? undefined : withTimeouts(createMetricsApp(deps), config, deps).listen(config.metrics.port, config.metrics.host);
   if (metricsServer) await once(metricsServer, 'listening');
   const { port } = server.address() as AddressInfo;
   // The address this process listens on; PUBLIC_URL (a proxy in front) is named separately.
@@ -41,10 +42,12 @@ async function main(): Promise<void> {
   process.once('SIGINT', (s) => void shutdown(s));
 }
 
-/** Node's own bounds on slow clients: headers, the whole request, idle keep-alive; checked every second, not every 30 s. */
-function withTimeouts(app: Express, config: Config): http.Server {
+/** Node's own bounds on slow clients: headers, the whole request, idle keep-alive; checked every second, not every 30 s. Its refusals are answered as problems. */
+function withTimeouts(app: Express, config: Config, deps: Pick<AppDeps, 'lingering' | 'metrics'>): http.Server {
   const { headersMs, requestMs, keepAliveMs } = config.timeouts;
-  return http.createServer({ headersTimeout: headersMs, requestTimeout: requestMs, keepAliveTimeout: keepAliveMs, connectionsCheckingInterval: 1000 }, app);
+  const server = http.createServer({ headersTimeout: headersMs, requestTimeout: requestMs, keepAliveTimeout: keepAliveMs, connectionsCheckingInterval: 1000 });
+  serveWithProtocolRefusals(server, app, { lingering: deps.lingering, refusals: deps.metrics.protocolRefusals, timeouts: config.timeouts });
+  return server;
 }
 
 function startBanner(base: string, publicUrl: string | undefined, devMode: boolean, metricsUrl: string | undefined): string {

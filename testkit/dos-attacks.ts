@@ -132,21 +132,19 @@ export interface ReadOffSocket extends Answer {
  * the exchange. Like a busy client it reads late: only once its writes stall or all is sent, so an
  * answer a reset overtook is lost, as it is under load. Reads the answer off the raw socket; after a
  * `Connection: close` answer it waits until the server has closed the connection, else it hangs up.
+ * `startLine` replaces the request line built from method and path (e.g. one that is not HTTP).
  */
 export function sendPastRefusal(
   baseUrl: string,
-  options: { method?: string; path: string; headers: Record<string, string>; length: number; head: Buffer; complete?: boolean },
+  options: { method?: string; path: string; headers: Record<string, string>; length: number; head: Buffer; complete?: boolean; startLine?: string },
 ): Promise<ReadOffSocket> {
   const url = new URL(baseUrl);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(url.port), url.hostname);
-    const guard = setTimeout(() => reject(new Error(`${options.path}: no answer, or the server kept the connection open, for ${HANG_GUARD_MS} ms`)), HANG_GUARD_MS);
-    let received = Buffer.alloc(0);
-    let answer: ReadOffSocket | undefined;
-    let ended: ReadOffSocket['ended'] = 'end';
-    const filler = Buffer.alloc(16 * 1024, 0x61);
-    const last = options.complete ? options.length : options.length - 1;
-    let sent = 0;
+  const headers = Object.entries({ host: url.host, ...options.headers, 'content-length': String(options.length) }).map(([name, value]) => `${name}: ${value}\r\n`);
+  const requestHead = `${options.startLine ?? `${options.method ?? 'POST'} ${options.path} HTTP/1.1`}\r\n${headers.join('')}\r\n`;
+  const filler = Buffer.alloc(16 * 1024, 0x61);
+  const last = options.complete ? options.length : options.length - 1;
+  return exchange(baseUrl, options.path, (socket) => {
+    let sent = options.head.length;
     const pump = () => {
       while (!socket.destroyed && sent < last) {
         const chunk = filler.subarray(0, Math.min(filler.length, last - sent));
@@ -158,18 +156,57 @@ export function sendPastRefusal(
       }
       socket.resume();
     };
+    socket.pause();
+    socket.on('connect', () => {
+      socket.write(requestHead);
+      socket.write(options.head);
+      pump();
+    });
+  });
+}
+
+/**
+ * A request whose bytes keep coming at a steady pace, read as they are answered: `head` (request
+ * line and headers, complete or not) at once, then `bytesPerTick` filler bytes every `everyMs` until
+ * the connection closes. What a slow client that never stops looks like.
+ */
+export function sendSteadily(baseUrl: string, options: { head: string; bytesPerTick: number; everyMs: number }): Promise<ReadOffSocket> {
+  const filler = Buffer.alloc(options.bytesPerTick, 0x61);
+  return exchange(baseUrl, options.head.split('\r\n')[0]!, (socket) => {
+    let timer: NodeJS.Timeout | undefined;
+    socket.on('connect', () => {
+      socket.write(options.head);
+      timer = setInterval(() => {
+        if (socket.writable) socket.write(filler);
+      }, options.everyMs);
+    });
+    socket.on('close', () => clearInterval(timer));
+  });
+}
+
+/** Writes `bytes` and half-closes (FIN) at once, then reads the answer as `exchange` does. */
+export function sendAndHalfClose(baseUrl: string, bytes: string): Promise<ReadOffSocket> {
+  return exchange(baseUrl, bytes.split('\r\n')[0]!, (socket) => socket.on('connect', () => socket.end(bytes)));
+}
+
+/**
+ * Opens a raw connection, lets `send` write the request (from 'connect' on) and reads the answer:
+ * after a `Connection: close` answer until the server closes the connection, whether by FIN or by
+ * reset; after another answer it hangs up. Never an answer: 'closed'.
+ */
+function exchange(baseUrl: string, label: string, send: (socket: net.Socket) => void): Promise<ReadOffSocket> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname);
+    const guard = setTimeout(() => reject(new Error(`${label}: no answer, or the server kept the connection open, for ${HANG_GUARD_MS} ms`)), HANG_GUARD_MS);
+    let received = Buffer.alloc(0);
+    let answer: ReadOffSocket | undefined;
+    let ended: ReadOffSocket['ended'] = 'end';
     const finish = () => {
       clearTimeout(guard);
       resolve(answer ? { ...answer, ...(answer.connection === 'close' ? { ended } : {}) } : { status: 'closed' });
     };
-    socket.pause();
-    socket.on('connect', () => {
-      const headers = Object.entries({ host: url.host, ...options.headers, 'content-length': String(options.length) }).map(([name, value]) => `${name}: ${value}\r\n`);
-      socket.write(`${options.method ?? 'POST'} ${options.path} HTTP/1.1\r\n${headers.join('')}\r\n`);
-      socket.write(options.head);
-      sent = options.head.length;
-      pump();
-    });
+    send(socket);
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       answer ??= parseResponse(received);
@@ -220,26 +257,10 @@ export function slowCapture(baseUrl: string, token: string, options: { length: n
   });
 }
 
-/** Slowloris: a request line and headers that never end, one header byte at a time. Resolves with the status line, or 'closed'. */
-export function endlessHeaders(baseUrl: string): Promise<Answer> {
+/** Slowloris: a request line and headers that never end, one header byte every 200 ms. Resolves with the answer read off the socket, or 'closed'. */
+export function endlessHeaders(baseUrl: string): Promise<ReadOffSocket> {
   const url = new URL(baseUrl);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(url.port), url.hostname);
-    const guard = setTimeout(() => reject(new Error(`headers attack not answered within ${HANG_GUARD_MS} ms`)), HANG_GUARD_MS);
-    let received = '';
-    const timer = setInterval(() => socket.write('a'), 200);
-    const done = () => {
-      clearTimeout(guard);
-      clearInterval(timer);
-      const status = /^HTTP\/1\.1 (\d{3})/.exec(received)?.[1];
-      socket.destroy();
-      resolve({ status: status ? Number(status) : 'closed' });
-    };
-    socket.on('connect', () => socket.write(`POST /v1/documents HTTP/1.1\r\nHost: ${url.host}\r\nX-Slow: `));
-    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
-    socket.on('error', () => undefined);
-    socket.on('close', done);
-  });
+  return sendSteadily(baseUrl, { head: `POST /v1/documents HTTP/1.1\r\nHost: ${url.host}\r\nX-Slow: `, bytesPerTick: 1, everyMs: 200 });
 }
 
 export interface HealthWatch {

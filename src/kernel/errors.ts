@@ -25,6 +25,7 @@ export const problemKinds = {
   tus_extension_unsupported: { status: 400, title: 'tus extension not offered' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   range_not_satisfiable: { status: 416, title: 'Range not satisfiable' },
+  header_fields_too_large: { status: 431, title: 'Request header fields too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   media_type_mismatch: { status: 415, title: 'Declared media type contradicts the content' },
   unprocessable: { status: 422, title: 'Document cannot be processed' },

@@ -5,6 +5,7 @@ export interface Metrics {
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   documentsCaptured: Counter<'outcome'>;
   processingDuration: Histogram;
+  protocolRefusals: Counter<'status' | 'reason'>;
 }
 
 /** What the job gauge reads at each scrape (the job queue in the metadata database). */
@@ -34,7 +35,7 @@ export function createMetrics(admission: { inFlight: number; heldBytes: number }
   });
   new Gauge({
     name: 'vsc_lingering_connections',
-    help: 'Connections refused mid-body that are closing: answered, still discarding what their client sends (at most 2 s and 64 KiB each)',
+    help: 'Connections refused mid-body or by the HTTP parser that are closing: answered, still discarding what their client sends (at most 2 s and 64 KiB each)',
     registers: [registry],
     collect() {
       this.set(lingering.lingering);
@@ -71,6 +72,12 @@ export function createMetrics(admission: { inFlight: number; heldBytes: number }
       name: 'vsc_processing_duration_seconds',
       help: 'Time a capture spent in processing (worker pool: queue, transfer, sniff, convert, mark, save)',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+      registers: [registry],
+    }),
+    protocolRefusals: new Counter({
+      name: 'vsc_http_protocol_refusals_total',
+      help: "Requests refused by Node's HTTP layer, answered as problems: headers or request timeout (408), header section too large (431), unparseable (400)",
+      labelNames: ['status', 'reason'],
       registers: [registry],
     }),
   };

@@ -19,6 +19,7 @@ export const LINGER_BOUNDS: LingerBounds = { timeMs: 2000, maxBytes: 64 * 1024 }
  */
 export class LingeringClose {
   private open = 0;
+  private readonly held = new WeakSet<Socket>();
 
   constructor(private readonly bounds: LingerBounds = LINGER_BOUNDS) {}
 
@@ -40,11 +41,34 @@ export class LingeringClose {
       if (discarded > this.bounds.maxBytes) req.pause();
     });
     req.resume();
+    this.held.add(req.socket);
     // Node ends the last response of a connection with destroySoon(): FIN, then destroy at once, unread bytes and all.
-    req.socket.destroySoon = () => this.linger(req, req.socket);
+    // No documented hook runs between a response's end and that call (clientError reports only parse errors and timeouts), so it is replaced.
+    req.socket.destroySoon = () => this.linger(req.socket, req);
   }
 
-  private linger(req: Request, socket: Socket): void {
+  /** Whether `socket` was armed or answered by `refuseRaw`: it closes on its own, bounded, and must not be reset. */
+  holds(socket: Socket): boolean {
+    return this.held.has(socket);
+  }
+
+  /**
+   * Writes `answer` on a connection that no request owns (a refusal of Node's parser or timeouts)
+   * and closes it lingering; what still arrives is discarded here, counted off the socket itself.
+   */
+  refuseRaw(socket: Socket, answer: Buffer): void {
+    this.held.add(socket);
+    let discarded = 0;
+    socket.on('data', (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > this.bounds.maxBytes) socket.pause();
+    });
+    socket.write(answer);
+    this.linger(socket);
+  }
+
+  /** FIN, then destroy once the client has closed, the body (if any) has ended, or the time bound has passed. */
+  private linger(socket: Socket, body?: Request): void {
     if (socket.destroyed) return;
     this.open++;
     socket.end();
@@ -55,9 +79,11 @@ export class LingeringClose {
       clearTimeout(timer);
       this.open--;
     });
-    socket.once('end', close);
-    if (req.complete) close();
-    else req.once('end', close);
+    // A client that half-closed first (its FIN before ours) has nothing left to discard.
+    if (socket.readableEnded) close();
+    else socket.once('end', close);
+    if (body?.complete) close();
+    else body?.once('end', close);
   }
 }
 

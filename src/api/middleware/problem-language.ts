@@ -23,6 +23,7 @@ export const germanTitles: Record<ErrorCode, string> = {
   tus_extension_unsupported: 'tus-Erweiterung nicht angeboten',
   payload_too_large: 'Zu groß',
   range_not_satisfiable: 'Bereich nicht erfüllbar',
+  header_fields_too_large: 'Header-Felder zu groß',
   unsupported_media_type: 'Nicht unterstützter Dateityp',
   media_type_mismatch: 'Angegebener Dateityp widerspricht dem Inhalt',
   unprocessable: 'Dokument kann nicht verarbeitet werden',

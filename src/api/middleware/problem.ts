@@ -4,17 +4,16 @@ import { AppError, isAppError, problemKinds, type Localized } from '../../kernel
 import { StorageUnavailableError } from '../../storage/object-store.ts';
 import { IntegrityError } from '../../crypto/at-rest.ts';
 import { bodyPending, type LingeringClose } from './lingering-close.ts';
-import { germanTitles, languageOf, localize } from './problem-language.ts';
+import { germanTitles, languageOf, localize, type Language } from './problem-language.ts';
 
 export const PROBLEM_TYPE_BASE = 'https://vs-capture.invalid/problems/';
 
 /** Seconds a client should wait before retrying a 503 or 429. */
 const RETRY_AFTER_SECONDS = 5;
 
-/** Writes an RFC 9457 problem document, in the caller's language; the one place error responses are shaped. */
-export function sendProblem(res: Response, err: AppError, instance?: string): void {
-  const lang = languageOf(res.req);
-  const body = localize(
+/** The RFC 9457 problem document of `err` in `lang`; the one place error bodies are shaped. */
+export function problemDocument(err: AppError, lang: Language, instance?: string): unknown {
+  return localize(
     {
       type: PROBLEM_TYPE_BASE + err.code,
       title: lang === 'de' ? germanTitles[err.code] : problemKinds[err.code].title,
@@ -26,6 +25,12 @@ export function sendProblem(res: Response, err: AppError, instance?: string): vo
     },
     lang,
   );
+}
+
+/** Writes `err` as a problem response, in the caller's language. */
+export function sendProblem(res: Response, err: AppError, instance?: string): void {
+  const lang = languageOf(res.req);
+  const body = problemDocument(err, lang, instance);
   res.setHeader('Content-Language', lang);
   res.vary('Accept-Language');
   if (err.status === 503 || err.status === 429) res.setHeader('Retry-After', String(err.extra?.retryAfter ?? RETRY_AFTER_SECONDS));
