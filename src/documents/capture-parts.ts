@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError, type Localized } from '../kernel/errors.ts';
 import { parseCaptureMetadata, type CaptureMetadata } from './capture-metadata.ts';
-import type { CapturePart } from './service.ts';
+import type { CapturePart } from './capture.ts';
 import { ID_PATTERN } from '../storage/layout.ts';
 import { checkJsonBounds } from '../kernel/json-bounds.ts';
 

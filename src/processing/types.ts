@@ -1,4 +1,4 @@
-/** The contract between the use cases (src/documents/service.ts) and processing: bytes in, artifacts out. */
+/** The contract between the use cases (src/documents/, its Processor in context.ts) and processing: bytes in, artifacts out. */
 import type { Pipe } from './helpers.ts';
 import type { AcceptedType } from './sniff.ts';
 
