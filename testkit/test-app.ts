@@ -71,7 +71,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
 }
 
 /** Flips one ciphertext byte of a stored object in the app's filesystem store, so its integrity check fails. */
-export async function flipStoredByte(t: TestApp, key: string): Promise<void> {
+export async function flipStoredByte(t: Pick<TestApp, 'dataDir'>, key: string): Promise<void> {
   const file = await open(path.join(t.dataDir, 'objects', ...key.split('/')) + '~', 'r+');
   try {
     const byte = Buffer.alloc(1);

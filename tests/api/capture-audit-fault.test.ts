@@ -5,54 +5,52 @@
  * and the client's retry with the same Idempotency-Key ends with one listed document whose trail
  * holds exactly one `captured` entry.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { layout } from '../../src/storage/layout.ts';
 import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
 import { dropConnectionAtNextInsert } from '../../testkit/database.ts';
 import { GatedStore } from '../support/gated-store.ts';
-import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { openapiAgent } from '../support/openapi.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 
 const UNIT = 'BA-Fault';
 
 describe('the captured audit entry under storage faults', () => {
-  let t: TestApp;
   let gated!: GatedStore;
-  let agent: OpenApiAgent;
-  let tokens: { capture: string; export: string; audit: string };
+  const t = withTestApp({
+    options: { wrapStore: (backend) => (gated = new GatedStore(backend)) },
+    agent: openapiAgent,
+    users: {
+      capture: { sub: 'cap', roles: ['capture'], units: [UNIT] },
+      export: { sub: 'arch', roles: ['export'], units: [UNIT] },
+      audit: { sub: 'aud', roles: ['audit'], units: [UNIT] },
+    },
+  });
   let pdf: Buffer;
 
   beforeAll(async () => {
-    t = await startTestApp({}, { wrapStore: (backend) => (gated = new GatedStore(backend)) });
-    agent = openapiAgent(t.app);
-    tokens = {
-      capture: await t.token({ sub: 'cap', roles: ['capture'], units: [UNIT] }),
-      export: await t.token({ sub: 'arch', roles: ['export'], units: [UNIT] }),
-      audit: await t.token({ sub: 'aud', roles: ['audit'], units: [UNIT] }),
-    };
     pdf = await pdfWithText('audit fault');
   });
-  afterAll(() => t?.close());
 
   const capture = (key: string) =>
     attachCapture(
-      agent.post('/v1/documents').set('Authorization', `Bearer ${tokens.capture}`).set('Idempotency-Key', key),
+      t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capture}`).set('Idempotency-Key', key),
       { title: 'Audit fault' },
       [{ body: pdf, contentType: 'application/pdf' }],
     );
 
   async function listedIds(): Promise<string[]> {
-    const page = await agent.get('/v1/documents?limit=100').set('Authorization', `Bearer ${tokens.export}`).expect(200);
+    const page = await t.api.get('/v1/documents?limit=100').set('Authorization', `Bearer ${t.tokens.export}`).expect(200);
     return page.body.items.map((d: { id: string }) => d.id);
   }
 
   async function capturedEntries(id: string): Promise<number> {
-    const trail = await agent.get(`/v1/documents/${id}/audit`).set('Authorization', `Bearer ${tokens.audit}`).expect(200);
+    const trail = await t.api.get(`/v1/documents/${id}/audit`).set('Authorization', `Bearer ${t.tokens.audit}`).expect(200);
     return trail.body.entries.filter((e: { type: string }) => e.type === 'captured').length;
   }
 
   async function auditedIds(): Promise<string[]> {
-    const page = await agent.get('/v1/audit?limit=1000').set('Authorization', `Bearer ${tokens.audit}`).expect(200);
+    const page = await t.api.get('/v1/audit?limit=1000').set('Authorization', `Bearer ${t.tokens.audit}`).expect(200);
     return page.body.items.map((e: { documentId: string }) => e.documentId);
   }
 

@@ -5,12 +5,12 @@
  * adds it after the 201 (tests/api/ocr-job.test.ts), reads the photographed page within 2 % character error rate in pdftotext.
  */
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createProcessingPool } from '../../src/processing/pool.ts';
 import { characterErrorRate, germanPage, germanText, photoCase, photograph } from '../../testkit/fixtures/photos.ts';
 import { attachCapture } from '../../testkit/capture-fixtures.ts';
-import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { openapiAgent } from '../support/openapi.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 
 const UNIT = 'BA-Nord';
 /** A hang guard for a loaded CI machine; never a speed check. */
@@ -20,32 +20,25 @@ const shot = photoCase({ photoWidth: 3000, photoHeight: 2250, pageWidth, degrees
 const photo = photograph(germanPage(pageWidth), shot, pageWidth, Math.round(pageWidth * Math.SQRT2));
 
 describe('camera photos through POST /v1/documents', () => {
-  let t: TestApp;
-  let api: OpenApiAgent;
-  let capturer: string;
-  let reader: string;
+  const t = withTestApp({
+    agent: openapiAgent,
+    users: {
+      capturer: { sub: 'u-cam', roles: ['capture', 'read'], units: [UNIT] },
+      reader: { sub: 'u-read', roles: ['export', 'read'], units: [UNIT] },
+    },
+  });
   const pool = createProcessingPool({ threads: 1, maxQueue: 1 });
-
-  beforeAll(async () => {
-    t = await startTestApp();
-    api = openapiAgent(t.app);
-    capturer = await t.token({ sub: 'u-cam', roles: ['capture', 'read'], units: [UNIT] });
-    reader = await t.token({ sub: 'u-read', roles: ['export', 'read'], units: [UNIT] });
-  });
-  afterAll(async () => {
-    await pool.close();
-    await t.close();
-  });
+  afterAll(() => pool.close());
 
   const capture = (metadata: object, files = [photo]) =>
     attachCapture(
-      api.post('/v1/documents').set('Authorization', `Bearer ${capturer}`),
+      t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`),
       metadata,
       files.map((body) => ({ body, contentType: 'image/jpeg' })),
     );
 
   async function rendition(id: string): Promise<Uint8Array> {
-    const res = await api.get(`/v1/documents/${id}/content`).set('Authorization', `Bearer ${reader}`).responseType('blob').expect(200);
+    const res = await t.api.get(`/v1/documents/${id}/content`).set('Authorization', `Bearer ${t.tokens.reader}`).responseType('blob').expect(200);
     return new Uint8Array(res.body as Buffer);
   }
 

@@ -4,10 +4,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type request from 'supertest';
-import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openapiAgent } from '../support/openapi.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { JWK } from 'jose';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { startTestApp } from '../../testkit/test-app.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 import { attachCapture, filesContaining, jpegWithMarker, newMarker, pdfWithText, pickKey } from '../../testkit/capture-fixtures.ts';
 import { joseEncrypt, jwcryptoEncrypt, withHeader, withSegment, flipFirst } from '../../testkit/jwe-fixtures.ts';
 import sharp from 'sharp';
@@ -18,24 +19,23 @@ const UNIT_B = 'BA-Sued';
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('POST /v1/documents (capture API on the embedded encrypted store)', () => {
-  let t: TestApp;
-  let api: OpenApiAgent;
+  const t = withTestApp({
+    options: { metadata: 'PGlite' },
+    // Every request and response below is checked against openapi.yaml.
+    agent: openapiAgent,
+    users: {
+      capturer: { sub: 'u-cap', name: 'Erika Mustermann', roles: ['capture', 'read'], units: [UNIT_A] },
+      archivist: { sub: 'u-arch', roles: ['export', 'read'], units: [UNIT_A] },
+    },
+  });
   let jwks: { keys: JWK[] };
-  let capturer: string;
-  let archivist: string;
 
   beforeAll(async () => {
-    t = await startTestApp({}, { metadata: 'PGlite' });
-    // Every request and response below is checked against openapi.yaml.
-    api = openapiAgent(t.app);
-    jwks = (await api.get('/v1/keys').expect(200)).body;
-    capturer = await t.token({ sub: 'u-cap', name: 'Erika Mustermann', roles: ['capture', 'read'], units: [UNIT_A] });
-    archivist = await t.token({ sub: 'u-arch', roles: ['export', 'read'], units: [UNIT_A] });
+    jwks = (await t.api.get('/v1/keys').expect(200)).body;
   });
-  afterAll(() => t.close());
 
   const capture = (token: string, metadata: object | string, files: Parameters<typeof attachCapture>[2]) =>
-    attachCapture(api.post('/v1/documents').set('Authorization', `Bearer ${token}`), metadata, files);
+    attachCapture(t.api.post('/v1/documents').set('Authorization', `Bearer ${token}`), metadata, files);
 
   async function storedKeys(prefix: string): Promise<string[]> {
     return (await t.deps.store.list({ prefix })).map((o) => o.key);
@@ -54,7 +54,7 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
     const photo = await jpegWithMarker(newMarker());
     const scan = await pdfWithText('Anhoerung', 2);
     const metadata = { title: 'Anhörungsbogen', caseNumber: 'AZ 1-2/26', source: 'camera', device: { app: 'SecurePIM', version: '9.1' } };
-    const res = await capture(capturer, await joseEncrypt(pickKey(jwks, 'ECDH-ES+A256KW', 'P-384'), Buffer.from(JSON.stringify(metadata))), [
+    const res = await capture(t.tokens.capturer, await joseEncrypt(pickKey(jwks, 'ECDH-ES+A256KW', 'P-384'), Buffer.from(JSON.stringify(metadata))), [
       { body: await joseEncrypt(pickKey(jwks, 'ECDH-ES+A256KW', 'P-256'), photo, { cty: 'image/jpeg' }), contentType: 'application/jose' },
       { body: await jwcryptoEncrypt(pickKey(jwks, 'RSA-OAEP-256'), scan), contentType: 'application/jose' },
     ]).expect(201);
@@ -71,9 +71,9 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
       review: { status: 'pending' },
     });
 
-    const original = await api
+    const original = await t.api
       .get(`/v1/documents/${res.body.id}/content?variant=original&part=2`)
-      .set('Authorization', `Bearer ${archivist}`)
+      .set('Authorization', `Bearer ${t.tokens.archivist}`)
       .responseType('blob')
       .expect(200);
     expect(sha256(original.body)).toBe(sha256(scan));
@@ -87,17 +87,17 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
     expect(photo.length).toBeGreaterThan(INLINE_BYTES);
     const good = await joseEncrypt(pickKey(jwks, 'ECDH-ES+A256KW', 'P-256'), photo, { cty: 'image/jpeg' });
     const metadata = { title: 'Groß', source: 'camera', enhance: 'none' };
-    const created = await capture(capturer, metadata, [{ body: good, contentType: 'application/jose' }]).expect(201);
+    const created = await capture(t.tokens.capturer, metadata, [{ body: good, contentType: 'application/jose' }]).expect(201);
     expect(created.body.originals[0].sha256).toBe(sha256(photo));
-    const original = await api
+    const original = await t.api
       .get(`/v1/documents/${created.body.id}/content?variant=original&part=1`)
-      .set('Authorization', `Bearer ${archivist}`)
+      .set('Authorization', `Bearer ${t.tokens.archivist}`)
       .responseType('blob')
       .expect(200);
     expect(sha256(original.body)).toBe(sha256(photo));
 
     const before = await storedKeys('documents/');
-    const refused = await capture(capturer, metadata, [
+    const refused = await capture(t.tokens.capturer, metadata, [
       { body: good, contentType: 'application/jose' },
       { body: withSegment(good, 3, flipFirst), contentType: 'application/jose' },
     ]).expect(400);
@@ -108,26 +108,26 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
   });
 
   it('serves the rendition as a marked PDF with Repr-Digest and byte ranges', async () => {
-    const created = await capture(capturer, { title: 'Range' }, [{ body: await pdfWithText('x'), contentType: 'application/pdf' }]).expect(201);
+    const created = await capture(t.tokens.capturer, { title: 'Range' }, [{ body: await pdfWithText('x'), contentType: 'application/pdf' }]).expect(201);
     const url = `/v1/documents/${created.body.id}/content`;
-    const whole = await api.get(url).set('Authorization', `Bearer ${archivist}`).responseType('blob').expect(200);
+    const whole = await t.api.get(url).set('Authorization', `Bearer ${t.tokens.archivist}`).responseType('blob').expect(200);
     expect(whole.headers['content-type']).toBe('application/pdf');
     expect(whole.headers['cache-control']).toBe('no-store');
     expect(sha256(whole.body)).toBe(created.body.rendition.sha256);
     expect(whole.body.subarray(0, 5).toString()).toBe('%PDF-');
 
-    const part = await api.get(url).set('Authorization', `Bearer ${archivist}`).set('Range', 'bytes=1-4').responseType('blob').expect(206);
+    const part = await t.api.get(url).set('Authorization', `Bearer ${t.tokens.archivist}`).set('Range', 'bytes=1-4').responseType('blob').expect(206);
     expect(part.body.toString()).toBe('PDF-');
     expect(part.headers['content-range']).toBe(`bytes 1-4/${whole.body.length}`);
-    await api.get(url).set('Authorization', `Bearer ${archivist}`).set('Range', `bytes=${whole.body.length}-`).expect(416);
-    const reversed = await api.get(url).set('Authorization', `Bearer ${archivist}`).set('Range', 'bytes=4-1').responseType('blob').expect(200);
+    await t.api.get(url).set('Authorization', `Bearer ${t.tokens.archivist}`).set('Range', `bytes=${whole.body.length}-`).expect(416);
+    const reversed = await t.api.get(url).set('Authorization', `Bearer ${t.tokens.archivist}`).set('Range', 'bytes=4-1').responseType('blob').expect(200);
     expect(reversed.body.length).toBe(whole.body.length);
 
     // HEAD describes the content without exporting it: nothing read, nothing in the audit trail.
-    const head = await api.head(url).set('Authorization', `Bearer ${archivist}`).expect(200);
+    const head = await t.api.head(url).set('Authorization', `Bearer ${t.tokens.archivist}`).expect(200);
     expect(head.headers['content-length']).toBe(String(whole.body.length));
     const auditor = await t.token({ sub: 'u-audit', roles: ['audit'], units: [UNIT_A] });
-    const trail = await api.get(`/v1/documents/${created.body.id}/audit`).set('Authorization', `Bearer ${auditor}`).expect(200);
+    const trail = await t.api.get(`/v1/documents/${created.body.id}/audit`).set('Authorization', `Bearer ${auditor}`).expect(200);
     const exports = trail.body.entries.filter((e: { type: string }) => e.type === 'content_exported');
     expect(exports.map((e: { details: object }) => e.details)).toEqual([
       { variant: 'rendition' },
@@ -138,7 +138,7 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
 
   it('keeps no marker in plaintext: not in the data directory and not in the logs', async () => {
     const marker = newMarker();
-    await capture(capturer, { title: `Akte ${marker}`, caseNumber: marker }, [
+    await capture(t.tokens.capturer, { title: `Akte ${marker}`, caseNumber: marker }, [
       { body: await jpegWithMarker(marker), contentType: 'image/jpeg' },
       { body: await pdfWithText(marker), contentType: 'application/pdf' },
     ]).expect(201);
@@ -150,18 +150,18 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
   describe('refusals answer problem+json and store nothing', () => {
     // Each case builds its request without sending it: returning a supertest Test from an async function would send it.
     const cases: Array<[string, () => Promise<{ req: request.Test }>, number, string]> = [
-      ['no token', async () => ({ req: api.post('/v1/documents') }), 401, 'unauthenticated'],
-      ['not multipart', async () => ({ req: api.post('/v1/documents').set('Authorization', `Bearer ${capturer}`).send({ title: 'x' }) }), 415, 'unsupported_media_type'],
-      ['missing metadata', async () => ({ req: attachCapture(api.post('/v1/documents').set('Authorization', `Bearer ${capturer}`), '', [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 400, 'validation_failed'],
-      ['unknown metadata field', async () => ({ req: capture(capturer, { title: 'x', secret: 1 }, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 400, 'validation_failed'],
-      ['GEHEIM', async () => ({ req: capture(capturer, { title: 'x', classification: 'GEHEIM' }, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 422, 'classification_refused'],
-      ['no file part', async () => ({ req: capture(capturer, { title: 'x' }, []) }), 400, 'validation_failed'],
-      ['unsupported type', async () => ({ req: capture(capturer, { title: 'x' }, [{ body: '<html><script>alert(1)</script></html>', contentType: 'text/html' }]) }), 415, 'unsupported_media_type'],
-      ['declared type lies', async () => ({ req: capture(capturer, { title: 'x' }, [{ body: await pdfWithText('a'), contentType: 'image/jpeg' }]) }), 415, 'media_type_mismatch'],
-      ['JWE alg dir', async () => ({ req: capture(capturer, { title: 'x' }, [{ body: withHeader(await encryptedPdf(), (h) => ({ ...h, alg: 'dir' })), contentType: 'application/jose' }]) }), 400, 'jwe_invalid'],
-      ['JWE tampered', async () => ({ req: capture(capturer, { title: 'x' }, [{ body: withSegment(await encryptedPdf(), 3, flipFirst), contentType: 'application/jose' }]) }), 400, 'jwe_invalid'],
-      ['capture role missing', async () => ({ req: capture(archivist, { title: 'x' }, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 403, 'forbidden'],
-      ['other unit', async () => ({ req: capture(capturer, { title: 'x', unit: UNIT_B }, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 403, 'forbidden'],
+      ['no token', async () => ({ req: t.api.post('/v1/documents') }), 401, 'unauthenticated'],
+      ['not multipart', async () => ({ req: t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`).send({ title: 'x' }) }), 415, 'unsupported_media_type'],
+      ['missing metadata', async () => ({ req: attachCapture(t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`), '', [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 400, 'validation_failed'],
+      ['unknown metadata field', async () => ({ req: capture(t.tokens.capturer, { title: 'x', secret: 1 }, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 400, 'validation_failed'],
+      ['GEHEIM', async () => ({ req: capture(t.tokens.capturer, { title: 'x', classification: 'GEHEIM' }, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 422, 'classification_refused'],
+      ['no file part', async () => ({ req: capture(t.tokens.capturer, { title: 'x' }, []) }), 400, 'validation_failed'],
+      ['unsupported type', async () => ({ req: capture(t.tokens.capturer, { title: 'x' }, [{ body: '<html><script>alert(1)</script></html>', contentType: 'text/html' }]) }), 415, 'unsupported_media_type'],
+      ['declared type lies', async () => ({ req: capture(t.tokens.capturer, { title: 'x' }, [{ body: await pdfWithText('a'), contentType: 'image/jpeg' }]) }), 415, 'media_type_mismatch'],
+      ['JWE alg dir', async () => ({ req: capture(t.tokens.capturer, { title: 'x' }, [{ body: withHeader(await encryptedPdf(), (h) => ({ ...h, alg: 'dir' })), contentType: 'application/jose' }]) }), 400, 'jwe_invalid'],
+      ['JWE tampered', async () => ({ req: capture(t.tokens.capturer, { title: 'x' }, [{ body: withSegment(await encryptedPdf(), 3, flipFirst), contentType: 'application/jose' }]) }), 400, 'jwe_invalid'],
+      ['capture role missing', async () => ({ req: capture(t.tokens.archivist, { title: 'x' }, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 403, 'forbidden'],
+      ['other unit', async () => ({ req: capture(t.tokens.capturer, { title: 'x', unit: UNIT_B }, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]) }), 403, 'forbidden'],
     ];
 
     async function encryptedPdf(): Promise<string> {
@@ -179,7 +179,7 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
 
     it('refuses metadata nested deeper than any valid metadata before parsing it, naming the nesting', async () => {
       const deep = `{"title":"x","device":${'['.repeat(2000)}${']'.repeat(2000)}}`;
-      const res = await capture(capturer, deep, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]).expect(400);
+      const res = await capture(t.tokens.capturer, deep, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]).expect(400);
       expect(res.body).toMatchObject({ code: 'validation_failed' });
       expect(res.body.detail).toMatch(/tiefer als 8 Ebenen verschachtelt/);
     });
@@ -227,7 +227,7 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
       const pdf = await pdfWithText('retry');
       // A fresh encryption per attempt, as an app that re-encrypts on retry would send.
       const send = async (title: string) => ({
-        req: capture(capturer, { title }, [{ body: await joseEncrypt(key, pdf), contentType: 'application/jose' }]).set('Idempotency-Key', 'retry-key-1'),
+        req: capture(t.tokens.capturer, { title }, [{ body: await joseEncrypt(key, pdf), contentType: 'application/jose' }]).set('Idempotency-Key', 'retry-key-1'),
       });
       const first = await (await send('Erstversuch')).req.expect(201);
       const retry = await (await send('Erstversuch')).req.expect(201);
@@ -235,14 +235,14 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
       expect(retry.headers['idempotent-replayed']).toBe('true');
       const conflict = await (await send('Anderer Titel')).req.expect(422);
       expect(conflict.body.code).toBe('idempotency_conflict');
-      const feed = await api.get('/v1/documents?limit=500').set('Authorization', `Bearer ${archivist}`).expect(200);
+      const feed = await t.api.get('/v1/documents?limit=500').set('Authorization', `Bearer ${t.tokens.archivist}`).expect(200);
       expect(feed.body.items.filter((d: { title: string }) => d.title === 'Erstversuch')).toHaveLength(1);
     });
 
     it('scopes keys per user: another user with the same key gets a new document', async () => {
       const other = await t.token({ sub: 'u-cap-2', roles: ['capture'], units: [UNIT_A] });
       const pdf = await pdfWithText('scoped');
-      const a = await capture(capturer, { title: 'scoped' }, [{ body: pdf, contentType: 'application/pdf' }]).set('Idempotency-Key', 'shared').expect(201);
+      const a = await capture(t.tokens.capturer, { title: 'scoped' }, [{ body: pdf, contentType: 'application/pdf' }]).set('Idempotency-Key', 'shared').expect(201);
       const b = await capture(other, { title: 'scoped' }, [{ body: pdf, contentType: 'application/pdf' }]).set('Idempotency-Key', 'shared').expect(201);
       expect(b.body.id).not.toBe(a.body.id);
     });
@@ -254,21 +254,21 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
       const readerB = await t.token({ sub: 'u-b', roles: ['read', 'export'], units: [UNIT_B] });
       const created = await capture(captureOnly, { title: 'Nur Erfassung' }, [{ body: await pdfWithText('a'), contentType: 'application/pdf' }]).expect(201);
       const url = `/v1/documents/${created.body.id}`;
-      expect((await api.get(url).set('Authorization', `Bearer ${captureOnly}`).expect(403)).body.code).toBe('forbidden');
-      expect((await api.get(url).set('Authorization', `Bearer ${readerB}`).expect(404)).body.code).toBe('not_found');
-      await api.get(`${url}/content`).set('Authorization', `Bearer ${readerB}`).expect(404);
-      await api.get(url).set('Authorization', `Bearer ${archivist}`).expect(200);
-      const feedB = await api.get('/v1/documents?limit=500').set('Authorization', `Bearer ${readerB}`).expect(200);
+      expect((await t.api.get(url).set('Authorization', `Bearer ${captureOnly}`).expect(403)).body.code).toBe('forbidden');
+      expect((await t.api.get(url).set('Authorization', `Bearer ${readerB}`).expect(404)).body.code).toBe('not_found');
+      await t.api.get(`${url}/content`).set('Authorization', `Bearer ${readerB}`).expect(404);
+      await t.api.get(url).set('Authorization', `Bearer ${t.tokens.archivist}`).expect(200);
+      const feedB = await t.api.get('/v1/documents?limit=500').set('Authorization', `Bearer ${readerB}`).expect(200);
       expect(feedB.body.items.map((d: { id: string }) => d.id)).not.toContain(created.body.id);
     });
 
     it('refuses forged and foreign tokens with 401', async () => {
-      const [h, p] = capturer.split('.');
+      const [h, p] = t.tokens.capturer.split('.');
       const forged = `${h}.${p}.${'A'.repeat(86)}`;
-      const res = await api.get('/v1/documents').set('Authorization', `Bearer ${forged}`).expect(401);
+      const res = await t.api.get('/v1/documents').set('Authorization', `Bearer ${forged}`).expect(401);
       expect(res.body.code).toBe('unauthenticated');
       expect(res.headers['www-authenticate']).toBeUndefined();
-      const none = await api.get('/v1/documents').expect(401);
+      const none = await t.api.get('/v1/documents').expect(401);
       expect(none.headers['www-authenticate']).toMatch(/^Bearer/);
     });
   });

@@ -2,30 +2,26 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { layout } from '../../src/storage/layout.ts';
-import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { flipStoredByte, startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { openapiAgent } from '../support/openapi.ts';
+import { flipStoredByte } from '../../testkit/test-app.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
 
 const UNIT = 'BA-Nord';
 
 describe('GET /v1/documents/{id}/content: streaming failures and aborted downloads', () => {
-  let t: TestApp;
-  let api: OpenApiAgent;
-  let archivist: string;
-  let capturer: string;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-    api = openapiAgent(t.app);
-    capturer = await t.token({ sub: 'u-cap', roles: ['capture'], units: [UNIT] });
-    archivist = await t.token({ sub: 'u-arch', roles: ['export'], units: [UNIT] });
+  const t = withTestApp({
+    agent: openapiAgent,
+    users: {
+      capturer: { sub: 'u-cap', roles: ['capture'], units: [UNIT] },
+      archivist: { sub: 'u-arch', roles: ['export'], units: [UNIT] },
+    },
   });
-  afterAll(() => t.close());
 
   async function captured(title: string): Promise<string> {
-    const res = await attachCapture(api.post('/v1/documents').set('Authorization', `Bearer ${capturer}`), { title }, [
+    const res = await attachCapture(t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`), { title }, [
       { body: await pdfWithText(title), contentType: 'application/pdf' },
     ]).expect(201);
     return res.body.id as string;
@@ -41,7 +37,7 @@ describe('GET /v1/documents/{id}/content: streaming failures and aborted downloa
     await once(server, 'listening');
     try {
       const { port } = server.address() as AddressInfo;
-      const req = http.get({ port, host: '127.0.0.1', path: `/v1/documents/${id}/content`, headers: { authorization: `Bearer ${archivist}` } });
+      const req = http.get({ port, host: '127.0.0.1', path: `/v1/documents/${id}/content`, headers: { authorization: `Bearer ${t.tokens.archivist}` } });
       stored.write(Buffer.alloc(1024, 1));
       const [res] = (await once(req, 'response')) as [http.IncomingMessage];
       expect(res.statusCode).toBe(200);
@@ -61,7 +57,7 @@ describe('GET /v1/documents/{id}/content: streaming failures and aborted downloa
   it('answers a stored object that fails its integrity check at once with 500 integrity_error, not a cut connection', async () => {
     const id = await captured('flipped');
     await flipStoredByte(t, layout.rendition(id));
-    const res = await api.get(`/v1/documents/${id}/content`).set('Authorization', `Bearer ${archivist}`).expect(500);
+    const res = await t.api.get(`/v1/documents/${id}/content`).set('Authorization', `Bearer ${t.tokens.archivist}`).expect(500);
     expect(res.body).toMatchObject({ code: 'integrity_error' });
     expect(res.headers['content-disposition']).toBeUndefined();
   });
@@ -69,7 +65,7 @@ describe('GET /v1/documents/{id}/content: streaming failures and aborted downloa
   it('answers 404 when the blobs went away after the record was read (a deletion racing the download)', async () => {
     const id = await captured('deleted meanwhile');
     await t.deps.store.delete(layout.rendition(id));
-    const res = await api.get(`/v1/documents/${id}/content`).set('Authorization', `Bearer ${archivist}`).expect(404);
+    const res = await t.api.get(`/v1/documents/${id}/content`).set('Authorization', `Bearer ${t.tokens.archivist}`).expect(404);
     expect(res.body).toMatchObject({ code: 'not_found' });
   });
 });

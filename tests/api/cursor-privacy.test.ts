@@ -4,10 +4,10 @@
  * caller cannot see. Captures of two units interleave; a caller of one unit pages with limit=1.
  */
 import { decodeTime } from 'ulid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
-import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { openapiAgent } from '../support/openapi.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 
 /** The milliseconds a request was in flight, inclusive. */
 interface Window {
@@ -31,23 +31,22 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; window: Win
 const inside = (ms: number, w: Window) => ms >= w.start - 1 && ms <= w.end;
 
 describe('feed and audit cursors of one unit', () => {
-  let t: TestApp;
-  let agent: OpenApiAgent;
+  const t = withTestApp({
+    agent: openapiAgent,
+    users: {
+      A: { sub: 'cap-a', roles: ['capture'], units: ['BA-A'] },
+      B: { sub: 'cap-b', roles: ['capture'], units: ['BA-B'] },
+    },
+  });
   const own: Array<{ id: string; window: Window }> = [];
   const foreign: Window[] = [];
 
   beforeAll(async () => {
-    t = await startTestApp();
-    agent = openapiAgent(t.app);
     const pdf = await pdfWithText('cursor');
-    const capturers = {
-      A: await t.token({ sub: 'cap-a', roles: ['capture'], units: ['BA-A'] }),
-      B: await t.token({ sub: 'cap-b', roles: ['capture'], units: ['BA-B'] }),
-    };
     // Unit B's captures sit between and after unit A's.
     for (const unit of ['A', 'B', 'B', 'A', 'B'] as const) {
       const { value, window } = await timed(() =>
-        attachCapture(agent.post('/v1/documents').set('Authorization', `Bearer ${capturers[unit]}`), { title: `Doc ${unit}` }, [
+        attachCapture(t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens[unit]}`), { title: `Doc ${unit}` }, [
           { body: pdf, contentType: 'application/pdf' },
         ]).expect(201),
       );
@@ -55,7 +54,6 @@ describe('feed and audit cursors of one unit', () => {
       else foreign.push(window);
     }
   });
-  afterAll(() => t?.close());
 
   /** Pages with limit=1 from the start to the end; every cursor's time is explained by what the caller may know. */
   async function pageThrough(path: string, token: string, order = '') {
@@ -63,7 +61,7 @@ describe('feed and audit cursors of one unit', () => {
     let after: string | undefined;
     for (let i = 0; i < 10; i++) {
       const { value, window } = await timed(() =>
-        agent.get(`${path}?limit=1${order}${after ? `&after=${after}` : ''}`).set('Authorization', `Bearer ${token}`).expect(200),
+        t.api.get(`${path}?limit=1${order}${after ? `&after=${after}` : ''}`).set('Authorization', `Bearer ${token}`).expect(200),
       );
       const { items, next, hasMore } = value.body as { items: Array<{ id: string; documentId?: string }>; next: string; hasMore: boolean };
       pages.push({ ids: items.map((e) => e.documentId ?? e.id), hasMore });
@@ -90,11 +88,11 @@ describe('feed and audit cursors of one unit', () => {
       { ids: [own[1]!.id], hasMore: true },
       { ids: [own[0]!.id], hasMore: false },
     ]);
-    const refused = await agent.get('/v1/documents?order=newest&final=true').set('Authorization', `Bearer ${archive}`).expect(400);
+    const refused = await t.api.get('/v1/documents?order=newest&final=true').set('Authorization', `Bearer ${archive}`).expect(400);
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(refused.body).toMatchObject({ code: 'validation_failed', detail: expect.stringContaining("'order=newest'") });
     expect(refused.headers['content-language']).toBe('de');
-    await agent.get('/v1/documents?order=sideways').set('Authorization', `Bearer ${archive}`).expect(400);
+    await t.api.get('/v1/documents?order=sideways').set('Authorization', `Bearer ${archive}`).expect(400);
   });
 
   it('the audit feed does the same with the entries of own units', async () => {
@@ -107,9 +105,9 @@ describe('feed and audit cursors of one unit', () => {
 
   it('refuses another unit’s audit entry as a cursor like any unknown one', async () => {
     const southern = await t.token({ sub: 'aud-b', roles: ['audit'], units: ['BA-B'] });
-    const theirs = (await agent.get('/v1/audit?limit=1').set('Authorization', `Bearer ${southern}`).expect(200)).body.next as string;
+    const theirs = (await t.api.get('/v1/audit?limit=1').set('Authorization', `Bearer ${southern}`).expect(200)).body.next as string;
     const auditor = await t.token({ sub: 'aud-a', roles: ['audit'], units: ['BA-A'] });
-    const refused = await agent.get(`/v1/audit?after=${theirs}`).set('Authorization', `Bearer ${auditor}`).expect(400);
+    const refused = await t.api.get(`/v1/audit?after=${theirs}`).set('Authorization', `Bearer ${auditor}`).expect(400);
     expect(refused.body).toMatchObject({ code: 'validation_failed' });
     expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
   });

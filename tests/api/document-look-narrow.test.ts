@@ -5,32 +5,22 @@
  * resizes in document-look.ts round a side to 0 px and sharp throws; guarded() calls that a broken image.
  */
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachCapture } from '../../testkit/capture-fixtures.ts';
-import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { openapiAgent } from '../support/openapi.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 
 const UNIT = 'BA-Streifen';
 
 describe('a narrow photo with the document look', () => {
-  let t: TestApp;
-  let api: OpenApiAgent;
-  let token: string;
-  beforeAll(async () => {
-    t = await startTestApp();
-    api = openapiAgent(t.app);
-    token = await t.token({ sub: 'u-cam', roles: ['capture'], units: [UNIT] });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = withTestApp({ agent: openapiAgent, users: { camera: { sub: 'u-cam', roles: ['capture'], units: [UNIT] } } });
 
   it.each([
     [20000, 2],
     [3, 65000],
   ])('%i×%i: taken like with enhance none, the whole photo kept with a finding (not refused as "damaged")', async (width, height) => {
     const jpeg = await sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).jpeg().toBuffer();
-    const send = (metadata: object) => attachCapture(api.post('/v1/documents').set('Authorization', `Bearer ${token}`), { title: 'Streifen', ...metadata }, [{ body: jpeg, contentType: 'image/jpeg' }]);
+    const send = (metadata: object) => attachCapture(t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens.camera}`), { title: 'Streifen', ...metadata }, [{ body: jpeg, contentType: 'image/jpeg' }]);
     expect((await send({ source: 'camera', enhance: 'none' })).status).toBe(201);
     const res = await send({ source: 'camera' });
     // Too thin to hold a page: the whole photo is kept, and the finding says why.

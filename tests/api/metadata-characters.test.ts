@@ -1,26 +1,20 @@
 /** Metadata text that hides or fakes what it says is refused with a problem naming the field; what is kept is NFC. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
-import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { openapiAgent } from '../support/openapi.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 
 describe('characters in capture metadata', () => {
-  let t: TestApp;
-  let agent: OpenApiAgent;
-  let token: string;
+  const t = withTestApp({ agent: openapiAgent, users: { capturer: { sub: 'cap', roles: ['capture'], units: ['BA-Nord'] } } });
   let pdf: Buffer;
 
   beforeAll(async () => {
-    t = await startTestApp();
-    agent = openapiAgent(t.app);
-    token = await t.token({ sub: 'cap', roles: ['capture'], units: ['BA-Nord'] });
     pdf = await pdfWithText('Zeichen');
   });
-  afterAll(() => t?.close());
 
   /** The metadata as JSON text, so escapes such as a lone surrogate reach the server unchanged. */
   const capture = (metadataJson: string) =>
-    attachCapture(agent.post('/v1/documents').set('Authorization', `Bearer ${token}`).set('Accept-Language', 'en'), metadataJson, [
+    attachCapture(t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`).set('Accept-Language', 'en'), metadataJson, [
       { body: pdf, contentType: 'application/pdf' },
     ]);
 

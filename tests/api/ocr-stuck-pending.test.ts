@@ -5,38 +5,33 @@
  * step that fails itself is retried (tests/contract/job-queue.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { germanPage } from '../../testkit/fixtures/photos.ts';
 import { attachCapture } from '../../testkit/capture-fixtures.ts';
 import { GatedStore } from '../support/gated-store.ts';
-import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { openapiAgent } from '../support/openapi.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 
 const UNIT = 'BA-Stuck';
 const slow = 300_000;
 const page = germanPage(1240);
 
 describe('an OCR job whose last attempt meets a storage fault', () => {
-  let t: TestApp;
   let gated!: GatedStore;
-  let api: OpenApiAgent;
-  let capturer: string;
-  let reader: string;
-
-  beforeAll(async () => {
-    t = await startTestApp({ OCR: 'on', OCR_ATTEMPTS: '1' }, { wrapStore: (backend) => (gated = new GatedStore(backend)) });
-    api = openapiAgent(t.app);
-    capturer = await t.token({ sub: 'u-scan', roles: ['capture', 'read'], units: [UNIT] });
-    reader = await t.token({ sub: 'u-arch', roles: ['export', 'read'], units: [UNIT] });
-  });
-  afterAll(async () => {
-    await t?.close();
+  const t = withTestApp({
+    env: { OCR: 'on', OCR_ATTEMPTS: '1' },
+    options: { wrapStore: (backend) => (gated = new GatedStore(backend)) },
+    agent: openapiAgent,
+    users: {
+      capturer: { sub: 'u-scan', roles: ['capture', 'read'], units: [UNIT] },
+      reader: { sub: 'u-arch', roles: ['export', 'read'], units: [UNIT] },
+    },
   });
 
   const capture = async (title: string): Promise<string> =>
-    (await attachCapture(api.post('/v1/documents').set('Authorization', `Bearer ${capturer}`), { title, source: 'scanner' }, [{ body: page, contentType: 'image/png' }]).expect(201)).body.id;
+    (await attachCapture(t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`), { title, source: 'scanner' }, [{ body: page, contentType: 'image/png' }]).expect(201)).body.id;
 
-  const textLayer = async (id: string) => (await api.get(`/v1/documents/${id}`).set('Authorization', `Bearer ${reader}`).expect(200)).body.textLayer;
+  const textLayer = async (id: string) => (await t.api.get(`/v1/documents/${id}`).set('Authorization', `Bearer ${t.tokens.reader}`).expect(200)).body.textLayer;
 
   async function jobState(id: string): Promise<string | undefined> {
     const { rows } = await (t.deps.metadata as any).db.query(`SELECT state FROM jobs WHERE document_id = $1 AND kind <> 'document.purge'`, [id]);
@@ -58,7 +53,7 @@ describe('an OCR job whose last attempt meets a storage fault', () => {
     expect((await textLayer(second)).status).toBe('ready');
 
     // The bar: `failed` with a reason, so the document is final and the feed moves on.
-    const handedOver = await api.get('/v1/documents').query({ final: 'true' }).set('Authorization', `Bearer ${reader}`).expect(200);
+    const handedOver = await t.api.get('/v1/documents').query({ final: 'true' }).set('Authorization', `Bearer ${t.tokens.reader}`).expect(200);
     expect(handedOver.body.items.map((d: { id: string }) => d.id)).toContain(second);
     expect((await textLayer(first)).status).not.toBe('pending');
   }, slow);

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import express from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { problemKinds, type ErrorCode } from '../../src/kernel/errors.ts';
 import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
-import { OPENAPI_PATH, openapiAgent, openapiContract, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { OPENAPI_PATH, openapiAgent, openapiContract } from '../support/openapi.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 
 describe('the contract check (tests/support/openapi.ts)', () => {
   // A stand-in service whose answers break the contract on purpose.
@@ -64,26 +64,21 @@ describe('openapi.yaml and the error registry', () => {
 });
 
 describe('the service against openapi.yaml', () => {
-  let t: TestApp;
-  let api: OpenApiAgent;
-  let archivist: string;
-  let capturer: string;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-    api = openapiAgent(t.app);
-    capturer = await t.token({ sub: 'oa-cap', roles: ['capture', 'read'], units: ['BA-Vertrag'] });
-    archivist = await t.token({ sub: 'oa-arch', roles: ['export', 'read'], units: ['BA-Vertrag'] });
+  const t = withTestApp({
+    agent: openapiAgent,
+    users: {
+      capturer: { sub: 'oa-cap', roles: ['capture', 'read'], units: ['BA-Vertrag'] },
+      archivist: { sub: 'oa-arch', roles: ['export', 'read'], units: ['BA-Vertrag'] },
+    },
   });
-  afterAll(() => t.close());
 
   it('serves openapi.yaml as it is in the repository', async () => {
-    const res = await api.get('/openapi.yaml').expect(200).expect('Content-Type', /^application\/yaml/);
+    const res = await t.api.get('/openapi.yaml').expect(200).expect('Content-Type', /^application\/yaml/);
     expect(res.text).toBe(await readFile(OPENAPI_PATH, 'utf8'));
   });
 
   it('serves /docs from its own origin, allowing inline styles on that page alone', async () => {
-    const page = await api.get('/docs').expect(200);
+    const page = await t.api.get('/docs').expect(200);
     const csp = page.headers['content-security-policy'];
     expect(csp).toMatch(/script-src 'self';/);
     expect(csp).toMatch(/style-src 'self' 'unsafe-inline'/);
@@ -91,7 +86,7 @@ describe('the service against openapi.yaml', () => {
     for (const src of page.text.match(/(?<=src=")[^"]+/g) ?? []) {
       await request(t.app).get(src).expect(200).expect('Content-Type', /javascript/);
     }
-    const other = await api.get('/healthz').expect(200);
+    const other = await t.api.get('/healthz').expect(200);
     expect(other.headers['content-security-policy']).toMatch(/style-src 'self';/);
   });
 
@@ -101,38 +96,38 @@ describe('the service against openapi.yaml', () => {
   });
 
   it('answers operations, keys and development tokens as documented', async () => {
-    await api.get('/healthz').expect(200);
-    await api.get('/readyz'); // 200 or 503 with Retry-After, both documented
-    await api.get('/metrics').expect(404); // served only behind METRICS_TOKEN or on METRICS_PORT
-    await api.get('/v1/keys').expect(200);
-    await api.post('/v1/dev/token').send({ sub: 'u1', roles: ['read'], units: ['BA-Vertrag'] }).expect(200);
-    await api.post('/v1/dev/token').send({ sub: '' }).expect(400);
-    await api.post('/v1/dev/token').set('Content-Type', 'application/json').send('{').expect(400);
+    await t.api.get('/healthz').expect(200);
+    await t.api.get('/readyz'); // 200 or 503 with Retry-After, both documented
+    await t.api.get('/metrics').expect(404); // served only behind METRICS_TOKEN or on METRICS_PORT
+    await t.api.get('/v1/keys').expect(200);
+    await t.api.post('/v1/dev/token').send({ sub: 'u1', roles: ['read'], units: ['BA-Vertrag'] }).expect(200);
+    await t.api.post('/v1/dev/token').send({ sub: '' }).expect(400);
+    await t.api.post('/v1/dev/token').set('Content-Type', 'application/json').send('{').expect(400);
   });
 
   it('answers a capture, the document, the feed and its content as documented', async () => {
     const bearer = (token: string) => `Bearer ${token}`;
     const created = await attachCapture(
-      api.post('/v1/documents').set('Authorization', bearer(capturer)).set('Idempotency-Key', crypto.randomUUID()),
+      t.api.post('/v1/documents').set('Authorization', bearer(t.tokens.capturer)).set('Idempotency-Key', crypto.randomUUID()),
       { title: 'Vertragstest', caseNumber: 'AZ 9-1/26', source: 'scanner' },
       [{ body: await pdfWithText('Vertrag', 2), contentType: 'application/pdf' }],
     ).expect(201);
     const self = created.headers.location as string;
-    await api.get(self).set('Authorization', bearer(archivist)).expect(200);
-    await api.get('/v1/documents?limit=10&caseNumber=AZ%209-1%2F26').set('Authorization', bearer(archivist)).expect(200);
-    await api.get(`${self}/content`).set('Authorization', bearer(archivist)).responseType('blob').expect(200);
-    await api.get(`${self}/content?variant=original&part=1`).set('Authorization', bearer(archivist)).set('Range', 'bytes=0-9').responseType('blob').expect(206);
-    await api.get(`${self}/content`).set('Authorization', bearer(archivist)).set('Range', 'bytes=99999999-').expect(416);
-    await api.get(`${self}/content?variant=original&part=7`).set('Authorization', bearer(archivist)).expect(404);
+    await t.api.get(self).set('Authorization', bearer(t.tokens.archivist)).expect(200);
+    await t.api.get('/v1/documents?limit=10&caseNumber=AZ%209-1%2F26').set('Authorization', bearer(t.tokens.archivist)).expect(200);
+    await t.api.get(`${self}/content`).set('Authorization', bearer(t.tokens.archivist)).responseType('blob').expect(200);
+    await t.api.get(`${self}/content?variant=original&part=1`).set('Authorization', bearer(t.tokens.archivist)).set('Range', 'bytes=0-9').responseType('blob').expect(206);
+    await t.api.get(`${self}/content`).set('Authorization', bearer(t.tokens.archivist)).set('Range', 'bytes=99999999-').expect(416);
+    await t.api.get(`${self}/content?variant=original&part=7`).set('Authorization', bearer(t.tokens.archivist)).expect(404);
   });
 
   it('answers refusals as documented problems', async () => {
-    await api.get('/v1/documents').expect(401);
-    await api.get('/v1/documents').set('Authorization', `Bearer ${capturer}`).expect(403);
-    await api.get('/v1/documents?limit=501').set('Authorization', `Bearer ${archivist}`).expect(400);
-    await api.get('/v1/documents/01JD3Z0J3T3X4Q8V5N2M7K9R6S').set('Authorization', `Bearer ${archivist}`).expect(404);
-    await api.post('/v1/documents').set('Authorization', `Bearer ${capturer}`).send({ title: 'not multipart' }).expect(415);
-    await attachCapture(api.post('/v1/documents').set('Authorization', `Bearer ${capturer}`), { title: 'Geheim', classification: 'GEHEIM' }, [
+    await t.api.get('/v1/documents').expect(401);
+    await t.api.get('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`).expect(403);
+    await t.api.get('/v1/documents?limit=501').set('Authorization', `Bearer ${t.tokens.archivist}`).expect(400);
+    await t.api.get('/v1/documents/01JD3Z0J3T3X4Q8V5N2M7K9R6S').set('Authorization', `Bearer ${t.tokens.archivist}`).expect(404);
+    await t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`).send({ title: 'not multipart' }).expect(415);
+    await attachCapture(t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`), { title: 'Geheim', classification: 'GEHEIM' }, [
       { body: await pdfWithText('x'), contentType: 'application/pdf' },
     ]).expect(422);
   });

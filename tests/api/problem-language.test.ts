@@ -4,28 +4,25 @@
  */
 import request, { type Test } from 'supertest';
 import { ulid } from 'ulid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { encryptPdf, textPdf } from '../../testkit/fixtures/pdfs.ts';
 import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import type { TestApp } from '../../testkit/test-app.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 
 /** What a validator library would say by itself; none of it may reach a person. */
 const RAW_VALIDATOR = /Invalid input|expected string|received undefined|Unrecognized key|Too small|Invalid option/;
 
 describe('problem details in the caller language', () => {
-  let t: TestApp;
-  let token: string;
+  const t = withTestApp({ users: { capturer: { sub: 'cap', roles: ['capture'], units: ['BA-Nord'] } } });
   let pdf: Buffer;
 
   beforeAll(async () => {
-    t = await startTestApp();
-    token = await t.token({ sub: 'cap', roles: ['capture'], units: ['BA-Nord'] });
     pdf = await pdfWithText('Sprache');
   });
-  afterAll(() => t?.close());
 
   const capture = (metadata: object, language?: string) => {
-    const req = request(t.app).post('/v1/documents').set('Authorization', `Bearer ${token}`);
+    const req = request(t.app).post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`);
     if (language) req.set('Accept-Language', language);
     return attachCapture(req, metadata, [{ body: pdf, contentType: 'application/pdf' }]);
   };
@@ -48,7 +45,7 @@ describe('problem details in the caller language', () => {
   it('says a refusal of the document processing (in the worker pool) in German by default and in English on request', async () => {
     const locked = encryptPdf(await textPdf(1), { owner: 'o', user: 'u' });
     const send = (language?: string) => {
-      const req = request(t.app).post('/v1/documents').set('Authorization', `Bearer ${token}`);
+      const req = request(t.app).post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`);
       if (language) req.set('Accept-Language', language);
       return attachCapture(req, { title: 'Gesperrt' }, [{ body: locked, contentType: 'application/pdf' }]);
     };
@@ -87,7 +84,7 @@ describe('problem details in the caller language', () => {
   it('speaks German for an unknown route, a bad query and a missing token too', async () => {
     const route = await request(t.app).get('/nirgendwo').expect(404);
     expect(route.body).toMatchObject({ title: 'Nicht gefunden', detail: expect.stringMatching(/Keine Route/) });
-    const query = await request(t.app).get('/v1/documents?limt=5').set('Authorization', `Bearer ${token}`).expect(400);
+    const query = await request(t.app).get('/v1/documents?limt=5').set('Authorization', `Bearer ${t.tokens.capturer}`).expect(400);
     expect(query.body.errors[0].message).toContain("meinten Sie 'limit'?");
     const anonymous = await request(t.app).get('/v1/documents').expect(401);
     expect(anonymous.body.title).toBe('Anmeldung erforderlich');
@@ -95,7 +92,7 @@ describe('problem details in the caller language', () => {
   });
 
   /** Refusals from the body limit, the capture parts, the decryptor and tus, each sent once per language. */
-  const refusals: [string, (app: TestApp, bearer: string) => Test, RegExp, RegExp][] = [
+  const refusals: [string, (app: Pick<TestApp, 'app'>, bearer: string) => Test, RegExp, RegExp][] = [
     [
       'a body over MAX_REQUEST_BYTES',
       (app, bearer) => attachCapture(request(app.app).post('/v1/documents').set('Authorization', `Bearer ${bearer}`), { title: 'x' }, [{ body: Buffer.alloc(4096, 1), contentType: 'application/pdf' }]),
@@ -140,22 +137,16 @@ describe('problem details in the caller language', () => {
   ];
 
   describe('refusals of the body, its parts and tus', () => {
-    let small: TestApp;
-    let bearer: string;
-    beforeAll(async () => {
-      small = await startTestApp({ MAX_REQUEST_BYTES: '2048' });
-      bearer = await small.token({ sub: 'cap', roles: ['capture'], units: ['BA-Nord'] });
-    });
-    afterAll(() => small?.close());
+    const small = withTestApp({ env: { MAX_REQUEST_BYTES: '2048' }, users: { capturer: { sub: 'cap', roles: ['capture'], units: ['BA-Nord'] } } });
 
     it.each(refusals)('says %s in German by default and in English on request', async (_name, send, german, english) => {
-      const de = await send(small, bearer).ok(() => true);
+      const de = await send(small, small.tokens.capturer).ok(() => true);
       expect(de.status, JSON.stringify(de.body)).toBeGreaterThanOrEqual(400);
       expect(de.status).toBeLessThan(500);
       expect(de.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(de.headers['content-language']).toBe('de');
       expect(de.body.detail).toMatch(german);
-      const en = await send(small, bearer).set('Accept-Language', 'en').ok(() => true);
+      const en = await send(small, small.tokens.capturer).set('Accept-Language', 'en').ok(() => true);
       expect(en.status).toBe(de.status);
       expect(en.body.code).toBe(de.body.code);
       expect(en.headers['content-language']).toBe('en');

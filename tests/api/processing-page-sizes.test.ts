@@ -5,16 +5,17 @@
  */
 import request from 'supertest';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachCapture } from '../../testkit/capture-fixtures.ts';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import type { TestApp } from '../../testkit/test-app.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 import { embeddedJpegs } from '../fixtures/inspect.ts';
 import { pdfinfo } from '../fixtures/pdf-readers.ts';
 import { textPdf } from '../../testkit/fixtures/pdfs.ts';
 
 const UNIT = 'BA-Format';
 
-async function captureAndFetch(t: TestApp, token: string, files: Array<{ body: Uint8Array; contentType: string }>): Promise<Buffer> {
+async function captureAndFetch(t: Pick<TestApp, 'app'>, token: string, files: Array<{ body: Uint8Array; contentType: string }>): Promise<Buffer> {
   const parts = files.map((f) => ({ body: Buffer.from(f.body), contentType: f.contentType }));
   const res = await attachCapture(request(t.app).post('/v1/documents').set('Authorization', `Bearer ${token}`), { title: 'Formate' }, parts);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -31,18 +32,12 @@ const rounded = (sizes: Array<[number, number]>) => sizes.map(([w, h]) => [Math.
 
 for (const layout of ['fit', 'extend'] as const) {
   describe(`MARKING_LAYOUT=${layout}`, () => {
-    let t: TestApp;
-    let token: string;
-    beforeAll(async () => {
-      t = await startTestApp(layout === 'fit' ? {} : { MARKING_LAYOUT: layout });
-      token = await t.token({ sub: 'u-format', roles: ['capture', 'read', 'export'], units: [UNIT] });
-    });
-    afterAll(() => t.close());
+    const t = withTestApp({ env: layout === 'fit' ? {} : { MARKING_LAYOUT: layout }, users: { formatter: { sub: 'u-format', roles: ['capture', 'read', 'export'], units: [UNIT] } } });
 
     it(layout === 'fit' ? 'keeps A4 portrait and A4 landscape page sizes' : 'grows every PDF page by the marking bands', async () => {
       const portrait = await textPdf(1);
       const landscape = await textPdf(1, { size: [841.89, 595.28] });
-      const pdf = await captureAndFetch(t, token, [{ body: portrait, contentType: 'application/pdf' }, { body: landscape, contentType: 'application/pdf' }]);
+      const pdf = await captureAndFetch(t, t.tokens.formatter, [{ body: portrait, contentType: 'application/pdf' }, { body: landscape, contentType: 'application/pdf' }]);
       const { sizes } = await pdfinfo(pdf);
       // Bands: 24 pt header, 18 pt footer on A4; on landscape A4 the short side is the same, so the same bands.
       expect(rounded(sizes)).toEqual(layout === 'fit' ? [[595, 842], [842, 595]] : [[595, 884], [842, 637]]);
@@ -54,7 +49,7 @@ for (const layout of ['fit', 'extend'] as const) {
         .composite([{ input: Buffer.from(`<svg width="${w}" height="${h}"><text x="200" y="600" font-size="120">Scan 300 dpi</text></svg>`) }])
         .png()
         .toBuffer();
-      const pdf = await captureAndFetch(t, token, [{ body: png, contentType: 'image/png' }]);
+      const pdf = await captureAndFetch(t, t.tokens.formatter, [{ body: png, contentType: 'image/png' }]);
       expect(rounded((await pdfinfo(pdf)).sizes)).toEqual([[595, 842]]);
       const [jpeg] = await embeddedJpegs(pdf);
       const meta = await sharp(jpeg!).metadata();

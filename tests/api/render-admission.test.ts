@@ -10,36 +10,37 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
 import { renderGate } from '../support/render-gate.ts';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 
 const UNIT = 'BA-Nord';
 
 describe('render admission: one reader cannot crowd out captures', () => {
-  let t: TestApp;
+  const gate = renderGate();
+  const t = withTestApp({
+    // One thread and a queue of 5: the pool takes 6 tasks, renders at most 3 of them.
+    env: { PROCESSING_THREADS: '1', PROCESSING_QUEUE: '5' },
+    options: { wrapRenderer: gate.wrap },
+    users: { capturer: { sub: 'u-cap', roles: ['capture'], units: [UNIT] } },
+  });
   let server: Server;
   let base: string;
-  const gate = renderGate();
-  let capturer: string;
   let docId: string;
 
   beforeAll(async () => {
-    // One thread and a queue of 5: the pool takes 6 tasks, renders at most 3 of them.
-    t = await startTestApp({ PROCESSING_THREADS: '1', PROCESSING_QUEUE: '5' }, { wrapRenderer: gate.wrap });
     server = createServer(t.app).listen(0, '127.0.0.1');
     await once(server, 'listening');
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    capturer = await t.token({ sub: 'u-cap', roles: ['capture'], units: [UNIT] });
     docId = await capture(await pdfWithText('Bescheid', 2));
   });
-  afterAll(async () => {
+  // Registered after the app's own afterAll, so it runs before the app closes.
+  afterAll(() => {
     gate.release();
     server.closeAllConnections();
     server.close();
-    await t.close();
   });
 
   async function capture(pdf: Buffer): Promise<string> {
-    const res = await attachCapture(request(t.app).post('/v1/documents').set('Authorization', `Bearer ${capturer}`), { title: 'Bescheid', source: 'scanner' }, [
+    const res = await attachCapture(request(t.app).post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`), { title: 'Bescheid', source: 'scanner' }, [
       { body: pdf, contentType: 'application/pdf' },
     ]);
     expect(res.status, JSON.stringify(res.body)).toBe(201);

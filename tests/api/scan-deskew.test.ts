@@ -6,30 +6,24 @@
  */
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { characterErrorRate, germanPage, germanText } from '../../testkit/fixtures/photos.ts';
 import { attachCapture } from '../../testkit/capture-fixtures.ts';
-import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { openapiAgent } from '../support/openapi.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 
 const UNIT = 'BA-Nord';
 /** A hang guard for a loaded CI machine (OCR of several pages); never a speed check. */
 const slow = 600_000;
 const page = germanPage(1240);
 
-let t: TestApp;
-let api: OpenApiAgent;
-let capturer: string;
-let reader: string;
-
-beforeAll(async () => {
-  t = await startTestApp({ OCR: 'on' });
-  api = openapiAgent(t.app);
-  capturer = await t.token({ sub: 'u-scan', roles: ['capture', 'read'], units: [UNIT] });
-  reader = await t.token({ sub: 'u-arch', roles: ['export', 'read'], units: [UNIT] });
-});
-afterAll(async () => {
-  await t?.close();
+const t = withTestApp({
+  env: { OCR: 'on' },
+  agent: openapiAgent,
+  users: {
+    capturer: { sub: 'u-scan', roles: ['capture', 'read'], units: [UNIT] },
+    reader: { sub: 'u-arch', roles: ['export', 'read'], units: [UNIT] },
+  },
 });
 
 function tilted(degrees: number): Buffer {
@@ -43,21 +37,21 @@ function imageOnlyPdf(png: Buffer): Buffer {
 }
 
 async function captureScan(body: Buffer, contentType: string): Promise<string> {
-  const res = await attachCapture(api.post('/v1/documents').set('Authorization', `Bearer ${capturer}`), { title: 'Eingang Scan schief', source: 'scanner' }, [{ body, contentType }]).expect(201);
+  const res = await attachCapture(t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`), { title: 'Eingang Scan schief', source: 'scanner' }, [{ body, contentType }]).expect(201);
   return res.body.id;
 }
 
 /** Polls until the text layer job decided (no clock). */
 async function settled(id: string): Promise<Record<string, any>> {
   for (;;) {
-    const res = await api.get(`/v1/documents/${id}`).set('Authorization', `Bearer ${reader}`).expect(200);
+    const res = await t.api.get(`/v1/documents/${id}`).set('Authorization', `Bearer ${t.tokens.reader}`).expect(200);
     if (res.body.textLayer.status !== 'pending') return res.body;
     await sleep(100);
   }
 }
 
 async function content(id: string): Promise<Buffer> {
-  const res = await api.get(`/v1/documents/${id}/content`).set('Authorization', `Bearer ${reader}`).responseType('blob').expect(200);
+  const res = await t.api.get(`/v1/documents/${id}/content`).set('Authorization', `Bearer ${t.tokens.reader}`).responseType('blob').expect(200);
   return res.body as Buffer;
 }
 

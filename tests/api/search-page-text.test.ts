@@ -9,10 +9,10 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fontkit from '@pdf-lib/fontkit';
 import { PDFDocument } from 'pdf-lib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachCapture } from '../../testkit/capture-fixtures.ts';
-import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { openapiAgent } from '../support/openapi.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 
 const UNIT = 'BA-Suche';
 
@@ -25,36 +25,25 @@ async function bornDigital(words: string): Promise<Buffer> {
 }
 
 describe('search by the words of a born-digital page', () => {
-  let t: TestApp;
-  let api: OpenApiAgent;
-  let token: string;
-
-  beforeAll(async () => {
-    t = await startTestApp({ OCR: 'on' });
-    api = openapiAgent(t.app);
-    token = await t.token({ sub: 'u-read', roles: ['capture', 'read', 'export'], units: [UNIT] });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = withTestApp({ env: { OCR: 'on' }, agent: openapiAgent, users: { reader: { sub: 'u-read', roles: ['capture', 'read', 'export'], units: [UNIT] } } });
 
   it('finds the document by a word on its page once the text layer is in', async () => {
     const pdf = await bornDigital('Zauberspruch Eingebettet');
-    const created = await attachCapture(api.post('/v1/documents').set('Authorization', `Bearer ${token}`), { title: 'Bescheid' }, [{ body: pdf, contentType: 'application/pdf' }]).expect(201);
+    const created = await attachCapture(t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens.reader}`), { title: 'Bescheid' }, [{ body: pdf, contentType: 'application/pdf' }]).expect(201);
     const id = created.body.id as string;
     let doc: { textLayer: { status: string } };
     for (;;) {
-      doc = (await api.get(`/v1/documents/${id}`).set('Authorization', `Bearer ${token}`).expect(200)).body;
+      doc = (await t.api.get(`/v1/documents/${id}`).set('Authorization', `Bearer ${t.tokens.reader}`).expect(200)).body;
       if (doc.textLayer.status !== 'pending') break;
       await sleep(100);
     }
     expect(doc.textLayer.status).toBe('ready');
-    const content = await api.get(`/v1/documents/${id}/content`).set('Authorization', `Bearer ${token}`).responseType('blob').expect(200);
+    const content = await t.api.get(`/v1/documents/${id}/content`).set('Authorization', `Bearer ${t.tokens.reader}`).responseType('blob').expect(200);
     expect(execFileSync('pdftotext', ['-', '-'], { input: content.body as Buffer }).toString()).toContain('Zauberspruch');
-    const found = await api.get('/v1/documents').query({ q: 'zauberspruch' }).set('Authorization', `Bearer ${token}`).expect(200);
+    const found = await t.api.get('/v1/documents').query({ q: 'zauberspruch' }).set('Authorization', `Bearer ${t.tokens.reader}`).expect(200);
     expect(found.body.items.map((d: { id: string }) => d.id)).toEqual([id]);
     // The marking is on every page: its words find no document.
-    const marking = await api.get('/v1/documents').query({ q: 'dienstgebrauch' }).set('Authorization', `Bearer ${token}`).expect(200);
+    const marking = await t.api.get('/v1/documents').query({ q: 'dienstgebrauch' }).set('Authorization', `Bearer ${t.tokens.reader}`).expect(200);
     expect(marking.body.items).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JWK } from 'jose';
 import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 import { filesContaining, jpegWithMarker, newMarker, pickKey } from '../../testkit/capture-fixtures.ts';
 import { joseEncrypt } from '../../testkit/jwe-fixtures.ts';
 import { createUpload, headUpload, interruptedPatch, patchUpload, uploadIdOf } from '../support/tus.ts';
@@ -14,18 +15,18 @@ const UNIT = 'BA-Nord';
 const ENV = { UPLOAD_CHUNK_BYTES: String(64 * 1024) };
 
 describe('resumable uploads (tus 1.0 under /v1/uploads)', () => {
-  let t: TestApp;
+  const t = withTestApp({
+    env: ENV,
+    users: {
+      capturer: { sub: 'u-cap', roles: ['capture'], units: [UNIT] },
+      other: { sub: 'u-other', roles: ['capture'], units: [UNIT] },
+    },
+  });
   let jwks: { keys: JWK[] };
-  let capturer: string;
-  let other: string;
 
   beforeAll(async () => {
-    t = await startTestApp(ENV);
     jwks = (await request(t.app).get('/v1/keys').expect(200)).body;
-    capturer = await t.token({ sub: 'u-cap', roles: ['capture'], units: [UNIT] });
-    other = await t.token({ sub: 'u-other', roles: ['capture'], units: [UNIT] });
   });
-  afterAll(() => t.close());
 
   const encryptJpeg = async (marker: string) =>
     Buffer.from(await joseEncrypt(pickKey(jwks, 'ECDH-ES+A256KW', 'P-256'), await jpegWithMarker(marker, 800, 600), { cty: 'image/jpeg' }));
@@ -39,57 +40,57 @@ describe('resumable uploads (tus 1.0 under /v1/uploads)', () => {
   it('resumes a PATCH interrupted half-way from the offset HEAD reports, then captures the upload as a document', async () => {
     const marker = newMarker();
     const jwe = await encryptJpeg(marker);
-    const created = await createUpload(t.app, capturer, jwe.length).expect(201);
+    const created = await createUpload(t.app, t.tokens.capturer, jwe.length).expect(201);
     const id = uploadIdOf(created);
     expect(created.headers.location).toBe(`/v1/uploads/${id}`);
     expect(created.headers['upload-expires']).toBeTruthy();
 
     const half = Math.floor(jwe.length / 2);
-    const kept = await interruptedPatch(t.app, capturer, id, 0, jwe.subarray(0, half), jwe.length);
+    const kept = await interruptedPatch(t.app, t.tokens.capturer, id, 0, jwe.subarray(0, half), jwe.length);
     // Part of it was stored; the bytes still in the server's stream buffers at the drop are sent again.
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThanOrEqual(half);
-    const head = await headUpload(t.app, capturer, id).expect(200);
+    const head = await headUpload(t.app, t.tokens.capturer, id).expect(200);
     expect(Number(head.headers['upload-offset'])).toBe(kept);
     expect(head.headers['upload-length']).toBe(String(jwe.length));
     expect(head.headers['cache-control']).toBe('no-store');
 
-    const done = await patchUpload(t.app, capturer, id, kept, jwe.subarray(kept)).expect(204);
+    const done = await patchUpload(t.app, t.tokens.capturer, id, kept, jwe.subarray(kept)).expect(204);
     expect(done.headers['upload-offset']).toBe(String(jwe.length));
     expect(await filesContaining(t.dataDir, marker)).toEqual([]);
 
-    const doc = await captureWithUploads(capturer, [id]).expect(201);
+    const doc = await captureWithUploads(t.tokens.capturer, [id]).expect(201);
     expect(doc.body).toMatchObject({ pageCount: 1, transferNote: { transport: { encryptedParts: 1, plainParts: 0 } } });
     expect(await t.deps.store.list({ prefix: layout.uploadPrefix(id) })).toEqual([]);
-    await headUpload(t.app, capturer, id).expect(404);
+    await headUpload(t.app, t.tokens.capturer, id).expect(404);
   });
 
   it('keeps pages in the order of the upload fields', async () => {
     const ids: string[] = [];
     for (const marker of [newMarker(), newMarker()]) {
       const jwe = await encryptJpeg(marker);
-      const id = uploadIdOf(await createUpload(t.app, capturer, jwe.length).expect(201));
-      await patchUpload(t.app, capturer, id, 0, jwe).expect(204);
+      const id = uploadIdOf(await createUpload(t.app, t.tokens.capturer, jwe.length).expect(201));
+      await patchUpload(t.app, t.tokens.capturer, id, 0, jwe).expect(204);
       ids.push(id);
     }
-    const doc = await captureWithUploads(capturer, ids).expect(201);
+    const doc = await captureWithUploads(t.tokens.capturer, ids).expect(201);
     expect(doc.body.pageCount).toBe(2);
   });
 
   it('answers another user 404 for every request on an upload, and refuses them as a capture part', async () => {
     const jwe = await encryptJpeg(newMarker());
-    const id = uploadIdOf(await createUpload(t.app, capturer, jwe.length).expect(201));
-    await patchUpload(t.app, capturer, id, 0, jwe).expect(204);
+    const id = uploadIdOf(await createUpload(t.app, t.tokens.capturer, jwe.length).expect(201));
+    await patchUpload(t.app, t.tokens.capturer, id, 0, jwe).expect(204);
 
-    const head = await headUpload(t.app, other, id).expect(404);
+    const head = await headUpload(t.app, t.tokens.other, id).expect(404);
     expect(head.headers['tus-resumable']).toBe('1.0.0');
-    const patch = await patchUpload(t.app, other, id, 0, Buffer.from('x')).expect(404);
+    const patch = await patchUpload(t.app, t.tokens.other, id, 0, Buffer.from('x')).expect(404);
     expect(patch.headers['content-type']).toMatch(/^application\/problem\+json/);
-    await request(t.app).delete(`/v1/uploads/${id}`).set('Tus-Resumable', '1.0.0').set('Authorization', `Bearer ${other}`).expect(404);
-    await captureWithUploads(other, [id]).expect(404);
-    await headUpload(t.app, capturer, id).expect(200);
+    await request(t.app).delete(`/v1/uploads/${id}`).set('Tus-Resumable', '1.0.0').set('Authorization', `Bearer ${t.tokens.other}`).expect(404);
+    await captureWithUploads(t.tokens.other, [id]).expect(404);
+    await headUpload(t.app, t.tokens.capturer, id).expect(200);
     // Uploads are never served back, not even to their owner: ciphertext goes in, documents come out.
-    const get = await request(t.app).get(`/v1/uploads/${id}`).set('Tus-Resumable', '1.0.0').set('Authorization', `Bearer ${capturer}`).expect(404);
+    const get = await request(t.app).get(`/v1/uploads/${id}`).set('Tus-Resumable', '1.0.0').set('Authorization', `Bearer ${t.tokens.capturer}`).expect(404);
     expect(get.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
@@ -102,11 +103,11 @@ describe('resumable uploads (tus 1.0 under /v1/uploads)', () => {
   it('refuses uploads not declared as application/jose, and plaintext bodies, keeping nothing', async () => {
     const marker = newMarker();
     const photo = await jpegWithMarker(marker);
-    const undeclared = await createUpload(t.app, capturer, photo.length, { filetype: 'image/jpeg' }).expect(415);
+    const undeclared = await createUpload(t.app, t.tokens.capturer, photo.length, { filetype: 'image/jpeg' }).expect(415);
     expect(undeclared.body.detail).toMatch(/JWE/);
 
-    const id = uploadIdOf(await createUpload(t.app, capturer, photo.length).expect(201));
-    const refused = await patchUpload(t.app, capturer, id, 0, photo).expect(400);
+    const id = uploadIdOf(await createUpload(t.app, t.tokens.capturer, photo.length).expect(201));
+    const refused = await patchUpload(t.app, t.tokens.capturer, id, 0, photo).expect(400);
     expect(refused.body, JSON.stringify(refused.body)).toMatchObject({ code: 'jwe_invalid' });
     expect(await t.deps.store.list({ prefix: layout.uploadPrefix(id) })).toEqual([]);
     expect(await filesContaining(t.dataDir, marker)).toEqual([]);
@@ -115,32 +116,32 @@ describe('resumable uploads (tus 1.0 under /v1/uploads)', () => {
   it('refuses a finished upload whose JWE header names a forbidden algorithm', async () => {
     const header = Buffer.from(JSON.stringify({ alg: 'RSA1_5', enc: 'A256GCM', kid: 'k' })).toString('base64url');
     const body = Buffer.from(`${header}.AAAA.AAAA.AAAA.AAAA`);
-    const id = uploadIdOf(await createUpload(t.app, capturer, body.length).expect(201));
-    const res = await patchUpload(t.app, capturer, id, 0, body).expect(400);
+    const id = uploadIdOf(await createUpload(t.app, t.tokens.capturer, body.length).expect(201));
+    const res = await patchUpload(t.app, t.tokens.capturer, id, 0, body).expect(400);
     expect(res.body.detail).toMatch(/RSA1_5/);
   });
 
   it('refuses mixing inline file parts and upload fields, and unfinished uploads', async () => {
     const jwe = await encryptJpeg(newMarker());
-    const id = uploadIdOf(await createUpload(t.app, capturer, jwe.length).expect(201));
-    await patchUpload(t.app, capturer, id, 0, jwe.subarray(0, 1000)).expect(204);
-    const unfinished = await captureWithUploads(capturer, [id]).expect(409);
+    const id = uploadIdOf(await createUpload(t.app, t.tokens.capturer, jwe.length).expect(201));
+    await patchUpload(t.app, t.tokens.capturer, id, 0, jwe.subarray(0, 1000)).expect(204);
+    const unfinished = await captureWithUploads(t.tokens.capturer, [id]).expect(409);
     expect(unfinished.body.detail).toMatch(/1000 von/);
 
-    const mixed = await captureWithUploads(capturer, [id]).attach('file', jwe, { filename: 'a', contentType: 'application/jose' }).expect(400);
+    const mixed = await captureWithUploads(t.tokens.capturer, [id]).attach('file', jwe, { filename: 'a', contentType: 'application/jose' }).expect(400);
     expect(mixed.body.detail).toMatch(/entweder direkt als 'file'-Teile/);
   });
 
   it('refuses an upload named twice in one capture, before reading it', async () => {
     const jwe = await encryptJpeg(newMarker());
-    const id = uploadIdOf(await createUpload(t.app, capturer, jwe.length).expect(201));
-    await patchUpload(t.app, capturer, id, 0, jwe).expect(204);
-    const res = await captureWithUploads(capturer, [id, id]).expect(400);
+    const id = uploadIdOf(await createUpload(t.app, t.tokens.capturer, jwe.length).expect(201));
+    await patchUpload(t.app, t.tokens.capturer, id, 0, jwe).expect(204);
+    const res = await captureWithUploads(t.tokens.capturer, [id, id]).expect(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ code: 'validation_failed' });
     expect(res.body.detail).toContain(`'${id}' ist mehrfach genannt`);
     // Refused before anything was consumed: the upload is still there for a correct capture.
-    await captureWithUploads(capturer, [id]).expect(201);
+    await captureWithUploads(t.tokens.capturer, [id]).expect(201);
   });
 
   it('bounds the sum of the uploads one capture names by MAX_REQUEST_BYTES', async () => {
@@ -166,20 +167,20 @@ describe('resumable uploads (tus 1.0 under /v1/uploads)', () => {
   });
 
   it('answers Upload-Concat and Upload-Defer-Length, extensions it does not offer, with 400 and its Tus-Extension list', async () => {
-    const options = await request(t.app).options('/v1/uploads').set('Tus-Resumable', '1.0.0').set('Authorization', `Bearer ${capturer}`).expect(204);
+    const options = await request(t.app).options('/v1/uploads').set('Tus-Resumable', '1.0.0').set('Authorization', `Bearer ${t.tokens.capturer}`).expect(204);
     const offered = String(options.headers['tus-extension']);
     expect(offered).not.toMatch(/concatenation|creation-defer-length/);
     const concat = await request(t.app)
       .post('/v1/uploads')
       .set('Tus-Resumable', '1.0.0')
-      .set('Authorization', `Bearer ${capturer}`)
+      .set('Authorization', `Bearer ${t.tokens.capturer}`)
       .set('Upload-Concat', 'partial')
       .set('Upload-Length', '100')
       .set('Upload-Metadata', `filetype ${Buffer.from('application/jose').toString('base64')}`);
     const deferred = await request(t.app)
       .post('/v1/uploads')
       .set('Tus-Resumable', '1.0.0')
-      .set('Authorization', `Bearer ${capturer}`)
+      .set('Authorization', `Bearer ${t.tokens.capturer}`)
       .set('Upload-Defer-Length', '1')
       .set('Upload-Metadata', `filetype ${Buffer.from('application/jose').toString('base64')}`);
     for (const res of [concat, deferred]) {
@@ -193,21 +194,21 @@ describe('resumable uploads (tus 1.0 under /v1/uploads)', () => {
   });
 
   it('enforces the size limit at creation', async () => {
-    const res = await createUpload(t.app, capturer, 10 * 1024 ** 3).expect(413);
+    const res = await createUpload(t.app, t.tokens.capturer, 10 * 1024 ** 3).expect(413);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
   it('expires uploads: the sweep removes them and their chunks', async () => {
     const jwe = await encryptJpeg(newMarker());
-    const id = uploadIdOf(await createUpload(t.app, capturer, jwe.length).expect(201));
-    await patchUpload(t.app, capturer, id, 0, jwe.subarray(0, 100_000)).expect(204);
+    const id = uploadIdOf(await createUpload(t.app, t.tokens.capturer, jwe.length).expect(201));
+    await patchUpload(t.app, t.tokens.capturer, id, 0, jwe.subarray(0, 100_000)).expect(204);
     expect((await t.deps.store.list({ prefix: layout.uploadPrefix(id) })).length).toBeGreaterThan(1);
 
     // The same sweep compose runs periodically, a day later.
     const later = new ObjectUploadStore({ store: t.deps.store, ttlMs: t.deps.config.uploads.ttlMs, chunkBytes: 64 * 1024, now: () => Date.now() + 25 * 3_600_000 });
     expect(await later.deleteExpired()).toBeGreaterThanOrEqual(1);
     expect(await t.deps.store.list({ prefix: layout.uploadPrefix(id) })).toEqual([]);
-    await headUpload(t.app, capturer, id).expect(404);
+    await headUpload(t.app, t.tokens.capturer, id).expect(404);
   });
 });
 

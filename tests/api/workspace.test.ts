@@ -1,21 +1,12 @@
 /** The workspace's pages and sign-in configuration (/app), as openapi.yaml documents them. */
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openapiAgent } from '../support/openapi.ts';
-import { startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 
 describe('the workspace under /app', () => {
-  let dev: TestApp;
-  let withProvider: TestApp;
-
-  beforeAll(async () => {
-    dev = await startTestApp();
-    withProvider = await startTestApp({ OIDC_ISSUER: 'https://idp.example.org/realms/behoerde', OIDC_AUDIENCE: 'vs-capture', WORKSPACE_CLIENT_ID: 'arbeitsbereich' });
-  });
-  afterAll(async () => {
-    await dev?.close();
-    await withProvider?.close();
-  });
+  const dev = withTestApp();
+  const withProvider = withTestApp({ env: { OIDC_ISSUER: 'https://idp.example.org/realms/behoerde', OIDC_AUDIENCE: 'vs-capture', WORKSPACE_CLIENT_ID: 'arbeitsbereich' } });
 
   it('tells the page to sign in through the development login, or at the configured provider with the public client', async () => {
     expect((await openapiAgent(dev.app).get('/app/config.json').expect(200)).body).toEqual({ devLogin: true, claims: { roles: 'roles', units: 'units', name: 'name' } });

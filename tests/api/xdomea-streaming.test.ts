@@ -10,37 +10,36 @@ import { PassThrough, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { layout } from '../../src/storage/layout.ts';
 import { attachCapture, jpegWithMarker, newMarker, pdfWithText } from '../../testkit/capture-fixtures.ts';
-import { openapiAgent, type OpenApiAgent } from '../support/openapi.ts';
-import { flipStoredByte, startTestApp, type TestApp } from '../../testkit/test-app.ts';
+import { openapiAgent } from '../support/openapi.ts';
+import { flipStoredByte } from '../../testkit/test-app.ts';
+import { withTestApp } from '../../testkit/with-test-app.ts';
 import { unpack } from '../support/xdomea.ts';
 
 const UNIT = 'BA-West';
 
 describe('GET /v1/documents/{id}/xdomea: streaming failures', () => {
-  let t: TestApp;
-  let api: OpenApiAgent;
+  const t = withTestApp({
+    agent: openapiAgent,
+    users: {
+      capturer: { sub: 'u-cap', roles: ['capture'], units: [UNIT] },
+      archivist: { sub: 'u-arch', roles: ['export'], units: [UNIT] },
+      auditor: { sub: 'u-aud', roles: ['audit'], units: [UNIT] },
+    },
+  });
   let server: http.Server;
-  let archivist: string;
-  let capturer: string;
-  let auditor: string;
 
   beforeAll(async () => {
-    t = await startTestApp();
-    api = openapiAgent(t.app);
-    capturer = await t.token({ sub: 'u-cap', roles: ['capture'], units: [UNIT] });
-    archivist = await t.token({ sub: 'u-arch', roles: ['export'], units: [UNIT] });
-    auditor = await t.token({ sub: 'u-aud', roles: ['audit'], units: [UNIT] });
     server = t.app.listen(0, '127.0.0.1');
     await once(server, 'listening');
   });
-  afterAll(async () => {
+  // Registered after the app's own afterAll, so it runs before the app closes.
+  afterAll(() => {
     server?.closeAllConnections();
     server?.close();
-    await t?.close();
   });
 
   async function captured(): Promise<string> {
-    const res = await attachCapture(api.post('/v1/documents').set('Authorization', `Bearer ${capturer}`), { title: 'Streaming' }, [
+    const res = await attachCapture(t.api.post('/v1/documents').set('Authorization', `Bearer ${t.tokens.capturer}`), { title: 'Streaming' }, [
       { body: await pdfWithText('Streaming'), contentType: 'application/pdf' },
       { body: await jpegWithMarker(newMarker()), contentType: 'image/jpeg' },
     ]).expect(201);
@@ -65,7 +64,7 @@ describe('GET /v1/documents/{id}/xdomea: streaming failures', () => {
   /** A raw GET, so a cut answer is seen as it is (supertest would only report an error). */
   async function rawExport(id: string): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
     const { port } = server.address() as AddressInfo;
-    const req = http.get({ port, host: '127.0.0.1', path: `/v1/documents/${id}/xdomea`, headers: { authorization: `Bearer ${archivist}` } });
+    const req = http.get({ port, host: '127.0.0.1', path: `/v1/documents/${id}/xdomea`, headers: { authorization: `Bearer ${t.tokens.archivist}` } });
     const [res] = (await once(req, 'response')) as [http.IncomingMessage];
     return { req, res };
   }
@@ -122,16 +121,16 @@ describe('GET /v1/documents/{id}/xdomea: streaming failures', () => {
   it('answers a rendition failing its integrity check with 500 integrity_error before any byte of a ZIP', async () => {
     const id = await captured();
     await flipStoredByte(t, layout.rendition(id));
-    const res = await api.get(`/v1/documents/${id}/xdomea`).set('Authorization', `Bearer ${archivist}`).expect(500);
+    const res = await t.api.get(`/v1/documents/${id}/xdomea`).set('Authorization', `Bearer ${t.tokens.archivist}`).expect(500);
     expect(res.body).toMatchObject({ code: 'integrity_error' });
     expect(res.headers['content-disposition']).toBeUndefined();
   });
 
   it('refuses HEAD with 405 and records no export', async () => {
     const id = await captured();
-    const trail = async () => (await api.get(`/v1/documents/${id}/audit`).set('Authorization', `Bearer ${auditor}`).expect(200)).body.entries.length as number;
+    const trail = async () => (await t.api.get(`/v1/documents/${id}/audit`).set('Authorization', `Bearer ${t.tokens.auditor}`).expect(200)).body.entries.length as number;
     const before = await trail();
-    const res = await api.head(`/v1/documents/${id}/xdomea`).set('Authorization', `Bearer ${archivist}`).expect(405);
+    const res = await t.api.head(`/v1/documents/${id}/xdomea`).set('Authorization', `Bearer ${t.tokens.archivist}`).expect(405);
     expect(res.headers.allow).toBe('GET');
     expect(await trail()).toBe(before);
   });
