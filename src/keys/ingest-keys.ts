@@ -103,6 +103,7 @@ export async function generateIngestJwks(): Promise<JsonWebKey[]> {
 
 /** Accepts one private JWK or a JWKS of them. */
 function keysFromJson(json: unknown, origin: string): IngestKey[] {
+  // undefined: the loader found no JSON (and keeps JSON.parse's error, which quotes the keys, to itself).
   if (json === undefined) throw new Error(`${origin} is not valid JSON`);
   if (isRecord(json) && Array.isArray(json.keys)) return json.keys.map((jwk) => ingestKey(jwk, origin));
   return [ingestKey(json, origin)];

@@ -52,6 +52,7 @@ export function withFileForm<T>(kind: FileFormKind<T>): KeyKind<T> {
   return { ...kind, other: { file: `${kind.variable}_FILE` }, parse: ([part]) => kind.parse(part.value, part.origin) };
 }
 
+/** The key from the first form the source gives; a form the kind lacks (a directory of storage keys) is not one. */
 export async function loadKey<T>(source: KeySource, kind: KeyKind<T>): Promise<T> {
   const other = 'file' in kind.other ? kind.other.file : kind.other.dir;
   if (source.json) return kind.parse([{ value: parseSecretJson(source.json), origin: kind.label ?? kind.variable }]);
