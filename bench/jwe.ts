@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { compactDecrypt, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
-import { loadIngestKeys } from '../src/keys/ingest-keys.ts';
+import { INGEST_KEYS } from '../src/keys/ingest-keys.ts';
+import { loadKey } from '../src/keys/key-source.ts';
 import { decryptPart } from '../src/crypto/jwe.ts';
 import { joseEncrypt, runJwcrypto } from '../testkit/jwe-fixtures.ts';
 import { median, timeMedian, type BenchComparison, type BenchRow, type BenchSection } from '../testkit/bench-report.ts';
@@ -156,7 +157,7 @@ async function measureMemory(impl: Impl, file: string, keyJson: string): Promise
 
 async function decryptorFor(impl: Impl, keyJson: string): Promise<(compact: string) => Promise<number>> {
   if (impl === 'decryptPart') {
-    const ring = await loadIngestKeys({ jwksJson: JSON.stringify({ keys: [JSON.parse(keyJson)] }) });
+    const ring = await loadKey({ json: JSON.stringify({ keys: [JSON.parse(keyJson)] }) }, INGEST_KEYS);
     return async (compact) => (await decryptPart(compact, ring)).plaintext.length;
   }
   const key = await importJWK(JSON.parse(keyJson) as JWK);

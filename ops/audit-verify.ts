@@ -9,15 +9,15 @@ import { parseArgs } from 'node:util';
 import { verifyAuditTrail, type AuditReport } from '../src/audit/verify.ts';
 import { composeMetadata } from '../src/compose.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { createManifestSigner, loadManifestKey } from '../src/documents/manifest.ts';
+import { createManifestSigner, MANIFEST_KEY } from '../src/documents/manifest.ts';
+import { loadKey } from '../src/keys/key-source.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, full: { type: 'boolean', default: false } } });
   let report: AuditReport;
   try {
     const config = loadConfig();
-    const dev = config.env === 'production' ? {} : { devDataDir: config.dataDir };
-    const { publicJwks } = await createManifestSigner(await loadManifestKey({ ...config.manifestKey, ...dev }));
+    const { publicJwks } = await createManifestSigner(await loadKey(config.manifestKey, MANIFEST_KEY));
     const metadata = await composeMetadata(config);
     try {
       report = await verifyAuditTrail(metadata.audit, { full: values.full, jwks: publicJwks() });

@@ -5,20 +5,21 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadKekRing, SEARCH_KEY_RING } from '../src/keys/kek-ring.ts';
-import { generateIngestJwks } from '../src/keys/ingest-keys.ts';
+import { SEARCH_KEY_RING, STORAGE_KEY_RING } from '../src/keys/kek-ring.ts';
+import { INGEST_KEYS } from '../src/keys/ingest-keys.ts';
+import { devKeyFile, loadKey, type KeyKind } from '../src/keys/key-source.ts';
 import { loadOrCreateKeyFile } from '../src/keys/key-file.ts';
-import { loadManifestKey } from '../src/documents/manifest.ts';
-import { loadViewTicketKey } from '../src/views/tickets.ts';
+import { MANIFEST_KEY } from '../src/documents/manifest.ts';
+import { VIEW_TICKET_KEY } from '../src/views/tickets.ts';
 
 /** Where each key lands under <dir>, by the variable that names it. */
 export function keyFiles(dir: string) {
   return {
-    STORAGE_KEYS_FILE: path.join(dir, 'keys', 'storage-keks.json'),
-    SEARCH_KEYS_FILE: SEARCH_KEY_RING.devFile(dir),
+    STORAGE_KEYS_FILE: devKeyFile(STORAGE_KEY_RING, dir),
+    SEARCH_KEYS_FILE: devKeyFile(SEARCH_KEY_RING, dir),
     INGEST_KEYS_DIR: path.join(dir, 'ingest'),
-    VIEW_TICKET_KEY_FILE: path.join(dir, 'keys', 'view-tickets.json'),
-    MANIFEST_SIGNING_KEY_FILE: path.join(dir, 'keys', 'manifest-signing.json'),
+    VIEW_TICKET_KEY_FILE: devKeyFile(VIEW_TICKET_KEY, dir),
+    MANIFEST_SIGNING_KEY_FILE: devKeyFile(MANIFEST_KEY, dir),
   };
 }
 
@@ -26,11 +27,12 @@ async function main(): Promise<void> {
   const dir = process.argv[2];
   if (!dir) throw new Error('usage: npm run keys:generate -- <directory>');
   // The development loaders generate exactly these files when they are missing, and only then.
-  await loadKekRing({ devDataDir: dir });
-  await loadKekRing({ devDataDir: dir }, SEARCH_KEY_RING);
-  await loadViewTicketKey({ devDataDir: dir });
-  await loadManifestKey({ devDataDir: dir });
-  await loadOrCreateKeyFile(path.join(keyFiles(dir).INGEST_KEYS_DIR, 'ingest.jwks.json'), async () => ({ keys: await generateIngestJwks() }));
+  const kinds: KeyKind<unknown>[] = [STORAGE_KEY_RING, SEARCH_KEY_RING, VIEW_TICKET_KEY, MANIFEST_KEY];
+  for (const kind of kinds) await loadKey({ devDataDir: dir }, kind);
+  // The ingest keys in their directory form, read back as the service will read them.
+  const ingestDir = keyFiles(dir).INGEST_KEYS_DIR;
+  await loadOrCreateKeyFile(path.join(ingestDir, INGEST_KEYS.devFile), INGEST_KEYS.generate);
+  await loadKey({ dir: ingestDir }, INGEST_KEYS);
   for (const [variable, file] of Object.entries(keyFiles(path.resolve(dir)))) process.stdout.write(`${variable}=${file}\n`);
 }
 

@@ -1,6 +1,7 @@
 import type { Config } from './config.ts';
 import type { DocumentService } from './documents/service.ts';
-import { createViewTickets, loadViewTicketKey } from './views/tickets.ts';
+import { loadKey } from './keys/key-source.ts';
+import { createViewTickets, VIEW_TICKET_KEY } from './views/tickets.ts';
 import { ByteCache } from './views/byte-cache.ts';
 import { loadViewerAssets, type ViewerAssets } from './api/viewer.ts';
 import { loadWorkspaceAssets } from './api/workspace.ts';
@@ -20,7 +21,7 @@ export interface ViewParts {
 /** The viewer's and the workspace's dependencies of the app, from the configuration. */
 export async function composeViews(config: Config, parts: ViewParts): Promise<{ views: ViewService; viewerAssets: ViewerAssets; workspaceAssets: StaticAssets }> {
   const production = config.env === 'production';
-  const key = await loadViewTicketKey({ ...config.viewTicketKey, ...(production ? {} : { devDataDir: config.dataDir }) });
+  const key = await loadKey(config.viewTicketKey, VIEW_TICKET_KEY);
   const views = new ViewService({
     documents: parts.documents,
     renderer: parts.renderer,

@@ -11,10 +11,11 @@ import { createOidcAuthenticator } from './auth/oidc.ts';
 import { AuditService } from './audit/service.ts';
 import { createCheckpointSigner, type CheckpointSigner } from './audit/checkpoint.ts';
 import type { AuditStore } from './metadata/audit-store.ts';
-import { composeJwks, loadIngestKeys } from './keys/ingest-keys.ts';
-import { createManifestSigner, loadManifestKey } from './documents/manifest.ts';
+import { composeJwks, INGEST_KEYS } from './keys/ingest-keys.ts';
+import { loadKey } from './keys/key-source.ts';
+import { createManifestSigner, MANIFEST_KEY } from './documents/manifest.ts';
 import { createCryptoPool } from './crypto/offload.ts';
-import { loadKekRing, SEARCH_KEY_RING, type KekRing } from './keys/kek-ring.ts';
+import { SEARCH_KEY_RING, STORAGE_KEY_RING, type KekRing } from './keys/kek-ring.ts';
 import { composeViews } from './compose-views.ts';
 import { DocumentService, OCR_JOB, PURGE_JOB, type Processor } from './documents/service.ts';
 import type { DocumentRecord } from './documents/records.ts';
@@ -63,20 +64,15 @@ export interface ComposeOptions extends StorageOptions {
 
 /** Builds every dependency of the app from the configuration: the one place that knows the concrete parts. */
 export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composition> {
-  const keyDir = devKeyDir(config);
   // Decryption, hashing and sealing of large bytes run here, off the event loop.
   const crypto = createCryptoPool();
-  const manifestKey = await loadManifestKey({ ...config.manifestKey, ...(keyDir ? { devDataDir: keyDir } : {}) });
+  const manifestKey = await loadKey(config.manifestKey, MANIFEST_KEY);
   const manifests = await createManifestSigner(manifestKey);
   const checkpoints = await createCheckpointSigner(manifestKey, manifests.kid);
   const { store, metadata, audit, idempotency, uploads } = await composeStorage(config, { sealer: crypto.seal, ...options, checkpoints });
   /** This process among the cluster's instances: holder of its job claims and leases. */
   const instance = ulid();
-  const ingestKeys = await loadIngestKeys({
-    ...(config.ingestKeys.json ? { jwksJson: config.ingestKeys.json } : {}),
-    ...(config.ingestKeys.dir ? { dir: config.ingestKeys.dir } : {}),
-    ...(keyDir ? { dataDir: keyDir } : {}),
-  });
+  const ingestKeys = await loadKey(config.ingestKeys, INGEST_KEYS);
   const lingering = new LingeringClose();
   const threads = config.processing.threads ?? availableParallelism();
   const pool = createProcessingPool({ threads, maxQueue: config.processing.queue, markingLayout: config.processing.markingLayout });
@@ -221,27 +217,19 @@ export async function composeStorage(config: Config, options: StorageOptions = {
 
 /** The metadata database with its keys; `checkpoints` signs the audit chain's (absent in the CLIs). */
 export async function composeMetadata(config: Config, keys?: KekRing, checkpoints?: CheckpointSigner): Promise<MetadataStore> {
-  const keyDir = devKeyDir(config);
-  const dev = keyDir ? { devDataDir: keyDir } : {};
   return openMetadataStore(
     config.databaseUrl ? { databaseUrl: config.databaseUrl } : { pgliteDir: pgliteDirOf(config.dataDir) },
-    keys ?? (await loadKekRing({ ...config.storageKeys, ...dev })),
-    await loadKekRing({ ...config.searchKeys, ...dev }, SEARCH_KEY_RING),
+    keys ?? (await loadKey(config.storageKeys, STORAGE_KEY_RING)),
+    await loadKey(config.searchKeys, SEARCH_KEY_RING),
     { every: config.auditCheckpoints.entries, ...(checkpoints ? { sign: checkpoints } : {}) },
   );
 }
 
 /** Only the encrypted blob store (and its keys). */
 async function composeBlobStore(config: Config, options: StorageOptions = {}): Promise<{ store: EncryptedStore; keys: KekRing }> {
-  const keyDir = devKeyDir(config);
-  const keys = await loadKekRing({ ...config.storageKeys, ...(keyDir ? { devDataDir: keyDir } : {}) });
+  const keys = await loadKey(config.storageKeys, STORAGE_KEY_RING);
   const backend = await rawStore(config);
   return { store: new EncryptedStore(options.wrapStore ? options.wrapStore(backend) : backend, keys, options.sealer), keys };
-}
-
-/** Outside production, missing keys are generated once into the data directory. */
-function devKeyDir(config: Config): string | undefined {
-  return config.env === 'production' ? undefined : config.dataDir;
 }
 
 async function rawStore(config: Config): Promise<ObjectStore> {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseS3Endpoint } from './storage/s3-endpoint.ts';
 import type { S3Config } from './storage/s3-store.ts';
 import type { OidcConfig } from './auth/oidc.ts';
+import type { KeySource } from './keys/key-source.ts';
 import { firstNonLatin } from './xdomea/latin.ts';
 import type { Party as XdomeaParty } from './xdomea/message.ts';
 
@@ -201,12 +202,13 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   dataDir: string;
   storage: { backend: 'fs' } | { backend: 's3'; s3: S3Config };
-  storageKeys: { json?: string; file?: string };
+  /** Every key's source: the variable, its _FILE (or _DIR), and outside production DATA_DIR for a key generated once. */
+  storageKeys: KeySource;
   /** PostgreSQL server for the metadata; unset: PGlite under DATA_DIR/metadata. */
   databaseUrl: string | undefined;
   /** Keys of the blind indexes (search), same JSON form as the storage keys. */
-  searchKeys: { json?: string; file?: string };
-  ingestKeys: { json?: string; dir?: string };
+  searchKeys: KeySource;
+  ingestKeys: KeySource;
   requireEncryption: boolean;
   oidc: OidcConfig | undefined;
   claims: { roles: string; units: string; name: string };
@@ -238,9 +240,9 @@ export interface Config {
   auditCheckpoints: { entries: number; intervalMs: number };
   viewTicketTtlMs: number;
   /** ES256 signing key of view tickets (private JWK JSON, or a file holding it); generated in development. */
-  viewTicketKey: { json?: string; file?: string };
+  viewTicketKey: KeySource;
   /** ES384 (EC P-384) or PS256 (RSA >= 3072) key that signs manifests (private JWK JSON, or a file holding it); generated in development. */
-  manifestKey: { json?: string; file?: string };
+  manifestKey: KeySource;
   /** Documents younger than this cannot be deleted; 0: no retention period. */
   retentionMs: number;
   /** Bound of the in-memory cache of rendered viewer pages; 0 turns it off. */
@@ -318,6 +320,8 @@ function toConfig(env: Env): Config {
   // Node refuses a server whose header timeout exceeds its request timeout.
   if (env.HEADERS_TIMEOUT_SECONDS > env.REQUEST_TIMEOUT_SECONDS) problems.push('HEADERS_TIMEOUT_SECONDS: must not exceed REQUEST_TIMEOUT_SECONDS');
   if (problems.length) throw new ConfigError(problems);
+  // Outside production, missing keys are generated once into the data directory.
+  const devKeys = production ? {} : { devDataDir: path.resolve(env.DATA_DIR) };
   return {
     env: env.NODE_ENV,
     devMode: !oidc && !production,
@@ -327,10 +331,10 @@ function toConfig(env: Env): Config {
     logLevel: env.LOG_LEVEL,
     dataDir: path.resolve(env.DATA_DIR),
     storage,
-    storageKeys: { json: env.STORAGE_KEYS, file: env.STORAGE_KEYS_FILE },
+    storageKeys: { json: env.STORAGE_KEYS, file: env.STORAGE_KEYS_FILE, ...devKeys },
     databaseUrl: env.DATABASE_URL,
-    searchKeys: { json: env.SEARCH_KEYS, file: env.SEARCH_KEYS_FILE },
-    ingestKeys: { json: env.INGEST_KEYS, dir: env.INGEST_KEYS_DIR },
+    searchKeys: { json: env.SEARCH_KEYS, file: env.SEARCH_KEYS_FILE, ...devKeys },
+    ingestKeys: { json: env.INGEST_KEYS, dir: env.INGEST_KEYS_DIR, ...devKeys },
     requireEncryption: env.REQUIRE_ENCRYPTION ?? env.NODE_ENV === 'production',
     oidc,
     claims: { roles: env.OIDC_ROLES_CLAIM, units: env.OIDC_UNITS_CLAIM, name: env.OIDC_NAME_CLAIM },
@@ -360,8 +364,8 @@ function toConfig(env: Env): Config {
     uploads: { ttlMs: env.UPLOAD_TTL_HOURS * 3_600_000, maxBytes: env.UPLOAD_MAX_BYTES, chunkBytes: env.UPLOAD_CHUNK_BYTES },
     auditCheckpoints: { entries: env.AUDIT_CHECKPOINT_ENTRIES, intervalMs: env.AUDIT_CHECKPOINT_MINUTES * 60_000 },
     viewTicketTtlMs: env.VIEW_TICKET_TTL_SECONDS * 1000,
-    viewTicketKey: { json: env.VIEW_TICKET_KEY, file: env.VIEW_TICKET_KEY_FILE },
-    manifestKey: { json: env.MANIFEST_SIGNING_KEY, file: env.MANIFEST_SIGNING_KEY_FILE },
+    viewTicketKey: { json: env.VIEW_TICKET_KEY, file: env.VIEW_TICKET_KEY_FILE, ...devKeys },
+    manifestKey: { json: env.MANIFEST_SIGNING_KEY, file: env.MANIFEST_SIGNING_KEY_FILE, ...devKeys },
     retentionMs: env.RETENTION_DAYS * 86_400_000,
     viewCacheBytes: env.VIEW_CACHE_BYTES,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,

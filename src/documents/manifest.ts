@@ -4,7 +4,7 @@
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { z } from 'zod';
-import { loadPrivateKey, type KeySource } from '../keys/private-key.ts';
+import { withFileForm } from '../keys/key-source.ts';
 import type { JwkSet, PublicJwk } from '../keys/ingest-keys.ts';
 import type { DocumentRecord } from './records.ts';
 
@@ -59,15 +59,13 @@ export async function createManifestSigner(privateJwk: JWK, now: () => number = 
   };
 }
 
-/** The signing key: MANIFEST_SIGNING_KEY(_FILE), or outside production generated once into the data directory. */
-export function loadManifestKey(source: KeySource): Promise<JWK> {
-  return loadPrivateKey(source, {
-    variable: 'MANIFEST_SIGNING_KEY',
-    devFile: 'manifest-signing.json',
-    parse: parsePrivateJwk,
-    generate: async () => exportJWK((await generateKeyPair('ES384', { extractable: true })).privateKey),
-  });
-}
+/** The signing key for loadKey: MANIFEST_SIGNING_KEY(_FILE), or outside production generated once into the data directory. */
+export const MANIFEST_KEY = withFileForm({
+  variable: 'MANIFEST_SIGNING_KEY',
+  devFile: 'manifest-signing.json',
+  parse: parsePrivateJwk,
+  generate: async () => exportJWK((await generateKeyPair('ES384', { extractable: true })).privateKey),
+});
 
 const privateJwkSchema = z.union([
   z.object({ kty: z.literal('EC'), crv: z.literal('P-384'), x: z.string(), y: z.string(), d: z.string() }),

@@ -1,10 +1,8 @@
 /** The ingest key ring: private keys clients encrypt uploads to (JWE), and the public JWKS they fetch. */
 
 import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
-import { loadOrCreateKeyFile } from './key-file.ts';
+import type { KeyKind } from './key-source.ts';
 
 /** Key management algorithms BSI TR-02102 lets us accept (DOMAIN.md, Cryptography). */
 export type IngestAlg = 'ECDH-ES+A256KW' | 'RSA-OAEP-256';
@@ -36,19 +34,8 @@ export interface IngestKey {
   publicJwk: PublicJwk;
 }
 
-/** Where keys come from; the first one given wins. */
-export interface IngestKeySource {
-  /** A JWKS JSON with private keys, e.g. the content of an environment variable. */
-  jwksJson?: string;
-  /** A directory of `*.json` files, each a private JWK or a JWKS. */
-  dir?: string;
-  /** Development only: keys are generated once into `<dataDir>/keys/ingest.jwks.json`. */
-  dataDir?: string;
-}
-
 const PUBLIC_MEMBERS = ['kty', 'kid', 'alg', 'use', 'crv', 'x', 'y', 'n', 'e'] as const;
 const MIN_RSA_BITS = 3072;
-const DEV_KEY_FILE = join('keys', 'ingest.jwks.json');
 
 export class IngestKeyRing {
   readonly #keys: ReadonlyMap<string, IngestKey>;
@@ -88,28 +75,15 @@ export function composeJwks(...sets: JwkSet[]): JwkSet {
   return { keys };
 }
 
-export async function loadIngestKeys(source: IngestKeySource): Promise<IngestKeyRing> {
-  if (source.jwksJson !== undefined) return ringFromJwks(parseJson(source.jwksJson, 'ingest JWKS'), 'ingest JWKS');
-  if (source.dir !== undefined) return loadIngestKeysFromDir(source.dir);
-  if (source.dataDir !== undefined) return loadOrCreateIngestKeys(source.dataDir);
-  throw new Error('no ingest keys configured: give a JWKS, a key directory, or (development) a data directory');
-}
-
-export async function loadIngestKeysFromDir(dir: string): Promise<IngestKeyRing> {
-  const names = (await readdir(dir)).filter((name) => name.endsWith('.json')).sort();
-  const keys: IngestKey[] = [];
-  for (const name of names) {
-    const path = join(dir, name);
-    keys.push(...keysFromJson(parseJson(await readFile(path, 'utf8'), path), path));
-  }
-  return new IngestKeyRing(keys);
-}
-
-/** Development: generates P-256, P-384 and RSA-3072 keys on first start and reloads the same ones afterwards. */
-export async function loadOrCreateIngestKeys(dataDir: string): Promise<IngestKeyRing> {
-  const path = join(dataDir, DEV_KEY_FILE);
-  return ringFromJwks(await loadOrCreateKeyFile(path, async () => ({ keys: await generateIngestJwks() })), path);
-}
+/** INGEST_KEYS (a JWKS), INGEST_KEYS_DIR (files of JWKs or JWKS), or in development P-256, P-384 and RSA-3072 keys generated once. */
+export const INGEST_KEYS: KeyKind<IngestKeyRing> = {
+  variable: 'INGEST_KEYS',
+  other: { dir: 'INGEST_KEYS_DIR' },
+  label: 'ingest JWKS',
+  devFile: 'ingest.jwks.json',
+  parse: (parts) => new IngestKeyRing(parts.flatMap(({ value, origin }) => keysFromJson(value, origin))),
+  generate: async () => ({ keys: await generateIngestJwks() }),
+};
 
 /** Fresh private JWKs for every ingest algorithm and curve, kid = RFC 7638 thumbprint. */
 export async function generateIngestJwks(): Promise<JsonWebKey[]> {
@@ -127,12 +101,10 @@ export async function generateIngestJwks(): Promise<JsonWebKey[]> {
   );
 }
 
-function ringFromJwks(json: unknown, origin: string): IngestKeyRing {
-  return new IngestKeyRing(keysFromJson(json, origin));
-}
-
 /** Accepts one private JWK or a JWKS of them. */
 function keysFromJson(json: unknown, origin: string): IngestKey[] {
+  // undefined: the loader found no JSON (and keeps JSON.parse's error, which quotes the keys, to itself).
+  if (json === undefined) throw new Error(`${origin} is not valid JSON`);
   if (isRecord(json) && Array.isArray(json.keys)) return json.keys.map((jwk) => ingestKey(jwk, origin));
   return [ingestKey(json, origin)];
 }
@@ -163,15 +135,6 @@ function ingestKey(jwk: unknown, origin: string): IngestKey {
 function publicPart(jwk: Record<string, unknown>): PublicJwk {
   const picked = PUBLIC_MEMBERS.filter((name) => jwk[name] !== undefined).map((name) => [name, jwk[name]]);
   return Object.fromEntries(picked) as PublicJwk;
-}
-
-function parseJson(text: string, origin: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    // No cause: V8's message quotes the text, which holds private keys.
-    throw new Error(`${origin} is not valid JSON`);
-  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

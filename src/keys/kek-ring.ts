@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { z } from 'zod';
-import { loadOrCreateKeyFile } from './key-file.ts';
+import { parseSecretJson, withFileForm, type KeyKind } from './key-source.ts';
 
 /** A key-encryption key: wraps the per-object data keys of the at-rest format. */
 export interface Kek {
@@ -65,12 +63,11 @@ export function generateKek(id: string): Kek {
 
 /** Parses the JSON form; `source` names where it came from, since errors must never echo key material. */
 export function parseKekRing(json: string, source: string): KekRing {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    throw new Error(`${source}: not valid JSON`);
-  }
+  return kekRingOf(parseSecretJson(json), source);
+}
+
+function kekRingOf(value: unknown, source: string): KekRing {
+  if (value === undefined) throw new Error(`${source}: not valid JSON`);
   const parsed = ringSchema.safeParse(value);
   if (!parsed.success) {
     const where = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
@@ -87,36 +84,13 @@ function decodeKey(base64: string, id: string, source: string): Buffer {
   return key;
 }
 
-/** Where keys come from: JSON content (env), a file, or (development only) a file generated once in the data dir. */
-export interface KekSource {
-  json?: string;
-  file?: string;
-  devDataDir?: string;
+/** A ring in STORAGE_KEYS' JSON form; the search keys share it. */
+function ringKind(variable: string, devFile: string): KeyKind<KekRing> {
+  return withFileForm({ variable, devFile, parse: kekRingOf, generate: async (): Promise<KekRingJson> => new KekRing([generateKek(devKekId())]).toJSON() });
 }
 
-/** Development key file, generated on first start with mode 0600 inside a 0700 directory. */
-export function devKekFile(dataDir: string): string {
-  return path.join(dataDir, 'keys', 'storage-keks.json');
-}
-
-/** Which ring: the variable naming it and its development file (the search keys share the format). */
-export interface RingKind {
-  variable: string;
-  devFile: (dataDir: string) => string;
-}
-
-export const STORAGE_KEY_RING: RingKind = { variable: 'STORAGE_KEYS', devFile: devKekFile };
-export const SEARCH_KEY_RING: RingKind = { variable: 'SEARCH_KEYS', devFile: (dataDir) => path.join(dataDir, 'keys', 'search-keys.json') };
-
-export async function loadKekRing(source: KekSource, kind: RingKind = STORAGE_KEY_RING): Promise<KekRing> {
-  const { variable } = kind;
-  if (source.json !== undefined) return parseKekRing(source.json, variable);
-  if (source.file !== undefined) return parseKekRing(await readFile(source.file, 'utf8'), `${variable}_FILE (${source.file})`);
-  if (source.devDataDir === undefined) throw new Error(`no keys configured: set ${variable} or ${variable}_FILE`);
-  const file = kind.devFile(source.devDataDir);
-  const json = await loadOrCreateKeyFile<KekRingJson>(file, async () => new KekRing([generateKek(devKekId())]).toJSON());
-  return parseKekRing(JSON.stringify(json), file);
-}
+export const STORAGE_KEY_RING = ringKind('STORAGE_KEYS', 'storage-keks.json');
+export const SEARCH_KEY_RING = ringKind('SEARCH_KEYS', 'search-keys.json');
 
 /** e.g. "dev-20261127": says what it is and when it was made. */
 function devKekId(): string {

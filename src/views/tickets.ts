@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK } from 'jose';
 import { z } from 'zod';
 import { AppError } from '../kernel/errors.ts';
-import { loadPrivateKey, type KeySource } from '../keys/private-key.ts';
+import { withFileForm } from '../keys/key-source.ts';
 
 const ALG = 'ES256';
 const ISSUER = 'urn:vs-capture:view';
@@ -131,15 +131,13 @@ async function verifyClaims(ticket: string, key: CryptoKey | Uint8Array, now: ()
   }
 }
 
-/** The signing key: from VIEW_TICKET_KEY(_FILE), or outside production generated once into the data directory. */
-export function loadViewTicketKey(source: KeySource): Promise<JWK> {
-  return loadPrivateKey(source, {
-    variable: 'VIEW_TICKET_KEY',
-    devFile: 'view-tickets.json',
-    parse: parsePrivateJwk,
-    generate: async () => exportJWK((await generateKeyPair(ALG, { extractable: true })).privateKey),
-  });
-}
+/** The signing key for loadKey: VIEW_TICKET_KEY(_FILE), or outside production generated once into the data directory. */
+export const VIEW_TICKET_KEY = withFileForm({
+  variable: 'VIEW_TICKET_KEY',
+  devFile: 'view-tickets.json',
+  parse: parsePrivateJwk,
+  generate: async () => exportJWK((await generateKeyPair(ALG, { extractable: true })).privateKey),
+});
 
 const privateJwkSchema = z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: z.string(), y: z.string(), d: z.string() });
 

@@ -10,7 +10,8 @@ import { createCheckpointSigner } from '../../src/audit/checkpoint.ts';
 import type { AuditEntry } from '../../src/audit/trail.ts';
 import { sha256Hex } from '../../src/kernel/hash.ts';
 import { encryptObject } from '../../src/crypto/at-rest.ts';
-import { loadKekRing } from '../../src/keys/kek-ring.ts';
+import { STORAGE_KEY_RING } from '../../src/keys/kek-ring.ts';
+import { loadKey } from '../../src/keys/key-source.ts';
 import { binding } from '../../src/metadata/audit-store.ts';
 import { auditReport, runAuditVerify } from '../support/audit-verify.ts';
 import { attachCapture, pdfWithText } from '../../testkit/capture-fixtures.ts';
@@ -111,7 +112,7 @@ describe('audit trail in the database, two instances, verified by npm run audit:
   });
 
   it('detects an entry rewritten by someone holding the keys as a broken link at its successor', async () => {
-    const keys = await loadKekRing({ devDataDir: first.dataDir });
+    const keys = await loadKey({ devDataDir: first.dataDir }, STORAGE_KEY_RING);
     const { rows } = await db.query<{ id: string; hash: string }>('SELECT id, hash FROM audit_events WHERE seq = 33');
     const [entry] = (await agents[0]!.get(`/v1/audit?limit=1000`).set('Authorization', `Bearer ${auditor}`).expect(200)).body.items.filter((e: AuditEntry) => e.seq === 33) as Array<AuditEntry & { hash?: string }>;
     const { hash: _hash, ...stored } = entry!;

@@ -7,7 +7,8 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecryptStream, decryptObject, encryptObject, HEADER_BYTES, SEGMENT_SIZE, IntegrityError } from '../../src/crypto/at-rest.ts';
-import { devKekFile, generateKek, KekRing, loadKekRing, parseKekRing } from '../../src/keys/kek-ring.ts';
+import { generateKek, KekRing, parseKekRing, STORAGE_KEY_RING } from '../../src/keys/kek-ring.ts';
+import { devKeyFile, loadKey } from '../../src/keys/key-source.ts';
 import { EncryptedStore } from '../../src/storage/encrypted-store.ts';
 import { FsStore } from '../../src/storage/fs-store.ts';
 import { InvalidKeyError, type ObjectStore } from '../../src/storage/object-store.ts';
@@ -196,14 +197,14 @@ describe('key-encryption keys', () => {
 
   it('generates development keys once, mode 0600, and reuses them', async () => {
     const dataDir = await mkdtemp(path.join(workDir, 'data-'));
-    const first = await loadKekRing({ devDataDir: dataDir });
-    const second = await loadKekRing({ devDataDir: dataDir });
+    const first = await loadKey({ devDataDir: dataDir }, STORAGE_KEY_RING);
+    const second = await loadKey({ devDataDir: dataDir }, STORAGE_KEY_RING);
     expect(second.active).toEqual(first.active);
-    expect((await stat(devKekFile(dataDir))).mode & 0o777).toBe(0o600);
+    expect((await stat(devKeyFile(STORAGE_KEY_RING, dataDir))).mode & 0o777).toBe(0o600);
     const file = path.join(dataDir, 'given.json');
     await writeFile(file, JSON.stringify(first));
-    expect((await loadKekRing({ file })).active).toEqual(first.active);
-    await expect(loadKekRing({})).rejects.toThrow(/STORAGE_KEYS/);
+    expect((await loadKey({ file }, STORAGE_KEY_RING)).active).toEqual(first.active);
+    await expect(loadKey({}, STORAGE_KEY_RING)).rejects.toThrow(/STORAGE_KEYS/);
   });
 });
 

@@ -7,10 +7,9 @@ import {
   composeJwks,
   generateIngestJwks,
   IngestKeyRing,
-  loadIngestKeys,
-  loadIngestKeysFromDir,
-  loadOrCreateIngestKeys,
+  INGEST_KEYS,
 } from '../../src/keys/ingest-keys.ts';
+import { loadKey } from '../../src/keys/key-source.ts';
 import { decryptPart } from '../../src/crypto/jwe.ts';
 import { joseEncrypt } from '../../testkit/jwe-fixtures.ts';
 
@@ -26,10 +25,10 @@ afterAll(() => rm(scratch, { recursive: true, force: true }));
 describe('development key ring', () => {
   it('is generated once with private file modes and reloaded the same', async () => {
     const dataDir = join(scratch, 'data');
-    const first = await loadOrCreateIngestKeys(dataDir);
+    const first = await loadKey({ devDataDir: dataDir }, INGEST_KEYS);
     const file = join(dataDir, 'keys', 'ingest.jwks.json');
     const written = await readFile(file, 'utf8');
-    const second = await loadOrCreateIngestKeys(dataDir);
+    const second = await loadKey({ devDataDir: dataDir }, INGEST_KEYS);
 
     expect(second.publicJwks()).toEqual(first.publicJwks());
     expect(await readFile(file, 'utf8')).toBe(written);
@@ -38,14 +37,14 @@ describe('development key ring', () => {
   });
 
   it('holds P-256, P-384 and RSA-3072 keys for the allowed algorithms', async () => {
-    const { keys } = (await loadOrCreateIngestKeys(join(scratch, 'kinds'))).publicJwks();
+    const { keys } = (await loadKey({ devDataDir: join(scratch, 'kinds') }, INGEST_KEYS)).publicJwks();
     const kinds = keys.map(({ kty, crv, alg, use }) => `${kty}/${crv ?? '-'}/${alg}/${use}`);
     expect(kinds.sort()).toEqual(['EC/P-256/ECDH-ES+A256KW/enc', 'EC/P-384/ECDH-ES+A256KW/enc', 'RSA/-/RSA-OAEP-256/enc']);
     expect(Buffer.from(keys.find((k) => k.kty === 'RSA')!.n!, 'base64url').length * 8).toBe(3072);
   });
 
   it('publishes no private members', async () => {
-    const jwks = (await loadOrCreateIngestKeys(join(scratch, 'data'))).publicJwks();
+    const jwks = (await loadKey({ devDataDir: join(scratch, 'data') }, INGEST_KEYS)).publicJwks();
     for (const jwk of jwks.keys) {
       expect(Object.keys(jwk).filter((name) => PRIVATE_MEMBERS.includes(name))).toEqual([]);
       expect(jwk.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -56,11 +55,11 @@ describe('development key ring', () => {
 describe('configured key ring', () => {
   it('loads a JWKS from an environment value and a directory of JWK files', async () => {
     const jwks = await generateIngestJwks();
-    const fromEnv = await loadIngestKeys({ jwksJson: JSON.stringify({ keys: jwks }) });
+    const fromEnv = await loadKey({ json: JSON.stringify({ keys: jwks }) }, INGEST_KEYS);
     const dir = join(scratch, 'dir');
     await mkdir(dir);
     await Promise.all(jwks.map((jwk, i) => writeFile(join(dir, `key-${i}.json`), JSON.stringify(jwk), { mode: 0o600 })));
-    const fromDir = await loadIngestKeysFromDir(dir);
+    const fromDir = await loadKey({ dir }, INGEST_KEYS);
     expect(fromDir.publicJwks()).toEqual(fromEnv.publicJwks());
     expect(fromEnv.kids).toEqual(jwks.map((jwk) => jwk.kid));
   });
@@ -68,11 +67,11 @@ describe('configured key ring', () => {
   it('keeps decrypting for an older key after rotation', async () => {
     const [older] = await generateIngestJwks();
     const [newer] = await generateIngestJwks();
-    const before = await loadIngestKeys({ jwksJson: JSON.stringify({ keys: [older] }) });
+    const before = await loadKey({ json: JSON.stringify({ keys: [older] }) }, INGEST_KEYS);
     const cachedByClient = before.publicJwks().keys[0]!;
     const part = await joseEncrypt(cachedByClient, Buffer.from('sent with the old JWKS'));
 
-    const after = await loadIngestKeys({ jwksJson: JSON.stringify({ keys: [newer, older] }) });
+    const after = await loadKey({ json: JSON.stringify({ keys: [newer, older] }) }, INGEST_KEYS);
     expect((await decryptPart(part, after)).plaintext.toString()).toBe('sent with the old JWKS');
     expect(after.publicJwks().keys.map((k) => k.kid)).toEqual([newer!.kid, older!.kid]);
   });
@@ -85,20 +84,20 @@ describe('configured key ring', () => {
     ['RSA1_5', () => privateJwk('RSA-OAEP-256', { modulusLength: 3072 }, 'RSA1_5'), /with alg 'RSA1_5' is not allowed/],
     ['use sig', async () => ({ ...(await privateJwk('ECDH-ES+A256KW', { crv: 'P-256' })), use: 'sig' }), /must have use 'enc'/],
   ])('refuses %s', async (_name, build, reason) => {
-    await expect(loadIngestKeys({ jwksJson: JSON.stringify({ keys: [await build()] }) })).rejects.toThrow(reason);
+    await expect(loadKey({ json: JSON.stringify({ keys: [await build()] }) }, INGEST_KEYS)).rejects.toThrow(reason);
   });
 
   it('refuses duplicate kids and JSON it cannot parse without echoing it', async () => {
     const [jwk] = await generateIngestJwks();
-    await expect(loadIngestKeys({ jwksJson: JSON.stringify({ keys: [jwk, jwk] }) })).rejects.toThrow(/appears twice/);
-    await expect(loadIngestKeys({ jwksJson: '{"d": "secret' })).rejects.toThrow(/^ingest JWKS is not valid JSON$/);
+    await expect(loadKey({ json: JSON.stringify({ keys: [jwk, jwk] }) }, INGEST_KEYS)).rejects.toThrow(/appears twice/);
+    await expect(loadKey({ json: '{"d": "secret' }, INGEST_KEYS)).rejects.toThrow(/^ingest JWKS is not valid JSON$/);
     expect(() => new IngestKeyRing([])).toThrow(/empty/);
   });
 });
 
 describe('composeJwks', () => {
   it('merges key sets and refuses a kid used twice', async () => {
-    const ring = await loadIngestKeys({ jwksJson: JSON.stringify({ keys: await generateIngestJwks() }) });
+    const ring = await loadKey({ json: JSON.stringify({ keys: await generateIngestJwks() }) }, INGEST_KEYS);
     const signing = { keys: [{ kty: 'EC' as const, crv: 'P-256', x: 'x', y: 'y', kid: 'manifest-1', alg: 'ES256', use: 'sig' as const }] };
     expect(composeJwks(ring.publicJwks(), signing).keys).toHaveLength(4);
     expect(() => composeJwks(ring.publicJwks(), ring.publicJwks())).toThrow(/appears in more than one key set/);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/kernel/errors.ts';
-import { loadOrCreateIngestKeys, type IngestKeyRing } from '../../src/keys/ingest-keys.ts';
+import { INGEST_KEYS, type IngestKeyRing } from '../../src/keys/ingest-keys.ts';
+import { loadKey } from '../../src/keys/key-source.ts';
 import { checkProtectedHeader, decryptPart, type DecryptOptions } from '../../src/crypto/jwe.ts';
 import { flipFirst, joseEncrypt, jwcryptoEncrypt, withHeader, withSegment } from '../../testkit/jwe-fixtures.ts';
 
@@ -17,7 +18,7 @@ const payload = Buffer.from('%PDF-1.7 test part');
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'vs-jwe-'));
-  ring = await loadOrCreateIngestKeys(dataDir);
+  ring = await loadKey({ devDataDir: dataDir }, INGEST_KEYS);
   for (const jwk of ring.publicJwks().keys) published[jwk.kty === 'RSA' ? 'RSA' : (jwk.crv as 'P-256' | 'P-384')] = jwk;
   valid = await joseEncrypt(published['P-256'], payload, { cty: 'application/pdf' });
 });

@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createViewTickets, loadViewTicketKey } from '../../src/views/tickets.ts';
+import { loadKey } from '../../src/keys/key-source.ts';
+import { createViewTickets, VIEW_TICKET_KEY } from '../../src/views/tickets.ts';
 
 const reader = { sub: 'u1', name: 'Erika Mustermann' };
 const DOC = '01JDV8K0000000000000000000';
@@ -39,10 +40,10 @@ describe('view tickets', () => {
 
   it('loads a configured key and refuses anything but a private P-256 JWK without echoing it', async () => {
     const key = await newKey();
-    expect(await loadViewTicketKey({ json: JSON.stringify(key) })).toMatchObject({ kty: 'EC', crv: 'P-256', d: key.d });
+    expect(await loadKey({ json: JSON.stringify(key) }, VIEW_TICKET_KEY)).toMatchObject({ kty: 'EC', crv: 'P-256', d: key.d });
     const { d: _d, ...publicOnly } = key;
-    await expect(loadViewTicketKey({ json: JSON.stringify(publicOnly) })).rejects.toThrow(/^VIEW_TICKET_KEY must be a private EC P-256 JWK/);
-    await expect(loadViewTicketKey({ json: '{secret-garbage' })).rejects.toThrow(/^VIEW_TICKET_KEY must be/);
-    await expect(loadViewTicketKey({ json: '{secret-garbage' })).rejects.not.toThrow(/secret-garbage/);
+    await expect(loadKey({ json: JSON.stringify(publicOnly) }, VIEW_TICKET_KEY)).rejects.toThrow(/^VIEW_TICKET_KEY must be a private EC P-256 JWK/);
+    await expect(loadKey({ json: '{secret-garbage' }, VIEW_TICKET_KEY)).rejects.toThrow(/^VIEW_TICKET_KEY must be/);
+    await expect(loadKey({ json: '{secret-garbage' }, VIEW_TICKET_KEY)).rejects.not.toThrow(/secret-garbage/);
   });
 });
