@@ -10,7 +10,6 @@ import { deskewedFinding, measureSkew, minSkewDegrees, rotateBack } from './desk
 import { evenLighting } from './illumination.ts';
 import { a4Frame, targetDpi } from './page-layout.ts';
 import { storedGrey } from './grey-decode.ts';
-import type { Pipe } from './helpers.ts';
 import { flatSize, storedQuad, warpToPage } from './perspective.ts';
 import type { Finding } from './types.ts';
 
@@ -96,10 +95,10 @@ export function warpFlat(stored: Stored, corners: Quad): GrayImage {
   return warpToPage(stored.gray, quad, Math.max(1, Math.round(size.width * scale)), Math.max(1, Math.round(size.height * scale)));
 }
 
-/** Decodes grey as stored (djpeg, run by `pipe`, for a JPEG, `jpeg` being its bytes), for warpFlat. */
-export async function decodeStored(input: Sharp, meta: Metadata, jpeg?: Uint8Array, pipe?: Pipe): Promise<Stored> {
+/** Decodes grey as stored (libjpeg-turbo's luma for a JPEG, `jpeg` being its bytes), for warpFlat. */
+export async function decodeStored(input: Sharp, meta: Metadata, jpeg?: Uint8Array): Promise<Stored> {
   const sideways = (meta.orientation ?? 1) >= 5;
-  const gray = await storedGrey(input, meta, jpeg, pipe);
+  const gray = await storedGrey(input, meta, jpeg);
   return { gray, orientation: meta.orientation ?? 1, width: sideways ? gray.height : gray.width, height: sideways ? gray.width : gray.height };
 }
 
@@ -120,8 +119,8 @@ async function deskew(page: GrayImage, part: number, pageNo: number): Promise<{ 
   return { page: await rotateBack(page, angle), findings: [{ ...deskewedFinding(pageNo, angle), part }] };
 }
 
-/** The scan look for one image; `meta` is the decoded image's metadata (orientation not yet applied), `jpeg` its bytes when djpeg may decode them, `pipe` what runs djpeg. */
-export async function documentLook(input: Sharp, meta: Metadata, hints: DocumentHints, part: number, pageNo: number, jpeg?: Uint8Array, pipe?: Pipe): Promise<{ page: GrayImage; findings: Finding[] }> {
+/** The scan look for one image; `meta` is the decoded image's metadata (orientation not yet applied), `jpeg` its bytes when libjpeg-turbo may decode them (grey-decode.ts). */
+export async function documentLook(input: Sharp, meta: Metadata, hints: DocumentHints, part: number, pageNo: number, jpeg?: Uint8Array): Promise<{ page: GrayImage; findings: Finding[] }> {
   const sideways = (meta.orientation ?? 1) >= 5;
   const width = sideways ? meta.height! : meta.width!;
   const height = sideways ? meta.width! : meta.height!;
@@ -129,20 +128,20 @@ export async function documentLook(input: Sharp, meta: Metadata, hints: Document
   let page: GrayImage;
   if (hints.corners) {
     assertCorners(hints.corners, width, height, part);
-    page = warpFlat(await decodeStored(input, meta, jpeg, pipe), hints.corners);
+    page = warpFlat(await decodeStored(input, meta, jpeg), hints.corners);
     findings.push(finding('page_corners_applied', 'Seite mit den Ecken des Geräts entzerrt und zugeschnitten', 'page flattened and cropped with the corners the device found', part, pageNo));
   } else if (hints.camera) {
     const found = await findPage(input, width, height);
     if (found.sure) {
-      page = warpFlat(await decodeStored(input, meta, jpeg, pipe), found.corners);
+      page = warpFlat(await decodeStored(input, meta, jpeg), found.corners);
       findings.push(finding('page_detected', 'Seite erkannt, entzerrt und zugeschnitten', 'page detected, flattened and cropped', part, pageNo));
     } else {
-      page = warpFlat(await decodeStored(input, meta, jpeg, pipe), wholeFrame(width, height));
+      page = warpFlat(await decodeStored(input, meta, jpeg), wholeFrame(width, height));
       const why = unsureTexts[found.reason];
       findings.push(finding('page_not_detected', `Seite nicht sicher erkannt (${why.de}): das ganze Foto wurde behalten, nichts abgeschnitten`, `page not found for sure (${why.en}): the whole photo was kept, nothing cropped`, part, pageNo));
     }
   } else {
-    page = warpFlat(await decodeStored(input, meta, jpeg, pipe), wholeFrame(width, height));
+    page = warpFlat(await decodeStored(input, meta, jpeg), wholeFrame(width, height));
   }
   const straight = await deskew(page, part, pageNo);
   return { page: evenLighting(straight.page), findings: [...findings, ...straight.findings] };

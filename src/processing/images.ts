@@ -7,8 +7,7 @@ import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { AppError } from '../kernel/errors.ts';
 import { assertPageLimit, type Deadline } from './budget.ts';
 import { documentLook, type DocumentHints } from './document-look.ts';
-import type { Pipe } from './helpers.ts';
-import { stripJpegMetadata } from './jpeg.ts';
+import { assertScanCount, stripJpegMetadata } from './jpeg.ts';
 import { a4Frame, targetDpi } from './page-layout.ts';
 import type { Enhance, Finding } from './types.ts';
 
@@ -146,10 +145,10 @@ async function tryPassthrough(bytes: Uint8Array, input: Sharp, meta: Metadata, d
 }
 
 /** The scan look (document-look.ts), encoded as a grey JPEG. */
-async function documentPage(bytes: Uint8Array, input: Sharp, meta: Metadata, hints: DocumentHints, part: number, page: number, pipe?: Pipe): Promise<{ image: PageImage; findings: Finding[] }> {
-  // djpeg reads the JPEG itself (luma only); CMYK and pixel bombs stay with sharp, which converts or refuses them.
-  const djpegMay = meta.format === 'jpeg' && meta.space !== 'cmyk' && (meta.width ?? 0) * (meta.height ?? 0) <= pixelLimit;
-  const look = await documentLook(input, meta, hints, part, page, djpegMay ? bytes : undefined, pipe);
+async function documentPage(bytes: Uint8Array, input: Sharp, meta: Metadata, hints: DocumentHints, part: number, page: number): Promise<{ image: PageImage; findings: Finding[] }> {
+  // libjpeg-turbo reads the JPEG itself (luma only); CMYK and pixel bombs stay with sharp, which converts or refuses them.
+  const lumaMay = meta.format === 'jpeg' && meta.space !== 'cmyk' && (meta.width ?? 0) * (meta.height ?? 0) <= pixelLimit;
+  const look = await documentLook(input, meta, hints, part, page, lumaMay ? bytes : undefined);
   const { data, info } = await sharp(look.page.data, { raw: { width: look.page.width, height: look.page.height, channels: 1 } })
     .toColourspace('b-w')
     .jpeg({ quality: jpegQuality })
@@ -157,13 +156,13 @@ async function documentPage(bytes: Uint8Array, input: Sharp, meta: Metadata, hin
   return { image: { jpeg: data, widthPx: info.width, heightPx: info.height, turn: 0 }, findings: look.findings };
 }
 
-async function onePage(bytes: Uint8Array, input: Sharp, enhance: Enhance, part: number, page: number, hints: DocumentHints, pipe?: Pipe) {
+async function onePage(bytes: Uint8Array, input: Sharp, enhance: Enhance, part: number, page: number, hints: DocumentHints) {
   const meta = await guarded(() => input.metadata());
   const { width, height } = orientedSize(meta);
   const { dpi } = a4Frame(width, height);
   const findings = [...resolutionFindings(dpi, page, part)];
   if (enhance === 'document') {
-    const look = await guarded(() => documentPage(bytes, input, meta, hints, part, page, pipe));
+    const look = await guarded(() => documentPage(bytes, input, meta, hints, part, page));
     return { image: look.image, findings: [...findings, ...look.findings] };
   }
   const kept = await guarded(() => tryPassthrough(bytes, input, meta, dpi));
@@ -191,7 +190,7 @@ async function heicToRaw(bytes: Uint8Array): Promise<Sharp> {
   }
 }
 
-/** Turns one image file (every page of a TIFF) into page images; refuses more than `maxPages` before decoding any. `pipe` runs djpeg (grey-decode.ts). */
+/** Turns one image file (every page of a TIFF) into page images; refuses more than `maxPages`, and a JPEG's scan bomb, before decoding any. */
 export async function imageToPages(
   bytes: Uint8Array,
   mediaType: string,
@@ -200,13 +199,14 @@ export async function imageToPages(
   maxPages: number,
   deadline: Deadline,
   hints: DocumentHints = {},
-  pipe?: Pipe,
 ): Promise<ImageResult> {
   if (mediaType === 'image/heic' || mediaType === 'image/heif') {
     assertPageLimit(1, maxPages);
-    const { image, findings } = await onePage(bytes, await heicToRaw(bytes), enhance, part, 1, hints, pipe);
+    const { image, findings } = await onePage(bytes, await heicToRaw(bytes), enhance, part, 1, hints);
     return { pages: [image], findings: [{ code: 'metadata_removed', message: 'HEIC metadata (EXIF, GPS, XMP) removed', part }, ...findings] };
   }
+  // sharp decodes every JPEG in-process too (the preview, the re-encode), where no time budget stops it.
+  if (mediaType === 'image/jpeg') assertScanCount(bytes);
   const options = decodeOptions(mediaType);
   const first = sharp(bytes, options);
   const meta = await guarded(() => first.metadata());
@@ -216,7 +216,7 @@ export async function imageToPages(
   for (let page = 0; page < pageCount; page++) {
     deadline.check(`image page ${page + 1}`);
     const input = page === 0 ? first : sharp(bytes, { ...options, page });
-    const { image, findings } = await onePage(bytes, input, enhance, part, page + 1, page === 0 ? hints : { camera: hints.camera }, pipe);
+    const { image, findings } = await onePage(bytes, input, enhance, part, page + 1, page === 0 ? hints : { camera: hints.camera });
     result.pages.push(image);
     result.findings.push(...findings);
   }

@@ -66,7 +66,7 @@ async function addPart(out: PDFDocument, part: Part, options: ProcessOptions, pa
     return appendPdf(out, part.bytes, { mode: options.sanitize, part: part.index, maxPages, layout, deadline });
   }
   const hints = { camera: options.source === 'camera', ...(part.corners ? { corners: part.corners } : {}) };
-  const images: ImageResult = await imageToPages(part.bytes, part.mediaType, options.enhance, part.index, maxPages, deadline, hints, options.pipe);
+  const images: ImageResult = await imageToPages(part.bytes, part.mediaType, options.enhance, part.index, maxPages, deadline, hints);
   const plans: PagePlan[] = [];
   for (const image of images.pages) {
     const sideways = image.turn === 90 || image.turn === 270;

@@ -50,7 +50,7 @@ function jpegOf(context: PDFContext, dict: PDFDict | undefined, name: string): P
   if (!d.keys().every((k) => plainImageKeys.has(k.decodeText()))) return undefined;
   const colour = context.lookup(d.get(PDFName.of('ColorSpace')));
   const plain = context.lookup(d.get(PDFName.of('Subtype'))) === PDFName.of('Image') && context.lookup(d.get(PDFName.of('Filter'))) === PDFName.of('DCTDecode');
-  // djpeg decodes these to luma; CMYK JPEGs (inverted, Adobe) are rendered instead.
+  // libjpeg-turbo decodes these to luma; CMYK JPEGs (inverted, Adobe) are rendered instead.
   const decodable = colour === PDFName.of('DeviceGray') || colour === PDFName.of('DeviceRGB');
   return plain && decodable && num(context, d.get(PDFName.of('BitsPerComponent'))) === 8 ? image : undefined;
 }

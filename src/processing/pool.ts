@@ -6,7 +6,8 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-// sharp must be loaded by the main thread before workers use it, or glibc may unload it under them.
+// Native addons must be loaded by the main thread before workers use them: else a worker's exit may unload them under the others.
+import '@julusian/jpeg-turbo';
 import 'sharp';
 import { AppError } from '../kernel/errors.ts';
 import { workerExecArgv } from '../kernel/worker-threads.ts';
@@ -29,8 +30,7 @@ export interface PoolOptions {
 }
 
 export interface ProcessingPool {
-  /** Its helper processes (djpeg) run in the main thread, through a pipe of the pool's own: callers pass no `pipe`. */
-  process(files: InputFile[], options: Omit<ProcessOptions, 'pipe'>): Promise<ProcessResult>;
+  process(files: InputFile[], options: ProcessOptions): Promise<ProcessResult>;
   /** Rasterizes one page (0-based) `widthPx` wide, for the viewer. */
   renderPage(pdfBytes: Uint8Array, pageIndex: number, widthPx: number): Promise<RawPage>;
   /** The rendition with its invisible OCR text layer (text-layer.ts); for the job that runs after the 201. */
@@ -108,13 +108,7 @@ export function createProcessingPool(options: PoolOptions): ProcessingPool {
 
   return {
     process: (files, processOptions) =>
-      withHelpers((port) =>
-        submit<ProcessResult>(
-          { kind: 'process', files, options: { ...processOptions, marking: { layout: options.markingLayout ?? 'fit', ...processOptions.marking } }, helpers: port },
-          processOptions.limits.timeBudgetMs,
-          [port],
-        ),
-      ),
+      submit<ProcessResult>({ kind: 'process', files, options: { ...processOptions, marking: { layout: options.markingLayout ?? 'fit', ...processOptions.marking } } }, processOptions.limits.timeBudgetMs),
     renderPage: (pdf, pageIndex, widthPx) =>
       submit<RawPage>({ kind: 'render', pdf, pageIndex, widthPx }, options.renderBudgetMs ?? 30_000),
     addTextLayer: (pdf, budgetMs) => withHelpers((port) => submit<TextLayerResult>({ kind: 'text-layer', pdf, budgetMs, helpers: port }, budgetMs, [port])),

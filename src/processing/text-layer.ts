@@ -3,7 +3,7 @@
  * its words are written over the page in text render mode 3 (neither filled nor stroked: the pixels do
  * not change), each word stretched to the box it was read from so that selection and search land on
  * it. A page that is one JPEG between the marking bands (a photo or scan placed here) is read from
- * that JPEG's own pixels at its own resolution, decoded grey by djpeg (page-image.ts): it has no text
+ * that JPEG's own pixels at its own resolution, its luma decoded in-process (grey-decode.ts): it has no text
  * of its own, and the marking lies outside the image. Any other page is rendered at 300 dpi in grey by
  * poppler (pdftoppm, stdin to stdout: three times faster than pdf.js here), and words over text it
  * already carries (real text, the marking), as pdf.js places it, are not added again. The font is
@@ -37,11 +37,13 @@ import type { Deadline } from './budget.ts';
 import type { GrayImage } from './corners.ts';
 import { deskewedFinding, fitScale, measureSkew } from './deskew.ts';
 import { matrixText, type Matrix } from './geometry.ts';
-import { readPgm, viaDjpeg } from './grey-decode.ts';
+import { jpegLuma } from './grey-decode.ts';
 import type { Pipe } from './helpers.ts';
+import { maxScans, scanCount } from './jpeg.ts';
 import { markingBands } from './marking.ts';
 import { recognize, type OcrWord } from './ocr.ts';
 import { placedJpeg } from './page-image.ts';
+import { readPgm } from './pgm.ts';
 import { pipeThrough } from './pipe.ts';
 import { warpToPage } from './perspective.ts';
 import { openWithPdfjs } from './rasterize.ts';
@@ -66,7 +68,7 @@ export interface TextLayerOptions {
   concurrency?: number;
   languages?: string;
   deadline: Deadline;
-  /** Runs pdftoppm, djpeg and tesseract; default in this thread (a pool worker passes the main thread's, helpers.ts). */
+  /** Runs pdftoppm and tesseract; default in this thread (a pool worker passes the main thread's, helpers.ts). */
   pipe?: Pipe;
 }
 
@@ -191,11 +193,13 @@ async function renderGray(pdf: Uint8Array, n: number, dpi: number, heightPt: num
   return { ...image, ptPerPx: 72 / dpi, left: 0, top: heightPt };
 }
 
-/** The page's only image as grey pixels where it sits, when the page is one JPEG of at least 150 dpi between the bands and djpeg decodes it; else undefined. */
-async function embeddedRaster(page: PDFPage, pipe: Pipe): Promise<Raster | undefined> {
+/** The page's only image as grey pixels where it sits, when the page is one JPEG of at least 150 dpi between the bands and libjpeg-turbo decodes it; else undefined. */
+function embeddedRaster(page: PDFPage): Raster | undefined {
   const placed = placedJpeg(page);
   if (!placed || 72 / placed.ptPerPx < minImageDpi || placed.widthPx * placed.heightPx > maxPagePixels) return undefined;
-  const image = await viaDjpeg(placed.jpeg, placed.widthPx, placed.heightPx, pipe);
+  // A scan bomb stored before captures were checked for one goes to pdftoppm, whose process the budget can kill.
+  if (scanCount(placed.jpeg) > maxScans) return undefined;
+  const image = jpegLuma(placed.jpeg, placed.widthPx, placed.heightPx);
   return image && { ...image, ptPerPx: placed.ptPerPx, left: placed.left, top: placed.top };
 }
 
@@ -305,7 +309,7 @@ export async function addTextLayer(rendition: Uint8Array, options: TextLayerOpti
   try {
     perPage = await inParallel(pages.map((_, i) => i), options.concurrency ?? availableParallelism(), async (i) => {
       options.deadline.check(`text recognition, page ${i + 1}`);
-      const embedded = await embeddedRaster(pages[i]!, pipe);
+      const embedded = embeddedRaster(pages[i]!);
       const input = embedded ? { raster: embedded, boxes: [], text: '', ...pages[i]!.getSize() } : await rendered(i + 1);
       const turn = await scanTilt(input);
       const raster = turn ? straightenPixels(input.raster, turn) : input.raster;

@@ -1,5 +1,4 @@
 /** The contract between the use cases (src/documents/, its Processor in context.ts) and processing: bytes in, artifacts out. */
-import type { Pipe } from './helpers.ts';
 import type { AcceptedType } from './sniff.ts';
 
 /** Classifications this system may hold. Higher levels are refused before processing. */
@@ -62,8 +61,6 @@ export interface ProcessOptions {
   sanitize: SanitizeMode;
   marking: MarkingOptions;
   limits: ProcessLimits;
-  /** Runs djpeg; default in this thread (a pool worker passes the main thread's, helpers.ts). Never crosses to a worker. */
-  pipe?: Pipe;
 }
 
 /** Something processing did or noticed, for the transfer note. `code` is stable, `message` human. */

@@ -10,9 +10,9 @@ import { renderPdfPage } from './rasterize.ts';
 import type { InputFile, ProcessOptions } from './types.ts';
 
 export type Task =
-  /** `helpers`: where this task's helper processes are run (the main thread, helpers.ts). */
-  | { kind: 'process'; files: InputFile[]; options: Omit<ProcessOptions, 'pipe'>; helpers: MessagePort }
+  | { kind: 'process'; files: InputFile[]; options: ProcessOptions }
   | { kind: 'render'; pdf: Uint8Array; pageIndex: number; widthPx: number }
+  /** `helpers`: where this task's helper processes are run (the main thread, helpers.ts). */
   | { kind: 'text-layer'; pdf: Uint8Array; budgetMs: number; helpers: MessagePort };
 
 export type Reply<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; detail: string | Localized | undefined };
@@ -29,7 +29,7 @@ async function withHelpers<T>(port: MessagePort, step: (pipe: Pipe) => Promise<T
 /** The result and its large bytes (the rendition, a page's pixels): the worker is done with them. */
 async function run(task: Task): Promise<{ value: unknown; bytes: Uint8Array }> {
   if (task.kind === 'process') {
-    const value = await withHelpers(task.helpers, (pipe) => processDocument(task.files, { ...task.options, pipe }));
+    const value = await processDocument(task.files, task.options);
     return { value, bytes: value.rendition };
   }
   if (task.kind === 'text-layer') {

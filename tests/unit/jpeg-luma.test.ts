@@ -1,0 +1,145 @@
+/**
+ * The in-process luma decode (grey-decode.ts, libjpeg-turbo through @julusian/jpeg-turbo) against
+ * Debian's own libjpeg-turbo build (djpeg), the JPEG variants it meets, and the scan count that keeps
+ * scan bombs from every decoder (jpeg.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isAppError } from '../../src/kernel/errors.ts';
+import { jpegLuma } from '../../src/processing/grey-decode.ts';
+import { processDocument } from '../../src/processing/index.ts';
+import { assertScanCount, maxScans, scanCount } from '../../src/processing/jpeg.ts';
+import { testOptions } from '../../testkit/fixtures/options.ts';
+import { germanPage, photoCase, photograph } from '../../testkit/fixtures/photos.ts';
+import { cmykJpeg, handMadeJpeg, scanBombJpeg, truncated } from '../fixtures/hostile-images.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'jpeg-luma-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const [width, height] = [1600, 1200];
+const [atLimit, overLimit] = await Promise.all([scanBombJpeg(maxScans), scanBombJpeg(maxScans + 1)]);
+const photo = photograph(germanPage(1000), photoCase({ photoWidth: width, photoHeight: height, pageWidth: 1000, degrees: 4, scale: 0.9, keystone: 0.03 }), 1000, Math.round(1000 * Math.SQRT2));
+
+/** The same JPEG rewritten losslessly by jpegtran (`args`: -arithmetic, -restart 1, -progressive). */
+function jpegtran(jpeg: Uint8Array, args: string[]): Buffer {
+  return execFileSync('jpegtran', args, { input: jpeg, maxBuffer: 2 ** 28 });
+}
+
+/** djpeg's luma (`dct`: `fast` is the binding's integer IDCT, `int` the accurate one OpenCV and djpeg use by default). */
+function djpegLuma(jpeg: Uint8Array, dct: 'fast' | 'int'): Uint8Array {
+  const file = join(dir, 'in.jpg');
+  writeFileSync(file, jpeg);
+  const pgm = execFileSync('djpeg', ['-grayscale', '-dct', dct, '-pnm', file], { maxBuffer: 2 ** 28 });
+  return pgm.subarray(pgm.length - width * height);
+}
+
+function difference(a: Uint8Array, b: Uint8Array): { max: number; mean: number } {
+  expect(a.length).toBe(b.length);
+  let [max, sum] = [0, 0];
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    sum += d;
+    max = Math.max(max, d);
+  }
+  return { max, mean: sum / a.length };
+}
+
+function refusal(step: () => unknown): { de?: string; en?: string } | undefined {
+  try {
+    step();
+  } catch (err) {
+    if (isAppError(err)) return err.texts;
+    throw err;
+  }
+  return undefined;
+}
+
+describe('luma decode in-process', () => {
+  it('matches djpeg with the same fast IDCT, and the accurate IDCT within the fast one’s error', () => {
+    const luma = jpegLuma(photo, width, height)!;
+    expect([luma.width, luma.height]).toEqual([width, height]);
+    // The same algorithm (libjpeg-turbo's ifast IDCT) in another build and version: 1 allows a SIMD rounding.
+    expect(difference(luma.data, djpegLuma(photo, 'fast')).max).toBeLessThanOrEqual(1);
+    // The fast IDCT trades accuracy for speed: a few levels at edges (7 measured on a 12 MP photo), well under one on average.
+    const accurate = difference(luma.data, djpegLuma(photo, 'int'));
+    expect(accurate.max).toBeLessThanOrEqual(12);
+    expect(accurate.mean).toBeLessThan(1);
+  });
+
+  for (const [name, args] of [
+    ['made progressive', ['-progressive']],
+    ['arithmetic-coded', ['-arithmetic']],
+    ['with a restart marker every MCU row', ['-restart', '1']],
+    ['in grey (one component)', ['-grayscale']],
+  ] as const) {
+    it(`decodes the photo ${name} as djpeg does`, () => {
+      const variant = jpegtran(photo, [...args]);
+      expect(difference(jpegLuma(variant, width, height)!.data, djpegLuma(variant, 'fast')).max).toBeLessThanOrEqual(1);
+    });
+  }
+
+  it('decodes a lossless JPEG (SOF3), which Debian’s djpeg cannot read, to its known pixels', () => {
+    const luma = jpegLuma(handMadeJpeg('lossless'), 64, 48)!;
+    expect(luma.data.every((v) => v === 128)).toBe(true);
+  });
+
+  it('leaves to sharp what it does not decode cleanly: truncated, CMYK, 12-bit, not a JPEG, another size', async () => {
+    expect(jpegLuma(truncated(photo, 0.6), width, height)).toBeUndefined();
+    expect(jpegLuma(await cmykJpeg(), 240, 320)).toBeUndefined();
+    expect(jpegLuma(handMadeJpeg('12-bit'), 64, 48)).toBeUndefined();
+    expect(jpegLuma(Buffer.from('not a JPEG at all'), 1, 1)).toBeUndefined();
+    expect(jpegLuma(photo, width + 1, height)).toBeUndefined();
+  });
+});
+
+describe('scan count', () => {
+  it('counts the scans libjpeg would run: a real progressive JPEG has about ten', async () => {
+    expect(scanCount(photo)).toBe(1);
+    expect(scanCount(jpegtran(photo, ['-progressive']))).toBe(10);
+    expect(scanCount(await scanBombJpeg(2000))).toBe(2000);
+  });
+
+  it('finds scans past junk and stray restart markers between segments, as libjpeg does, and counts a truncated file without refusing it', async () => {
+    const bomb = await scanBombJpeg(300);
+    const sos = Buffer.from([0xff, 0xda]);
+    /** Where the `n`th scan (1-based) starts. */
+    const scanAt = (n: number): number => Array.from({ length: n }).reduce<number>((at) => bomb.indexOf(sos, at + 1), -1);
+    const second = scanAt(2);
+    // Junk (as "extraneous bytes" libjpeg skips with a warning) and a parameterless RST0 before the second scan.
+    const hidden = Buffer.concat([bomb.subarray(0, second), Buffer.from([0x12, 0x34, 0xff, 0x00, 0xff, 0xd0, 0x56]), bomb.subarray(second)]);
+    expect(scanCount(hidden)).toBe(300);
+    // Cut inside the 201st scan's header: 200 complete scans before it.
+    expect(scanCount(bomb.subarray(0, scanAt(201) + 5))).toBe(200);
+  });
+
+  it(`refuses more than ${maxScans} scans, in German and English, saying what to do`, async () => {
+    expect(refusal(() => assertScanCount(atLimit))).toBeUndefined();
+    const texts = refusal(() => assertScanCount(overLimit));
+    expect(texts?.de).toContain(`${maxScans + 1} Scans`);
+    expect(texts?.de).toContain('Speichern Sie das Foto erneut');
+    expect(texts?.en).toContain('Save the photo again as a plain JPEG');
+  });
+});
+
+describe('JPEG variants through processDocument', () => {
+  for (const enhance of ['none', 'document'] as const) {
+    it(`refuses a scan bomb for its scans (enhance ${enhance})`, async () => {
+      const err = await processDocument([{ bytes: await scanBombJpeg(5000) }], testOptions({ enhance })).catch((e: unknown) => e);
+      expect(isAppError(err) && err.code).toBe('unprocessable');
+      expect(isAppError(err) && err.texts?.en).toContain('5000 scans');
+    });
+  }
+
+  it('turns arithmetic-coded, restart-marked and lossless JPEGs into the scan look, and refuses a 12-bit one cleanly', async () => {
+    for (const bytes of [jpegtran(photo, ['-arithmetic']), jpegtran(photo, ['-restart', '1']), handMadeJpeg('lossless')]) {
+      const result = await processDocument([{ bytes }], testOptions({ enhance: 'document', source: 'camera' }));
+      expect(result.pageCount).toBe(1);
+    }
+    const err = await processDocument([{ bytes: handMadeJpeg('12-bit') }], testOptions({ enhance: 'document' })).catch((e: unknown) => e);
+    expect(isAppError(err) && err.code).toBe('unprocessable');
+  });
+});
