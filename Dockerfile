@@ -10,11 +10,10 @@ RUN npm run build --if-present
 
 # Runtime stage: production dependencies only, non-root; the marking's font (fonts-dejavu-core) and
 # the renditions' sRGB OutputIntent profile (icc-profiles-free) are read at run time (PDF/A-2b); for the
-# text layer poppler-utils (pdftoppm) renders the pages and tesseract (German and English data) reads them;
-# libjpeg-turbo-progs (djpeg) decodes a photo's luma for the document look.
+# text layer poppler-utils (pdftoppm) renders the pages and tesseract (German and English data) reads them.
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core icc-profiles-free tini \
-    poppler-utils tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng libjpeg-turbo-progs \
+    poppler-utils tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/data

@@ -9,9 +9,9 @@ set -euo pipefail
 # its single-file launch needs the compiler); their ZIPs are read by unzip and pdfinfo (poppler-utils) reads the rendition's XMP.
 # mupdf-tools, qpdf and python3-pikepdf (with poppler-utils) are independent readers of the renditions and the
 # benchmark's peers; fonts-dejavu-core and icc-profiles-free are run-time files of PDF/A renditions.
-# tesseract-ocr with its German and English data is the OCR engine (run time too), libjpeg-turbo-progs' djpeg decodes
-# a photo's luma for the document look (run time too); ocrmypdf and python3-opencv are the
-# benchmark's peers for OCR and perspective correction.
+# tesseract-ocr with its German and English data is the OCR engine (run time too); libjpeg-turbo-progs (djpeg,
+# jpegtran: tests only) is the independent decoder our in-process luma decode is checked against, and makes
+# JPEG variants; ocrmypdf and python3-opencv are the benchmark's peers for OCR and perspective correction.
 # docker-compose (1.29) checks docker-compose.yml (no Docker engine is needed for that), openssl makes a test certificate.
 packages=(postgresql-15 radosgw ceph-mon ceph-osd chromium python3-jwcrypto python3-cryptography fonts-dejavu-core libheif-examples imagemagick python3-fitz
   libxml2-utils openjdk-17-jdk-headless unzip poppler-utils docker-compose openssl icc-profiles-free mupdf-tools qpdf python3-pikepdf

@@ -11,12 +11,14 @@ import { encryptPdf, hostilePdf, markers, textPdf, zeroPagePdf } from '../../tes
 import {
   cmykJpeg,
   corruptPng,
+  handMadeJpeg,
   heicGarbage,
   interlacedPng,
   jpegClaiming,
   oneByOnePng,
   palettePng,
   progressiveJpeg,
+  scanBombJpeg,
   sixteenBitPng,
   tiffClaiming,
   tiffWithDanglingIfd,
@@ -122,6 +124,8 @@ export interface HostileCase {
 }
 
 const title = { title: 'Feindliche Eingabe' };
+/** A camera photo to be given the scan look: JPEGs then go through the in-process luma decode (grey-decode.ts). */
+const lookOf = { ...title, source: 'camera', enhance: 'document' };
 const pdf = (body: Uint8Array | string): FilePart => ({ body, contentType: 'application/pdf' });
 const typed = (body: Uint8Array | string, contentType: string): FilePart => ({ body, contentType });
 const form = (files: FilePart[], metadata: FormRequest['metadata'] = title): FormRequest => ({ kind: 'form', metadata, files });
@@ -274,6 +278,11 @@ export const cases: HostileCase[] = [
   { group: 'image', name: 'interlaced PNG with alpha', build: async () => form([typed(await interlacedPng(), 'image/png')]), expect: accepted(1) },
   { group: 'image', name: 'progressive JPEG', build: async () => form([typed(await progressiveJpeg(), 'image/jpeg')]), expect: accepted(1) },
   { group: 'image', name: 'CMYK JPEG', build: async () => form([typed(await cmykJpeg(), 'image/jpeg')]), expect: accepted(1) },
+  { group: 'image', name: 'progressive JPEG of 5 000 scans (scan bomb: a pass over the image each)', build: async () => form([typed(await scanBombJpeg(5000), 'image/jpeg')]), expect: refused(422, 'unprocessable') },
+  { group: 'image', name: 'scan bomb with enhance document (decoded in-process there)', build: async () => form([typed(await scanBombJpeg(5000), 'image/jpeg')], lookOf), expect: refused(422, 'unprocessable') },
+  { group: 'image', name: '12-bit JPEG (SOF1)', build: async () => form([typed(handMadeJpeg('12-bit'), 'image/jpeg')], lookOf), expect: refused(422, 'unprocessable') },
+  { group: 'image', name: 'lossless JPEG (SOF3) with enhance document', build: async () => form([typed(handMadeJpeg('lossless'), 'image/jpeg')], lookOf), expect: accepted(1) },
+  { group: 'image', name: 'CMYK JPEG with enhance document', build: async () => form([typed(await cmykJpeg(), 'image/jpeg')], lookOf), expect: accepted(1) },
   { group: 'image', name: 'multi-page TIFF (3 pages)', build: async () => form([typed(await multipageTiff(['#ff0000', '#00ff00', '#0000ff']), 'image/tiff')]), expect: accepted(3) },
   { group: 'image', name: 'multi-page TIFF beyond MAX_PAGES (150 pages)', build: async () => form([typed(await multipageTiff(Array.from({ length: 150 }, () => '#808080'), 8, 8), 'image/tiff')]), expect: refused(422, 'page_limit_exceeded') },
 
