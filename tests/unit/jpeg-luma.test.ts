@@ -4,21 +4,16 @@
  * scan bombs from every decoder (jpeg.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import sharp from 'sharp';
-import { afterAll, describe, expect, it } from 'vitest';
+import { Piscina } from 'piscina';
+import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/kernel/errors.ts';
+import { workerExecArgv } from '../../src/kernel/worker-threads.ts';
 import { jpegLuma } from '../../src/processing/grey-decode.ts';
 import { processDocument } from '../../src/processing/index.ts';
 import { assertScanCount, maxScans, scanCount } from '../../src/processing/jpeg.ts';
 import { testOptions } from '../../testkit/fixtures/options.ts';
 import { germanPage, photoCase, photograph } from '../../testkit/fixtures/photos.ts';
 import { cmykJpeg, handMadeJpeg, scanBombJpeg, truncated } from '../fixtures/hostile-images.ts';
-
-const dir = mkdtempSync(join(tmpdir(), 'jpeg-luma-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const [width, height] = [1600, 1200];
 const [atLimit, overLimit] = await Promise.all([scanBombJpeg(maxScans), scanBombJpeg(maxScans + 1)]);
@@ -31,9 +26,7 @@ function jpegtran(jpeg: Uint8Array, args: string[]): Buffer {
 
 /** djpeg's luma (`dct`: `fast` is the binding's integer IDCT, `int` the accurate one OpenCV and djpeg use by default). */
 function djpegLuma(jpeg: Uint8Array, dct: 'fast' | 'int'): Uint8Array {
-  const file = join(dir, 'in.jpg');
-  writeFileSync(file, jpeg);
-  const pgm = execFileSync('djpeg', ['-grayscale', '-dct', dct, '-pnm', file], { maxBuffer: 2 ** 28 });
+  const pgm = execFileSync('djpeg', ['-grayscale', '-dct', dct, '-pnm'], { input: jpeg, maxBuffer: 2 ** 28 });
   return pgm.subarray(pgm.length - width * height);
 }
 
@@ -81,6 +74,16 @@ describe('luma decode in-process', () => {
       expect(difference(jpegLuma(variant, width, height)!.data, djpegLuma(variant, 'fast')).max).toBeLessThanOrEqual(1);
     });
   }
+
+  it('decodes in worker threads, where the processing pool runs it (two at once)', async () => {
+    const pool = new Piscina({ filename: new URL('../support/luma-worker.ts', import.meta.url).href, minThreads: 2, maxThreads: 2, execArgv: workerExecArgv() });
+    try {
+      const decoded = await Promise.all([1, 2].map(() => pool.run({ jpeg: photo, width, height }) as Promise<unknown>));
+      expect(decoded).toEqual([[width, height, width * height], [width, height, width * height]]);
+    } finally {
+      await pool.destroy();
+    }
+  });
 
   it('decodes a lossless JPEG (SOF3), which Debian’s djpeg cannot read, to its known pixels', () => {
     const luma = jpegLuma(handMadeJpeg('lossless'), 64, 48)!;
