@@ -46,12 +46,12 @@ async function readRun<T>(run: number[], work: LaneWork<T>, results: Array<{ kep
 /** Pages 0..count-1 prepared and read in `lanes` lanes; per page what `prepare` kept and its words, in page order. */
 export async function readInLanes<T>(count: number, lanes: number, work: LaneWork<T>): Promise<Array<{ kept: T; words: OcrWord[] }>> {
   const results = new Array<{ kept: T; words: OcrWord[] }>(count);
-  const runs = runsOf(count, Math.max(1, lanes));
+  lanes = Math.max(1, lanes);
+  const runs = runsOf(count, lanes);
   let next = 0;
   const lane = async () => {
     while (next < runs.length) await readRun(runs[next++]!, work, results);
   };
-  // As many lanes as runs: a run's pages are one lane's.
-  await Promise.all(runs.map(lane));
+  await Promise.all(Array.from({ length: Math.min(lanes, runs.length) }, lane));
   return results;
 }

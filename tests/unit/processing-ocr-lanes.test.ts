@@ -1,9 +1,9 @@
 /**
  * How the text layer spreads a document's pages over tesseract processes (ocr-lanes.ts), seen through
  * addTextLayer with a pipe that counts the processes it runs: one process per lane reads a run of pages,
- * pages of different resolutions each at their own (ImageMagick reads the TIFF each process got), every
- * page's words land on that page (pdftotext -f N -l N), and no process reads more than its bound of
- * pages and pixels however long the document.
+ * never more helper processes at once than lanes, pages of different resolutions each at their own
+ * (ImageMagick reads the TIFF each process got), every page's words land on that page (pdftotext -f N
+ * -l N), and no process reads more than its bound of pages and pixels however long the document.
  */
 import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -26,14 +26,22 @@ type Described = Array<[number, number, number]>;
 /** addTextLayer with `concurrency` lanes; what each tesseract process it ran was given to read. */
 async function layered(pdf: Uint8Array, concurrency: number): Promise<{ result: Awaited<ReturnType<typeof addTextLayer>>; processes: Described[] }> {
   const processes: Described[] = [];
-  const pipe: Pipe = (program, args, input, limits) => {
+  let [running, most] = [0, 0];
+  const pipe: Pipe = async (program, args, input, limits) => {
     if (program === 'tesseract') {
       const lines = execFileSync('identify', ['-format', '%w %h %x\n', 'tiff:-'], { input }).toString().trim().split('\n');
       processes.push(lines.map((l) => l.split(' ').map(Number) as [number, number, number]));
     }
-    return pipeThrough(program, args, input, limits);
+    most = Math.max(most, ++running);
+    try {
+      return await pipeThrough(program, args, input, limits);
+    } finally {
+      running--;
+    }
   };
   const result = await addTextLayer(pdf, { concurrency, pipe, deadline: createDeadline(slow) });
+  // A lane runs one helper at a time (pdftoppm, djpeg, tesseract): never more at once than lanes.
+  expect(most).toBeLessThanOrEqual(concurrency);
   return { result, processes };
 }
 
