@@ -41,7 +41,8 @@ import { jpegLuma } from './grey-decode.ts';
 import type { Pipe } from './helpers.ts';
 import { maxScans, scanCount } from './jpeg.ts';
 import { markingBands } from './marking.ts';
-import { recognize, type OcrWord } from './ocr.ts';
+import { recognizePages, type OcrWord } from './ocr.ts';
+import { readInLanes } from './ocr-lanes.ts';
 import { placedJpeg } from './page-image.ts';
 import { readPgm } from './pgm.ts';
 import { pipeThrough } from './pipe.ts';
@@ -64,7 +65,7 @@ const minScanSkew = 0.3;
 const minSkewGain = 1.05;
 
 export interface TextLayerOptions {
-  /** tesseract processes at once; default the machine's parallelism. */
+  /** Lanes, each preparing its run of pages and reading it with one tesseract process (ocr-lanes.ts); default the machine's parallelism. */
   concurrency?: number;
   languages?: string;
   deadline: Deadline;
@@ -270,26 +271,6 @@ function straightenContent(page: PDFPage, turn: Straightening): boolean {
   return true;
 }
 
-/** Binary PGM: a header and the bytes, nothing to compress (the image only travels through a pipe). */
-function pgm(image: GrayImage): Uint8Array {
-  const header = Buffer.from(`P5\n${image.width} ${image.height}\n255\n`, 'latin1');
-  return Buffer.concat([header, image.data]);
-}
-
-/** Runs `task` over `items` with at most `limit` running at once, results in order. */
-async function inParallel<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await task(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
-}
-
 /** Adds the text layer to a rendition, tilted scans straightened; pages whose every word is already text stay as they were. */
 export async function addTextLayer(rendition: Uint8Array, options: TextLayerOptions): Promise<TextLayerResult> {
   const pipe = options.pipe ?? pipeThrough;
@@ -307,15 +288,18 @@ export async function addTextLayer(rendition: Uint8Array, options: TextLayerOpti
   const pages = doc.getPages();
   let perPage: Array<{ words: PlacedWord[]; text: string; turn?: Straightening }>;
   try {
-    perPage = await inParallel(pages.map((_, i) => i), options.concurrency ?? availableParallelism(), async (i) => {
-      options.deadline.check(`text recognition, page ${i + 1}`);
-      const embedded = embeddedRaster(pages[i]!);
-      const input = embedded ? { raster: embedded, boxes: [], text: '', ...pages[i]!.getSize() } : await rendered(i + 1);
-      const turn = await scanTilt(input);
-      const raster = turn ? straightenPixels(input.raster, turn) : input.raster;
-      const words = await recognize(pgm(raster), { dpi: 72 / raster.ptPerPx, ...(options.languages ? { languages: options.languages } : {}), pipe });
-      return { words: place(words, raster, input.boxes), text: input.text, ...(turn ? { turn } : {}) };
+    const read = await readInLanes(pages.length, options.concurrency ?? availableParallelism(), {
+      prepare: async (i) => {
+        options.deadline.check(`text recognition, page ${i + 1}`);
+        const embedded = embeddedRaster(pages[i]!);
+        const input = embedded ? { raster: embedded, boxes: [], text: '', ...pages[i]!.getSize() } : await rendered(i + 1);
+        const turn = await scanTilt(input);
+        const raster = turn ? straightenPixels(input.raster, turn) : input.raster;
+        return { kept: { raster, boxes: input.boxes, text: input.text, turn }, image: { ...raster, dpi: 72 / raster.ptPerPx } };
+      },
+      read: (images) => recognizePages(images, { ...(options.languages ? { languages: options.languages } : {}), pipe }),
     });
+    perPage = read.map(({ kept, words }) => ({ words: place(words, kept.raster, kept.boxes), text: kept.text, ...(kept.turn ? { turn: kept.turn } : {}) }));
   } finally {
     await source?.then((pdfjs) => pdfjs.destroy(), () => undefined);
   }
