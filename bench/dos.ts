@@ -29,6 +29,8 @@ interface Phase {
   healthzMs: number[];
   captureMs: number[];
   eventLoop: EventLoopDelay;
+  /** CPU time the service used during the phase, all its threads (the victim's processing included). */
+  serviceCpuS: number;
   outcomes: Outcomes;
 }
 
@@ -46,6 +48,7 @@ const PHASES: Array<{ name: string; attack?: AttackName; expect?: RegExp }> = [
 async function phase(service: ServiceProcess, name: string, victim: () => Promise<number>, attack: { name: AttackName; token: string } | undefined): Promise<Phase> {
   const attacking = attack ? await attackApart(attack.name, service.url, attack.token) : undefined;
   await eventLoopDelaySinceLastScrape(service.url);
+  const cpuBefore = await service.cpuSeconds();
   const watch = await watchHealthApart(service.url, PROBE_INTERVAL_MS);
   const deadline = Date.now() + PHASE_MS;
   const captureMs: number[] = [];
@@ -57,9 +60,10 @@ async function phase(service: ServiceProcess, name: string, victim: () => Promis
   }
   const { latenciesMs, failures } = await watch.stop();
   const eventLoop = await eventLoopDelaySinceLastScrape(service.url);
+  const serviceCpuS = round((await service.cpuSeconds()) - cpuBefore);
   const outcomes = (await attacking?.stop()) ?? {};
   if (failures.length) throw new Error(`${name}: /healthz failed: ${failures.join('; ')}`);
-  return { name, healthzMs: latenciesMs, captureMs, eventLoop, outcomes };
+  return { name, healthzMs: latenciesMs, captureMs, eventLoop, serviceCpuS, outcomes };
 }
 
 function percentile(values: number[], p: number): number {
@@ -93,7 +97,7 @@ export async function bench(): Promise<BenchSection> {
         name: `GET /healthz (probe process) — ${p.name}`,
         medianMs: round(median(p.healthzMs)),
         runs: p.healthzMs.length,
-        extra: { p99Ms: round(percentile(p.healthzMs, 99)), maxMs: round(Math.max(...p.healthzMs)), serviceLoopP99Ms: p.eventLoop.p99, serviceLoopMaxMs: p.eventLoop.max },
+        extra: { p99Ms: round(percentile(p.healthzMs, 99)), maxMs: round(Math.max(...p.healthzMs)), serviceLoopP99Ms: p.eventLoop.p99, serviceLoopMaxMs: p.eventLoop.max, serviceCpuS: p.serviceCpuS },
       },
       { name: `another user's capture (201) — ${p.name}`, medianMs: round(median(p.captureMs)), runs: p.captureMs.length, extra: { p99Ms: round(percentile(p.captureMs, 99)), maxMs: round(Math.max(...p.captureMs)) } },
     ]);
@@ -117,7 +121,7 @@ export async function bench(): Promise<BenchSection> {
       notes: [
         `Each phase ${PHASE_MS / 1000} s on one service process (embedded store; limits of testkit/dos-attacks.ts DOS_ENV: 4 slots, 2 per user, 1 KiB/s minimum body rate over 1 s windows, 2 s header timeout).`,
         `Three more processes share the machine's cores with it: the attack (testkit/attack-process.ts; the bomb's 10 MB body is built once, before the phase starts), the /healthz probe (testkit/healthz-probe.ts, one request every ${PROBE_INTERVAL_MS} ms after the previous answer) and this benchmark, which runs the victim.`,
-        "serviceLoopP99Ms / serviceLoopMaxMs: the service's event-loop delay during the phase, from its /metrics (nodejs_eventloop_lag_p99_seconds and _max_seconds: prom-client's perf_hooks.monitorEventLoopDelay histogram, 10 ms resolution, reset at the phase's start). A loop that never waits reads about 10 ms: the sampling interval is part of each figure.",
+        "serviceLoopP99Ms / serviceLoopMaxMs: the service's event-loop delay during the phase, from its /metrics (nodejs_eventloop_lag_p99_seconds and _max_seconds: prom-client's perf_hooks.monitorEventLoopDelay histogram, 10 ms resolution, reset at the phase's start). A loop that never waits reads about 10 ms: the sampling interval is part of each figure. serviceCpuS: the service process's CPU time during the phase, all threads (/proc utime + stime; the victim's processing included).",
         `What the attacks got: ${phases.slice(1).map((p) => `${p.name.split(':')[0]}: ${outcomeText(p.outcomes)}`).join('; ')}.`,
         'The victim is another user capturing a 1600 × 1200 photo as JWE back to back; every victim capture answered 201 and every /healthz probe 200 (the bench fails otherwise).',
         'Ratios are against the same service without an attack, measured in the same run; there is no peer tool to compare with.',
