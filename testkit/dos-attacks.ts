@@ -257,6 +257,31 @@ export function slowCapture(baseUrl: string, token: string, options: { length: n
   });
 }
 
+export interface MetadataBomb {
+  contentType: string;
+  body: Uint8Array<ArrayBuffer>;
+}
+
+/** A capture body whose metadata is a file part of `bytes` nested arrays (`[[[…]]]`), then `file` as its photo: built once, sent as often as wanted. */
+export function metadataBomb(file: Buffer, bytes = 10_000_000): MetadataBomb {
+  const boundary = 'bomb-boundary';
+  const part = (headers: string, content: Buffer) => [Buffer.from(`--${boundary}\r\n${headers}\r\n\r\n`), content, Buffer.from('\r\n')];
+  const nested = Buffer.concat([Buffer.alloc(bytes / 2, '['), Buffer.alloc(bytes / 2, ']')]);
+  const body = Buffer.concat([
+    ...part('Content-Disposition: form-data; name="metadata"; filename="metadata.json"\r\nContent-Type: application/json', nested),
+    ...part('Content-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg', file),
+    Buffer.from(`--${boundary}--\r\n`),
+  ]);
+  // A view, not a copy: fetch sends it as it is, however often.
+  return { contentType: `multipart/form-data; boundary=${boundary}`, body: new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength) };
+}
+
+/** Posts a prebuilt `metadataBomb` as a capture; resolves with the answer's status and problem code. */
+export async function sendMetadataBomb(baseUrl: string, token: string, bomb: MetadataBomb): Promise<Answer> {
+  const res = await fetch(`${baseUrl}/v1/documents`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': bomb.contentType }, body: bomb.body, signal: AbortSignal.timeout(HANG_GUARD_MS) });
+  return { status: res.status, ...problemOf(await res.text(), res.headers.get('content-type') ?? undefined) };
+}
+
 /** Slowloris: a request line and headers that never end, one header byte every 200 ms. Resolves with the answer read off the socket, or 'closed'. */
 export function endlessHeaders(baseUrl: string): Promise<ReadOffSocket> {
   const url = new URL(baseUrl);
@@ -268,29 +293,34 @@ export interface HealthWatch {
   stop(): Promise<{ latenciesMs: number[]; failures: string[] }>;
 }
 
-/** Probes /healthz back to back while an attack runs. */
-export function watchHealth(baseUrl: string): HealthWatch {
-  let running = true;
+/** Every /healthz answer time (ms) of a 200, and what failed, probing every `intervalMs` (0: back to back) while `going()`. */
+export async function probeHealthz(baseUrl: string, going: () => boolean, intervalMs = 0): Promise<{ latenciesMs: number[]; failures: string[] }> {
   const latenciesMs: number[] = [];
   const failures: string[] = [];
-  const loop = (async () => {
-    while (running) {
-      const started = performance.now();
-      try {
-        const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(HANG_GUARD_MS) });
-        await res.arrayBuffer();
-        if (res.status === 200) latenciesMs.push(performance.now() - started);
-        else failures.push(`status ${res.status}`);
-      } catch (err) {
-        failures.push((err as Error).message);
-      }
+  while (going()) {
+    const started = performance.now();
+    try {
+      const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(HANG_GUARD_MS) });
+      await res.arrayBuffer();
+      if (res.status === 200) latenciesMs.push(performance.now() - started);
+      else failures.push(`status ${res.status}`);
+    } catch (err) {
+      failures.push((err as Error).message);
     }
-  })();
+    // setImmediate at 0 still lets a stop (a message, a flag set elsewhere) in between probes.
+    await new Promise((resolve) => (intervalMs > 0 ? setTimeout(resolve, intervalMs) : setImmediate(resolve)));
+  }
+  return { latenciesMs, failures };
+}
+
+/** Probes /healthz back to back, in this process, while an attack runs. */
+export function watchHealth(baseUrl: string): HealthWatch {
+  let running = true;
+  const probes = probeHealthz(baseUrl, () => running);
   return {
     async stop() {
       running = false;
-      await loop;
-      return { latenciesMs, failures };
+      return probes;
     },
   };
 }

@@ -1,18 +1,17 @@
 /**
- * Samples GET /healthz every 250 ms for a while and prints each answer time (ms) as a JSON array.
- * Its own process, so the load generator's event loop does not add to what it measures.
- *
- *   npx tsx testkit/healthz-probe.ts http://127.0.0.1:8080 60000
+ * A /healthz probe in a process of its own (testkit/child-task.ts), so the load or attack clients'
+ * event loop does not add to what it measures: `watchHealthApart` forks this file.
  */
-const [url, durationMs] = process.argv.slice(2);
-const deadline = Date.now() + Number(durationMs);
-const times: number[] = [];
-while (Date.now() < deadline) {
-  const t0 = performance.now();
-  const res = await fetch(`${url}/healthz`);
-  await res.arrayBuffer();
-  if (res.status !== 200) throw new Error(`/healthz answered ${res.status}`);
-  times.push(performance.now() - t0);
-  await new Promise((resolve) => setTimeout(resolve, 250));
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { serveTask, startTask } from './child-task.ts';
+import { probeHealthz, type HealthWatch } from './dos-attacks.ts';
+
+/** Probes GET `baseUrl`/healthz every `intervalMs` (0: back to back) in a child process; resolves once it probes. */
+export function watchHealthApart(baseUrl: string, intervalMs: number): Promise<HealthWatch> {
+  return startTask(fileURLToPath(import.meta.url), [baseUrl, String(intervalMs)]);
 }
-process.stdout.write(JSON.stringify(times));
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const [baseUrl, intervalMs] = process.argv.slice(2);
+  await serveTask(async () => (going) => probeHealthz(baseUrl!, going, Number(intervalMs)));
+}

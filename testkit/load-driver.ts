@@ -10,15 +10,16 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
-import { parseArgs, promisify } from 'node:util';
-import { execFile } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { cameraJpeg } from './fixtures/images.ts';
 import { startCephRgw } from './ceph-rgw.ts';
 import type { S3Target } from './global-setup.ts';
 import { clerk, devToken, encryptedCapture, ingestKey, postCapture } from './service-client.ts';
-import { keysEnv, METRICS_AUTH, s3Env, startService, type ServiceProcess } from './service-process.ts';
+import { keysEnv, s3Env, startService, type ServiceProcess } from './service-process.ts';
 import { uniqueBucket } from './s3.ts';
+import { eventLoopDelaySinceLastScrape, type EventLoopDelay } from './event-loop-delay.ts';
+import { watchHealthApart } from './healthz-probe.ts';
 import sharp from 'sharp';
 import type { BenchSection } from './bench-report.ts';
 
@@ -46,11 +47,9 @@ export interface LoadResult {
   uploads: { byStatus: Record<string, number>; perMinute: number; latencyMs: Latencies; lost: string[] };
   pages: { byStatus: Record<string, number>; perSecond: number; latencyMs: Latencies };
   healthz: { latencyMs: Latencies; over100ms: number };
-  service: { peakRssMiB: number; eventLoopDelayMs: { p99: number; max: number } };
+  service: { peakRssMiB: number; eventLoopDelayMs: EventLoopDelay };
   machine: { cores: number; loadAverage: [number, number, number] };
 }
-
-const execFileAsync = promisify(execFile);
 
 /** The acceptance bounds of the load run (issue 7): memory is checked by the test too, latency only in the benchmark report. */
 export const BOUNDS = { peakRssMiB: 1536, eventLoopP99Ms: 100, healthzMs: 100 } as const;
@@ -74,7 +73,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const bodies = await Promise.all(Array.from({ length: options.uploaders }, capture));
     const jweBytes = bodies[0]?.get('file') as Blob;
 
-    await scrapeEventLoop(service.url); // resets the service's delay histogram: only the load is measured
+    await eventLoopDelaySinceLastScrape(service.url); // resets the service's delay histogram: only the load is measured
     const deadline = Date.now() + options.durationMs;
     const started = performance.now();
     const [uploads, pages, healthz] = await Promise.all([
@@ -93,7 +92,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       },
       pages: { byStatus: countByStatus(pages), perSecond: round(ok(pages, 200) / seconds), latencyMs: latencies(okTimes(pages, 200)) },
       healthz: { latencyMs: latencies(healthz), over100ms: healthz.filter((ms) => ms > BOUNDS.healthzMs).length },
-      service: { peakRssMiB: round((await service.peakRss()) / 2 ** 20), eventLoopDelayMs: await scrapeEventLoop(service.url) },
+      service: { peakRssMiB: round((await service.peakRss()) / 2 ** 20), eventLoopDelayMs: await eventLoopDelaySinceLastScrape(service.url) },
       machine: { cores: availableParallelism(), loadAverage: loadavg().map(round) as [number, number, number] },
     };
   } finally {
@@ -170,11 +169,13 @@ async function viewer(url: string, { id, ticket }: { id: string; ticket: string 
   return samples;
 }
 
-/** /healthz answer times in ms, sampled by testkit/healthz-probe.ts in a process of its own. */
+/** /healthz answer times in ms, sampled every 250 ms by testkit/healthz-probe.ts in a process of its own. */
 async function sampleHealthz(url: string, deadline: number): Promise<number[]> {
-  const probe = fileURLToPath(new URL('./healthz-probe.ts', import.meta.url));
-  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', probe, url, String(deadline - Date.now())]);
-  return JSON.parse(stdout) as number[];
+  const watch = await watchHealthApart(url, 250);
+  await sleep(deadline - Date.now());
+  const { latenciesMs, failures } = await watch.stop();
+  if (failures.length) throw new Error(`/healthz failed: ${failures.join('; ')}`);
+  return latenciesMs;
 }
 
 async function timed(send: () => Promise<Response>): Promise<Sample & { retryAfterS?: number }> {
@@ -208,17 +209,6 @@ async function unreadable(url: string, token: string, samples: Sample[]): Promis
     if (res?.status !== 200) lost.push(id ?? '(201 without an id)');
   }
   return lost;
-}
-
-/** The service's event-loop delay since the last scrape (prom-client's monitorEventLoopDelay histogram, reset per scrape). */
-async function scrapeEventLoop(url: string): Promise<{ p99: number; max: number }> {
-  const text = await (await fetch(`${url}/metrics`, { headers: METRICS_AUTH })).text();
-  const seconds = (name: string) => {
-    const match = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
-    if (!match) throw new Error(`/metrics has no ${name}`);
-    return round(Number(match[1]) * 1000);
-  };
-  return { p99: seconds('nodejs_eventloop_lag_p99_seconds'), max: seconds('nodejs_eventloop_lag_max_seconds') };
 }
 
 async function many<T>(count: number, run: () => Promise<T[]>): Promise<T[]> {

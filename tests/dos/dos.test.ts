@@ -15,7 +15,7 @@ import { clerk, devToken, encryptedCapture, ingestKey, postCapture } from '../..
 import { freshDatabaseUrl } from '../../testkit/database.ts';
 import { startService, type ServiceProcess } from '../../testkit/service-process.ts';
 import { tusMetadata } from '../support/tus.ts';
-import { admittedNow, captureHead, DOS_ENV, endlessHeaders, gauge, HANG_GUARD_MS, sendPastRefusal, slowCapture, trickle, underAttack, untilAdmitted, type Answer, type Trickle } from '../../testkit/dos-attacks.ts';
+import { admittedNow, captureHead, DOS_ENV, endlessHeaders, gauge, HANG_GUARD_MS, metadataBomb, sendMetadataBomb, sendPastRefusal, slowCapture, trickle, underAttack, untilAdmitted, type Answer, type Trickle } from '../../testkit/dos-attacks.ts';
 
 const MiB = 2 ** 20;
 const RSS_GROWTH_BOUND = 300 * 1000 * 1000;
@@ -158,14 +158,9 @@ describe('denial of service against a service process', () => {
   });
 
   it('item 3: metadata sent as a 10 MB file part of nested arrays is refused with 413, /healthz answering throughout', async () => {
-    const run = await underAttack(service, async () => {
-      const form = new FormData();
-      form.append('metadata', new Blob(['['.repeat(5_000_000) + ']'.repeat(5_000_000)], { type: 'application/json' }), 'metadata.json');
-      form.append('file', new Blob([new Uint8Array(await jpegWithMarker(newMarker()))], { type: 'image/jpeg' }), 'a.jpg');
-      const res = await fetch(`${service.url}/v1/documents`, { method: 'POST', headers: { authorization: `Bearer ${token('attacker')}` }, body: form });
-      return { status: res.status, body: await res.json() };
-    });
-    expect(run.result).toMatchObject({ status: 413, body: { code: 'payload_too_large' } });
+    const bomb = metadataBomb(await jpegWithMarker(newMarker()));
+    const run = await underAttack(service, () => sendMetadataBomb(service.url, token('attacker'), bomb));
+    expect(run.result).toMatchObject({ status: 413, code: 'payload_too_large' });
     expectHealthy(run);
   });
 
@@ -246,13 +241,20 @@ describe('denial of service against a service process', () => {
       expect(answer.detail).toMatch(/^Der Upload-Dienst \(tus\) lehnt ab/);
     });
 
-    // multer reads a refused body to its end before it answers, so the answer comes once the body is in, on a connection kept open.
-    it('413 for a file part over MAX_FILE_BYTES, refused midway through the part', async () => {
-      const answer = await capture(captureHead().head, 8 * MiB, true);
-      expect(answer).toMatchObject({ status: 413, code: 'payload_too_large', ...problem });
+    // A part past its bound is answered at once: the body never ends here, so only a refusal mid-body can answer 413 (reading on would end in the rate cut-off's 408).
+    it('413 for a file part over MAX_FILE_BYTES, answered midway through the part, then the connection closed', async () => {
+      const answer = await capture(captureHead().head, 8 * MiB);
+      expect(answer).toMatchObject({ status: 413, code: 'payload_too_large', connection: 'close', ...problem });
       expect(answer.detail).toMatch(/^Ein Dateiteil überschreitet die Größengrenze/);
     });
 
+    it('413 for a metadata file part over its 64 KiB bound (a metadata bomb), answered midway through the part, then the connection closed', async () => {
+      const answer = await capture(filePart('metadata'), 10 * MiB);
+      expect(answer).toMatchObject({ status: 413, code: 'payload_too_large', connection: 'close', ...problem });
+      expect(answer.detail).toMatch(/^Ein Formularfeld ist zu lang: die Metadaten dürfen höchstens 64 KiB groß sein/);
+    });
+
+    // multer's own refusals (here an unexpected field) read the body to its end before they answer, on a connection kept open.
     it('400 for a file in an unexpected field, refused while its bytes keep coming', async () => {
       const answer = await capture(filePart('anhang'), 8 * MiB, true);
       expect(answer).toMatchObject({ status: 400, code: 'bad_request', ...problem });

@@ -51,14 +51,23 @@ export function requireBoundedLength(maxRequestBytes: number): RequestHandler {
   };
 }
 
-/** Multipart parsing in memory only: document bytes never touch the disk. */
+/**
+ * Multipart parsing in memory only: document bytes never touch the disk. A part past its bound is
+ * refused at once, mid-body: multer would first read the rest of the body (up to maxRequestBytes)
+ * only to discard it, so the refusal goes to the error handler now, which closes lingering.
+ */
 export function multipartCapture(limits: UploadLimits): RequestHandler {
   // The metadata's bound holds whether it comes as a field or as a file part, as JSON or as its JWE.
   const metadataBound = encryptedSizeBound(METADATA_MAX_BYTES);
+  const fileBound = encryptedSizeBound(limits.maxFileBytes);
+  const refusals = new WeakMap<object, (err: MulterError) => void>();
   const parse = multer({
-    storage: boundedMemoryStorage((field) => (field === 'file' ? Infinity : metadataBound)),
+    storage: boundedMemoryStorage(
+      (field) => (field === 'file' ? { bound: fileBound, code: 'LIMIT_FILE_SIZE' } : { bound: metadataBound, code: 'LIMIT_FIELD_VALUE' }),
+      (req, err) => refusals.get(req)!(err),
+    ),
     limits: {
-      fileSize: encryptedSizeBound(limits.maxFileBytes),
+      fileSize: fileBound,
       files: limits.maxFiles + 1,
       // The metadata plus one `upload` field (a resumable upload id) per file.
       fields: limits.maxFiles + 4,
@@ -70,7 +79,17 @@ export function multipartCapture(limits: UploadLimits): RequestHandler {
     { name: 'metadata', maxCount: 1 },
     { name: 'file', maxCount: limits.maxFiles },
   ]);
-  return (req, res, next) => parse(req, res, (err?: unknown) => next(err === undefined || err instanceof MulterError ? err : malformed(err)));
+  return (req, res, next) => {
+    // Called early by a refusal mid-body, then again by multer once the connection ends: only the first counts.
+    let settled = false;
+    const settle = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      next(err === undefined || err instanceof MulterError ? err : malformed(err));
+    };
+    refusals.set(req, settle);
+    parse(req, res, settle);
+  };
 }
 
 /** Busboy's parse errors (bad boundary, cut-off body, broken part headers) are plain Errors: the body was malformed. */
@@ -85,11 +104,15 @@ function malformed(err: unknown): AppError {
   });
 }
 
-/** multer's memory storage with a bound per field name, enforced while the part streams in. */
-function boundedMemoryStorage(limitOf: (field: string) => number): StorageEngine {
+/**
+ * multer's memory storage with a bound per field name, enforced while the part streams in. Past it,
+ * a body that has fully arrived fails the multer way; one still arriving goes to `refuse` at once
+ * (multer, left waiting, ends when the connection closes).
+ */
+function boundedMemoryStorage(boundOf: (field: string) => { bound: number; code: 'LIMIT_FILE_SIZE' | 'LIMIT_FIELD_VALUE' }, refuse: (req: object, err: MulterError) => void): StorageEngine {
   return {
-    _handleFile(_req, file, cb) {
-      const limit = limitOf(file.fieldname);
+    _handleFile(req, file, cb) {
+      const { bound, code } = boundOf(file.fieldname);
       const chunks: Buffer[] = [];
       let size = 0;
       let done = false;
@@ -99,10 +122,14 @@ function boundedMemoryStorage(limitOf: (field: string) => number): StorageEngine
         cb(err, info);
       };
       file.stream.on('data', (chunk: Buffer) => {
+        if (done) return;
         size += chunk.length;
-        if (size <= limit) return void chunks.push(chunk);
+        if (size <= bound) return void chunks.push(chunk);
         chunks.length = 0;
-        finish(new MulterError('LIMIT_FIELD_VALUE', file.fieldname));
+        const err = new MulterError(code, file.fieldname);
+        if (req.complete) return finish(err);
+        done = true;
+        refuse(req, err);
       });
       file.stream.on('error', (err: Error) => finish(err));
       file.stream.on('end', () => finish(null, { buffer: Buffer.concat(chunks, size), size }));
