@@ -18,6 +18,11 @@ function isDecodingSegment(marker: number): boolean {
   return isSof || marker === 0xc4 || marker === 0xcc || marker === 0xdb || marker === 0xdd;
 }
 
+/** Segments libjpeg passes over by their length alone (jdmarker.c skip_variable and its kin): APPn, COM, DNL. */
+function isSkippedByLength(marker: number): boolean {
+  return (marker >= 0xe0 && marker <= 0xef) || marker === 0xfe || marker === 0xdc;
+}
+
 function damaged(what: Localized): AppError {
   return new AppError('unprocessable', { detail: { de: `Das JPEG ist beschädigt (${what.de}); senden Sie das Foto erneut.`, en: `The JPEG is damaged (${what.en}); send the photo again.` } });
 }
@@ -78,7 +83,9 @@ function* segments(bytes: Uint8Array, lenient: boolean): Generator<Segment> {
       continue;
     }
     if (pos + 3 >= bytes.length) throw damaged({ de: 'Segmentkopf abgeschnitten', en: 'truncated segment header' });
-    const end = pos + 2 + ((bytes[pos + 2]! << 8) | bytes[pos + 3]!);
+    const length = (bytes[pos + 2]! << 8) | bytes[pos + 3]!;
+    // libjpeg skips an APPn, COM or DNL whose length is below 2 as empty and reads on after it.
+    const end = pos + 2 + (lenient && length < 2 && isSkippedByLength(marker) ? 2 : length);
     if (end > bytes.length || end < pos + 4) throw damaged({ de: 'Segmentlänge reicht über das Dateiende', en: 'segment length outside the file' });
     const segment = { marker, start: pos, end: marker === SOS ? endOfScan(bytes, end) : end };
     yield segment;

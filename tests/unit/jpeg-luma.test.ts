@@ -99,6 +99,11 @@ describe('luma decode in-process', () => {
   });
 });
 
+/** `jpeg` with a segment `marker` of the bogus `length` (below 2, so no body) right after SOI. */
+function lengthBelowTwo(jpeg: Buffer, marker: number, length: number): Buffer {
+  return Buffer.concat([jpeg.subarray(0, 2), Buffer.from([0xff, marker, 0, length]), jpeg.subarray(2)]);
+}
+
 describe('scan count', () => {
   it('counts the scans libjpeg would run: a real progressive JPEG has about ten', async () => {
     expect(scanCount(photo)).toBe(1);
@@ -119,6 +124,11 @@ describe('scan count', () => {
     expect(scanCount(bomb.subarray(0, scanAt(201) + 5))).toBe(200);
   });
 
+  it('finds scans past an APPn, COM or DNL of a length below 2, which libjpeg skips as empty and reads on', async () => {
+    const bomb = await scanBombJpeg(300);
+    for (const marker of [0xe1, 0xfe, 0xdc]) for (const length of [0, 1]) expect(scanCount(lengthBelowTwo(bomb, marker, length))).toBe(300);
+  });
+
   it(`refuses more than ${maxScans} scans, in German and English, saying what to do`, async () => {
     expect(refusal(() => assertScanCount(atLimit))).toBeUndefined();
     const texts = refusal(() => assertScanCount(overLimit));
@@ -132,6 +142,12 @@ describe('JPEG variants through processDocument', () => {
   for (const enhance of ['none', 'document'] as const) {
     it(`refuses a scan bomb for its scans (enhance ${enhance})`, async () => {
       const err = await processDocument([{ bytes: await scanBombJpeg(5000) }], testOptions({ enhance })).catch((e: unknown) => e);
+      expect(isAppError(err) && err.code).toBe('unprocessable');
+      expect(isAppError(err) && err.texts?.en).toContain('5000 scans');
+    });
+
+    it(`refuses a scan bomb behind a comment of length 0, which libjpeg and sharp read through without a warning (enhance ${enhance})`, async () => {
+      const err = await processDocument([{ bytes: lengthBelowTwo(await scanBombJpeg(5000), 0xfe, 0) }], testOptions({ enhance })).catch((e: unknown) => e);
       expect(isAppError(err) && err.code).toBe('unprocessable');
       expect(isAppError(err) && err.texts?.en).toContain('5000 scans');
     });
