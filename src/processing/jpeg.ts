@@ -77,8 +77,8 @@ function* segments(bytes: Uint8Array, lenient: boolean): Generator<Segment> {
       yield { marker, start: pos, end: pos + 2 };
       return;
     }
-    // RSTn and TEM carry no length; libjpeg passes over them between segments.
-    if (lenient && (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7))) {
+    // RSTn and TEM carry no length; libjpeg passes over them between segments, and over reserved markers (below SOF0) met inside a restart-marked scan (jpeg_resync_to_restart).
+    if (lenient && (marker < 0xc0 || (marker >= 0xd0 && marker <= 0xd7))) {
       pos += 2;
       continue;
     }
