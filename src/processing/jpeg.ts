@@ -18,6 +18,11 @@ function isDecodingSegment(marker: number): boolean {
   return isSof || marker === 0xc4 || marker === 0xcc || marker === 0xdb || marker === 0xdd;
 }
 
+/** Segments libjpeg passes over by their length alone (jdmarker.c skip_variable and its kin): APPn, COM, DNL. */
+function isSkippedByLength(marker: number): boolean {
+  return (marker >= 0xe0 && marker <= 0xef) || marker === 0xfe || marker === 0xdc;
+}
+
 function damaged(what: Localized): AppError {
   return new AppError('unprocessable', { detail: { de: `Das JPEG ist beschädigt (${what.de}); senden Sie das Foto erneut.`, en: `The JPEG is damaged (${what.en}); send the photo again.` } });
 }
@@ -72,13 +77,15 @@ function* segments(bytes: Uint8Array, lenient: boolean): Generator<Segment> {
       yield { marker, start: pos, end: pos + 2 };
       return;
     }
-    // RSTn and TEM carry no length; libjpeg passes over them between segments.
-    if (lenient && (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7))) {
+    // RSTn and TEM carry no length; libjpeg passes over them between segments, and over reserved markers (below SOF0) met inside a restart-marked scan (jpeg_resync_to_restart).
+    if (lenient && (marker < 0xc0 || (marker >= 0xd0 && marker <= 0xd7))) {
       pos += 2;
       continue;
     }
     if (pos + 3 >= bytes.length) throw damaged({ de: 'Segmentkopf abgeschnitten', en: 'truncated segment header' });
-    const end = pos + 2 + ((bytes[pos + 2]! << 8) | bytes[pos + 3]!);
+    const length = (bytes[pos + 2]! << 8) | bytes[pos + 3]!;
+    // libjpeg skips an APPn, COM or DNL whose length is below 2 as empty and reads on after it.
+    const end = pos + 2 + (lenient && length < 2 && isSkippedByLength(marker) ? 2 : length);
     if (end > bytes.length || end < pos + 4) throw damaged({ de: 'Segmentlänge reicht über das Dateiende', en: 'segment length outside the file' });
     const segment = { marker, start: pos, end: marker === SOS ? endOfScan(bytes, end) : end };
     yield segment;

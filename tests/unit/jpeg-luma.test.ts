@@ -3,8 +3,9 @@
  * Debian's own libjpeg-turbo build (djpeg), the JPEG variants it meets, and the scan count that keeps
  * scan bombs from every decoder (jpeg.ts).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { Piscina } from 'piscina';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/kernel/errors.ts';
 import { workerExecArgv } from '../../src/kernel/worker-threads.ts';
@@ -99,6 +100,29 @@ describe('luma decode in-process', () => {
   });
 });
 
+/** `jpeg` with a segment `marker` of the bogus `length` (below 2, so no body) right after SOI. */
+function lengthBelowTwo(jpeg: Buffer, marker: number, length: number): Buffer {
+  return Buffer.concat([jpeg.subarray(0, 2), Buffer.from([0xff, marker, 0, length]), jpeg.subarray(2)]);
+}
+
+/**
+ * A restart-marked progressive bomb of `scans` scans whose every 72nd repeated scan starts with FF 02 FF FF: libjpeg
+ * takes that reserved marker, hit inside a scan, for damage, searches on to the next marker and resumes at the restart
+ * marker (jdmarker.c jpeg_resync_to_restart, a warning sharp does not fail on); read as a segment, its length would
+ * cover the next 65 533 bytes and the ~140 scans in them (the next trap among them).
+ */
+async function reservedMarkerBomb(scans: number): Promise<Buffer> {
+  const flat = await sharp({ create: { width, height, channels: 3, background: { r: 128, g: 128, b: 128 } } }).jpeg().toBuffer();
+  const base = jpegtran(flat, ['-progressive', '-restart', '1']);
+  const last = base.lastIndexOf(Buffer.from([0xff, 0xda]));
+  // As in scanBombJpeg: the last scan again as a first scan of bit 0.
+  const again = Buffer.from(base.subarray(last, base.length - 2));
+  again[9] = 0x00;
+  const header = 2 + again.readUInt16BE(2);
+  const trap = Buffer.concat([again.subarray(0, header), Buffer.from([0xff, 0x02, 0xff, 0xff]), again.subarray(header)]);
+  return Buffer.concat([base.subarray(0, base.length - 2), ...Array.from({ length: scans - scanCount(base) }, (_, i) => (i % 72 === 0 ? trap : again)), base.subarray(base.length - 2)]);
+}
+
 describe('scan count', () => {
   it('counts the scans libjpeg would run: a real progressive JPEG has about ten', async () => {
     expect(scanCount(photo)).toBe(1);
@@ -119,6 +143,11 @@ describe('scan count', () => {
     expect(scanCount(bomb.subarray(0, scanAt(201) + 5))).toBe(200);
   });
 
+  it('finds scans past an APPn, COM or DNL of a length below 2, which libjpeg skips as empty and reads on', async () => {
+    const bomb = await scanBombJpeg(300);
+    for (const marker of [0xe1, 0xfe, 0xdc]) for (const length of [0, 1]) expect(scanCount(lengthBelowTwo(bomb, marker, length))).toBe(300);
+  });
+
   it(`refuses more than ${maxScans} scans, in German and English, saying what to do`, async () => {
     expect(refusal(() => assertScanCount(atLimit))).toBeUndefined();
     const texts = refusal(() => assertScanCount(overLimit));
@@ -132,6 +161,22 @@ describe('JPEG variants through processDocument', () => {
   for (const enhance of ['none', 'document'] as const) {
     it(`refuses a scan bomb for its scans (enhance ${enhance})`, async () => {
       const err = await processDocument([{ bytes: await scanBombJpeg(5000) }], testOptions({ enhance })).catch((e: unknown) => e);
+      expect(isAppError(err) && err.code).toBe('unprocessable');
+      expect(isAppError(err) && err.texts?.en).toContain('5000 scans');
+    });
+
+    it(`refuses a scan bomb whose scans hide behind reserved markers inside restart-marked scans (enhance ${enhance})`, async () => {
+      const bomb = await reservedMarkerBomb(3000);
+      // libjpeg itself runs every scan (its trace says so once a scan).
+      const trace = spawnSync('djpeg', ['-verbose', '-verbose', '-outfile', '/dev/null'], { input: bomb, encoding: 'latin1' }).stderr;
+      expect(trace.split('Start Of Scan').length - 1).toBe(3000);
+      const err = await processDocument([{ bytes: bomb }], testOptions({ enhance })).catch((e: unknown) => e);
+      expect(isAppError(err) && err.code).toBe('unprocessable');
+      expect(isAppError(err) && err.texts?.en).toContain('3000 scans');
+    });
+
+    it(`refuses a scan bomb behind a comment of length 0, which libjpeg and sharp read through without a warning (enhance ${enhance})`, async () => {
+      const err = await processDocument([{ bytes: lengthBelowTwo(await scanBombJpeg(5000), 0xfe, 0) }], testOptions({ enhance })).catch((e: unknown) => e);
       expect(isAppError(err) && err.code).toBe('unprocessable');
       expect(isAppError(err) && err.texts?.en).toContain('5000 scans');
     });
