@@ -260,7 +260,7 @@ function breakdown(m: Measured, rates: Rates): string {
   const outside = m.oneClientCpuMsPerCapture - m.processingMs;
   return (
     `${m.label}${BASELINE ? ` (${m.tree})` : ''}: service CPU per capture with one client ${Math.round(m.oneClientCpuMsPerCapture)} ms, processing ${Math.round(m.processingMs)} ms, so ${Math.round(outside)} ms outside processing; ` +
-    `of that the crypto no capture skips, at this machine's rates, is ${Math.round(decrypt + hash + seal)} ms: decoding and decrypting the JWE (${round(mib(m.fileBytes))} MiB) ${Math.round(decrypt)} ms, its SHA-256 ${Math.round(hash)} ms, sealing the original and the rendition (${round(mib(m.renditionBytes))} MiB) ${Math.round(seal)} ms; ` +
+    `of that the crypto no capture skips, at this machine's rates, is ${Math.round(decrypt + hash + seal)} ms: decoding and decrypting the JWE (${round(mib(m.fileBytes))} MiB) ${Math.round(decrypt)} ms, its SHA-256 ${Math.round(hash)} ms, sealing the original and the ${round(mib(m.renditionBytes))} MiB rendition ${Math.round(seal)} ms; ` +
     `the request body is ${round(mib(m.bodyBytes))} MiB, and ${round(mib(m.fileBytes + m.renditionBytes))} MiB are written sealed and fsynced (plus the record and audit rows in PostgreSQL).`
   );
 }

@@ -186,7 +186,7 @@ async function writeDurably(file: string, body: ObjectBody): Promise<void> {
 /** Linux's IOV_MAX: the most pieces one writev takes. */
 const IOV_MAX = 1024;
 
-/** The pieces in as few writes as the kernel takes (a sealed object is ~200 pieces, each its own write before); a short write goes on where it stopped. */
+/** The pieces in as few writes as the kernel takes (a sealed object comes as ~200 pieces); a short write goes on where it stopped. */
 async function writeAll(handle: FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
   let rest = pieces.filter((piece) => piece.byteLength > 0);
   while (rest.length > 0) {
