@@ -32,6 +32,8 @@ export interface DecryptedPart {
 export interface DecryptOptions {
   /** Largest compact serialization accepted, in bytes (characters); checked before anything is decoded. Default 128 MiB. */
   maxBytes?: number;
+  /** The plaintext in a SharedArrayBuffer: every thread it is posted to (processing, sealing) reads it in place instead of a copy. */
+  sharedPlaintext?: boolean;
 }
 
 export const DEFAULT_MAX_JWE_BYTES = 128 * 2 ** 20;
@@ -88,7 +90,7 @@ export async function decryptPart(
   // A failed unwrap continues with a random CEK so it fails exactly like a bad tag (RFC 7516 §11.5).
   const cek = unwrapCek(key, header, encryptedKey) ?? randomBytes(CEK_BYTES);
   const aad = Buffer.from(text.slice(...segments.header), 'ascii');
-  const plaintext = await decryptContent(text, segments.ciphertext, { cek, iv, tag, aad });
+  const plaintext = await decryptContent(text, segments.ciphertext, { cek, iv, tag, aad }, opts.sharedPlaintext ?? false);
   return { plaintext, header };
 }
 
@@ -251,12 +253,13 @@ interface ContentKey {
 }
 
 /** AES-256-GCM over the ciphertext slice by slice, so memory stays near one copy of the payload. */
-async function decryptContent(text: CompactText, [start, end]: Range, { cek, iv, tag, aad }: ContentKey): Promise<Buffer> {
+async function decryptContent(text: CompactText, [start, end]: Range, { cek, iv, tag, aad }: ContentKey, shared: boolean): Promise<Buffer> {
   if ((end - start) % 4 === 1) refuse('der Chiffretext ist nicht base64url-kodiert', 'ciphertext is not base64url');
   const decipher = createDecipheriv('aes-256-gcm', cek, iv, { authTagLength: TAG_BYTES });
   decipher.setAAD(aad);
   decipher.setAuthTag(tag);
-  const plaintext = Buffer.allocUnsafe(Math.floor(((end - start) * 3) / 4));
+  const size = Math.floor(((end - start) * 3) / 4);
+  const plaintext = shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
   // One reused buffer for the decoded ciphertext, so each step allocates only its decrypted output.
   const ciphertext = Buffer.allocUnsafe((CHUNK_CHARS / 4) * 3);
   let written = 0;

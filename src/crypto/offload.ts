@@ -21,7 +21,7 @@ export const INLINE_BYTES = 64 * 1024;
 const IDLE_MS = 10 * 60_000;
 
 export interface CryptoPool {
-  /** decryptPart, and the SHA-256 (hex) of the plaintext, hashed in the same pass. */
+  /** decryptPart, and the SHA-256 (hex) of the plaintext, hashed in the same pass; from the pool the plaintext lies in shared memory (threads it is posted to read it in place). */
   decrypt(compact: Buffer, ring: IngestKeyRing, opts: DecryptOptions): Promise<DecryptedPart & { sha256: string }>;
   /** sealObject (at-rest.ts) for EncryptedStore; `handOver`: the plaintext may move to the worker (detached here). */
   seal(plaintext: Uint8Array, objectKey: string, kek: Kek, handOver?: boolean): Promise<Buffer[]>;
@@ -61,10 +61,10 @@ export function createCryptoPool(options: { threads?: number | undefined } = {})
     },
     async seal(plaintext, objectKey, kek, handOver = false) {
       if (plaintext.byteLength < INLINE_BYTES) return sealObject(plaintext, objectKey, kek);
-      // Moved when the caller hands it over and its memory is its own; copied otherwise (the caller still reads it).
+      // Moved when the caller hands it over and its memory is its own; read in place when shared (a decrypted part); copied otherwise (the caller still reads it).
       const reply = await run({ kind: 'seal', plaintext, objectKey, kek: { id: kek.id, key: kek.key } }, handOver && ownsBuffer(plaintext) ? [plaintext] : []);
       if (!('sealed' in reply)) throw new Error('crypto pool: a sealing answered without sealed bytes');
-      return [Buffer.from(reply.sealed.buffer, reply.sealed.byteOffset, reply.sealed.byteLength)];
+      return reply.sealed.map((piece) => Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
     },
     close: () => piscina.destroy(),
   };

@@ -25,8 +25,25 @@ function packagedFiles() {
   return files;
 }
 
+type Fontkit = Parameters<PDFDocument['registerFontkit']>[0];
+
+/**
+ * fontkit that parses each font file once per worker thread: parsing DejaVu Sans afresh was a third of a
+ * photo's processing (issue 13). Safe to share: every embedding makes its own subset of the parsed font,
+ * and the font object only caches what it decodes.
+ */
+const parsedFonts = new WeakMap<Uint8Array, ReturnType<Fontkit['create']>>();
+const parsedOnce: Fontkit = {
+  create(bytes, postscriptName) {
+    if (postscriptName !== undefined) return fontkit.create(bytes, postscriptName);
+    let font = parsedFonts.get(bytes);
+    if (!font) parsedFonts.set(bytes, (font = fontkit.create(bytes)));
+    return font;
+  },
+};
+
 export async function embedMarkFonts(doc: PDFDocument): Promise<MarkFonts> {
-  doc.registerFontkit(fontkit);
+  doc.registerFontkit(parsedOnce);
   const { regular, bold } = packagedFiles();
   return { header: await doc.embedFont(bold, { subset: true }), footer: await doc.embedFont(regular, { subset: true }) };
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,13 +8,18 @@ import { generateKek, KekRing } from '../../src/keys/kek-ring.ts';
 import { createCryptoPool, INLINE_BYTES, type CryptoPool } from '../../src/crypto/offload.ts';
 import { EncryptedStore } from '../../src/storage/encrypted-store.ts';
 import { FsStore } from '../../src/storage/fs-store.ts';
+import { INGEST_KEYS, type IngestKeyRing } from '../../src/keys/ingest-keys.ts';
+import { loadKey } from '../../src/keys/key-source.ts';
+import { joseEncrypt } from '../../testkit/jwe-fixtures.ts';
 
 let dir: string;
 let pool: CryptoPool;
+let ring: IngestKeyRing;
 const keys = new KekRing([generateKek('k1')]);
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'vsc-crypto-pool-'));
   pool = createCryptoPool({ threads: 1 });
+  ring = await loadKey({ devDataDir: path.join(dir, 'ingest') }, INGEST_KEYS);
 });
 afterAll(async () => {
   await pool.close();
@@ -55,5 +60,31 @@ describe('the crypto pool sealing for EncryptedStore', () => {
     await enc.put('a/view', view, { handOver: true });
     expect(whole.byteLength).toBe(8 * INLINE_BYTES);
     expect((await enc.getBuffer('a/view')).equals(expected)).toBe(true);
+  });
+});
+
+describe('the crypto pool decrypting a part', () => {
+  it('leaves a large plaintext in shared memory, which sealing reads in place: stored as decrypted, never detached', async () => {
+    const payload = randomBytes(4 * INLINE_BYTES + 7);
+    const jwk = ring.publicJwks().keys.find((k) => k.crv === 'P-256')!;
+    const compact = Buffer.from(await joseEncrypt(jwk, payload, { cty: 'image/jpeg' }));
+    const part = await pool.decrypt(compact, ring, {});
+    expect(part.plaintext.equals(payload)).toBe(true);
+    expect(part.header.cty).toBe('image/jpeg');
+    expect(part.sha256).toBe(createHash('sha256').update(payload).digest('hex'));
+    expect(part.plaintext.buffer).toBeInstanceOf(SharedArrayBuffer);
+
+    const raw = new FsStore(dir);
+    await new EncryptedStore(raw, keys, pool.seal).put('a/shared', part.plaintext, { handOver: true });
+    expect(part.plaintext.equals(payload), 'shared memory is not moved away').toBe(true);
+    expect(decryptObject(await raw.getBuffer('a/shared'), 'a/shared', keys).equals(payload)).toBe(true);
+  });
+
+  it('decrypts a small part on the event loop, in memory of its own', async () => {
+    const payload = randomBytes(100);
+    const jwk = ring.publicJwks().keys.find((k) => k.crv === 'P-256')!;
+    const part = await pool.decrypt(Buffer.from(await joseEncrypt(jwk, payload)), ring, {});
+    expect(part.plaintext.equals(payload)).toBe(true);
+    expect(part.plaintext.buffer).toBeInstanceOf(ArrayBuffer);
   });
 });
