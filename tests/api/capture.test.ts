@@ -107,6 +107,16 @@ describe('POST /v1/documents (capture API on the embedded encrypted store)', () 
     expect(await storedKeys('documents/')).toEqual(before);
   });
 
+  it('decrypts metadata whose JWE is above INLINE_BYTES in the crypto pool (its plaintext in shared memory) and reads it as strict UTF-8', async () => {
+    const key = pickKey(jwks, 'ECDH-ES+A256KW', 'P-256');
+    const json = JSON.stringify({ title: 'Große Übergabe — ẞ' }) + ' '.repeat(60_000);
+    const metadata = await joseEncrypt(key, Buffer.from(json));
+    expect(metadata.length).toBeGreaterThan(INLINE_BYTES);
+    const created = await capture(t.tokens.capturer, metadata, [{ body: await joseEncrypt(key, await pdfWithText('m'), { cty: 'application/pdf' }), contentType: 'application/jose' }]).expect(201);
+    expect(created.body.title).toBe('Große Übergabe — ẞ');
+    expect(created.body.transferNote.transport.metadataEncrypted).toBe(true);
+  });
+
   it('serves the rendition as a marked PDF with Repr-Digest and byte ranges', async () => {
     const created = await capture(t.tokens.capturer, { title: 'Range' }, [{ body: await pdfWithText('x'), contentType: 'application/pdf' }]).expect(201);
     const url = `/v1/documents/${created.body.id}/content`;

@@ -2,12 +2,17 @@
  * The marking's fonts are parsed once per worker thread (pdfa.ts): a worker's later renditions must carry
  * their own subsets, exactly as a fresh worker makes them, and stay PDF/A for poppler and qpdf.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createProcessingPool } from '../../src/processing/pool.ts';
 import { readPages } from '../fixtures/inspect.ts';
 import { pdffonts, qpdfCheck } from '../fixtures/pdf-readers.ts';
 import { testOptions } from '../../testkit/fixtures/options.ts';
 import { textPdf } from '../../testkit/fixtures/pdfs.ts';
+import type { MarkingOptions } from '../../src/processing/types.ts';
+
+/** poppler's text of a PDF (page 1), read from stdin. */
+const pdftotext = (pdf: Uint8Array) => execFileSync('pdftotext', ['-f', '1', '-l', '1', '-', '-'], { input: pdf }).toString('utf8');
 
 /** Two offices whose footers need different glyphs (Q, Z, ö against B, ü). */
 const offices = ['Bundesamt für Beispiele', 'Quellenamt Zwölf'];
@@ -39,5 +44,23 @@ describe('marking fonts parsed once per worker', () => {
       const [page] = await readPages(rendition);
       expect(page!.texts.some((t) => t.str.includes(office)), `footer names ${office}`).toBe(true);
     }
+  });
+
+  it('an OFFEN rendition (no header glyphs) then one with a header of other letters: each as a fresh worker makes it, poppler reads both texts', async () => {
+    const pdf = await textPdf(1);
+    const offen: Partial<MarkingOptions> = { classification: 'OFFEN', issuingOffice: 'Amt Ohne Kopf' };
+    const custom: Partial<MarkingOptions> = { issuingOffice: 'Ämter Jütland', templates: { header: 'VS-NfD · ÆØÅ Ђ Ж {level}' } };
+    const make = async (pool: typeof warm, marking: Partial<MarkingOptions>) => Buffer.from((await pool.process([{ bytes: pdf }], testOptions({}, marking))).rendition);
+    const first = await make(warm, offen);
+    const second = await make(warm, custom);
+    // A worker of its own: the other pools have parsed the fonts already.
+    const unused = createProcessingPool({ threads: 1, maxQueue: 1 });
+    const alone = await make(unused, custom).finally(() => unused.close());
+    expect(second.equals(alone), 'the warm worker\'s rendition equals a fresh worker\'s').toBe(true);
+    expect(pdftotext(first)).toContain('Amt Ohne Kopf');
+    expect(pdftotext(first)).not.toContain('VS-NfD');
+    const text = pdftotext(second);
+    expect(text).toContain('ÆØÅ Ђ Ж');
+    expect(text).toContain('Ämter Jütland');
   });
 });
