@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fontkit from '@pdf-lib/fontkit';
-import { PDFHexString, PDFName, PDFString, type PDFDocument } from 'pdf-lib';
+import { PDFHexString, PDFName, PDFString, type PDFDocument, type PDFFont } from 'pdf-lib';
 import type { MarkFonts } from './marking.ts';
 
 const fontDir = '/usr/share/fonts/truetype/dejavu';
@@ -41,6 +41,12 @@ const parsedOnce: Fontkit = {
     return font;
   },
 };
+
+/** DejaVu Sans for the OCR text layer (text-layer.ts): the same file and parsed font as the marking's footer. */
+export async function embedTextFont(doc: PDFDocument): Promise<PDFFont> {
+  doc.registerFontkit(parsedOnce);
+  return doc.embedFont(packagedFiles().regular, { subset: true });
+}
 
 export async function embedMarkFonts(doc: PDFDocument): Promise<MarkFonts> {
   doc.registerFontkit(parsedOnce);

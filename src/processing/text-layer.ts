@@ -14,9 +14,7 @@
  * marking bands), and read turned back. No pixel is resampled in the rendition: the scan's image stays as
  * scanned; pages tilted less stay byte for byte.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import fontkit from '@pdf-lib/fontkit';
 import {
   PDFArray,
   beginText,
@@ -44,13 +42,13 @@ import { markingBands } from './marking.ts';
 import { recognizePages, type OcrWord } from './ocr.ts';
 import { readInLanes } from './ocr-lanes.ts';
 import { placedJpeg } from './page-image.ts';
+import { embedTextFont } from './pdfa.ts';
 import { readPgm } from './pgm.ts';
 import { pipeThrough } from './pipe.ts';
 import { warpToPage } from './perspective.ts';
 import { openWithPdfjs } from './rasterize.ts';
 import type { Finding } from './types.ts';
 
-const fontPath = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 /** DejaVu Sans descender, in em: the baseline sits this far above a line's bottom. */
 const descent = 0.236;
 /** A line box (ascender to descender of what is on it) is about this many em tall. */
@@ -307,8 +305,7 @@ export async function addTextLayer(rendition: Uint8Array, options: TextLayerOpti
   const ownText = perPage.map((p) => p.text);
   // Nothing to add or turn: the rendition stays byte for byte (and holds no unused font).
   if (perPage.every((p) => p.words.length === 0 && !p.turn)) return { pdf: rendition, pages: added, ownText, findings: [] };
-  doc.registerFontkit(fontkit);
-  const font = await doc.embedFont(readFileSync(fontPath), { subset: true });
+  const font = await embedTextFont(doc);
   const findings: Finding[] = [];
   pages.forEach((page, i) => {
     const { words, turn } = perPage[i]!;
